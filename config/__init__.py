@@ -1,0 +1,1 @@
+"""Settings: declared once (model), loaded from TOML/env/flags (load), paths."""

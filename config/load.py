@@ -1,0 +1,203 @@
+"""Load the configuration: defaults ← TOML file ← CATALYTIC_<SECTION>_<KEY> ← CLI flags.
+
+Every value is checked against its `Setting`; a bad key or value raises
+`ConfigError` naming the key, the value, where it came from and what is allowed.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import tomllib
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from catalytic.config.model import CORE, Setting
+from catalytic.config.paths import user_config_path
+
+Schema = Mapping[str, Sequence[Setting]]
+
+_SIZE = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([kmgt]?i?b?)?\s*$", re.IGNORECASE)
+_UNITS = {"": 1, "b": 1, "k": 10**3, "kb": 10**3, "m": 10**6, "mb": 10**6, "g": 10**9,
+          "gb": 10**9, "t": 10**12, "tb": 10**12, "kib": 1 << 10, "mib": 1 << 20,
+          "gib": 1 << 30, "tib": 1 << 40, "ki": 1 << 10, "mi": 1 << 20, "gi": 1 << 30}
+
+
+class ConfigError(ValueError):
+    """A configuration problem, said so that the user can fix it."""
+
+
+@dataclass
+class Config:
+    """The effective configuration and where each value came from."""
+
+    values: dict[str, dict[str, Any]]
+    sources: dict[str, dict[str, str]]
+    path: Path | None = None
+    extra: dict[str, dict[str, Any]] = field(default_factory=dict)
+    """Sections kept raw because their plugin could not be loaded."""
+
+    def section(self, name: str) -> dict[str, Any]:
+        return dict(self.values.get(name, {}))
+
+
+def parse_size(text: str) -> int:
+    """'256MiB' → 268435456; plain digits are bytes."""
+    match = _SIZE.match(text)
+    if not match:
+        raise ValueError(text)
+    number, unit = match.groups()
+    factor = _UNITS.get((unit or "").lower())
+    if factor is None:
+        raise ValueError(text)
+    return int(float(number) * factor)
+
+
+def _bad(section: str, setting: Setting, value: Any, where: str) -> ConfigError:
+    return ConfigError(f"{section}.{setting.key} = {value!r} ({where}): expected "
+                       f"{setting.allowed()}")
+
+
+def coerce(section: str, setting: Setting, value: Any, where: str) -> Any:
+    """Check (and, for strings from the environment, convert) one value."""
+    kind = setting.kind
+    from_text = isinstance(value, str) and where.startswith("env")
+    try:
+        if kind == "bool":
+            if from_text:
+                lowered = value.strip().lower()
+                if lowered not in ("1", "0", "true", "false", "yes", "no", "on", "off"):
+                    raise ValueError
+                value = lowered in ("1", "true", "yes", "on")
+            if not isinstance(value, bool):
+                raise ValueError
+        elif kind in ("int", "bytes"):
+            if isinstance(value, str) and (from_text or kind == "bytes"):
+                value = parse_size(value) if kind == "bytes" else int(value)
+            if isinstance(value, bool) or not isinstance(value, int):
+                raise ValueError
+        elif kind == "float":
+            if from_text:
+                value = float(value)
+            if isinstance(value, bool) or not isinstance(value, int | float):
+                raise ValueError
+            value = float(value)
+        elif kind in ("str", "path"):
+            if not isinstance(value, str):
+                raise ValueError
+            if kind == "path" and value:
+                value = os.path.expanduser(value)
+        else:  # lists
+            if from_text:
+                value = [v.strip() for v in value.split(",") if v.strip()]
+                if kind == "int_list":
+                    value = [int(v) for v in value]
+            if not isinstance(value, list):
+                raise ValueError
+            want: type = int if kind == "int_list" else str
+            if any(isinstance(v, bool) or not isinstance(v, want) for v in value):
+                raise ValueError
+            if kind == "path_list":
+                value = [os.path.expanduser(v) for v in value]
+    except (ValueError, TypeError):
+        raise _bad(section, setting, value, where) from None
+    if setting.choices is not None and value not in setting.choices:
+        raise _bad(section, setting, value, where)
+    if isinstance(value, int | float) and not isinstance(value, bool):
+        if setting.min is not None and value < setting.min:
+            raise _bad(section, setting, value, where)
+        if setting.max is not None and value > setting.max:
+            raise _bad(section, setting, value, where)
+    return value
+
+
+def defaults(schema: Schema) -> Config:
+    values = {sec: {s.key: s.default for s in settings} for sec, settings in schema.items()}
+    sources = {sec: dict.fromkeys(keys, "default") for sec, keys in values.items()}
+    return Config(values, sources)
+
+
+def _apply(cfg: Config, schema: Schema, section: str, key: str, value: Any, where: str,
+           lenient: Iterable[str]) -> None:
+    if section not in schema:
+        if section in lenient:
+            cfg.extra.setdefault(section, {})[key] = value
+            return
+        raise ConfigError(f"unknown section [{section}] ({where}); known sections: "
+                          + ", ".join(sorted(schema)))
+    settings = {s.key: s for s in schema[section]}
+    if key not in settings:
+        raise ConfigError(f"unknown key {section}.{key} ({where}); keys of [{section}]: "
+                          + ", ".join(sorted(settings)))
+    cfg.values[section][key] = coerce(section, settings[key], value, where)
+    cfg.sources[section][key] = where
+
+
+def read_toml(path: Path) -> dict[str, Any]:
+    try:
+        with path.open("rb") as fh:
+            return tomllib.load(fh)
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"{path}: not valid TOML: {exc}") from None
+    except OSError as exc:
+        raise ConfigError(f"{path}: cannot read config: {exc.strerror}") from None
+
+
+def load(schema: Schema | None = None, path: Path | None = None,
+         env: Mapping[str, str] | None = None,
+         overrides: Mapping[str, Mapping[str, Any]] | None = None,
+         lenient: Iterable[str] = ()) -> Config:
+    """Build the effective config. `path=None` reads the user file when it exists."""
+    schema = dict(CORE) if schema is None else schema
+    env = os.environ if env is None else env
+    lenient = set(lenient)
+    cfg = defaults(schema)
+    if path is None:
+        candidate = user_config_path(env)
+        path = candidate if candidate.exists() else None
+    elif not path.exists():
+        raise ConfigError(f"config file {path} does not exist")
+    cfg.path = path
+    if path is not None:
+        for section, table in read_toml(path).items():
+            if not isinstance(table, dict):
+                raise ConfigError(f"{path}: {section} = {table!r}: expected a [{section}] table")
+            for key, value in table.items():
+                _apply(cfg, schema, section, key, value, f"file {path}", lenient)
+    for name, value in env.items():
+        if not name.startswith("CATALYTIC_"):
+            continue
+        rest = name[len("CATALYTIC_"):].lower()
+        for section in schema:
+            if rest.startswith(section + "_"):
+                _apply(cfg, schema, section, rest[len(section) + 1:], value, f"env {name}",
+                       lenient)
+                break
+    for section, table in (overrides or {}).items():
+        for key, value in table.items():
+            _apply(cfg, schema, section, key, value, "command line", lenient)
+    return cfg
+
+
+def render_toml(schema: Schema) -> str:
+    """The defaults file text, every key commented (what `catalytic.toml` ships)."""
+    lines: list[str] = []
+    for section, settings in schema.items():
+        lines.append(f"[{section}]")
+        for s in settings:
+            lines.append(f"# {s.doc} Allowed: {s.allowed()}.")
+            lines.append(f"# {s.key} = {toml_value(s.default)}")
+        lines.append("")
+    return "\n".join(lines)
+
+
+def toml_value(value: Any) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, str):
+        return '"' + value.replace("\\", "\\\\").replace('"', '\\"') + '"'
+    if isinstance(value, list):
+        return "[" + ", ".join(toml_value(v) for v in value) + "]"
+    return repr(value)

@@ -1,0 +1,116 @@
+"""Every setting declared once: key, type, default, allowed values and a line of docs.
+
+The TOML loader, the environment overrides, `catalytic config show`, the shipped
+`catalytic.toml` and the daemon's CLI flags are all derived from (or checked
+against) these declarations. Plugins declare their own section the same way,
+through `Plugin.settings`.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+KINDS = ("int", "float", "str", "bool", "bytes", "str_list", "int_list", "path", "path_list")
+"""`bytes` is an int that also accepts sizes such as "256MiB"; `path` expands `~`."""
+
+
+@dataclass(frozen=True)
+class Setting:
+    """One configuration key of one section."""
+
+    key: str
+    kind: str
+    default: Any
+    doc: str
+    choices: tuple[Any, ...] | None = None
+    min: float | None = None
+    max: float | None = None
+
+    def __post_init__(self) -> None:
+        if self.kind not in KINDS:
+            raise ValueError(f"setting {self.key}: unknown kind {self.kind!r}")
+
+    def allowed(self) -> str:
+        """What values are allowed, said for an error message."""
+        if self.choices is not None:
+            return "one of " + ", ".join(repr(c) for c in self.choices)
+        text = {
+            "int": "an integer",
+            "float": "a number",
+            "str": "a string",
+            "bool": "true or false",
+            "bytes": 'a size in bytes (an integer or a string such as "256MiB")',
+            "str_list": "a list of strings",
+            "int_list": "a list of integers",
+            "path": "a path",
+            "path_list": "a list of paths",
+        }[self.kind]
+        if self.min is not None and self.max is not None:
+            text += f" from {self.min:g} to {self.max:g}"
+        elif self.min is not None:
+            text += f" ≥ {self.min:g}"
+        elif self.max is not None:
+            text += f" ≤ {self.max:g}"
+        return text
+
+
+def _ram_quarter() -> int:
+    try:
+        pages = os.sysconf("SC_PHYS_PAGES")
+        size = os.sysconf("SC_PAGE_SIZE")
+        return int(pages * size // 4)
+    except (ValueError, OSError, AttributeError):
+        return 1 << 30
+
+
+CORE: dict[str, Sequence[Setting]] = {
+    "daemon": (
+        Setting("loop", "str", "auto", "Event loop: uvloop when installed (auto), or force one.",
+                choices=("auto", "uvloop", "asyncio")),
+        Setting("plugins", "str_list", [],
+                "Plugins to load by entry-point name; empty loads every installed one."),
+        Setting("workers", "int", 0, "Process-pool workers for CPU-heavy calls; 0 = CPU count.",
+                min=0, max=1024),
+        Setting("executor", "str", "local", "Executor backend for CPU-heavy work.",
+                choices=("local", "dask")),
+        Setting("grace_seconds", "float", 10.0,
+                "On SIGTERM, how long in-flight calls may finish before they are cancelled.",
+                min=0, max=3600),
+        Setting("snapshot_interval_s", "float", 60.0,
+                "How often plugins snapshot their warm state (0 = only at shutdown).",
+                min=0, max=86400),
+        Setting("memory_budget", "bytes", _ram_quarter(),
+                "Memory budget in bytes for the governor (default: a quarter of RAM).", min=0),
+        Setting("gc_thresholds", "int_list", [], "gc.set_threshold values; empty keeps Python's."),
+        Setting("log_level", "str", "info", "Log level.",
+                choices=("debug", "info", "warning", "error")),
+        Setting("log_file", "path", "",
+                "Log file when running in the background; empty = <state>/catalyticd.log."),
+    ),
+    "limits": (
+        Setting("max_message_bytes", "bytes", 64 << 20, "Largest single message accepted.",
+                min=1024),
+        Setting("max_buffer_bytes", "bytes", 128 << 20,
+                "Largest amount of unparsed request data buffered per connection.", min=1024),
+        Setting("max_inflight", "int", 1024, "Requests in flight per connection.", min=1),
+        Setting("max_connections", "int", 2048, "Concurrent connections.", min=1),
+        Setting("idle_partial_timeout_s", "float", 30.0,
+                "A connection that stalls mid-message this long is closed (slowloris).",
+                min=0.1),
+    ),
+    "security": (
+        Setting("allowed_uids", "int_list", [],
+                "Peer uids allowed besides the daemon's own (checked with SO_PEERCRED)."),
+        Setting("allowed_gids", "int_list", [], "Peer gids allowed besides the daemon's uid."),
+    ),
+    "http": (
+        Setting("enabled", "bool", True, "Serve /healthz, /metrics, /api and the dashboard."),
+        Setting("host", "str", "127.0.0.1", "Address to bind; loopback unless you mean it."),
+        Setting("port", "int", 8765, "TCP port; 0 picks a free one.", min=0, max=65535),
+        Setting("required", "bool", False,
+                "When the port cannot be bound: stop start-up (true) or run without HTTP."),
+    ),
+}

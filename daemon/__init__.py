@@ -1,0 +1,1 @@
+"""The catalytic daemon: server, protocol handling, dispatch, lifecycle."""

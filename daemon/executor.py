@@ -1,0 +1,191 @@
+"""The daemon's executor for CPU-heavy work: a forked process pool.
+
+Plugins never create pools of their own; they `await ctx.executor.submit(...)`.
+Progress travels from the worker through a queue inherited at fork and read
+by one thread; cancellation travels back through a shared flag array that
+the job's `Reporter` checks. A crashed worker breaks only the jobs it was
+running: the pool is rebuilt for the next submission.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import ctypes
+import itertools
+import logging
+import multiprocessing as mp
+import os
+import signal
+import threading
+import time
+from collections.abc import Callable, Iterable
+from concurrent.futures import Future, ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
+from typing import Any, TypeVar
+
+from catalytic.client.errors import InternalError
+from catalytic.plugins.base import JobCancelled, ProgressFn
+
+T = TypeVar("T")
+SLOTS = 4096
+
+_flags: Any = None
+_queue: Any = None
+
+
+def _worker_init(flags: Any, queue: Any) -> None:
+    """Runs in each worker: inherit the channels, die with the daemon, ignore Ctrl-C."""
+    global _flags, _queue
+    _flags, _queue = flags, queue
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)
+    signal.signal(signal.SIGHUP, signal.SIG_IGN)
+    try:
+        signal.set_wakeup_fd(-1)
+    except ValueError:
+        pass
+    try:  # PR_SET_PDEATHSIG: never outlive a SIGKILLed daemon
+        ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGKILL)
+    except (OSError, AttributeError):
+        pass
+
+
+class WorkerReporter:
+    """The `Reporter` a job receives; picklable, keyed by job id."""
+
+    def __init__(self, job: int) -> None:
+        self.job = job
+        self._last = 0.0
+
+    def cancelled(self) -> bool:
+        return bool(_flags is not None and _flags[self.job % SLOTS])
+
+    def report(self, done: float, total: float | None = None, message: str = "") -> None:
+        if self.cancelled():
+            raise JobCancelled(f"job {self.job} cancelled")
+        now = time.monotonic()
+        if _queue is not None and (now - self._last >= 0.05 or (total and done >= total)):
+            self._last = now
+            _queue.put((self.job, done, total, message))
+
+
+def _run_job(fn: Callable[..., Any], job: int, with_report: bool, args: tuple[Any, ...],
+             kwargs: dict[str, Any]) -> Any:
+    if with_report:
+        kwargs = dict(kwargs, report=WorkerReporter(job))
+    return fn(*args, **kwargs)
+
+
+def _warm(_: int) -> int:
+    time.sleep(0.05)
+    return os.getpid()
+
+
+class LocalExecutor:
+    """`Executor` over a fork-started ProcessPoolExecutor with `workers` processes."""
+
+    def __init__(self, workers: int, log: logging.Logger | None = None) -> None:
+        self.workers = workers or os.cpu_count() or 1
+        self.log = log or logging.getLogger("catalytic.executor")
+        self._ctx = mp.get_context("fork")
+        self._flags = self._ctx.RawArray("b", SLOTS)
+        self._queue = self._ctx.SimpleQueue()
+        self._ids = itertools.count(1)
+        self._progress: dict[int, tuple[asyncio.AbstractEventLoop, ProgressFn]] = {}
+        self._pool = self._new_pool()
+        self._reader = threading.Thread(target=self._read_progress, name="executor-progress",
+                                        daemon=True)
+        self._reader.start()
+        self.submitted = 0
+        self.completed = 0
+        self.failed = 0
+        self.cancelled = 0
+        self.running = 0
+
+    def _new_pool(self) -> ProcessPoolExecutor:
+        return ProcessPoolExecutor(self.workers, mp_context=self._ctx, initializer=_worker_init,
+                                   initargs=(self._flags, self._queue))
+
+    def prespawn(self) -> list[int]:
+        """Start every worker now (before sockets and threads multiply); return their pids."""
+        return sorted(set(self._pool.map(_warm, range(self.workers * 2))))
+
+    def _read_progress(self) -> None:
+        while True:
+            item = self._queue.get()
+            if item is None:
+                return
+            job, done, total, message = item
+            target = self._progress.get(job)
+            if target is not None:
+                loop, fn = target
+                loop.call_soon_threadsafe(fn, done, total, message)
+
+    async def submit(self, fn: Callable[..., T], *args: Any, progress: ProgressFn | None = None,
+                     **kwargs: Any) -> T:
+        job = next(self._ids)
+        self._flags[job % SLOTS] = 0
+        if progress is not None:
+            self._progress[job] = (asyncio.get_running_loop(), progress)
+        self.submitted += 1
+        self.running += 1
+        try:
+            cfut = self._submit(fn, job, progress is not None, args, kwargs)
+            result: T = await asyncio.wrap_future(cfut)
+        except asyncio.CancelledError:
+            self._flags[job % SLOTS] = 1
+            self.cancelled += 1
+            raise
+        except JobCancelled:
+            self.cancelled += 1
+            raise asyncio.CancelledError from None
+        except BrokenProcessPool:
+            self.failed += 1
+            self.log.error("a worker process died while running %s; rebuilding the pool",
+                           getattr(fn, "__name__", fn))
+            self._pool = self._new_pool()
+            raise InternalError(f"the worker running {getattr(fn, '__name__', 'a job')} died "
+                                "(crash or out of memory); the pool was restarted") from None
+        finally:
+            self.running -= 1
+            self._progress.pop(job, None)
+        self.completed += 1
+        return result
+
+    def _submit(self, fn: Callable[..., Any], job: int, with_report: bool,
+                args: tuple[Any, ...], kwargs: dict[str, Any]) -> Future[Any]:
+        try:
+            return self._pool.submit(_run_job, fn, job, with_report, args, kwargs)
+        except (BrokenProcessPool, RuntimeError):
+            self._pool = self._new_pool()
+            return self._pool.submit(_run_job, fn, job, with_report, args, kwargs)
+
+    async def map(self, fn: Callable[[Any], T], items: Iterable[Any], *,
+                  progress: ProgressFn | None = None) -> list[T]:
+        todo = list(items)
+        done = 0
+
+        async def one(item: Any) -> T:
+            nonlocal done
+            result = await self.submit(fn, item)
+            done += 1
+            if progress is not None:
+                progress(done, len(todo), "")
+            return result
+
+        tasks = [asyncio.ensure_future(one(item)) for item in todo]
+        try:
+            return list(await asyncio.gather(*tasks))
+        except BaseException:
+            for t in tasks:
+                t.cancel()
+            raise
+
+    def stats(self) -> dict[str, Any]:
+        return {"backend": "local", "workers": self.workers, "submitted": self.submitted,
+                "completed": self.completed, "failed": self.failed,
+                "cancelled": self.cancelled, "running": self.running}
+
+    def shutdown(self) -> None:
+        self._pool.shutdown(wait=False, cancel_futures=True)
+        self._queue.put(None)

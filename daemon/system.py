@@ -1,0 +1,94 @@
+"""The built-in `system.*` methods: handshake, ping, plugins, stats, config, control."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+import psutil
+
+from catalytic.client.protocol import PROTOCOL_VERSION
+from catalytic.config.load import Config
+from catalytic.daemon.connection import RequestCall
+from catalytic.daemon.plugins import daemon_version
+from catalytic.daemon.state import ServerState
+from catalytic.plugins.base import Param, Plugin, rpc
+
+
+class System(Plugin):
+    """Registered like a plugin, but built in; its handlers are plain functions (inline)."""
+
+    name = "system"
+
+    def __init__(self, state: ServerState, stop: Callable[[str], None],
+                 reload: Callable[[], Awaitable[dict[str, Any]]]) -> None:
+        self.state = state
+        self._stop = stop
+        self._reload = reload
+        self._proc = psutil.Process()
+        self._proc.cpu_percent(None)
+
+    @rpc("hello", doc="Protocol and daemon version, plugins, methods with parameter schemas.")
+    def hello(self) -> dict[str, Any]:
+        st = self.state
+        plugins = {p["name"]: p["version"] for p in st.plugins.report()} if st.plugins else {}
+        return {"protocol": PROTOCOL_VERSION, "version": daemon_version(),
+                "daemon": "catalyticd", "pid": os.getpid(), "socket": str(st.socket_path),
+                "plugins": plugins, "methods": st.dispatcher.schemas(),
+                "limits": st.limits.__dict__, "http": st.http_url}
+
+    @rpc("ping", Param("payload", "any", required=False, default="pong", nullable=True,
+                       doc="Returned unchanged."),
+         doc="Echo `payload` (or \"pong\").")
+    def ping(self, payload: Any) -> Any:
+        return payload
+
+    @rpc("plugins", doc="Loaded and failed plugins, with the reason for each failure.")
+    def plugins(self) -> list[dict[str, Any]]:
+        return self.state.plugins.report() if self.state.plugins else []
+
+    @rpc("stats", doc="Uptime, connections, requests by method, errors, RSS, CPU, plugins.")
+    def stats(self) -> dict[str, Any]:
+        st = self.state
+        methods = {name: e.stats.summary() for name, e in st.dispatcher.table.items()
+                   if e.stats.calls}
+        with self._proc.oneshot():
+            mem = self._proc.memory_info()
+            cpu = self._proc.cpu_times()
+            cpu_percent = self._proc.cpu_percent(None)
+        return {
+            "uptime_s": st.uptime(), "pid": os.getpid(), "version": daemon_version(),
+            "connections": len(st.connections), "connections_total": st.total_connections,
+            "connections_refused": st.refused_connections,
+            "requests": sum(m["calls"] for m in methods.values()),
+            "errors": sum(sum(m["errors"].values()) for m in methods.values()),
+            "methods": methods, "rss_bytes": mem.rss,
+            "cpu_user_s": cpu.user, "cpu_system_s": cpu.system, "cpu_percent": cpu_percent,
+            "overloaded": st.overloaded, "executor": st.executor.stats() if st.executor else None,
+            "plugins": st.plugins.stats() if st.plugins else {},
+        }
+
+    @rpc("config", doc="The effective configuration and where each value came from.")
+    def config(self) -> dict[str, Any]:
+        cfg: Config = self.state.config
+        return {"path": str(cfg.path) if cfg.path else None, "values": cfg.values,
+                "sources": cfg.sources, "unvalidated": cfg.extra}
+
+    @rpc("cancel", Param("id", "int", doc="msgid of a call on this connection."),
+         doc="Cancel a call in flight on this connection.")
+    def cancel(self, call: RequestCall, id: int) -> dict[str, Any]:  # noqa: A002 - wire name
+        target = call.conn.inflight.get(id)
+        if target is None:
+            return {"cancelled": False, "reason": f"no call {id} in flight on this connection"}
+        target.cancel("cancelled by the client")
+        return {"cancelled": True}
+
+    @rpc("shutdown", doc="Stop the daemon gracefully (as SIGTERM does).")
+    def shutdown(self) -> dict[str, Any]:
+        self._stop("system.shutdown")
+        return {"stopping": True, "pid": os.getpid()}
+
+    @rpc("reload", doc="Reload the configuration (as SIGHUP does).")
+    async def reload(self) -> dict[str, Any]:
+        return await self._reload()

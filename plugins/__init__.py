@@ -1,0 +1,1 @@
+"""Optimizer plugins; `base` holds the whole plugin contract."""

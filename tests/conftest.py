@@ -1,0 +1,52 @@
+"""Fixtures: real daemons on temporary sockets, talked to with the real client.
+
+    def test_x(make_daemon):
+        d = make_daemon({"daemon": {"plugins": ["workspace"]}})   # started
+        with d.client() as c:
+            c.call("workspace.put", data=b"x")
+
+`make_daemon(config=None, env=None, start=True)` returns a `DaemonProcess`
+(see tests/daemon_process.py); every daemon is killed and its files removed at
+the end of the test. `daemon` is one started with every installed plugin.
+"""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from daemon_process import DaemonProcess  # noqa: E402
+
+MakeDaemon = Callable[..., DaemonProcess]
+
+
+@pytest.fixture
+def make_daemon() -> Iterator[MakeDaemon]:
+    made: list[DaemonProcess] = []
+
+    def make(config: dict[str, dict[str, Any]] | None = None, env: dict[str, str] | None = None,
+             start: bool = True) -> DaemonProcess:
+        d = DaemonProcess(config, env)
+        made.append(d)
+        return d.start() if start else d
+
+    yield make
+    for d in made:
+        d.cleanup()
+
+
+@pytest.fixture
+def daemon(make_daemon: MakeDaemon) -> DaemonProcess:
+    return make_daemon()
+
+
+@pytest.fixture
+def core_daemon(make_daemon: MakeDaemon) -> DaemonProcess:
+    """A daemon with no optimizer plugins (only `system.*` and the example, if installed)."""
+    return make_daemon({"daemon": {"plugins": ["example"]}})
