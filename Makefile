@@ -1,0 +1,45 @@
+# The two commands of the README: `make run` and `make test`. Everything else is plumbing.
+PYTHON ?= python3
+VENV ?= .venv
+PY := $(VENV)/bin/python
+BIN := $(VENV)/bin
+
+.PHONY: run test lint typecheck pytest bench browser clean
+
+$(PY):
+	$(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --upgrade --quiet "pip>=23.1"
+
+$(VENV)/.installed: pyproject.toml setup.py | $(PY)
+	$(PY) -m pip install --quiet -e '.[test]'
+	touch $@
+
+$(VENV)/.installed-bench: $(VENV)/.installed
+	$(PY) -m pip install --quiet -e '.[test,bench]'
+	touch $@
+
+## make run: set up, start the daemon in the background, show every optimizer at work.
+run: $(VENV)/.installed
+	PATH="$(abspath $(BIN)):$$PATH" bash demo/run.sh
+
+## make test: set up, then ruff, mypy and pytest.
+test: $(VENV)/.installed browser lint typecheck pytest
+
+lint: $(VENV)/.installed
+	$(BIN)/ruff check .
+
+typecheck: $(VENV)/.installed
+	$(BIN)/mypy daemon client config plugins bench
+
+pytest: $(VENV)/.installed
+	PATH="$(abspath $(BIN)):$$PATH" $(BIN)/pytest -q -p no:cacheprovider
+
+## Headless Chromium for the dashboard test (Debian's package; skipped loudly without apt).
+browser:
+	@bash scripts/ensure-chromium.sh
+
+bench: $(VENV)/.installed-bench
+	PATH="$(abspath $(BIN)):$$PATH" bash bench/run-all.sh
+
+clean:
+	rm -rf $(VENV) build *.egg-info .pytest_cache .mypy_cache .ruff_cache
