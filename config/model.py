@@ -57,7 +57,8 @@ class Setting:
         return text
 
 
-def _ram_quarter() -> int:
+def ram_quarter() -> int:
+    """The default memory budget: a quarter of physical memory."""
     try:
         pages = os.sysconf("SC_PHYS_PAGES")
         size = os.sysconf("SC_PAGE_SIZE")
@@ -82,8 +83,13 @@ CORE: dict[str, Sequence[Setting]] = {
         Setting("snapshot_interval_s", "float", 60.0,
                 "How often plugins snapshot their warm state (0 = only at shutdown).",
                 min=0, max=86400),
-        Setting("memory_budget", "bytes", _ram_quarter(),
-                "Memory budget in bytes for the governor (default: a quarter of RAM).", min=0),
+        Setting("memory_budget", "bytes", 0,
+                "Memory budget in bytes for the governor; 0 = a quarter of RAM.", min=0),
+        Setting("memory_soft_ratio", "float", 0.85,
+                "Above this share of the budget the governor asks plugins to shrink.",
+                min=0.1, max=1.0),
+        Setting("governor_interval_s", "float", 1.0, "How often the governor samples RSS.",
+                min=0.05, max=3600),
         Setting("gc_thresholds", "int_list", [], "gc.set_threshold values; empty keeps Python's."),
         Setting("log_level", "str", "info", "Log level.",
                 choices=("debug", "info", "warning", "error")),

@@ -22,6 +22,7 @@ from catalytic.daemon import systemd
 from catalytic.daemon.connection import Connection
 from catalytic.daemon.dispatch import Dispatcher
 from catalytic.daemon.executor import LocalExecutor
+from catalytic.daemon.governor import MemoryGovernor
 from catalytic.daemon.http import HttpServer
 from catalytic.daemon.plugins import PluginHost, daemon_version
 from catalytic.daemon.state import Limits, ServerState
@@ -86,6 +87,9 @@ class Server:
             "pid": os.getpid(), "socket": str(st.socket_path), "version": daemon_version(),
             "started": st.started, "http": st.http_url}, durable=False)
         self._background.append(asyncio.create_task(self.sweep()))
+        self.governor = MemoryGovernor(st, self.host, self.log)
+        st.extra["governor"] = self.governor
+        self._background.append(asyncio.create_task(self.governor.run()))
         interval = st.config.values["daemon"]["snapshot_interval_s"]
         if interval > 0:
             self._background.append(asyncio.create_task(self.snapshot_loop(interval)))

@@ -65,7 +65,9 @@ class System(Plugin):
             "errors": sum(sum(m["errors"].values()) for m in methods.values()),
             "methods": methods, "rss_bytes": mem.rss,
             "cpu_user_s": cpu.user, "cpu_system_s": cpu.system, "cpu_percent": cpu_percent,
-            "overloaded": st.overloaded, "executor": st.executor.stats() if st.executor else None,
+            "overloaded": st.overloaded,
+            "governor": st.extra["governor"].stats() if "governor" in st.extra else None,
+            "executor": st.executor.stats() if st.executor else None,
             "plugins": st.plugins.stats() if st.plugins else {},
         }
 
