@@ -1,0 +1,1 @@
+"""Recursive decomposition of requirements documents into a task graph, memoized per section."""

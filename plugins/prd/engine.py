@@ -1,0 +1,159 @@
+"""Decompose a document section by section, reusing every memoized subtree.
+
+Sections are visited children first. A section whose Merkle key is in the memo
+is reused as is; otherwise its cutoff key (own text + children's summaries) is
+tried, so a change that leaves a child's summary alone stops there; only then is
+the section decomposed. Top-level subtrees with work to do can be sent to a
+process pool: each is computed by the same `compute_subtree` as the sequential
+path, so both give identical results.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from hashlib import blake2b
+from typing import Any, Protocol
+
+from catalytic.plugins.prd.assemble import assemble
+from catalytic.plugins.prd.model import Decomposer, SectionResult, Summary
+from catalytic.plugins.prd.split import Section, build_tree, hash_tree
+from catalytic.plugins.prd.text import clean
+
+
+class MemoLike(Protocol):
+    def get(self, key: bytes) -> SectionResult | None: ...
+
+    def put(self, key: bytes, value: SectionResult) -> None: ...
+
+
+MapFn = Callable[[Callable[[Any], Any], list[Any]], list[Any]]
+
+
+@dataclass
+class Decomposition:
+    tasks: list[dict[str, Any]]
+    stats: dict[str, int]
+    warnings: list[str] = field(default_factory=list)
+    problems: dict[str, list[Any]] = field(default_factory=dict)
+    front_matter: dict[str, str] = field(default_factory=dict)
+
+
+def cutoff_key(fingerprint: bytes, sec: Section, summaries: list[Summary]) -> bytes:
+    """Key of a section's own work given what its children say (early cutoff)."""
+    h = blake2b(b"cut\x00" + fingerprint, digest_size=16)
+    h.update(sec.own_hash)
+    h.update(repr(summaries).encode("utf-8", "surrogatepass"))
+    return h.digest()
+
+
+def compute_subtree(job: tuple[Any, ...]) -> dict[int, SectionResult]:
+    """Decompose the sections of `job` that have no result yet (module-level: picklable)."""
+    factory, options, sections, lines, known = job
+    decomposer = factory(**options)
+    results: dict[int, SectionResult] = dict(known)
+    out: dict[int, SectionResult] = {}
+    for sec in reversed(sections):
+        if sec.index in results:
+            continue
+        summaries = [results[c].summary for c in sec.children]
+        res = decomposer.decompose_section(sec.title, sec.level, lines[sec.start:sec.end],
+                                           sec.body - sec.start, summaries)
+        results[sec.index] = out[sec.index] = res
+    return out
+
+
+def decompose(text: str, decomposer: Decomposer, memo: MemoLike | None = None, *,
+              parallel_map: MapFn | None = None, parallel_min_sections: int = 64,
+              warnings: list[str] | None = None,
+              progress: Callable[[int, int, str], None] | None = None) -> Decomposition:
+    """Decompose `text`; `memo` (if given) is read and filled."""
+    cleaned = clean(text)
+    lines = cleaned.text.split("\n")
+    sections = build_tree(lines)
+    fp = decomposer.fingerprint()
+    hash_tree(sections, lines, fp)
+    results: list[SectionResult | None] = [None] * len(sections)
+    reused = 0
+    if memo is not None:
+        for sec in sections:
+            hit = memo.get(sec.key)
+            if hit is not None:
+                results[sec.index] = hit
+                reused += 1
+    missing = [s for s in sections if results[s.index] is None]
+    if progress:
+        progress(len(sections) - len(missing), len(sections), "memo looked up")
+    pooled: set[int] = set()
+    if missing and parallel_map is not None and len(missing) >= parallel_min_sections:
+        pooled = _parallel(sections, lines, results, decomposer, parallel_map)
+        if memo is not None:
+            for i in pooled:
+                memo.put(sections[i].key, _res(results, i))
+    recomputed_keys: set[int] = set()
+    for sec in reversed(sections):
+        if results[sec.index] is not None:
+            continue
+        summaries = [_res(results, c).summary for c in sec.children]
+        ck = cutoff_key(fp, sec, summaries)
+        hit = memo.get(ck) if memo is not None else None
+        if hit is not None:
+            results[sec.index] = hit
+            reused += 1
+        else:
+            results[sec.index] = decomposer.decompose_section(
+                sec.title, sec.level, lines[sec.start:sec.end], sec.body - sec.start, summaries)
+            recomputed_keys.add(sec.index)
+            if memo is not None:
+                memo.put(ck, _res(results, sec.index))
+        if memo is not None:
+            memo.put(sec.key, _res(results, sec.index))
+    computed = len(pooled) + len(recomputed_keys)
+    if progress:
+        progress(len(sections), len(sections), "assembling")
+    done = [_res(results, s.index) for s in sections]
+    tasks, problems = assemble(sections, done, lines)
+    stats = {"sections_total": len(sections), "sections_reused": reused,
+             "sections_recomputed": computed, "tasks": len(tasks),
+             "placeholders_blanked": cleaned.placeholders}
+    return Decomposition(tasks, stats, [*(warnings or []), *cleaned.warnings], problems,
+                         cleaned.front_matter)
+
+
+def _parallel(sections: list[Section], lines: list[str], results: list[SectionResult | None],
+              decomposer: Decomposer, parallel_map: MapFn) -> set[int]:
+    """Send each top-level subtree that has misses to the pool; fill `results`."""
+    jobs = []
+    for top in sections[0].children:
+        sub = _subtree(sections, top)
+        if any(results[s.index] is None for s in sub):
+            known = {s.index: results[s.index] for s in sub if results[s.index] is not None}
+            lo, hi = sub[0].start, max(s.end for s in sub)
+            local = [Section(s.index, s.level, s.title, s.start - lo, s.body - lo, s.end - lo,
+                             s.parent, s.children) for s in sub]
+            jobs.append((type(decomposer), decomposer.options, local, lines[lo:hi], known))
+    done: set[int] = set()
+    if len(jobs) < 2:
+        return done
+    for out in parallel_map(compute_subtree, jobs):
+        for idx, res in out.items():
+            results[idx] = res
+            done.add(idx)
+    return done
+
+
+def _subtree(sections: list[Section], top: int) -> list[Section]:
+    out = []
+    stack = [top]
+    while stack:
+        i = stack.pop()
+        out.append(sections[i])
+        stack.extend(reversed(sections[i].children))
+    out.sort(key=lambda s: s.index)
+    return out
+
+
+def _res(results: list[SectionResult | None], i: int) -> SectionResult:
+    r = results[i]
+    assert r is not None
+    return r

@@ -1,0 +1,237 @@
+"""Turn a section's list items, requirement sentences and table rows into local tasks.
+
+Local IDs come from the task's explicit ID (FR-001, T003, 1.2) or the slug of
+its first words, numbered only among siblings with the same slug, so inserting
+or editing other items never renumbers a task.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from hashlib import blake2b
+from typing import Any
+
+from catalytic.plugins.prd import classify as C
+from catalytic.plugins.prd.blocks import Item, Table
+from catalytic.plugins.prd.model import Local
+
+CHECKBOX = re.compile(r"^\[([ xX])\]\s*")
+FOLD = re.compile(r"^\s*(?:\*\*|\*|_)?(why|how|what|rationale|notes?|details?|example|e\.g\.|"
+                  r"purpose|goal|context|mitigation|because|files?|location)\b[^:\n]{0,12}:", re.I)
+LEAD_MARKS = re.compile(r"^\s*(?:(?:[A-Z]{1,5}-?\d{1,4}(?:\.\d+)*|\d{1,3}(?:\.\d{1,3})+)\.?\s+)?"
+                        r"((?:\[(?:P|US\d+|[A-Z]{1,4}\d*)\]\s*)*)")
+BOLD_LEAD = re.compile(r"^\*\*(.+?)\*\*\s*:?\s*(.*)$", re.S)
+ID_COL = re.compile(r"^(id|#|req(uirement)?\.? ?id|key|ref|no\.?|number)$", re.I)
+TITLE_COL = re.compile(r"requirement|description|title|name|task|story|feature|summary|"
+                       r"capability|criteri|deliverable", re.I)
+TASK_TABLE = re.compile(r"requirement|task|story|feature|criteri|deliverable|\bid\b", re.I)
+PRIO_COL = re.compile(r"priority|prio|moscow", re.I)
+DEP_COL = re.compile(r"depend|blocked|requires|after|prereq", re.I)
+STATUS_COL = re.compile(r"^(status|state|done)$", re.I)
+
+
+@dataclass(slots=True)
+class Entry:
+    first: int
+    last: int
+    parent: int
+    text: str
+    more: list[str] = field(default_factory=list)
+    block: int = -1
+    number: str = ""
+    kind: str = ""
+    checked: bool | None = None
+    chain: bool = False
+    ids: list[str] = field(default_factory=list)
+    deps: list[str] = field(default_factory=list)
+    priority: str | None = None
+    title: str = ""
+
+
+class ItemBuilder:
+    """Collects a section's task-like blocks, then names and classifies them in `finish`."""
+
+    def __init__(self, options: dict[str, Any], acc_section: bool, nfr_section: bool) -> None:
+        self.options = options
+        self.acc = acc_section
+        self.nfr = nfr_section
+        self.entries: list[Entry] = []
+        self.by_block: dict[int, int] = {}
+        self.placeholders = 0
+        self.tasks: list[Local] = []
+
+    def add(self, index: int, item: Item, mode: str, lines: list[str]) -> None:
+        """A list item; `mode` is the label that introduced its list (e.g. "acceptance")."""
+        parent = self.by_block.get(item.parent, -1) if item.parent >= 0 else -1
+        text = item.text.strip()
+        checked = None
+        m = CHECKBOX.match(text)
+        if m:
+            checked = m.group(1) != " "
+            text = text[m.end():]
+        if not text or C.is_placeholder(text):
+            self.placeholders += 1
+            self.by_block[index] = parent
+            return
+        if parent >= 0 and FOLD.match(text):
+            self.entries[parent].more.append(C.plain(text))
+            self.by_block[index] = parent
+            return
+        kind = "acceptance-criterion" if C.ACCEPT_TITLES.search(mode) else ""
+        last = _trim(lines, item.first, item.last)
+        entry = Entry(item.first, last, parent, text, [C.plain(x) for x in item.more],
+                      item.block, item.number if item.ordered else "", kind, checked,
+                      bool(mode) and bool(C.ORDERED_TITLES.search(mode)))
+        self.by_block[index] = len(self.entries)
+        self.entries.append(entry)
+
+    def sentence(self, text: str, first: int, last: int) -> None:
+        """A requirement sentence in running prose."""
+        self.entries.append(Entry(first, last, -1, text))
+
+    def table(self, table: Table) -> None:
+        """Rows of a requirements table become tasks; glossaries and the like do not."""
+        head = [C.plain(h).lower() for h in table.header]
+        if not head or not table.rows or not any(TASK_TABLE.search(h) for h in head):
+            return
+        id_col = next((i for i, h in enumerate(head) if ID_COL.match(h)), None)
+        if id_col is None and sum(1 for _, r in table.rows if r and C.REQ_ID.fullmatch(
+                C.plain(r[0]))) * 2 >= len(table.rows):
+            id_col = 0
+        title_col = next((i for i, h in enumerate(head) if TITLE_COL.search(h) and i != id_col),
+                         None)
+        if title_col is None:
+            return
+        prio = next((i for i, h in enumerate(head) if PRIO_COL.search(h)), None)
+        dep = next((i for i, h in enumerate(head) if DEP_COL.search(h)), None)
+        status = next((i for i, h in enumerate(head) if STATUS_COL.match(h)), None)
+        for line, row in table.rows:
+            def cell(i: int | None, r: list[str] = row) -> str:
+                return C.plain(r[i]) if i is not None and i < len(r) else ""
+
+            title = cell(title_col)
+            if not title or C.is_placeholder(title):
+                continue
+            others = [f"{table.header[i].strip()}: {cell(i)}" for i in range(len(row))
+                      if i not in (id_col, title_col) and i < len(table.header) and cell(i)]
+            e = Entry(line, line, -1, title, others)
+            e.title = title
+            if id_col is not None and cell(id_col):
+                e.ids = [cell(id_col).upper()]
+            if prio is not None:
+                e.priority = C.priority_of("priority: " + cell(prio))
+            if dep is not None and cell(dep) and cell(dep).lower() not in ("-", "none", "n/a"):
+                e.deps = C.references("depends on " + cell(dep))[0] or ["name:" + C.slug(cell(dep))]
+            if status is not None and cell(status):
+                e.checked = cell(status).lower() in ("done", "complete", "completed", "x", "yes")
+            self.entries.append(e)
+
+    def finish(self, ordered: bool, lines: list[str]) -> None:
+        """Name, classify and link the collected entries (local references only)."""
+        lids: list[str] = []
+        seen: dict[tuple[int, str], int] = {}
+        children = [0] * len(self.entries)
+        kids: list[list[int]] = [[] for _ in self.entries]
+        for j, e in enumerate(self.entries):
+            if e.parent >= 0:
+                children[e.parent] += 1
+                kids[e.parent].append(j)
+        for i, e in enumerate(self.entries):
+            raw = C.plain(e.text)
+            if not e.ids:
+                e.ids = C.explicit_ids(e.text)
+            body = e.text
+            marks = LEAD_MARKS.match(body)
+            tags = marks.group(1) if marks else ""
+            if marks and (e.ids or tags):
+                body = body[marks.end():]
+            mentions = [] if not tags else ["id:" + t for t in re.findall(r"US\d+", tags)]
+            if not e.title:
+                bold = BOLD_LEAD.match(body.strip())
+                if bold and len(bold.group(1)) <= self.options["max_title"]:
+                    e.title = C.plain(bold.group(1)).rstrip(":")
+                    rest = C.plain(bold.group(2))
+                else:
+                    e.title, rest = _title(C.plain(body), self.options["max_title"])
+                e.more.insert(0, rest) if rest else None
+            base = C.slug(e.ids[0]) if e.ids else C.slug(e.title)
+            parent_lid = lids[e.parent] if e.parent >= 0 else ""
+            n = seen.get((e.parent, base), 0) + 1
+            seen[(e.parent, base)] = n
+            own = base if n == 1 else f"{base}-{n}"
+            lids.append(f"{parent_lid}/{own}" if parent_lid else own)
+            deps, more_mentions = C.references(raw)
+            e.deps = e.deps or deps
+            mentions += [m for m in more_mentions if m[3:] not in e.ids]
+            e.more = [m for m in e.more if m]
+            e.kind = e.kind or self._kind(raw, e.ids)
+            e.priority = e.priority or C.priority_of(raw)
+            e.text = raw
+            e.ids = e.ids
+            e.deps = self._local_numbers(e, i)
+            e.more.append("\x00" + "\x1f".join(mentions))
+        prev = -1
+        for i, e in enumerate(self.entries):
+            if e.parent >= 0:
+                continue
+            if (ordered or e.chain) and prev >= 0 and not e.deps:
+                e.deps = ["local:" + str(prev)]
+            prev = i
+        for i, e in enumerate(self.entries):
+            ments = tuple(x for x in e.more.pop()[1:].split("\x1f") if x)
+            deps = tuple("local:" + lids[int(d[6:])] if d.startswith("local:") else d
+                         for d in e.deps)
+            description = " ".join(e.more)[:1200]
+            acceptance = tuple(self.entries[j].title for j in kids[i]
+                               if self.entries[j].kind == "acceptance-criterion")
+            score, reasons = C.complexity(e.title + " " + description, children[i],
+                                          len(acceptance))
+            parent = lids[e.parent] if e.parent >= 0 else ""
+            self.tasks.append(Local(
+                lids[i], parent, e.title, description, (e.first, e.last), e.priority, e.kind,
+                score, reasons, tuple(e.ids), deps, ments, acceptance, "", e.checked,
+                blake2b(e.text.encode(), digest_size=8).hexdigest()))
+
+    def _kind(self, text: str, ids: list[str]) -> str:
+        if self.acc or C.is_scenario(text):
+            return "acceptance-criterion"
+        req = C.is_requirement(text) or any(i.startswith(("FR", "REQ", "R-")) for i in ids)
+        if any(i.startswith("NF") for i in ids) or (self.nfr and req) or (
+                req and C.NFR_WORDS.search(text)):
+            return "non-functional"
+        return "requirement" if req else "task"
+
+    def _local_numbers(self, e: Entry, index: int) -> list[str]:
+        """`depends on 3 & 4` inside a numbered list points at its siblings 3 and 4."""
+        out = []
+        for d in e.deps:
+            if d.startswith("num:"):
+                num = d[4:]
+                hit = next((j for j, o in enumerate(self.entries) if o.block == e.block
+                            and o.parent == e.parent and o.number == num and j != index), None)
+                out.append(f"local:{hit}" if hit is not None else "id:" + num)
+            else:
+                out.append(d)
+        return out
+
+
+DEP_PAREN = re.compile(r"\s*\((?:depends|requires|after|blocked|needs)[^)]*\)", re.I)
+
+
+def _title(text: str, limit: int) -> tuple[str, str]:
+    """First sentence (cut at a word near `limit`) and the rest of the text."""
+    text = DEP_PAREN.sub("", text)
+    m = re.search(r"(?<=[.!?])\s", text)
+    first = text[:m.start()] if m and m.start() <= limit else text
+    if len(first) > limit:
+        first = first[:limit].rsplit(" ", 1)[0] + "…"
+    rest = text if first != text else ""
+    return first.rstrip(".:"), rest
+
+
+def _trim(lines: list[str], first: int, last: int) -> int:
+    last = min(last, len(lines) - 1)
+    while last > first and not lines[last].strip():
+        last -= 1
+    return last
