@@ -13,17 +13,14 @@ so the daemon can name the test that crashed or hung its worker.
 
 from __future__ import annotations
 
+import json
 import os
 import time
 from typing import Any
 
 import pytest
+from catalytic.plugins.testrun.workers import ENV, ENV_JOURNAL, ENV_MAX_OUTPUT, ENV_SOCKET
 
-ENV = "CATALYTIC_TESTRUN_WORKER"
-"""JSON-free activation: `<run>:<worker>`; the other settings come in the vars below."""
-ENV_SOCKET = "CATALYTIC_TESTRUN_SOCKET"
-ENV_JOURNAL = "CATALYTIC_TESTRUN_JOURNAL"
-ENV_MAX_OUTPUT = "CATALYTIC_TESTRUN_MAX_OUTPUT"
 ALONE_MARKER = "run_alone"
 
 _state: dict[str, Any] = {}
@@ -211,14 +208,15 @@ def _serve(session: pytest.Session, client: Any) -> None:
                 session._setupstate.teardown_exact(item)
             except Exception:
                 pass
-            _journal(f"start {nid}")
+            _journal(json.dumps({"e": "start", "id": nid}))
             _state["reports"].pop(nid, None)
             meter.start()
             item.ihook.pytest_runtest_protocol(item=item, nextitem=nextitem)
             measured = meter.stop()
             outcome, short, long = outcome_of(_state["reports"].pop(nid, []))
-            _journal(f"done {nid}")
-            results.append({"nodeid": nid, "outcome": outcome, "message": _clip(short, 2000),
-                            "longrepr": _clip(long), **measured})
+            result = {"nodeid": nid, "outcome": outcome, "message": _clip(short, 2000),
+                      **measured}
+            _journal(json.dumps({"e": "done", "id": nid, "r": result}))
+            results.append({**result, "longrepr": _clip(long)})
             if session.shouldstop or session.shouldfail:
                 break

@@ -1,0 +1,293 @@
+"""The RPC face of testrun: validate roots, hold the history, drive `Run`s.
+
+Verbs for people and pipelines: run, plan, history, forget. Verbs for the
+workers this plugin starts: worker_hello and pull (they carry a run id that
+only the daemon and its workers know).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import secrets
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+from catalytic.plugins.base import (
+    Call,
+    Forbidden,
+    InvalidParams,
+    Param,
+    Plugin,
+    PluginContext,
+    RpcError,
+    Setting,
+    rpc,
+)
+from catalytic.plugins.testrun import workers as wk
+from catalytic.plugins.testrun.dispatch import simulate
+from catalytic.plugins.testrun.estimate import classify, estimate
+from catalytic.plugins.testrun.history import History, Measured
+from catalytic.plugins.testrun.results import write_junit
+from catalytic.plugins.testrun.runner import Run, RunFailed, RunOptions
+from catalytic.plugins.testrun.schedule import build_units, lower_bound, matches_any
+
+BUSY = -33005
+"""Another run of the same root is in progress and `testrun.same_root = "refuse"`."""
+COLLECT_FAILED = -33001
+
+DEFAULT_ENV = ["PATH", "HOME", "USER", "LOGNAME", "LANG", "LC_*", "TERM", "TZ", "TMPDIR",
+               "PYTHONHASHSEED", "CI", "NO_COLOR"]
+
+
+class TestrunPlugin(Plugin):
+    name = "testrun"
+    version = "0.1.0"
+    settings = (
+        Setting("allowed_roots", "path_list", ["~"],
+                "Project roots that may be run (and their subfolders); default: your home."),
+        Setting("workers", "int", 0, "Worker processes per run; 0 = CPU count.", min=0,
+                max=256),
+        Setting("timeout_s", "float", 300.0,
+                "Per-test timeout: a test running longer is killed and failed (0 = none).",
+                min=0),
+        Setting("memory_budget", "bytes", 2 << 30,
+                "Memory-heavy tests run together only while their expected peak RSS sum "
+                "stays under this.", min=0),
+        Setting("memory_heavy_bytes", "bytes", 256 << 20,
+                "A test whose peak RSS rose by this much counts as memory-heavy.", min=1),
+        Setting("run_alone", "str_list", [],
+                "Node-id patterns (fnmatch) of tests that run with no other test "
+                "(the `run_alone` marker does the same)."),
+        Setting("env_passthrough", "str_list", DEFAULT_ENV,
+                "Environment variables (fnmatch patterns) passed from the daemon to workers."),
+        Setting("max_output_bytes", "bytes", 64 << 10,
+                "Longest failure report (traceback + captured output) kept per test.",
+                min=1024),
+        Setting("same_root", "str", "wait",
+                "A second run of a root already running: wait for it, or refuse (-33005).",
+                choices=("wait", "refuse")),
+        Setting("batch_target_s", "float", 0.25,
+                "Short tests are sent in batches expected to take about this long.", min=0),
+        Setting("ewma_alpha", "float", 0.5, "Weight of the newest duration in the mean.",
+                min=0.01, max=1),
+        Setting("max_reruns", "int", 10,
+                "Failures re-run in collection order per run to detect order dependence.",
+                min=0),
+    )
+
+    async def start(self, ctx: PluginContext) -> None:
+        self.ctx = ctx
+        self.history = History(ctx.state_dir / "history.sqlite", ctx.config["ewma_alpha"])
+        self.runs: dict[str, Run] = {}
+        self.locks: dict[str, asyncio.Lock] = {}
+        self.completed = 0
+        shim_dir = ctx.state_dir / "shim"
+        self.shim = await asyncio.to_thread(wk.make_shim, shim_dir)
+
+    async def stop(self) -> None:
+        self.history.close()
+
+    def stats(self) -> dict[str, Any]:
+        return {"active_runs": len(self.runs), "completed_runs": self.completed,
+                "tests_known": self.history.count()}
+
+    # -- helpers -----------------------------------------------------------------------------
+
+    def _root(self, root: str) -> Path:
+        path = Path(root).expanduser()
+        if not path.is_absolute():
+            raise InvalidParams(f"root must be an absolute path, got {root!r}")
+        path = path.resolve()
+        allowed = [Path(str(a)).expanduser().resolve() for a in self.ctx.config["allowed_roots"]]
+        if not any(path == a or path.is_relative_to(a) for a in allowed):
+            raise Forbidden(f"root {path} is outside testrun.allowed_roots "
+                            f"({', '.join(map(str, allowed))})")
+        if not path.is_dir():
+            raise Forbidden(f"root {path} does not exist or is not a directory")
+        return path
+
+    def _python(self, root: Path, python: str | None) -> str:
+        if python:
+            p = Path(python).expanduser()
+            p = p if p.is_absolute() else root / p
+            if not p.exists():
+                raise InvalidParams(f"python interpreter {p} does not exist")
+            return str(p)
+        venv = root / ".venv" / "bin" / "python"
+        return str(venv) if venv.exists() else sys.executable
+
+    def _workers(self, workers: int | None) -> int:
+        n = workers or self.ctx.config["workers"] or os.cpu_count() or 1
+        return max(1, int(n))
+
+    def _env(self) -> dict[str, str]:
+        return wk.worker_env(os.environ, self.ctx.config["env_passthrough"], sys.executable, {})
+
+    # -- public verbs ------------------------------------------------------------------------
+
+    @rpc("run",
+         Param("root", "str", doc="The project root (absolute, under testrun.allowed_roots)."),
+         Param("python", "str", required=False, nullable=True,
+               doc="The project's interpreter; default <root>/.venv/bin/python if present."),
+         Param("workers", "int", required=False, nullable=True, min=1, max=256,
+               doc="Worker processes; default testrun.workers (0 = CPU count)."),
+         Param("args", "list", required=False, default=[], items="str",
+               doc="Extra pytest arguments (-k, -m, paths)."),
+         Param("junitxml", "str", required=False, nullable=True,
+               doc="Write JUnit XML here (relative to root; must stay under allowed roots)."),
+         doc="Run the suite on parallel workers, scheduled from remembered durations.")
+    async def run(self, call: Call, root: str, python: str | None = None,
+                  workers: int | None = None, args: list[str] | None = None,
+                  junitxml: str | None = None) -> dict[str, Any]:
+        path = self._root(root)
+        xml = None
+        if junitxml:
+            xml = (path / junitxml).resolve()
+            self._root(str(xml.parent))
+        interp = self._python(path, python)
+        n = self._workers(workers)
+        lock = self.locks.setdefault(str(path), asyncio.Lock())
+        if lock.locked() and self.ctx.config["same_root"] == "refuse":
+            raise RpcError(f"a run of {path} is already in progress", code=BUSY)
+        async with lock:
+            summary = await self._run(call, path, interp, n, list(args or []))
+        summary.update(root=str(path), python=interp)
+        if xml is not None:
+            await asyncio.to_thread(write_junit, xml, summary)
+            summary["junitxml"] = str(xml)
+        return summary
+
+    async def _run(self, call: Call, root: Path, python: str, n: int,
+                   args: list[str]) -> dict[str, Any]:
+        cfg = self.ctx.config
+        run_id = secrets.token_hex(8)
+        run_dir = self.ctx.state_dir / "runs" / run_id
+        run_dir.mkdir(parents=True)
+        opts = RunOptions(
+            root=root, python=python, workers=n, args=args,
+            socket=self.ctx.socket_path or Path(os.environ.get("CATALYTIC_SOCKET", "")),
+            run_dir=run_dir, shim=self.shim, env=self._env(), cores=os.cpu_count() or 1,
+            timeout_s=cfg["timeout_s"], memory_budget=cfg["memory_budget"],
+            memory_heavy_bytes=cfg["memory_heavy_bytes"], run_alone=list(cfg["run_alone"]),
+            max_output=cfg["max_output_bytes"], batch_target=cfg["batch_target_s"],
+            max_reruns=cfg["max_reruns"])
+        history = await asyncio.to_thread(self.history.load, str(root))
+        run = Run(run_id, opts, history, call.progress, self.ctx.log)
+        self.runs[run_id] = run
+        try:
+            summary = await run.execute()
+        except RunFailed as exc:
+            raise RpcError(exc.message, exc.data, code=exc.code) from exc
+        except asyncio.CancelledError:
+            partial = run.summary()
+            partial["cancelled"] = True
+            await asyncio.shield(asyncio.to_thread(self._record, str(root), partial))
+            raise
+        finally:
+            self.runs.pop(run_id, None)
+            shutil.rmtree(run_dir, ignore_errors=True)
+        await asyncio.to_thread(self._record, str(root), summary)
+        self.completed += 1
+        return summary
+
+    def _record(self, root: str, summary: dict[str, Any]) -> None:
+        self.history.record(root, [
+            Measured(r["nodeid"], r["outcome"], float(r["duration_s"]),
+                     int(r.get("rss_bytes", 0)), float(r.get("cpu_s", 0.0)),
+                     int(r.get("io_bytes", 0)))
+            for r in summary["results"] if r.get("message") != "not run"],
+            summary["order_dependent"])
+        brief = {k: v for k, v in summary.items() if k not in ("results", "order")}
+        self.history.add_run(root, brief)
+
+    @rpc("plan", Param("root", "str"),
+         Param("workers", "int", required=False, nullable=True, min=1, max=256),
+         Param("python", "str", required=False, nullable=True),
+         Param("args", "list", required=False, default=[], items="str"),
+         doc="The schedule a run would use now (collects, does not run).")
+    async def plan(self, call: Call, root: str, workers: int | None = None,
+                   python: str | None = None, args: list[str] | None = None) -> dict[str, Any]:
+        path = self._root(root)
+        interp = self._python(path, python)
+        n = self._workers(workers)
+        ids = await asyncio.to_thread(self._collect, path, interp, list(args or []))
+        cfg = self.ctx.config
+        hist = await asyncio.to_thread(self.history.load, str(path))
+        ex = estimate(ids, hist, cfg["memory_heavy_bytes"])
+        share = lower_bound([e.duration for e in ex.values()], n)
+        alone = {t for t in ids if matches_any(t, cfg["run_alone"])}
+        units = build_units(ids, ex, alone, split_above=share / 2)
+        cores = os.cpu_count() or 1
+        p = simulate(units, n, cores, cfg["memory_budget"], cfg["batch_target_s"])
+        return {"root": str(path), "tests": len(ids), "known": sum(e.known for e in ex.values()),
+                "workers": n, "expected_makespan_s": round(p.makespan, 4),
+                "lower_bound_s": round(share, 4),
+                "serial_estimate_s": round(sum(e.duration for e in ex.values()), 4),
+                "units": len(units), "order": p.workers}
+
+    def _collect(self, root: Path, python: str, args: list[str]) -> list[str]:
+        try:
+            wk.probe(python, root, self._env())
+        except wk.PreflightError as exc:
+            raise RpcError(str(exc), code=-33004) from exc
+        out = subprocess.run(
+            [python, "-m", "pytest", "--collect-only", "-q", "-p", "no:cacheprovider",
+             *wk.strip_args(args)], cwd=root, env=self._env(), capture_output=True, text=True,
+            timeout=600, check=False)
+        if out.returncode not in (0, 5):
+            raise RpcError("collection failed:\n" + (out.stdout + out.stderr)[-8000:],
+                           code=COLLECT_FAILED)
+        return [line.strip() for line in out.stdout.splitlines() if "::" in line
+                and not line.startswith(" ")]
+
+    @rpc("history", Param("root", "str"), doc="What is remembered about a root's tests.")
+    async def history_(self, call: Call, root: str) -> dict[str, Any]:
+        path = self._root(root)
+        stats = await asyncio.to_thread(self.history.load, str(path))
+        heavy = self.ctx.config["memory_heavy_bytes"]
+        tests = [{"nodeid": s.nodeid, "ewma_s": round(s.ewma, 6), "last_s": round(s.last, 6),
+                  "runs": s.runs, "outcome": s.outcome, "rss_bytes": s.rss,
+                  "cpu_s": round(s.cpu, 6), "io_bytes": s.io, "kind": classify(s, heavy),
+                  "order_dependent": s.order_dependent}
+                 for s in sorted(stats.values(), key=lambda s: -s.ewma)]
+        runs = await asyncio.to_thread(self.history.runs, str(path))
+        return {"root": str(path), "tests": tests, "runs": runs}
+
+    @rpc("forget", Param("root", "str"), doc="Drop a root's history.")
+    async def forget(self, call: Call, root: str) -> dict[str, Any]:
+        path = self._root(root)
+        n = await asyncio.to_thread(self.history.forget, str(path))
+        return {"root": str(path), "forgotten": n}
+
+    # -- worker verbs ------------------------------------------------------------------------
+
+    def _active(self, run: str) -> Run:
+        r = self.runs.get(run)
+        if r is None:
+            raise InvalidParams(f"no active test run {run!r}")
+        return r
+
+    @rpc("worker_hello", Param("run", "str"), Param("worker", "str"), Param("pid", "int"),
+         Param("tests", "list", items="str"), Param("alone", "list", items="str"),
+         Param("errors", "list"), doc="Internal: a worker's collection.")
+    async def worker_hello(self, call: Call, run: str, worker: str, pid: int,
+                           tests: list[str], alone: list[str],
+                           errors: list[dict[str, Any]]) -> dict[str, Any]:
+        try:
+            r = self._active(run)
+        except InvalidParams:
+            return {"stop": True}
+        return r.hello(worker, tests, alone, errors)
+
+    @rpc("pull", Param("run", "str"), Param("worker", "str"), Param("results", "list"),
+         doc="Internal: a worker reports results and asks for its next batch.")
+    async def pull(self, call: Call, run: str, worker: str,
+                   results: list[dict[str, Any]]) -> dict[str, Any]:
+        r = self.runs.get(run)
+        if r is None:
+            return {"tests": []}
+        return await r.pull(worker, results)

@@ -1,0 +1,416 @@
+"""One test run: start workers, answer their hello/pull calls, survive crashes and hangs.
+
+Why here and not in the pytest plugin: the daemon sees every worker, so it can
+hand work out LPT-first across all of them, notice a worker that died (segfault,
+`os._exit`, OOM kill) or hangs past the timeout, name the test it was running,
+put the rest of its batch back and start a replacement.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import logging
+import os
+import random
+import signal
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from catalytic.plugins.testrun import workers as wk
+from catalytic.plugins.testrun.dispatch import Batch, Dispatcher, simulate
+from catalytic.plugins.testrun.estimate import class_of, estimate, file_of
+from catalytic.plugins.testrun.history import TestStats
+from catalytic.plugins.testrun.results import FAILING, summarize
+from catalytic.plugins.testrun.schedule import Unit, build_units, lower_bound, matches_any
+
+Progress = Callable[[float, float | None, str], None]
+
+
+class RunFailed(Exception):
+    """The run could not produce results; `code` is the plugin error code."""
+
+    def __init__(self, code: int, message: str, data: Any = None) -> None:
+        super().__init__(message)
+        self.code, self.message, self.data = code, message, data
+
+
+COLLECTION_ERROR = -33001
+WORKERS_DIED = -33002
+COLLECTION_MISMATCH = -33003
+NO_PYTEST = -33004
+
+
+@dataclass
+class RunOptions:
+    root: Path
+    python: str
+    workers: int
+    args: list[str]
+    socket: Path
+    run_dir: Path
+    shim: tuple[Path, Path]
+    env: dict[str, str]
+    cores: int
+    timeout_s: float = 300.0
+    memory_budget: int = 1 << 30
+    memory_heavy_bytes: int = 256 << 20
+    run_alone: list[str] = field(default_factory=list)
+    max_output: int = 65536
+    batch_target: float = 0.25
+    max_reruns: int = 10
+    max_replacements: int = 50
+
+
+@dataclass
+class Worker:
+    name: str
+    proc: asyncio.subprocess.Process
+    journal: Path
+    log: Path
+    batch: list[str] = field(default_factory=list)
+    rerun_targets: dict[str, str] = field(default_factory=dict)
+    """Node ids in the current batch that only re-run a prefix -> the target they serve."""
+    current: tuple[str, float] | None = None
+    salvaged: dict[str, dict[str, Any]] = field(default_factory=dict)
+    offset: int = 0
+    hello: bool = False
+    timed_out: str | None = None
+
+
+class Run:
+    """Drives one run; `execute()` returns the summary of `results.summarize`."""
+
+    def __init__(self, run_id: str, opts: RunOptions, history: dict[str, TestStats],
+                 progress: Progress, log: logging.Logger) -> None:
+        self.id, self.o, self.history, self.progress, self.log = (run_id, opts, history,
+                                                                  progress, log)
+        self.workers: dict[str, Worker] = {}
+        self.tests: list[str] | None = None
+        self.results: dict[str, dict[str, Any]] = {}
+        self.order: dict[str, list[str]] = {}
+        self.dispatcher: Dispatcher | None = None
+        self.expected = 0.0
+        self.ready = asyncio.Event()
+        self.finished = asyncio.Event()
+        self._changed = asyncio.Event()
+        self.closed = False
+        self.error: RunFailed | None = None
+        self.reruns: dict[str, bool] = {}
+        self.spawned = 0
+        self.t0 = 0.0
+        self.t_end = 0.0
+        self.argv: list[str] = []
+        self._tasks: set[asyncio.Task[None]] = set()
+
+    # -- lifecycle ---------------------------------------------------------------------------
+
+    async def execute(self) -> dict[str, Any]:
+        o = self.o
+        try:
+            info = await asyncio.to_thread(wk.probe, o.python, o.root, o.env)
+        except wk.PreflightError as exc:
+            raise RunFailed(NO_PYTEST, str(exc)) from exc
+        args = wk.strip_args(o.args)
+        seed = None if wk.user_seed(args) else random.randrange(1, 2**31)
+        self.argv = wk.worker_argv(o.python, o.shim, args, info, seed)
+        self.t0 = time.monotonic()
+        try:
+            for _ in range(o.workers):
+                await self._spawn()
+            await self.finished.wait()
+            if self.error is not None:
+                raise self.error
+        finally:
+            self.t_end = self.t_end or time.monotonic()
+            self.closed = True
+            self._notify()
+            await self._stop_workers(graceful=self.error is None and self.finished.is_set())
+        return self.summary()
+
+    def summary(self) -> dict[str, Any]:
+        ids = self.tests or []
+        results = [self.results[t] for t in ids if t in self.results]
+        return summarize(results, self.o.workers, self.t_end - self.t0, self.expected,
+                         self.order)
+
+    async def _spawn(self) -> None:
+        name = f"w{self.spawned}"
+        self.spawned += 1
+        journal = self.o.run_dir / f"{name}.journal"
+        log = self.o.run_dir / f"{name}.log"
+        env = {**self.o.env, wk.ENV: f"{self.id}:{name}", wk.ENV_SOCKET: str(self.o.socket),
+               wk.ENV_JOURNAL: str(journal), wk.ENV_MAX_OUTPUT: str(self.o.max_output)}
+        with open(log, "wb") as out:
+            proc = await asyncio.create_subprocess_exec(
+                *self.argv, cwd=self.o.root, env=env, stdin=asyncio.subprocess.DEVNULL,
+                stdout=out, stderr=asyncio.subprocess.STDOUT, start_new_session=True)
+        w = Worker(name, proc, journal, log)
+        self.workers[name] = w
+        self.order[name] = []
+        for coro in (self._watch_exit(w), self._watch_journal(w)):
+            task = asyncio.ensure_future(coro)
+            self._tasks.add(task)
+            task.add_done_callback(self._tasks.discard)
+
+    async def _stop_workers(self, graceful: bool) -> None:
+        procs = [w.proc for w in self.workers.values() if w.proc.returncode is None]
+        if graceful and procs:
+            await asyncio.wait([asyncio.ensure_future(p.wait()) for p in procs], timeout=10)
+        for sig, wait in ((signal.SIGTERM, 0.4), (signal.SIGKILL, 2.0)):
+            procs = [p for p in procs if p.returncode is None]
+            for p in procs:
+                with contextlib.suppress(ProcessLookupError, PermissionError):
+                    os.killpg(p.pid, sig)
+            if procs:
+                await asyncio.wait([asyncio.ensure_future(p.wait()) for p in procs],
+                                   timeout=wait)
+        for task in list(self._tasks):
+            task.cancel()
+
+    def _notify(self) -> None:
+        self._changed.set()
+        self._changed = asyncio.Event()
+
+    def _fail(self, err: RunFailed) -> None:
+        if self.error is None and not self.finished.is_set():
+            self.error = err
+            self.finished.set()
+
+    def _finish(self) -> None:
+        if not self.finished.is_set():
+            self.t_end = time.monotonic()
+            self.closed = True
+            self.finished.set()
+            self._notify()
+
+    # -- worker calls ------------------------------------------------------------------------
+
+    def hello(self, worker: str, tests: list[str], alone: list[str],
+              errors: list[dict[str, Any]]) -> dict[str, Any]:
+        w = self.workers.get(worker)
+        if w is None or self.closed:
+            return {"stop": True}
+        w.hello = True
+        if self.tests is None:
+            if errors:
+                text = "\n".join(f"{e.get('nodeid')}: {e.get('message')}" for e in errors)
+                self._fail(RunFailed(COLLECTION_ERROR, "collection failed:\n" + text, errors))
+                return {"stop": True}
+            self.tests = list(tests)
+            if not tests:
+                self._finish()
+                return {"stop": True}
+            self._plan(alone)
+        elif tests != self.tests:
+            self._fail(RunFailed(COLLECTION_MISMATCH,
+                                 f"worker {worker} collected {len(tests)} tests where the first "
+                                 f"collected {len(self.tests)}; is the suite's collection "
+                                 "nondeterministic?"))
+            return {"stop": True}
+        return {"stop": False}
+
+    def _plan(self, alone: list[str]) -> None:
+        assert self.tests is not None
+        o = self.o
+        ex = estimate(self.tests, self.history, o.memory_heavy_bytes)
+        alone_set = set(alone) | {t for t in self.tests if matches_any(t, o.run_alone)}
+        share = lower_bound([e.duration for e in ex.values()], o.workers)
+        units = build_units(self.tests, ex, alone_set, split_above=share / 2)
+        self.expect = ex
+        self.dispatcher = Dispatcher(units, o.workers, o.cores, o.memory_budget,
+                                     o.batch_target)
+        self.expected = simulate(units, o.workers, o.cores, o.memory_budget,
+                                 o.batch_target).makespan
+        self.ready.set()
+        self._notify()
+
+    async def pull(self, worker: str, results: list[dict[str, Any]]) -> dict[str, Any]:
+        w = self.workers.get(worker)
+        if w is None:
+            return {"tests": []}
+        self._take(w, results)
+        w.batch, w.rerun_targets = [], {}
+        while not self.closed:
+            if not self.ready.is_set():
+                await self._wait_change()
+                continue
+            assert self.dispatcher is not None
+            got = self.dispatcher.next_batch(worker)
+            if isinstance(got, Batch):
+                self._assign(w, got)
+                return {"tests": w.batch}
+            self._check_done()
+            if got is None and self.closed:
+                break
+            await self._wait_change()
+        return {"tests": []}
+
+    async def _wait_change(self) -> None:
+        ev = self._changed
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(ev.wait(), timeout=1.0)
+
+    def _assign(self, w: Worker, batch: Batch) -> None:
+        w.batch = batch.tests
+        for u in batch.units:
+            if u.key.startswith("rerun:"):
+                target = u.key.removeprefix("rerun:")
+                w.rerun_targets.update({t: target for t in u.tests})
+        self.order[w.name].extend(batch.tests)
+
+    def _take(self, w: Worker, results: list[dict[str, Any]]) -> None:
+        for r in results:
+            nid = str(r.get("nodeid"))
+            r["worker"] = w.name
+            r["start"] = float(r.get("start", 0.0))
+            target = w.rerun_targets.get(nid)
+            if target is not None:
+                if nid == target:
+                    self._rerun_result(r)
+                continue
+            self.results[nid] = r
+            prev = self.history.get(nid)
+            if (r["outcome"] in FAILING and prev is not None and prev.outcome == "passed"
+                    and len(self.reruns) < self.o.max_reruns and nid not in self.reruns):
+                self._queue_rerun(nid)
+        if results:
+            self._report_progress()
+            self._notify()
+        self._check_done()
+
+    def _queue_rerun(self, nid: str) -> None:
+        """Re-run the failing test after its module's earlier tests, in collection order."""
+        assert self.tests is not None and self.dispatcher is not None
+        module = file_of(nid)
+        prefix = [t for t in self.tests[: self.tests.index(nid) + 1] if file_of(t) == module]
+        self.reruns[nid] = False
+        dur = sum(self.expect[t].duration for t in prefix)
+        self.dispatcher.requeue([Unit("rerun:" + nid, prefix, dur, order=len(self.tests))])
+
+    def _rerun_result(self, r: dict[str, Any]) -> None:
+        nid = r["nodeid"]
+        self.reruns[nid] = True
+        if r["outcome"] == "passed":
+            first = self.results[nid]
+            r = {**r, "order_dependent": True,
+                 "message": f"failed when run apart ({first.get('message', '')}); passed when "
+                            "re-run after its module's earlier tests in collection order"}
+            self.results[nid] = r
+
+    def _report_progress(self) -> None:
+        total = len(self.tests or [])
+        failed = sum(1 for r in self.results.values() if r["outcome"] in FAILING)
+        left = (self.dispatcher.remaining() / max(1, self.o.workers)) if self.dispatcher else 0
+        self.progress(len(self.results), total, f"{failed} failed · ~{left:.1f}s left")
+
+    def _check_done(self) -> None:
+        d = self.dispatcher
+        if d is None or self.closed or d.queue:
+            return
+        if any(w.batch for w in self.workers.values()):
+            return
+        if not all(self.reruns.values()):
+            return
+        for t in self.tests or []:
+            if t not in self.results:
+                self.results[t] = {"nodeid": t, "outcome": "error", "duration_s": 0.0,
+                                   "message": "not run", "worker": ""}
+        self._finish()
+
+    # -- watching workers --------------------------------------------------------------------
+
+    async def _watch_journal(self, w: Worker) -> None:
+        while w.proc.returncode is None and not self.closed:
+            await asyncio.sleep(0.1)
+            self._read_journal(w)
+            t = self.o.timeout_s
+            if t and w.current and time.monotonic() - w.current[1] > t and not w.timed_out:
+                w.timed_out = w.current[0]
+                with contextlib.suppress(ProcessLookupError, PermissionError):
+                    os.killpg(w.proc.pid, signal.SIGKILL)
+
+    def _read_journal(self, w: Worker) -> None:
+        try:
+            with open(w.journal, "rb") as f:
+                f.seek(w.offset)
+                data = f.read()
+        except OSError:
+            return
+        end = data.rfind(b"\n") + 1
+        w.offset += end
+        for line in data[:end].decode("utf-8", "replace").splitlines():
+            try:
+                ev = json.loads(line)
+            except ValueError:
+                continue
+            if ev.get("e") == "start":
+                w.current = (ev["id"], time.monotonic())
+            elif ev.get("e") == "done":
+                w.current = None
+                w.salvaged[ev["id"]] = ev["r"]
+
+    async def _watch_exit(self, w: Worker) -> None:
+        code = await w.proc.wait()
+        self._read_journal(w)
+        if self.closed:
+            return
+        if not w.hello:
+            if not any(x.hello for x in self.workers.values()):
+                self._fail(RunFailed(WORKERS_DIED, f"pytest exited with status {code} before "
+                                     f"collecting tests:\n{wk.tail(w.log)}"))
+            return
+        if w.batch:
+            self._lost_batch(w, code)
+        if self.dispatcher is not None:
+            self.dispatcher.release(w.name)
+        alive = sum(1 for x in self.workers.values() if x.proc.returncode is None)
+        work_left = self.dispatcher is not None and bool(self.dispatcher.queue)
+        if work_left and alive < self.o.workers and self.spawned < (
+                self.o.workers + self.o.max_replacements):
+            await self._spawn()
+        self._notify()
+        self._check_done()
+
+    def _lost_batch(self, w: Worker, code: int) -> None:
+        """Its worker died: keep what finished, fail the test it was running, requeue the rest."""
+        assert self.dispatcher is not None
+        done = [r for t, r in w.salvaged.items() if t in w.batch]
+        self._take(w, done)
+        crashed = w.current[0] if w.current else None
+        if crashed is None:
+            rest = [t for t in w.batch if t not in w.salvaged]
+            crashed = rest[0] if rest else None
+        if crashed is not None and crashed not in w.salvaged:
+            sig = -code if code < 0 else 0
+            reason = (f"timed out after {self.o.timeout_s:g} s (worker killed)"
+                      if w.timed_out == crashed else
+                      f"worker crashed ({signal.Signals(sig).name})" if sig else
+                      f"worker exited with status {code}")
+            r = {"nodeid": crashed, "outcome": "failed", "duration_s":
+                 (time.monotonic() - w.current[1]) if w.current else 0.0,
+                 "message": reason + " while running this test",
+                 "longrepr": reason + "\n--- worker output (tail) ---\n" + wk.tail(w.log),
+                 "crashed": True}
+            target = w.rerun_targets.get(crashed)
+            if target is None:
+                self.results[crashed] = {**r, "worker": w.name, "start": time.time()}
+            elif target == crashed:
+                self.reruns[crashed] = True
+        after = w.batch[w.batch.index(crashed) + 1:] if crashed in w.batch else []
+        rest = [t for t in after if t not in w.salvaged and t not in w.rerun_targets]
+        groups: dict[str, list[str]] = {}
+        for t in rest:
+            groups.setdefault(class_of(t), []).append(t)
+        self.dispatcher.requeue([
+            Unit(k, ts, sum(self.expect[t].duration for t in ts),
+                 order=(self.tests or []).index(ts[0])) for k, ts in groups.items()])
+        for t in {*w.rerun_targets.values()} - {crashed}:
+            if not self.reruns.get(t):
+                self.reruns.pop(t, None)
+                self._queue_rerun(t)
+        w.batch, w.rerun_targets, w.current = [], {}, None
