@@ -128,7 +128,7 @@ class RuleDecomposer:
                              head_prio, kind, score, reasons, tuple(ids), tuple(head_deps),
                              tuple(C.references(heading)[1]), acceptance,
                              " ".join([test, *child_tests]).strip(), None,
-                             _digest(heading, description)))
+                             _digest(body_text.strip() or heading)))
         out.extend(tasks)
         summary = Summary(C.heading_slug(title) if level else "", heading, False,
                           n_sub + (1 if level else 0), tuple(criteria), test, phase)

@@ -1,0 +1,224 @@
+"""The RPC face of prd: validate, read paths inside the allowed roots, run the service in a thread.
+
+Work that can take a while runs in a thread (so the loop keeps answering), and
+large documents hand their top-level sections to the daemon's process pool.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from pathlib import Path
+from typing import Any
+
+from catalytic.plugins.base import (
+    Call,
+    Forbidden,
+    InvalidParams,
+    Param,
+    Plugin,
+    PluginContext,
+    RpcError,
+    Setting,
+    TooLarge,
+    rpc,
+)
+from catalytic.plugins.prd.engine import MapFn
+from catalytic.plugins.prd.service import PrdService, UnknownDocument, UnknownTask
+from catalytic.plugins.prd.store import STATUSES
+from catalytic.plugins.prd.text import BinaryDocument, decode
+
+BINARY = -33001
+"""The input is a binary file, not a text document."""
+UNKNOWN_DOCUMENT = -33002
+"""No decomposition is stored under that document name (run prd.decompose first)."""
+UNKNOWN_TASK = -33003
+"""The document has no task with that ID."""
+BAD_IMPORT = -33004
+"""The Task Master file could not be read (not JSON, or no tasks in it)."""
+FORMATS = ("json", "taskmaster", "mermaid", "md")
+
+
+def load_decomposer(name: str) -> Any:
+    """The decomposer registered under `name` in `catalytic.prd.decomposers`."""
+    from stevedore import DriverManager
+
+    return DriverManager("catalytic.prd.decomposers", name, invoke_on_load=True).driver
+
+
+class PrdPlugin(Plugin):
+    name = "prd"
+    version = "0.1.0"
+    settings = (
+        Setting("allowed_roots", "path_list", ["~"],
+                "prd.decompose reads `path` only below these directories."),
+        Setting("max_bytes", "bytes", 16 << 20, "Largest document accepted (-32004 above).",
+                min=1),
+        Setting("memo_max_bytes", "bytes", 256 << 20,
+                "Memory for memoized section results (LRU by bytes).", min=0),
+        Setting("memo_disk_max_bytes", "bytes", 1 << 30,
+                "On-disk memo size above which its oldest quarter is dropped; 0 = no limit.",
+                min=0),
+        Setting("decomposer", "str", "rules",
+                "Decomposer entry point in catalytic.prd.decomposers."),
+        Setting("parallel_min_sections", "int", 256,
+                "Sections to recompute before top-level sections go to the process pool "
+                "(measured by bench/prd.py).", min=1),
+    )
+
+    async def start(self, ctx: PluginContext) -> None:
+        await super().start(ctx)
+        cfg = ctx.config
+        self.service = PrdService(ctx.state_dir, load_decomposer(cfg["decomposer"]),
+                                  cfg["memo_max_bytes"], cfg["memo_disk_max_bytes"])
+        self.roots = [Path(r).expanduser().resolve() for r in cfg["allowed_roots"]]
+
+    async def stop(self) -> None:
+        await asyncio.to_thread(self.service.close)
+
+    async def snapshot(self) -> None:
+        await asyncio.to_thread(self.service.memo.flush)
+
+    def stats(self) -> dict[str, Any]:
+        return self.service.memo.stats()
+
+    def memory_bytes(self) -> int:
+        return int(self.service.memo.bytes)
+
+    async def shrink(self, target_bytes: int) -> int:
+        return self.service.memo.shrink(target_bytes)
+
+    async def reload(self, config: dict[str, Any]) -> None:
+        self.ctx.config = config
+        self.roots = [Path(r).expanduser().resolve() for r in config["allowed_roots"]]
+        self.service.memo.max_bytes = config["memo_max_bytes"]
+
+    def _read(self, text: str | None, path: str | None) -> tuple[str, list[str], str | None]:
+        limit = self.ctx.config["max_bytes"]
+        if (text is None) == (path is None):
+            raise InvalidParams("give exactly one of `text` and `path`")
+        if text is not None:
+            size = len(text.encode("utf-8", "surrogatepass"))
+            if size > limit:
+                raise TooLarge(f"document is {size} bytes; prd.max_bytes is {limit}",
+                               {"bytes": size, "max_bytes": limit})
+            return text, [], None
+        assert path is not None
+        p = Path(path).expanduser()
+        if not p.is_absolute():
+            raise InvalidParams(f"path must be absolute: {path!r}")
+        real = p.resolve()
+        if not any(real == r or r in real.parents for r in self.roots):
+            raise Forbidden(f"path {path!r} is outside prd.allowed_roots",
+                            {"allowed_roots": [str(r) for r in self.roots]})
+        if not real.is_file():
+            raise InvalidParams(f"no such file: {path!r}")
+        size = real.stat().st_size
+        if size > limit:
+            raise TooLarge(f"{path} is {size} bytes; prd.max_bytes is {limit}",
+                           {"bytes": size, "max_bytes": limit})
+        try:
+            decoded, warnings = decode(real.read_bytes())
+        except BinaryDocument as e:
+            raise RpcError(f"{path}: {e}", code=BINARY) from None
+        return decoded, warnings, str(real)
+
+    def _bridge(self, call: Call) -> tuple[MapFn, Any]:
+        loop = asyncio.get_running_loop()
+
+        def parallel_map(fn: Any, items: list[Any]) -> list[Any]:
+            fut = asyncio.run_coroutine_threadsafe(self.ctx.executor.map(fn, items), loop)
+            return fut.result()
+
+        def progress(done: int, total: int, message: str) -> None:
+            loop.call_soon_threadsafe(call.progress, done, total, message)
+
+        return parallel_map, progress
+
+    @rpc("decompose",
+         Param("text", "str", required=False, nullable=True, doc="The document text."),
+         Param("path", "str", required=False, nullable=True,
+               doc="Absolute path of the document, below prd.allowed_roots."),
+         Param("document", "str", required=False, nullable=True,
+               doc="Name the decomposition is stored under (default: the path, or 'default')."),
+         Param("parallel", "bool", required=False, default=True,
+               doc="Allow the process pool for large documents."),
+         heavy=True, doc="Decompose a document into tasks; re-running it is incremental.")
+    async def decompose(self, call: Call, text: str | None, path: str | None,
+                        document: str | None, parallel: bool) -> dict[str, Any]:
+        body, warnings, real = await asyncio.to_thread(self._read, text, path)
+        if "\x00" in body[:8192]:
+            raise RpcError("document contains NUL characters: it looks like a binary file",
+                           code=BINARY)
+        if not body.strip():
+            warnings.append("the document is empty")
+        name = document or real or "default"
+        pmap, progress = self._bridge(call)
+        result = await asyncio.to_thread(
+            self.service.decompose, name, body, warnings=warnings,
+            parallel_map=pmap if parallel and self.ctx.executor.workers > 1 else None,
+            parallel_min_sections=self.ctx.config["parallel_min_sections"], progress=progress)
+        if body.strip() and not result["tasks"]:
+            result["warnings"].append("no tasks found (only code blocks, placeholders or prose?)")
+        return result
+
+    @rpc("graph", Param("document", "str", required=False, default="default"),
+         doc="Validation, topological order, parallel levels and critical path.")
+    async def graph(self, call: Call, document: str) -> dict[str, Any]:
+        return await self._run(self.service.graph, document)
+
+    @rpc("next", Param("document", "str", required=False, default="default"),
+         Param("limit", "int", required=False, default=1, min=1, max=1000),
+         doc="The next available task(s): deps done, priority, fewest deps, position.")
+    async def next(self, call: Call, document: str, limit: int) -> dict[str, Any]:
+        return await self._run(self.service.next, document, limit)
+
+    @rpc("status", Param("document", "str", required=False, default="default"),
+         Param("id", "str", required=False, nullable=True, doc="Task ID; omit for all."),
+         Param("status", "str", required=False, nullable=True, choices=STATUSES,
+               doc="Set this status (durable when the call returns)."),
+         doc="Get or set task status.")
+    async def status(self, call: Call, document: str, id: str | None,
+                     status: str | None) -> dict[str, Any]:
+        if status is not None and id is None:
+            raise InvalidParams("`status` needs an `id`")
+        return await self._run(self.service.status, document, id, status)
+
+    @rpc("export", Param("document", "str", required=False, default="default"),
+         Param("format", "str", required=False, default="json", choices=FORMATS),
+         doc="Render the tasks as catalytic JSON, Task Master tasks.json, Mermaid or Markdown.")
+    async def export(self, call: Call, document: str, format: str) -> dict[str, Any]:
+        content = await self._run(self.service.export, document, format)
+        return {"document": document, "format": format, "content": content}
+
+    @rpc("import", Param("document", "str", required=False, default="default"),
+         Param("tasks_json", "str", doc="Contents of a Task Master tasks.json."),
+         Param("tag", "str", required=False, default="master"),
+         doc="Take task statuses from a Task Master tasks.json.")
+    async def import_(self, call: Call, document: str, tasks_json: str,
+                      tag: str) -> dict[str, Any]:
+        try:
+            data = json.loads(tasks_json)
+        except ValueError as e:
+            raise RpcError(f"tasks_json is not JSON: {e}", code=BAD_IMPORT) from None
+        try:
+            return await self._run(self.service.import_taskmaster, document, data, tag)
+        except ValueError as e:
+            raise RpcError(str(e), code=BAD_IMPORT) from None
+
+    @rpc("diff", Param("old", "str", doc="Old version of the document."),
+         Param("new", "str", doc="New version of the document."),
+         doc="Tasks added, removed, changed, moved and kept between two versions.")
+    async def diff(self, call: Call, old: str, new: str) -> dict[str, Any]:
+        for t in (old, new):
+            self._read(t, None)
+        return await asyncio.to_thread(self.service.diff_texts, old, new)
+
+    async def _run(self, fn: Any, *args: Any) -> Any:
+        try:
+            return await asyncio.to_thread(fn, *args)
+        except UnknownDocument as e:
+            raise RpcError(f"no decomposition stored for document {e.args[0]!r}",
+                           code=UNKNOWN_DOCUMENT) from None
+        except UnknownTask as e:
+            raise RpcError(f"no task {e.args[0]!r} in that document", code=UNKNOWN_TASK) from None
