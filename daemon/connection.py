@@ -176,12 +176,15 @@ class Connection(asyncio.Protocol):
                                "request data buffered (limits.max_buffer_bytes)"), None)
             return
         self.batch = []
+        boundary = self.unpacker.tell()
         try:
             for message in self.unpacker:
                 self.handle(message)
                 if self.closed:
                     return
+                boundary = self.unpacker.tell()
         except (ValueError, msgpack.UnpackException) as exc:
+            self._capture_head(data, start_of_chunk, boundary)
             if "exceeds max" in str(exc):
                 self.fail(TooLarge(f"message larger than limits.max_message_bytes = "
                                    f"{limits.max_message_bytes}: {exc}"), self._head_msgid())
@@ -192,22 +195,25 @@ class Connection(asyncio.Protocol):
             if self.batch and self.transport is not None and not self.closed:
                 self.transport.write(b"".join(self.batch))
             self.batch = None
-        boundary = self.unpacker.tell()
-        pending = self.fed - boundary
+        pending = self.fed - self.unpacker.tell()
         if pending <= 0:
             self.partial_since = None
             self.head = b""
             return
-        if boundary >= start_of_chunk:
-            offset = boundary - start_of_chunk
-            self.head = data[offset:offset + 64]
-        elif len(self.head) < 64:
-            self.head += data[: 64 - len(self.head)]
+        self._capture_head(data, start_of_chunk, self.unpacker.tell())
         if self.partial_since is None:
             self.partial_since = time.monotonic()
         if pending > limits.max_message_bytes:
             self.fail(TooLarge(f"message larger than limits.max_message_bytes = "
                                f"{limits.max_message_bytes}"), self._head_msgid())
+
+    def _capture_head(self, data: bytes, start_of_chunk: int, boundary: int) -> None:
+        """Keep the first bytes of the message starting at `boundary` (to name its msgid)."""
+        if boundary >= start_of_chunk:
+            offset = boundary - start_of_chunk
+            self.head = data[offset:offset + 64]
+        elif len(self.head) < 64:
+            self.head += data[: 64 - len(self.head)]
 
     def _head_msgid(self) -> int | None:
         """The msgid of the message being received, read from its first bytes."""

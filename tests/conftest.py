@@ -46,7 +46,25 @@ def daemon(make_daemon: MakeDaemon) -> DaemonProcess:
     return make_daemon()
 
 
+EXAMPLE = Path(__file__).resolve().parents[1] / "examples" / "hello-plugin"
+
+
+@pytest.fixture(scope="session")
+def example_plugin() -> str:
+    """The third-party example plugin, installed into the test venv as its own distribution."""
+    import importlib.metadata
+    import subprocess
+
+    try:
+        importlib.metadata.distribution("catalytic-hello-example")
+    except importlib.metadata.PackageNotFoundError:
+        subprocess.run([sys.executable, "-m", "pip", "install", "--quiet", "--no-deps",
+                        str(EXAMPLE)], check=True)
+        importlib.invalidate_caches()
+    return "example"
+
+
 @pytest.fixture
-def core_daemon(make_daemon: MakeDaemon) -> DaemonProcess:
-    """A daemon with no optimizer plugins (only `system.*` and the example, if installed)."""
-    return make_daemon({"daemon": {"plugins": ["example"]}})
+def core_daemon(make_daemon: MakeDaemon, example_plugin: str) -> DaemonProcess:
+    """A daemon with no optimizer plugins: `system.*` and the third-party example."""
+    return make_daemon({"daemon": {"plugins": [example_plugin]}})
