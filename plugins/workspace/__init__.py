@@ -1,0 +1,1 @@
+"""The catalytic workspace: a tiered, compressed, content-addressed cache."""
