@@ -1,0 +1,1 @@
+"""monitor: process and per-method metrics, history, baselines, spans, profiling, dashboard."""

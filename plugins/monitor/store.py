@@ -1,0 +1,81 @@
+"""SQLite (WAL) persistence of samples and baselines, under the plugin's state dir.
+
+Blocking calls meant to run in a thread (`asyncio.to_thread`); a lock keeps one
+statement at a time on the shared connection.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+import threading
+import time
+from pathlib import Path
+from typing import Any
+
+from catalytic.plugins.monitor.history import Sample
+
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS samples (ts REAL PRIMARY KEY, data TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS baselines (
+    name TEXT PRIMARY KEY, created REAL NOT NULL, summary TEXT NOT NULL);
+"""
+
+
+class MonitorStore:
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self.lock = threading.Lock()
+        self.db = sqlite3.connect(path, check_same_thread=False, isolation_level=None)
+        self.db.execute("PRAGMA journal_mode=WAL")
+        self.db.execute("PRAGMA synchronous=NORMAL")
+        self.db.executescript(SCHEMA)
+
+    def close(self) -> None:
+        with self.lock:
+            self.db.close()
+
+    def append(self, samples: list[Sample]) -> None:
+        rows = [(ts, json.dumps(values, separators=(",", ":"))) for ts, values in samples]
+        with self.lock:
+            self.db.executemany("INSERT OR REPLACE INTO samples VALUES (?, ?)", rows)
+
+    def load(self, since: float = 0.0, limit: int = 100000) -> list[Sample]:
+        """Samples after `since`, oldest first (the newest `limit` of them)."""
+        with self.lock:
+            rows = self.db.execute(
+                "SELECT ts, data FROM samples WHERE ts > ? ORDER BY ts DESC LIMIT ?",
+                (since, limit)).fetchall()
+        return [(ts, json.loads(data)) for ts, data in reversed(rows)]
+
+    def count(self) -> int:
+        with self.lock:
+            return int(self.db.execute("SELECT count(*) FROM samples").fetchone()[0])
+
+    def prune(self, older_than: float) -> int:
+        with self.lock:
+            cur = self.db.execute("DELETE FROM samples WHERE ts < ?", (older_than,))
+            return cur.rowcount
+
+    def save_baseline(self, name: str, summary: dict[str, Any]) -> float:
+        """Durable on return: a full-sync commit for the one row a client was promised."""
+        created = time.time()
+        with self.lock:
+            self.db.execute("PRAGMA synchronous=FULL")
+            try:
+                self.db.execute("INSERT OR REPLACE INTO baselines VALUES (?, ?, ?)",
+                                (name, created, json.dumps(summary)))
+            finally:
+                self.db.execute("PRAGMA synchronous=NORMAL")
+        return created
+
+    def baseline(self, name: str) -> tuple[float, dict[str, Any]] | None:
+        with self.lock:
+            row = self.db.execute("SELECT created, summary FROM baselines WHERE name = ?",
+                                  (name,)).fetchone()
+        return (row[0], json.loads(row[1])) if row else None
+
+    def baselines(self) -> list[tuple[str, float]]:
+        with self.lock:
+            return [(r[0], r[1]) for r in
+                    self.db.execute("SELECT name, created FROM baselines ORDER BY name")]

@@ -1,0 +1,113 @@
+"""Summaries of a metric's samples and the signed improvement against a baseline.
+
+Plain functions over lists of floats, so reports and baselines are testable alone.
+Sign convention: `improvement_vs_baseline` is positive when the metric got better,
+whichever way "better" points for it (see `direction`).
+"""
+
+from __future__ import annotations
+
+import math
+import statistics
+from collections.abc import Sequence
+from typing import Any
+
+LOWER = "lower_is_better"
+HIGHER = "higher_is_better"
+NEUTRAL = "neutral"
+
+_HIGHER_WORDS = ("hit_ratio", "hits", "precision", "reuse", "hypervolume", "throughput",
+                 "speedup", "saved", "improvement", "memo_hit")
+_LOWER_WORDS = ("latency", "_ms", "_us", "lag", "rss", "cpu", "error", "makespan",
+                "miss", "bytes", "duration", "seconds", "open_files", "threads", "gap")
+
+
+def direction(metric: str) -> str:
+    """Which way is better for `metric`, judged from its name (documented in docs/monitor.md).
+
+    Higher-is-better words win over lower-is-better ones, so `hit_ratio` is higher and
+    `miss_ratio` lower; rates of calls and counts are neutral (more traffic is neither).
+    """
+    name = metric.lower()
+    if ".rate_per_s" in name or name.endswith("calls") or "uptime" in name:
+        return NEUTRAL
+    if any(w in name for w in _HIGHER_WORDS):
+        return HIGHER
+    if any(w in name for w in _LOWER_WORDS) or name.endswith("_s"):
+        return LOWER
+    return NEUTRAL
+
+
+def percentile(ordered: Sequence[float], q: float) -> float:
+    """Nearest-rank percentile of an already sorted sequence (q in 0..1)."""
+    if not ordered:
+        return math.nan
+    rank = max(1, math.ceil(q * len(ordered)))
+    return float(ordered[min(len(ordered), rank) - 1])
+
+
+def summarize(values: Sequence[float]) -> dict[str, float | int]:
+    """mean, median, stdev (sample; 0 for one value), p95, min, max and n."""
+    clean = sorted(v for v in values if v is not None and math.isfinite(v))
+    if not clean:
+        return {"n": 0, "mean": math.nan, "median": math.nan, "stdev": math.nan,
+                "p95": math.nan, "min": math.nan, "max": math.nan}
+    return {
+        "n": len(clean),
+        "mean": statistics.fmean(clean),
+        "median": statistics.median(clean),
+        "stdev": statistics.stdev(clean) if len(clean) > 1 else 0.0,
+        "p95": percentile(clean, 0.95),
+        "min": clean[0],
+        "max": clean[-1],
+    }
+
+
+def improvement(metric: str, current_mean: float, baseline_mean: float) -> float | None:
+    """Relative change of the mean, signed so that positive means better.
+
+    None when there is nothing to compare (no baseline, NaN, a zero baseline with a
+    zero current value, or a neutral metric).
+    """
+    way = direction(metric)
+    if way == NEUTRAL or not (math.isfinite(current_mean) and math.isfinite(baseline_mean)):
+        return None
+    if baseline_mean == 0:
+        if current_mean == 0:
+            return 0.0
+        return None
+    change = (current_mean - baseline_mean) / abs(baseline_mean)
+    return -change if way == LOWER else change
+
+
+def report(current: dict[str, Sequence[float]],
+           baseline: dict[str, dict[str, Any]] | None) -> dict[str, dict[str, Any]]:
+    """metric → {mean, median, stdev, p95, improvement_vs_baseline, direction, ...}."""
+    out: dict[str, dict[str, Any]] = {}
+    for metric in sorted(current):
+        s = summarize(current[metric])
+        if s["n"] == 0:
+            continue
+        base = (baseline or {}).get(metric)
+        entry: dict[str, Any] = {
+            "mean": s["mean"], "median": s["median"], "stdev": s["stdev"], "p95": s["p95"],
+            "n": s["n"], "direction": direction(metric),
+            "improvement_vs_baseline": None,
+        }
+        if base is not None:
+            entry["baseline_mean"] = base.get("mean")
+            entry["improvement_vs_baseline"] = improvement(
+                metric, float(s["mean"]), float(base.get("mean", math.nan)))
+        out[metric] = entry
+    return out
+
+
+def json_safe(value: Any) -> Any:
+    """NaN and infinities become None (msgpack carries them, JSON does not)."""
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    if isinstance(value, dict):
+        return {k: json_safe(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [json_safe(v) for v in value]
+    return value

@@ -1,0 +1,101 @@
+"""HTTP face of the monitor: the dashboard page, its static files and `/api/monitor/...` JSON.
+
+Mounted by the daemon's HTTP server through `MonitorPlugin.http_routes()`.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import time
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from aiohttp import web
+from catalytic.plugins.base import RpcError
+from catalytic.plugins.monitor.history import columns
+from catalytic.plugins.monitor.summary import json_safe
+
+if TYPE_CHECKING:
+    from catalytic.plugins.monitor.plugin import MonitorPlugin
+
+STATIC = Path(__file__).resolve().parent / "static"
+TYPES = {".js": "text/javascript", ".css": "text/css", ".html": "text/html",
+         ".txt": "text/plain", ".md": "text/markdown"}
+MAX_LIMIT = 100000
+
+
+def _dumps(value: Any) -> str:
+    return json.dumps(json_safe(value), default=lambda o: o.hex() if isinstance(o, bytes)
+                      else str(o))
+
+
+def _number(request: web.Request, name: str, default: float, lo: float, hi: float) -> float:
+    raw = request.query.get(name)
+    if raw is None:
+        return default
+    try:
+        value = float(raw)
+    except ValueError:
+        raise web.HTTPBadRequest(text=f"query parameter {name}={raw!r} is not a number") from None
+    if not math.isfinite(value) or not lo <= value <= hi:
+        raise web.HTTPBadRequest(text=f"query parameter {name}={raw!r} must be within "
+                                      f"{lo:g}..{hi:g}")
+    return value
+
+
+def routes(plugin: MonitorPlugin) -> list[tuple[str, str, Any]]:
+    async def index(request: web.Request) -> web.StreamResponse:
+        return web.FileResponse(STATIC / "index.html",
+                                headers={"Cache-Control": "no-cache",
+                                         "Content-Type": "text/html; charset=utf-8"})
+
+    async def static(request: web.Request) -> web.StreamResponse:
+        name = request.match_info["name"]
+        path = STATIC / name
+        if "/" in name or name.startswith(".") or path.suffix not in TYPES or not path.is_file():
+            raise web.HTTPNotFound(text=f"no static file {name!r}")
+        return web.FileResponse(path, headers={"Content-Type": TYPES[path.suffix]})
+
+    async def history(request: web.Request) -> web.Response:
+        since = _number(request, "since", 0.0, 0.0, 1e12)
+        limit = int(_number(request, "limit", 900, 1, MAX_LIMIT))
+        prefixes = tuple(p for p in request.query.get("prefix", "").split(",") if p)
+        samples = await plugin.samples_since(since, limit)
+        return web.json_response(columns(samples, prefixes=prefixes), dumps=_dumps)
+
+    async def current(request: web.Request) -> web.Response:
+        stats = plugin.latest_stats
+        last = plugin.ring.last()
+        body = {
+            "time": time.time(), "refresh_s": plugin.ctx.config["refresh_s"],
+            "interval_s": plugin.ctx.config["interval_s"],
+            "sample": {"t": last[0], "values": last[1]} if last else None,
+            "plugins": stats.get("plugins", {}), "governor": stats.get("governor"),
+            "uptime_s": stats.get("uptime_s"), "version": stats.get("version"),
+            "health": {"ok": not plugin.health_problems(), "problems": plugin.health_problems()},
+        }
+        return web.json_response(body, dumps=_dumps)
+
+    async def health(request: web.Request) -> web.Response:
+        problems = plugin.health_problems()
+        return web.json_response({"ok": not problems, "problems": problems},
+                                 status=503 if problems else 200)
+
+    async def report(request: web.Request) -> web.Response:
+        baseline = request.query.get("baseline")
+        window = _number(request, "window_s", 0.0, 0.0, 1e9) or None
+        try:
+            result = await plugin.report(baseline, window)
+        except RpcError as exc:
+            return web.json_response({"error": exc.message, "code": exc.code}, status=404)
+        return web.json_response(result, dumps=_dumps)
+
+    return [
+        ("GET", "/", index),
+        ("GET", "/monitor/static/{name}", static),
+        ("GET", "/api/monitor/history", history),
+        ("GET", "/api/monitor/current", current),
+        ("GET", "/api/monitor/health", health),
+        ("GET", "/api/monitor/report", report),
+    ]
