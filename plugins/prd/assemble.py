@@ -8,11 +8,14 @@ be resolved is reported, never dropped silently.
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from catalytic.plugins.prd import classify as C
 from catalytic.plugins.prd.model import SectionResult
 from catalytic.plugins.prd.split import Section
+
+NAME_END = re.compile(r"[:,(]| - | — ")
 
 
 def assemble(sections: list[Section], results: list[SectionResult],
@@ -61,7 +64,7 @@ def assemble(sections: list[Section], results: list[SectionResult],
                     f"{base}/{t.parent}" if base else t.parent)
                 first, last = sec.start + t.lines[0] + 1, sec.start + t.lines[1] + 1
                 kind = t.kind
-                by_name.setdefault("n:" + C.slug(t.title.split(":")[0]), tid)
+                by_name.setdefault("n:" + C.slug(NAME_END.split(t.title)[0]), tid)
             priority = t.priority or prio.get(parent, "medium")
             prio[tid] = priority
             for rid in t.ids:

@@ -69,7 +69,7 @@ INFO_TITLES = re.compile(
     r"research findings|example.*|examples)\b", re.I)
 ACCEPT_TITLES = re.compile(
     r"(acceptance|scenarios?\b|criteria|given.*then|test(s|ing)?\b|test (plan|strategy|cases)|"
-    r"verification|definition of done|validation)", re.I)
+    r"verification|definition of done)", re.I)
 NFR_TITLES = re.compile(r"(non-?functional|\bnfrs?\b|quality attributes|performance|security|"
                         r"scalability|reliability|availability|accessibility|constraints)", re.I)
 ORDERED_TITLES = re.compile(r"(dependency chain|\border\b|sequence|sequential|step[- ]by[- ]step|"

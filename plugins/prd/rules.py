@@ -19,7 +19,7 @@ from catalytic.plugins.prd.rules_items import ItemBuilder
 
 LABEL = re.compile(r"^\s*(?:\*\*|__)?([A-Z][\w /&()-]{0,40}?)(?::\s*(?:\*\*|__)|(?:\*\*|__)\s*:|:)"
                    r"\s*(.*)$", re.S)
-SENTENCE = re.compile(r"(?<=[.!?])\s+(?=[A-Z(\"*])")
+SENTENCE = re.compile(r"(?<=[A-Za-z)\]\"'`][.!?])\s+(?=[A-Z(\"*])")
 
 
 class RuleDecomposer:
@@ -116,7 +116,7 @@ class RuleDecomposer:
                                           + sum(1 for c in children if not c.info), len(acceptance))
             if n_sub > 20:
                 score, reasons = min(10, score + 1), (*reasons, f"{n_sub} tasks below +1")
-            kind = "requirement" if (heading.lower().startswith("requirement")
+            kind = "requirement" if (re.match(r"^requirement\s*[:\d]", heading, re.I)
                                      or C.is_requirement(heading)) else ""
             if C.is_scenario(heading) or acc_section:
                 kind = "acceptance-criterion"

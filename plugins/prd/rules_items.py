@@ -149,7 +149,8 @@ class ItemBuilder:
             mentions = [] if not tags else ["id:" + t for t in re.findall(r"US\d+", tags)]
             if not e.title:
                 bold = BOLD_LEAD.match(body.strip())
-                if bold and len(bold.group(1)) <= self.options["max_title"]:
+                if (bold and len(bold.group(1)) <= self.options["max_title"]
+                        and not C.GWT_START.match(bold.group(1))):
                     e.title = C.plain(bold.group(1)).rstrip(":")
                     rest = C.plain(bold.group(2))
                 else:
