@@ -9,6 +9,7 @@ from __future__ import annotations
 import os
 import socket
 import time
+from pathlib import Path
 
 SD_LISTEN_FDS_START = 3
 
@@ -31,7 +32,8 @@ def notify(*lines: str) -> bool:
 
 def reloading() -> bool:
     """RELOADING=1 with the MONOTONIC_USEC that Type=notify-reload expects."""
-    return notify("RELOADING=1", f"MONOTONIC_USEC={time.clock_gettime_ns(time.CLOCK_MONOTONIC) // 1000}")
+    usec = time.clock_gettime_ns(time.CLOCK_MONOTONIC) // 1000
+    return notify("RELOADING=1", f"MONOTONIC_USEC={usec}")
 
 
 def watchdog_interval() -> float | None:
@@ -60,3 +62,16 @@ def listen_fds(unset: bool = True) -> list[socket.socket]:
         os.set_inheritable(fd, False)
         sockets.append(socket.socket(fileno=fd))
     return sockets
+
+
+def bound_path(sock: socket.socket) -> Path | None:
+    """The filesystem path an inherited AF_UNIX socket listens on (None for abstract,
+    unnamed or non-Unix sockets): the truth to report when systemd chose the path."""
+    if sock.family != socket.AF_UNIX:
+        return None
+    name = sock.getsockname()
+    if isinstance(name, bytes):
+        name = name.decode(errors="surrogateescape")
+    if not name or name.startswith("\0"):
+        return None
+    return Path(name)
