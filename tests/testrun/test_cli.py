@@ -1,0 +1,38 @@
+"""`catalytic test` against a real daemon: summary, exit status as pytest's, pytest args."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+from suites import config, copy_sample
+
+CLI = [sys.executable, "-m", "catalytic.client.cli"]
+
+
+def cli(d, *args: str) -> subprocess.CompletedProcess[str]:
+    env = {**os.environ, "CATALYTIC_SOCKET": str(d.socket)}
+    return subprocess.run([*CLI, "--no-autostart", *args], env=env, capture_output=True,
+                          text=True, timeout=120, check=False)
+
+
+def test_catalytic_test_summary_and_exit_status(make_daemon, tmp_path: Path) -> None:
+    root = copy_sample(tmp_path)
+    d = make_daemon(config(tmp_path))
+    out = cli(d, "test", str(root), "-n", "2", "--python", sys.executable)
+    assert out.returncode == 1, out.stderr
+    assert "FAILED check_basic.py::test_fail - assert [1, 2] == [1, 3]" in out.stdout
+    assert "ERROR check_basic.py::test_error_in_setup" in out.stdout
+    assert "slowest tests" in out.stdout and "check_slow.py::test_long_last" in out.stdout
+    assert "3 failed, 16 passed, 1 skipped, 1 xfailed, 1 xpassed, 1 error" in out.stdout
+    assert "lower bound" in out.stdout
+    ok = cli(d, "test", str(root), "--python", sys.executable, "--", "-k", "test_pass")
+    assert ok.returncode == 0 and "1 passed" in ok.stdout
+    none = cli(d, "test", str(root), "--python", sys.executable, "--", "-k", "nothing_matches")
+    assert none.returncode == 5 and "no tests ran" in none.stdout
+    plan = cli(d, "--json", "test", str(root), "--plan", "-n", "2",
+               "--python", sys.executable)
+    assert plan.returncode == 0 and json.loads(plan.stdout)["tests"] == 23
