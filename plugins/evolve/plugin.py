@@ -1,0 +1,312 @@
+"""The RPC face of evolve: studies over the socket, server-side runs on the process pool.
+
+Handlers validate, apply the call to the in-memory `Study`, journal it through
+one writer thread (so journal order is call order) and answer once it is
+durable. CPU work (epochs of server-side runs) goes to `ctx.executor`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import secrets
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any
+
+import numpy as np
+from catalytic.plugins.base import (
+    Call,
+    InvalidParams,
+    Param,
+    Plugin,
+    PluginContext,
+    RpcError,
+    Setting,
+    rpc,
+)
+from catalytic.plugins.evolve.engine import Study
+from catalytic.plugins.evolve.islands import Evaluator, migrate, run_epoch
+from catalytic.plugins.evolve.problems import PROBLEMS, get_problem
+from catalytic.plugins.evolve.spec import SpecError, StudySpec, parse_spec
+from catalytic.plugins.evolve.store import StudyStore
+
+BUSY = -33001
+"""The study is being evolved server-side by `evolve.run`; ask/tell/run must wait."""
+TOO_MANY = -33002
+"""`evolve.max_studies` studies exist; delete one first."""
+
+
+def _quiet(done: float, total: float | None = None, message: str = "") -> None:
+    """Progress sink for island jobs: gives each job a Reporter so cancelling stops it."""
+
+
+def bad(e: SpecError) -> InvalidParams:
+    return InvalidParams(str(e), {"field": e.field})
+
+
+class EvolvePlugin(Plugin):
+    name = "evolve"
+    version = "0.1.0"
+    settings = (
+        Setting("islands", "int", 0,
+                "Islands of a server-side run (evolve.run) when not given; 0 = worker count.",
+                min=0, max=256),
+        Setting("migration_interval", "int", 10,
+                "Generations between migrations when a study does not say.", min=1),
+        Setting("migration_rate", "float", 0.05,
+                "Share of an island's population that migrates when a study does not say.",
+                min=0, max=0.5),
+        Setting("topology", "str", "ring", "Migration topology when a study does not say.",
+                choices=("ring", "full")),
+        Setting("durability", "str", "normal",
+                "SQLite synchronous level: normal survives a daemon crash (SIGKILL), "
+                "full also survives power loss.", choices=("normal", "full")),
+        Setting("max_studies", "int", 1000, "Studies kept before evolve.create refuses.",
+                min=1),
+        Setting("max_population", "int", 10000, "Largest population per island.", min=4),
+    )
+
+    async def start(self, ctx: PluginContext) -> None:
+        self.ctx = ctx
+        self.writer = ThreadPoolExecutor(1, thread_name_prefix="evolve-store")
+        sync = "FULL" if ctx.config["durability"] == "full" else "NORMAL"
+        self.store = await self._io(StudyStore, ctx.state_dir / "evolve.sqlite3", sync)
+        self.studies: dict[str, Study] = {}
+        self.running: set[str] = set()
+        self.told = 0
+        self.asked = 0
+
+    async def restore(self) -> None:
+        for sid in await self._io(self.store.ids):
+            try:
+                self.studies[sid] = await self._io(self.store.load, sid)
+            except Exception as exc:  # a study that cannot load must not stop the others
+                self.ctx.log.error("evolve: study %s could not be restored: %s", sid, exc)
+
+    async def stop(self) -> None:
+        await self._io(self.store.close)
+        self.writer.shutdown(wait=True)
+
+    def stats(self) -> dict[str, Any]:
+        return {"studies": len(self.studies), "running": len(self.running),
+                "candidates_asked": self.asked, "results_told": self.told}
+
+    async def _io(self, fn: Any, *args: Any) -> Any:
+        return await asyncio.get_running_loop().run_in_executor(self.writer, fn, *args)
+
+    def _study(self, sid: str, *, idle: bool = True) -> Study:
+        study = self.studies.get(sid)
+        if study is None:
+            raise InvalidParams(f"study: no study {sid!r} (evolve.list shows the ids)",
+                                {"field": "study"})
+        if idle and sid in self.running:
+            raise RpcError(f"study {sid} is being evolved by evolve.run; wait for it",
+                           {"field": "study"}, code=BUSY)
+        return study
+
+    async def _create(self, spec: StudySpec) -> Study:
+        if len(self.studies) >= self.ctx.config["max_studies"]:
+            raise RpcError(f"{len(self.studies)} studies exist (evolve.max_studies); "
+                           "delete some with evolve.delete", code=TOO_MANY)
+        if spec.population > self.ctx.config["max_population"]:
+            raise InvalidParams(f"population: {spec.population} is above evolve.max_population",
+                                {"field": "population"})
+        study = Study.new(secrets.token_hex(6), spec)
+        await self._io(self.store.create, study)
+        self.studies[study.id] = study
+        return study
+
+    def _defaults(self, params: dict[str, Any]) -> dict[str, Any]:
+        cfg = self.ctx.config
+        out = {k: v for k, v in params.items() if v is not None}
+        for key in ("migration_interval", "migration_rate", "topology"):
+            out.setdefault(key, cfg[key])
+        return out
+
+    # -- studies ----------------------------------------------------------------------------
+
+    @rpc("create",
+         Param("genes", "list", items="map", doc="[{name, type: real|int|categorical|bool, "
+               "low, high | choices}, ...]"),
+         Param("objectives", "list", doc="[{name, direction: min|max}, ...]"),
+         Param("population", "int", required=False, default=100, doc="Per island."),
+         Param("seed", "int", required=False, default=0, min=0),
+         Param("algorithm", "str", required=False, default="auto",
+               choices=("auto", "nsga2", "nsga3", "ga", "cmaes")),
+         Param("islands", "int", required=False, default=1, min=1, max=256),
+         Param("weights", "list", required=False, items="number", nullable=True,
+               doc="One per objective, for the scalar score of evolve.best."),
+         Param("termination", "map", required=False, nullable=True,
+               doc="{generations, evaluations, target, stall}"),
+         Param("migration_interval", "int", required=False, min=1, nullable=True),
+         Param("migration_rate", "float", required=False, min=0, max=0.5, nullable=True),
+         Param("topology", "str", required=False, choices=("ring", "full"), nullable=True),
+         Param("reference", "list", required=False, items="number", nullable=True,
+               doc="Hypervolume reference point (default: from the first population)."),
+         Param("name", "str", required=False, default=""),
+         doc="Create a study; returns its id.")
+    async def create(self, call: Call, **params: Any) -> dict[str, Any]:
+        try:
+            spec = parse_spec(self._defaults(params))
+        except SpecError as e:
+            raise bad(e) from None
+        study = await self._create(spec)
+        return {"study": study.id, "algorithm": spec.algorithm, "islands": spec.islands}
+
+    @rpc("ask", Param("study", "str"), Param("n", "int", required=False, default=1, min=1,
+                                             max=100_000),
+         doc="Hand out up to n candidates to evaluate: {candidates: [{id, genes}], done}.")
+    async def ask(self, call: Call, study: str, n: int) -> dict[str, Any]:
+        s = self._study(study)
+        got = s.ask(n)
+        if got:
+            await self._io(self.store.journal, s.id, ["ask", n])
+        self.asked += len(got)
+        decode = s.spec.genome.decode
+        return {"candidates": [{"id": cid, "genes": decode(x)} for cid, x in got],
+                "done": s.done, "generation": s.generation}
+
+    @rpc("tell", Param("study", "str"),
+         Param("results", "list", items="map",
+               doc="[{id, values: [..]} | {id, failed: true}], optional violation ≥ 0"),
+         doc="Report objective values (or failures) for asked candidates.")
+    async def tell(self, call: Call, study: str, results: list[Any]) -> dict[str, Any]:
+        s = self._study(study)
+        try:
+            checked = s.check(results)
+        except SpecError as e:
+            raise bad(e) from None
+        out = s.tell(checked)
+        await self._io(self.store.journal, s.id, ["tell", results])
+        if out["generations_completed"] or s.done:
+            await self._io(self.store.checkpoint, s)
+        self.told += len(checked)
+        out.update(generation=s.generation, done=s.done, evaluations=s.evaluations)
+        return out
+
+    @rpc("status", Param("study", "str"),
+         doc="Generation, evaluations, best, hypervolume (2–3 objectives), outstanding, done.")
+    async def status(self, call: Call, study: str) -> dict[str, Any]:
+        s = self._study(study, idle=False)
+        return dict(s.status(), running=study in self.running)
+
+    @rpc("pareto", Param("study", "str"),
+         doc="The feasible non-dominated set over all islands: {front: [{genes, values}]}.")
+    async def pareto(self, call: Call, study: str) -> dict[str, Any]:
+        s = self._study(study, idle=False)
+        return {"front": s.pareto(), "objectives": [o.name for o in s.spec.objectives],
+                "hypervolume": s.last_hv}
+
+    @rpc("best", Param("study", "str"),
+         doc="The best candidate told so far by the weighted score: {genes, values, score}.")
+    async def best(self, call: Call, study: str) -> dict[str, Any]:
+        s = self._study(study, idle=False)
+        return s.best or {"genes": None, "values": None, "score": None}
+
+    @rpc("list", doc="Every study with its progress.")
+    async def list_(self, call: Call) -> dict[str, Any]:
+        out = []
+        for s in self.studies.values():
+            out.append({"study": s.id, "name": s.spec.name, "algorithm": s.spec.algorithm,
+                        "problem": s.spec.problem, "generation": s.generation,
+                        "evaluations": s.evaluations, "done": s.done,
+                        "running": s.id in self.running})
+        return {"studies": out}
+
+    @rpc("delete", Param("study", "str"), doc="Delete a study and its checkpoints.")
+    async def delete(self, call: Call, study: str) -> dict[str, Any]:
+        self._study(study)
+        del self.studies[study]
+        await self._io(self.store.delete, study)
+        return {"deleted": study}
+
+    # -- server-side runs -------------------------------------------------------------------
+
+    @rpc("run",
+         Param("problem", "str", required=False, nullable=True, choices=tuple(PROBLEMS),
+               doc="A built-in problem; creates a study unless `study` is given."),
+         Param("study", "str", required=False, nullable=True,
+               doc="Continue a study created by an earlier run."),
+         Param("generations", "int", required=False, default=100, min=1, max=1_000_000,
+               doc="Total generations per island."),
+         Param("evaluations", "int", required=False, nullable=True, min=1,
+               doc="Stop once this many evaluations were made (all islands)."),
+         Param("population", "int", required=False, default=100, min=4),
+         Param("seed", "int", required=False, default=0, min=0),
+         Param("algorithm", "str", required=False, default="auto",
+               choices=("auto", "nsga2", "nsga3", "ga", "cmaes")),
+         Param("islands", "int", required=False, nullable=True, min=1, max=256,
+               doc="Default: evolve.islands (0 = worker count)."),
+         Param("migration_interval", "int", required=False, min=1, nullable=True),
+         Param("migration_rate", "float", required=False, min=0, max=0.5, nullable=True),
+         Param("topology", "str", required=False, choices=("ring", "full"), nullable=True),
+         heavy=True,
+         doc="Evolve a built-in problem server-side on the process pool, with progress.")
+    async def run(self, call: Call, problem: str | None, study: str | None, generations: int,
+                  evaluations: int | None, population: int, seed: int, algorithm: str,
+                  islands: int | None, **mig: Any) -> dict[str, Any]:
+        if study:
+            s = self._study(study)
+            if not s.spec.problem:
+                raise InvalidParams("study: only studies created by evolve.run can be run "
+                                    "server-side (others are evaluated by their clients)",
+                                    {"field": "study"})
+            if s.outstanding:
+                raise InvalidParams(f"study: {len(s.outstanding)} candidates are still out; "
+                                    "tell them first", {"field": "study"})
+        elif problem:
+            p = get_problem(problem)
+            n_islands = islands or self.ctx.config["islands"] or self.ctx.executor.workers
+            params = self._defaults(dict(
+                genes=p.genome().specs(),
+                objectives=[{"name": f"f{i + 1}"} for i in range(p.n_obj)],
+                population=population, seed=seed, algorithm=algorithm, islands=n_islands,
+                reference=[1.1] * p.n_obj if p.n_obj > 1 else None, problem=p.name,
+                name=p.name, **mig))
+            try:
+                spec = parse_spec(params)
+            except SpecError as e:
+                raise bad(e) from None
+            s = await self._create(spec)
+        else:
+            raise InvalidParams("problem or study is required", {"field": "problem"})
+        self.running.add(s.id)
+        try:
+            await self._evolve(call, s, generations, evaluations)
+        finally:
+            self.running.discard(s.id)
+        _, F = s.front_rows()
+        order = np.lexsort(F.T[::-1]) if len(F) else np.empty(0, dtype=int)
+        return {"study": s.id, "evaluations": s.evaluations, "generation": s.generation,
+                "islands": len(s.islands), "hypervolume": s.last_hv, "best": s.best,
+                "pareto": [s.reported(F[k]) for k in order]}
+
+    async def _evolve(self, call: Call, s: Study, generations: int,
+                      evaluations: int | None) -> None:
+        assert s.spec.problem is not None
+        evaluator = Evaluator(s.spec.problem)
+        interval = s.spec.migration_interval if len(s.islands) > 1 else min(10, generations)
+        while s.generation < generations:
+            if evaluations is not None and s.evaluations >= evaluations:
+                break
+            epoch = min(interval - s.generation % interval, generations - s.generation)
+            cap = None
+            if evaluations is not None:
+                cap = [i.evaluations + -(-(evaluations - s.evaluations) // len(s.islands))
+                       for i in s.islands]
+            jobs = [self.ctx.executor.submit(run_epoch, island, evaluator, epoch,
+                                             cap[k] if cap else None, progress=_quiet)
+                    for k, island in enumerate(s.islands)]
+            try:
+                new = await asyncio.gather(*jobs)
+            except asyncio.CancelledError:
+                await self._io(self.store.checkpoint, s)
+                raise
+            before = sum(i.evaluations for i in s.islands)
+            s.islands = list(new)
+            s.evaluations += sum(i.evaluations for i in s.islands) - before
+            if len(s.islands) > 1 and s.generation % s.spec.migration_interval == 0:
+                migrate(s.islands, s.spec.migration_rate, s.spec.topology)
+            s.end_generation()
+            await self._io(self.store.checkpoint, s)
+            call.progress(s.generation, generations,
+                          f"generation {s.generation}, {s.evaluations} evaluations")

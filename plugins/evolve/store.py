@@ -1,0 +1,122 @@
+"""Durable studies in SQLite (WAL): a checkpoint per generation plus a journal of calls.
+
+Every `ask` and `tell` is appended to the journal before it is acknowledged;
+when a generation completes the whole study is checkpointed and its journal
+truncated in the same transaction. Loading replays the journal on top of the
+checkpoint, which gives back exactly the acknowledged state because `Study`
+is deterministic. Checkpoints are pickles: they never leave the plugin's own
+0700 state directory and are only ever read back by this module.
+"""
+
+from __future__ import annotations
+
+import pickle
+import sqlite3
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import msgpack
+from catalytic.plugins.evolve.engine import Study
+
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS studies (
+    id TEXT PRIMARY KEY,
+    name TEXT NOT NULL,
+    created REAL NOT NULL,
+    updated REAL NOT NULL,
+    seq INTEGER NOT NULL,
+    spec BLOB NOT NULL,
+    checkpoint BLOB NOT NULL
+);
+CREATE TABLE IF NOT EXISTS journal (
+    study TEXT NOT NULL REFERENCES studies(id) ON DELETE CASCADE,
+    seq INTEGER NOT NULL,
+    op BLOB NOT NULL,
+    PRIMARY KEY (study, seq)
+);
+"""
+
+
+def apply_op(study: Study, op: list[Any]) -> Any:
+    """Re-run one journaled call on a study (the same code path as the live call)."""
+    kind = op[0]
+    if kind == "ask":
+        return study.ask(int(op[1]))
+    if kind == "tell":
+        return study.tell(study.check(op[1]))
+    raise ValueError(f"journal: unknown operation {kind!r}")
+
+
+class StudyStore:
+    """The `evolve.sqlite3` database under the plugin's state directory."""
+
+    def __init__(self, path: Path, synchronous: str = "NORMAL") -> None:
+        self.path = path
+        self.db = sqlite3.connect(path, isolation_level=None, check_same_thread=False,
+                                  timeout=30)
+        self.db.execute("PRAGMA journal_mode=WAL")
+        self.db.execute(f"PRAGMA synchronous={synchronous}")
+        self.db.execute("PRAGMA foreign_keys=ON")
+        self.db.executescript(SCHEMA)
+        self.seq: dict[str, int] = {}
+
+    def close(self) -> None:
+        self.db.close()
+
+    def create(self, study: Study) -> None:
+        now = time.time()
+        self.db.execute(
+            "INSERT INTO studies VALUES (?, ?, ?, ?, 0, ?, ?)",
+            (study.id, study.spec.name, now, now, msgpack.packb(study.spec.to_map()),
+             pickle.dumps(study, protocol=pickle.HIGHEST_PROTOCOL)))
+        self.seq[study.id] = 0
+
+    def journal(self, study_id: str, op: list[Any]) -> None:
+        """Append one acknowledged call."""
+        seq = self.seq[study_id] + 1
+        self.db.execute("INSERT INTO journal VALUES (?, ?, ?)",
+                        (study_id, seq, msgpack.packb(op, use_bin_type=True)))
+        self.seq[study_id] = seq
+
+    def checkpoint(self, study: Study) -> None:
+        """Save the whole study and drop the journal it already contains."""
+        blob = pickle.dumps(study, protocol=pickle.HIGHEST_PROTOCOL)
+        seq = self.seq.get(study.id, 0)
+        with self.db:
+            self.db.execute("BEGIN")
+            self.db.execute("UPDATE studies SET checkpoint=?, seq=?, updated=? WHERE id=?",
+                            (blob, seq, time.time(), study.id))
+            self.db.execute("DELETE FROM journal WHERE study=? AND seq<=?", (study.id, seq))
+
+    def delete(self, study_id: str) -> bool:
+        cur = self.db.execute("DELETE FROM studies WHERE id=?", (study_id,))
+        self.seq.pop(study_id, None)
+        return cur.rowcount > 0
+
+    def ids(self) -> list[str]:
+        return [r[0] for r in self.db.execute("SELECT id FROM studies ORDER BY created")]
+
+    def load(self, study_id: str) -> Study:
+        """The study as last acknowledged: checkpoint, then the journal replayed."""
+        row = self.db.execute("SELECT checkpoint, seq FROM studies WHERE id=?",
+                              (study_id,)).fetchone()
+        if row is None:
+            raise KeyError(study_id)
+        study: Study = pickle.loads(row[0])
+        seq = int(row[1])
+        for op_seq, op in self._ops(study_id, seq):
+            apply_op(study, msgpack.unpackb(op, raw=False))
+            seq = op_seq
+        self.seq[study_id] = seq
+        return study
+
+    def _ops(self, study_id: str, after: int) -> Iterator[tuple[int, bytes]]:
+        yield from self.db.execute(
+            "SELECT seq, op FROM journal WHERE study=? AND seq>? ORDER BY seq", (study_id, after))
+
+    def summaries(self) -> list[dict[str, Any]]:
+        return [{"study": r[0], "name": r[1], "created": r[2], "updated": r[3]}
+                for r in self.db.execute(
+                    "SELECT id, name, created, updated FROM studies ORDER BY created")]
