@@ -15,12 +15,12 @@ SAMPLE = (DATA / "taskmaster__tests_fixtures_sample-prd.txt").read_text()
 
 
 @pytest.fixture
-def prd_daemon(make_daemon, tmp_path):  # type: ignore[no-untyped-def]
+def prd_daemon(make_daemon, tmp_path):
     return make_daemon({"daemon": {"plugins": ["prd"], "workers": 2},
                         "prd": {"allowed_roots": [str(tmp_path)], "max_bytes": 200_000}})
 
 
-def test_decompose_incremental_status_next_export(prd_daemon) -> None:  # type: ignore[no-untyped-def]
+def test_decompose_incremental_status_next_export(prd_daemon) -> None:
     with prd_daemon.client() as c:
         first = c.call("prd.decompose", text=SAMPLE, document="url")
         assert first["document"] == "url"
@@ -48,7 +48,7 @@ def test_decompose_incremental_status_next_export(prd_daemon) -> None:  # type: 
         assert d["summary"]["added"] == 1 and d["summary"]["removed"] == 1
 
 
-def test_paths_sizes_and_bad_documents(prd_daemon, tmp_path) -> None:  # type: ignore[no-untyped-def]
+def test_paths_sizes_and_bad_documents(prd_daemon, tmp_path) -> None:
     good = tmp_path / "prd.md"
     good.write_text(SAMPLE)
     (tmp_path / "big.md").write_text("- item\n" * 40_000)
@@ -85,7 +85,7 @@ def test_paths_sizes_and_bad_documents(prd_daemon, tmp_path) -> None:  # type: i
         assert c.call("system.ping", payload=1) is not None
 
 
-def test_memo_and_status_survive_restart(prd_daemon) -> None:  # type: ignore[no-untyped-def]
+def test_memo_and_status_survive_restart(prd_daemon) -> None:
     with prd_daemon.client() as c:
         r = c.call("prd.decompose", text=SAMPLE, document="a")
         tid = r["tasks"][3]["id"]
@@ -98,10 +98,11 @@ def test_memo_and_status_survive_restart(prd_daemon) -> None:  # type: ignore[no
         assert c.call("prd.status", document="a", id=tid)["status"] == "in-progress"
 
 
-def test_large_document_uses_the_pool_and_matches_sequential(prd_daemon) -> None:  # type: ignore[no-untyped-def]
+def test_large_document_uses_the_pool_and_matches_sequential(prd_daemon) -> None:
     parts = []
     for s in range(300):
-        parts.append(f"## Area {s}\n\n- Task {s} A MUST run\n- Task {s} B, depends on [task {s} a]\n")
+        parts.append(f"## Area {s}\n\n- Task {s} A MUST run\n"
+                     f"- Task {s} B, depends on [task {s} a]\n")
     text = "\n".join(parts)
     with prd_daemon.client() as c:
         par = c.call("prd.decompose", text=text, document="p1", parallel=True)
