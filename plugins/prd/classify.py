@@ -59,7 +59,7 @@ NFR_WORDS = re.compile(
 
 INFO_TITLES = re.compile(
     r"^(overview|introduction|purpose|summary|background|motivation|context|glossary|terms|"
-    r"terminology|definitions|references?|appendix|non-?goals?|out of scope|alternatives"
+    r"terminology|definitions|references?|appendix|non[- ]?goals?|out of scope|alternatives"
     r"( considered)?|open questions|faq|table of contents|toc|changelog|revision history|"
     r"license|notes?|document conventions|format\b.*|path conventions|clarifications|session\b.*|"
     r"risks?( and mitigations)?|prior art|drawbacks|unresolved questions|how to use.*|"

@@ -195,7 +195,7 @@ class ItemBuilder:
                 blake2b(e.text.encode(), digest_size=8).hexdigest()))
 
     def _kind(self, text: str, ids: list[str]) -> str:
-        if self.acc or C.is_scenario(text):
+        if self.acc or (C.is_scenario(text) and not C.EARS.search(text)):
             return "acceptance-criterion"
         req = C.is_requirement(text) or any(i.startswith(("FR", "REQ", "R-")) for i in ids)
         if any(i.startswith("NF") for i in ids) or (self.nfr and req) or (
