@@ -86,10 +86,14 @@ class MonitorPlugin(Plugin):
     async def restore(self) -> None:
         since = time.time() - self.ctx.config["retention_s"]
         self.ring.extend(await asyncio.to_thread(self.store.load, since, self.ring.capacity))
+        for name, seconds in await asyncio.to_thread(self.store.load_spans, self.spans.window):
+            with contextlib.suppress(SpanError):
+                self.spans.record(name, seconds)
 
     async def snapshot(self) -> None:
         await self.flush()
         await asyncio.to_thread(self.store.prune, time.time() - self.ctx.config["retention_s"])
+        await asyncio.to_thread(self.store.prune_spans, self.spans.window)
 
     async def stop(self) -> None:
         for task in self.tasks:
@@ -231,6 +235,7 @@ class MonitorPlugin(Plugin):
          doc="Close a span; errors for an unknown, already ended or expired id.")
     async def span_end(self, id: str) -> dict[str, Any]:
         name, seconds = self._span(lambda: self.spans.end(id))
+        await asyncio.to_thread(self.store.add_span, name, seconds)
         return {"id": id, "name": name, "seconds": seconds}
 
     @rpc("measure", Param("name", "str"), Param("seconds", "float", min=0),
@@ -239,6 +244,7 @@ class MonitorPlugin(Plugin):
         if not name or len(name) > 200:
             raise InvalidParams("measure name must be 1-200 characters")
         self._span(lambda: self.spans.record(name, seconds))
+        await asyncio.to_thread(self.store.add_span, name, seconds)
         return {"name": name, "count": self.spans.counts[name]}
 
     @staticmethod

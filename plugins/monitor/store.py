@@ -17,6 +17,8 @@ from catalytic.plugins.monitor.history import Sample
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS samples (ts REAL PRIMARY KEY, data TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS spans (ts REAL NOT NULL, name TEXT NOT NULL, seconds REAL NOT NULL);
+CREATE INDEX IF NOT EXISTS spans_name_ts ON spans (name, ts);
 CREATE TABLE IF NOT EXISTS baselines (
     name TEXT PRIMARY KEY, created REAL NOT NULL, summary TEXT NOT NULL);
 """
@@ -56,6 +58,26 @@ class MonitorStore:
         with self.lock:
             cur = self.db.execute("DELETE FROM samples WHERE ts < ?", (older_than,))
             return cur.rowcount
+
+    def add_span(self, name: str, seconds: float) -> None:
+        with self.lock:
+            self.db.execute("INSERT INTO spans VALUES (?, ?, ?)", (time.time(), name, seconds))
+
+    def load_spans(self, window: int) -> list[tuple[str, float]]:
+        """The newest `window` durations of every span name, oldest first."""
+        with self.lock:
+            rows = self.db.execute(
+                "SELECT name, seconds FROM (SELECT name, seconds, ts, row_number() OVER "
+                "(PARTITION BY name ORDER BY ts DESC) AS r FROM spans) WHERE r <= ? "
+                "ORDER BY ts", (window,)).fetchall()
+        return [(r[0], r[1]) for r in rows]
+
+    def prune_spans(self, keep: int) -> None:
+        with self.lock:
+            self.db.execute(
+                "DELETE FROM spans WHERE rowid IN (SELECT rowid FROM (SELECT rowid, "
+                "row_number() OVER (PARTITION BY name ORDER BY ts DESC) AS r FROM spans) "
+                "WHERE r > ?)", (keep,))
 
     def save_baseline(self, name: str, summary: dict[str, Any]) -> float:
         """Durable on return: a full-sync commit for the one row a client was promised."""

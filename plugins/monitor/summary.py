@@ -25,10 +25,13 @@ _LOWER_WORDS = ("latency", "_ms", "_us", "lag", "rss", "cpu", "error", "makespan
 def direction(metric: str) -> str:
     """Which way is better for `metric`, judged from its name (documented in docs/monitor.md).
 
-    Higher-is-better words win over lower-is-better ones, so `hit_ratio` is higher and
-    `miss_ratio` lower; rates of calls and counts are neutral (more traffic is neither).
+    Client spans are durations (lower). Higher-is-better words win over lower-is-better
+    ones, so `hit_ratio` is higher and `miss_ratio` lower; rates of calls, counts and
+    uptime are neutral (more traffic is neither better nor worse).
     """
     name = metric.lower()
+    if name.startswith("span."):
+        return LOWER
     if ".rate_per_s" in name or name.endswith("calls") or "uptime" in name:
         return NEUTRAL
     if any(w in name for w in _HIGHER_WORDS):
