@@ -312,6 +312,7 @@ class Connection(asyncio.Protocol):
             timeout = None if deadline is None else deadline / 1000.0
             call.task = asyncio.get_running_loop().create_task(
                 self.run(entry, call, kwargs, timeout))
+            call.task.add_done_callback(lambda _t, c=call, e=entry: self.cancelled_early(c, e))
         except RpcError as exc:
             if entry is not None:
                 entry.stats.record(time.perf_counter() - started, exc.code)
@@ -321,6 +322,15 @@ class Connection(asyncio.Protocol):
             if entry is not None:
                 entry.stats.record(time.perf_counter() - started, InternalError.code)
             self.respond(msgid, InternalError(f"{method} failed: {type(exc).__name__}: {exc}"))
+
+    def cancelled_early(self, call: RequestCall, entry: Entry) -> None:
+        """A task cancelled before it ran never answered: answer for it."""
+        if call.msgid is not None and self.inflight.get(call.msgid) is call:
+            del self.inflight[call.msgid]
+            entry.stats.record(0.0, Cancelled.code)
+            if call.cancel_reason != "disconnected":
+                self.respond(call.msgid, Cancelled(
+                    f"{entry.name} was cancelled: {call.cancel_reason or 'shutdown'}"))
 
     async def run(self, entry: Entry, call: RequestCall, kwargs: dict[str, Any],
                   timeout: float | None) -> None:

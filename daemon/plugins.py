@@ -66,8 +66,7 @@ class PluginHost:
             if self.only and ext.name not in self.only:
                 continue
             cls = ext.plugin
-            dist = getattr(ext.entry_point, "dist", None)
-            loaded = Loaded(ext.name, cls=cls, distribution=getattr(dist, "name", None))
+            loaded = Loaded(ext.name, cls=cls, distribution=self._distribution(ext.name))
             problem = self._check_class(ext.name, cls)
             if problem:
                 loaded.state, loaded.error = "failed", problem
@@ -77,6 +76,14 @@ class PluginHost:
             self.plugins[name] = Loaded(name, state="failed",
                                         error=f"no plugin named {name!r} is installed "
                                               f"(entry points in {self.namespace})")
+
+    def _distribution(self, name: str) -> str | None:
+        """Which installed distribution provides the plugin (stevedore's cache drops it)."""
+        for ep in importlib.metadata.entry_points(group=self.namespace, name=name):
+            dist = getattr(ep, "dist", None)
+            if dist is not None:
+                return str(dist.name)
+        return None
 
     @staticmethod
     def _check_class(name: str, cls: Any) -> str | None:

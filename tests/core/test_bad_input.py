@@ -183,7 +183,7 @@ messages = st.recursive(
 shaped = st.tuples(st.sampled_from([0, 1, 2, 3, -1]), messages, messages, messages).map(list)
 
 
-@settings(max_examples=150, deadline=None,
+@settings(max_examples=100, deadline=None,
           suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
 @given(batch=st.lists(messages | shaped, min_size=1, max_size=5))
 def test_generated_messages_never_take_the_daemon_down(core_daemon, batch) -> None:
