@@ -95,3 +95,27 @@ def test_units_keep_their_contract() -> None:
         assert stop is not None
         # Longer than daemon.grace_seconds plus the 5 s the daemon waits for cancelled calls.
         assert int(stop.group(1)) > GRACE_DEFAULT + 5
+
+
+@pytest.mark.skipif(shutil.which("systemd-sysusers") is None
+                    or shutil.which("systemd-tmpfiles") is None,
+                    reason="systemd-sysusers / systemd-tmpfiles are not installed")
+@pytest.mark.skipif(os.geteuid() != 0, reason="creating an account in a temporary root and "
+                    "chowning to it needs root")
+def test_sysusers_and_tmpfiles_make_the_account_and_runtime_dir(tmp_path: Path) -> None:
+    """The install steps of the system unit, applied to a temporary root."""
+    (tmp_path / "etc").mkdir()
+    for name in ("passwd", "group"):
+        shutil.copy(f"/etc/{name}", tmp_path / "etc" / name)
+    for tool, conf, args in (("systemd-sysusers", "catalytic.sysusers", []),
+                             ("systemd-tmpfiles", "catalytic.tmpfiles", ["--create"])):
+        proc = subprocess.run([tool, f"--root={tmp_path}", *args, str(UNITS / conf)],
+                              capture_output=True, text=True, timeout=60)
+        assert proc.returncode == 0, proc.stderr
+    users = {line.split(":")[0]: line.split(":") for line in
+             (tmp_path / "etc" / "passwd").read_text().splitlines()}
+    assert "catalytic" in users
+    uid, gid = int(users["catalytic"][2]), int(users["catalytic"][3])
+    run_dir = (tmp_path / "run" / "catalytic").stat()
+    assert (run_dir.st_uid, run_dir.st_gid) == (uid, gid)
+    assert run_dir.st_mode & 0o777 == 0o700
