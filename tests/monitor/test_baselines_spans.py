@@ -6,7 +6,6 @@ import pstats
 import time
 
 import pytest
-
 from catalytic.client.errors import RpcError
 from monitor_helpers import FAST, sample_after
 
@@ -94,7 +93,7 @@ def test_profile_returns_hottest_functions_and_prof_file(make_daemon, tmp_path) 
         assert "sample_once" in names, "the monitor's own sampler ran on the loop meanwhile"
         path = tmp_path / "loop.prof"
         path.write_bytes(result["prof"])
-        assert pstats.Stats(str(path)).total_calls > 0
+        assert pstats.Stats(str(path)).total_calls > 0  # type: ignore[attr-defined]
         only = c.call("monitor.profile", seconds=0.3, plugin="monitor")
         assert all("plugins/monitor/" in r["file"] for r in only["by_own"])
         with pytest.raises(RpcError) as err:

@@ -5,10 +5,9 @@ from __future__ import annotations
 import time
 
 import pytest
-from prometheus_client.parser import text_string_to_metric_families
-
 from catalytic.client.errors import RpcError
 from monitor_helpers import FAST, http_get, sample_after
+from prometheus_client.parser import text_string_to_metric_families
 
 PINGS = 57
 BAD_ENDS = 3

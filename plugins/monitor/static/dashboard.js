@@ -133,7 +133,8 @@
         "within a few seconds.");
       return;
     }
-    draw(spec.id, el, spec, state.t, chosen.map(function (s) {
+    var shown = pick.unit === undefined ? spec : {title: spec.title, unit: pick.unit};
+    draw(spec.id, el, shown, state.t, chosen.map(function (s) {
       var scale = s.scale || 1;
       return {label: s.label, values: state.series[s.name].map(function (v) {
         return v === null ? null : v * scale;

@@ -32,6 +32,7 @@ function pluginPanel(plugin, re, unitHint) {
     var leaves = pluginLeaves(names, plugin, re);
     var list = leaves.picked.length ? leaves.picked : leaves.all.slice(0, 8);
     return {
+      unit: leaves.picked.length ? undefined : "",
       series: list.map(function (n) { return {name: n, label: leaves.label(n)}; }),
       note: leaves.picked.length ? "" : (list.length ? "No " + unitHint +
         " figures published yet; showing the plugin's other figures." : "")
@@ -66,12 +67,20 @@ var PANELS = [
    }},
   {id: "memory", title: "Memory (RSS) and budget", unit: "MiB",
    hint: "Resident memory of the daemon against the memory governor's limits.",
-   pick: function () {
-     return {series: [{name: "process.rss_bytes", label: "RSS", scale: 1 / MiB},
-                      {name: "process.rss_avg_bytes", label: "average", scale: 1 / MiB},
-                      {name: "process.rss_peak_bytes", label: "peak", scale: 1 / MiB},
-                      {name: "governor.soft_limit", label: "soft limit", scale: 1 / MiB},
-                      {name: "governor.budget", label: "budget", scale: 1 / MiB}]};
+   pick: function (names, latest) {
+     var out = [{name: "process.rss_bytes", label: "RSS", scale: 1 / MiB},
+                {name: "process.rss_avg_bytes", label: "average", scale: 1 / MiB},
+                {name: "process.rss_peak_bytes", label: "peak", scale: 1 / MiB}];
+     /* Limits far above RSS would flatten the RSS lines: then they are only named. */
+     var rss = latest["process.rss_peak_bytes"] || 0, note = "";
+     [["governor.soft_limit", "soft limit"], ["governor.budget", "budget"]].forEach(
+       function (l) {
+         var v = latest[l[0]];
+         if (v && v <= 4 * rss) { out.push({name: l[0], label: l[1], scale: 1 / MiB}); }
+         else if (v) { note += l[1] + " " + Math.round(v / MiB) + " MiB, "; }
+       });
+     return {series: out, note: note ? "Far above RSS, not drawn: " + note.slice(0, -2) +
+       "." : ""};
    }},
   {id: "cpu", title: "CPU", unit: "%",
    hint: "Daemon CPU (100 % = one core) and each host core.",

@@ -1,0 +1,58 @@
+"""The monitor's HTTP face: dashboard page, static files, /api/monitor/..., bad input."""
+
+from __future__ import annotations
+
+import time
+
+from monitor_helpers import FAST, http_get, http_json, sample_after
+
+
+def test_pages_api_and_bad_requests(make_daemon) -> None:
+    d = make_daemon(FAST)
+    with d.client() as c:
+        url = c.call("system.hello")["http"]
+        sample_after(c, time.time())
+    status, body, ctype = http_get(url)
+    assert status == 200 and ctype.startswith("text/html")
+    assert b"uPlot.iife.min.js" in body and b"unreachable" in body
+    for name in ("uPlot.iife.min.js", "dashboard.js", "panels.js", "dashboard.css",
+                 "uPlot.LICENSE.txt"):
+        status, body, _ = http_get(url + "monitor/static/" + name)
+        assert status == 200 and body, name
+    assert http_get(url + "monitor/static/..%2Fplugin.py")[0] == 404
+    assert http_get(url + "monitor/static/nope.js")[0] == 404
+    assert http_get(url + "no/such/path")[0] == 404
+    status, cur = http_json(url + "api/monitor/current")
+    assert status == 200 and cur["sample"]["values"]["process.rss_bytes"] > 0
+    assert cur["health"]["ok"] is True
+    status, hist = http_json(url + "api/monitor/history?prefix=process.rss")
+    assert status == 200 and hist["t"]
+    assert set(hist["series"]) == {"process.rss_bytes", "process.rss_peak_bytes",
+                                   "process.rss_avg_bytes"}
+    assert all(len(v) == len(hist["t"]) for v in hist["series"].values())
+    assert http_get(url + "api/monitor/history?since=yesterday")[0] == 400
+    assert http_get(url + "api/monitor/history?limit=0")[0] == 400
+    status, health = http_json(url + "api/monitor/health")
+    assert status == 200 and health == {"ok": True, "problems": []}
+    status, err = http_json(url + "api/monitor/report?baseline=missing")
+    assert status == 404 and err["code"] == -33001
+    status, report = http_json(url + "api/monitor/report")
+    assert status == 200 and "process.rss_bytes" in report
+
+
+def test_lag_above_threshold_is_a_health_problem(make_daemon) -> None:
+    # A 1 ms threshold with a 20 ms probe: a profile run (cProfile slows the loop) or the
+    # sampler itself makes some callback late by more than 1 ms within a few seconds.
+    d = make_daemon({**FAST, "monitor": {**FAST["monitor"], "lag_warn_ms": 1.0}})
+    with d.client() as c:
+        url = c.call("system.hello")["http"]
+        deadline = time.monotonic() + 20
+        while time.monotonic() < deadline:
+            c.call("monitor.profile", seconds=0.3)
+            status, health = http_json(url + "api/monitor/health")
+            if status == 503:
+                break
+        assert status == 503, "loop lag never exceeded 1 ms"
+        assert "event-loop lag" in health["problems"][0]
+        stats = c.call("system.stats")["plugins"]["monitor"]
+        assert stats["lag_problems"] >= 1
