@@ -25,7 +25,7 @@ ANALYZE = shutil.which("systemd-analyze")
 CATALYTICD = Path(sys.executable).with_name("catalyticd")
 GRACE_DEFAULT = next(s.default for s in CORE["daemon"] if s.key == "grace_seconds")
 
-pytestmark = pytest.mark.skipif(
+needs_analyze = pytest.mark.skipif(
     ANALYZE is None, reason="systemd-analyze is not installed (Debian: apt-get install systemd)")
 
 
@@ -59,6 +59,7 @@ def catalyticd() -> Path:
     return CATALYTICD
 
 
+@needs_analyze
 @pytest.mark.parametrize("variant", ["system", "user"])
 def test_units_verify_without_warnings(variant: str, tmp_path: Path, catalyticd: Path) -> None:
     src = UNITS if variant == "system" else UNITS / "user"
@@ -66,6 +67,7 @@ def test_units_verify_without_warnings(variant: str, tmp_path: Path, catalyticd:
     assert verify(units, variant == "user", tmp_path / "run") == "exit 0"
 
 
+@needs_analyze
 def test_verify_output_catches_a_broken_unit(tmp_path: Path, catalyticd: Path) -> None:
     """The check above is not vacuous: a bad value or an unknown key is reported."""
     units = render(UNITS, tmp_path / "units")
