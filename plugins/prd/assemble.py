@@ -8,14 +8,10 @@ be resolved is reported, never dropped silently.
 
 from __future__ import annotations
 
-import re
 from typing import Any
 
-from catalytic.plugins.prd import classify as C
 from catalytic.plugins.prd.model import SectionResult
 from catalytic.plugins.prd.split import Section
-
-NAME_END = re.compile(r"[:,(]| - | — ")
 
 
 def assemble(sections: list[Section], results: list[SectionResult],
@@ -28,6 +24,7 @@ def assemble(sections: list[Section], results: list[SectionResult],
     info = [False] * n
     depth = [0] * n
     title_sec = _document_title(sections, results)
+    own = _own_slugs(sections, results)
     subtree_end = _subtree_ends(sections, lines)
     tasks: list[dict[str, Any]] = []
     raw: list[tuple[dict[str, Any], tuple[str, ...], tuple[str, ...], str]] = []
@@ -43,7 +40,7 @@ def assemble(sections: list[Section], results: list[SectionResult],
             if i == title_sec:
                 path[i], owner[i], depth[i] = "", None, 0
             else:
-                _place(sections, results, i, path, owner, depth)
+                _place(sections, i, own, path, owner, depth)
         if info[i]:
             continue
         base = path[i]
@@ -56,7 +53,7 @@ def assemble(sections: list[Section], results: list[SectionResult],
                 first, last = sec.start + 1, subtree_end[i] + 1
                 kind = t.kind or ("epic" if depth[i] <= 1 else "feature")
                 owner[i] = tid
-                by_name.setdefault("a:" + C.anchor(sec.title), tid)
+                by_name.setdefault("a:" + res.summary.anchor, tid)
                 by_name.setdefault("n:" + res.summary.slug, tid)
             else:
                 tid = f"{base}/{t.lid}" if base else t.lid
@@ -64,7 +61,7 @@ def assemble(sections: list[Section], results: list[SectionResult],
                     f"{base}/{t.parent}" if base else t.parent)
                 first, last = sec.start + t.lines[0] + 1, sec.start + t.lines[1] + 1
                 kind = t.kind
-                by_name.setdefault("n:" + C.slug(NAME_END.split(t.title)[0]), tid)
+                by_name.setdefault("n:" + t.name, tid)
             priority = t.priority or prio.get(parent, "medium")
             prio[tid] = priority
             for rid in t.ids:
@@ -72,8 +69,8 @@ def assemble(sections: list[Section], results: list[SectionResult],
             task = {"id": tid, "title": t.title, "description": t.description,
                     "parent": parent, "lines": [first, last], "dependencies": [],
                     "priority": priority, "kind": kind, "complexity": t.complexity,
-                    "complexity_reasons": list(t.reasons), "acceptance_criteria":
-                    list(t.acceptance), "test_strategy": t.test,
+                    "complexity_reasons": list(t.reasons),
+                    "acceptance_criteria": list(t.acceptance), "test_strategy": t.test,
                     "requirement_ids": list(t.ids), "references": [],
                     "checked": t.checked, "content_hash": t.digest}
             tasks.append(task)
@@ -98,16 +95,23 @@ def assemble(sections: list[Section], results: list[SectionResult],
     return tasks, problems
 
 
-def _place(sections: list[Section], results: list[SectionResult], i: int, path: list[str],
+def _own_slugs(sections: list[Section], results: list[SectionResult]) -> list[str]:
+    """Each section's slug, numbered only among siblings with the same slug."""
+    out = [""] * len(sections)
+    for sec in sections:
+        seen: dict[str, int] = {}
+        for c in sec.children:
+            slug = results[c].summary.slug
+            seen[slug] = seen.get(slug, 0) + 1
+            out[c] = slug if seen[slug] == 1 else f"{slug}-{seen[slug]}"
+    return out
+
+
+def _place(sections: list[Section], i: int, own: list[str], path: list[str],
            owner: list[str | None], depth: list[int]) -> None:
-    """Path of heading slugs, numbered only among siblings with the same slug."""
+    """Path of heading slugs from the top."""
     p = sections[i].parent
-    siblings = sections[p].children
-    k = siblings.index(i)
-    slug = results[i].summary.slug
-    same = sum(1 for c in siblings[:k] if results[c].summary.slug == slug)
-    own = slug if same == 0 else f"{slug}-{same + 1}"
-    path[i] = f"{path[p]}/{own}" if path[p] else own
+    path[i] = f"{path[p]}/{own[i]}" if path[p] else own[i]
     owner[i] = owner[p]
     depth[i] = depth[p] + 1
 

@@ -38,6 +38,8 @@ class Local(NamedTuple):
     """Checkbox state in the document, None when the task had no checkbox."""
     digest: str
     """Hash of the task's own text, to re-match a task whose ID changed."""
+    name: str
+    """Slug of the title's leading name, for references such as `depends on [name]`."""
 
 
 class Summary(NamedTuple):
@@ -50,6 +52,8 @@ class Summary(NamedTuple):
     criteria: tuple[str, ...]
     test: str
     phase: int | None
+    anchor: str
+    """The anchor a Markdown link to this heading uses (`#anchor`)."""
 
 
 class SectionResult(NamedTuple):

@@ -54,7 +54,8 @@ class RuleDecomposer:
         phase = int(phase_m.group(2)) if phase_m else None
         if info:
             n = sum(c.tasks for c in children)
-            summary = Summary(C.heading_slug(title), heading, True, n, (), "", phase)
+            summary = Summary(C.heading_slug(title), heading, True, n, (), "", phase,
+                              C.anchor(title))
             return SectionResult((), summary, ())
 
         builder = ItemBuilder(self.options, acc_section, nfr_section)
@@ -128,10 +129,11 @@ class RuleDecomposer:
                              head_prio, kind, score, reasons, tuple(ids), tuple(head_deps),
                              tuple(C.references(heading)[1]), acceptance,
                              " ".join([test, *child_tests]).strip(), None,
-                             _digest(body_text.strip() or heading)))
+                             _digest(body_text.strip() or heading), C.heading_slug(title)))
         out.extend(tasks)
         summary = Summary(C.heading_slug(title) if level else "", heading, False,
-                          n_sub + (1 if level else 0), tuple(criteria), test, phase)
+                          n_sub + (1 if level else 0), tuple(criteria), test, phase,
+                          C.anchor(title) if level else "")
         return SectionResult(tuple(out), summary, tuple(child_order(children, ordered)))
 
 

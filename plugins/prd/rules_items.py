@@ -192,7 +192,8 @@ class ItemBuilder:
             self.tasks.append(Local(
                 lids[i], parent, e.title, description, (e.first, e.last), e.priority, e.kind,
                 score, reasons, tuple(e.ids), deps, ments, acceptance, "", e.checked,
-                blake2b(e.text.encode(), digest_size=8).hexdigest()))
+                blake2b(e.text.encode(), digest_size=8).hexdigest(),
+                C.slug(NAME_END.split(e.title)[0])))
 
     def _kind(self, text: str, ids: list[str]) -> str:
         if self.acc or (C.is_scenario(text) and not C.EARS.search(text)):
@@ -217,6 +218,7 @@ class ItemBuilder:
         return out
 
 
+NAME_END = re.compile(r"[:,(]| - | — ")
 DEP_PAREN = re.compile(r"\s*\((?:depends|requires|after|blocked|needs)[^)]*\)", re.I)
 
 

@@ -42,8 +42,19 @@ class Section:
     key: bytes = b""
 
 
-def find_headings(lines: list[str]) -> list[tuple[int, int, int, str]]:
-    """(first line, body line, level, title) of every top-level heading, in order."""
+SLOW = re.compile(r"^ {0,3}(=+|-+)[ \t]*$|^ {1,3}#", re.M)
+"""Setext underlines and indented ATX headings need the full line scan."""
+CANDIDATE = re.compile(r"^(?:#{1,6}(?:[ \t]|$)| *(?:`{3,}|~{3,}))", re.M)
+
+
+def find_headings(lines: list[str], text: str | None = None) -> list[tuple[int, int, int, str]]:
+    """(first line, body line, level, title) of every top-level heading, in order.
+
+    With `text` (the same lines joined) and no setext underline or indented
+    heading in it, only the lines a regex picks out are looked at.
+    """
+    if text is not None and not SLOW.search(text):
+        return _fast_headings(lines, text)
     out: list[tuple[int, int, int, str]] = []
     fence = ""
     para = -1
@@ -93,9 +104,33 @@ def find_headings(lines: list[str]) -> list[tuple[int, int, int, str]]:
     return out
 
 
-def build_tree(lines: list[str]) -> list[Section]:
+def _fast_headings(lines: list[str], text: str) -> list[tuple[int, int, int, str]]:
+    out: list[tuple[int, int, int, str]] = []
+    fence = ""
+    pos = line = 0
+    for m in CANDIDATE.finditer(text):
+        line += text.count("\n", pos, m.start())
+        pos = m.start()
+        raw = lines[line]
+        if fence:
+            s = raw.strip()
+            if s.startswith(fence) and set(s) == {fence[0]}:
+                fence = ""
+            continue
+        f = FENCE.match(raw)
+        if f:
+            if not (f.group(1)[0] == "`" and "`" in raw[f.end():]):
+                fence = f.group(1)
+            continue
+        a = ATX.match(raw)
+        if a:
+            out.append((line, line + 1, len(a.group(2)), (a.group(3) or "").strip()))
+    return out
+
+
+def build_tree(lines: list[str], text: str | None = None) -> list[Section]:
     """Sections in document order; index 0 is the root (the text before any heading)."""
-    heads = find_headings(lines)
+    heads = find_headings(lines, text)
     first = heads[0][0] if heads else len(lines)
     sections = [Section(0, 0, "", 0, 0, first, -1)]
     stack = [0]

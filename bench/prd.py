@@ -1,0 +1,190 @@
+"""prd benchmark: linear cold cost, incremental edits, warm daemon vs one-shot, parallel speedup.
+
+Run: .venv/bin/python bench/prd.py [--quick]
+Everything is measured side by side in this one run; the last line is
+`prd: linear_r2=.. edit_speedup=.. warm_vs_cold=.. parallel_speedup=..`.
+"""
+
+from __future__ import annotations
+
+import argparse
+import subprocess
+import sys
+import tempfile
+import time
+from concurrent.futures import ProcessPoolExecutor
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from catalytic.plugins.prd.engine import decompose
+from catalytic.plugins.prd.memo import Memo
+from catalytic.plugins.prd.rules import RuleDecomposer
+
+ROOT = Path(__file__).resolve().parents[1]
+CORPUS = ROOT.parent / "shared" / "corpus" / "prd"
+
+
+def generate(tasks: int) -> str:
+    """Nested sections, lists with subtasks, requirement IDs and cross-references."""
+    per_leaf = 10
+    leaves = max(1, tasks // per_leaf)
+    per_area = 10
+    out = ["# Generated product\n"]
+    n = 0
+    for leaf in range(leaves):
+        if leaf % per_area == 0:
+            area = leaf // per_area
+            out.append(f"## Area {area}\n\nArea {area} MUST be delivered as one piece.\n")
+        out.append(f"### Feature {leaf}\n\nThe feature {leaf} SHOULD be fast.\n")
+        for i in range(per_leaf - 2):
+            n += 1
+            ref = f", depends on FR-{n - 3}" if i % 3 == 2 and n > 3 else ""
+            out.append(f"- FR-{n} Implement step {i} of feature {leaf}{ref}")
+        out.append(f"  - Write tests for step {per_leaf - 3} of feature {leaf}\n")
+    return "\n".join(out)
+
+
+def timed(fn: Any, repeat: int = 1) -> float:
+    best = float("inf")
+    for _ in range(repeat):
+        t = time.perf_counter()
+        fn()
+        best = min(best, time.perf_counter() - t)
+    return best
+
+
+def linear(sizes: list[int], repeat: int) -> tuple[float, float, dict[int, float]]:
+    times: dict[int, float] = {}
+    counts: dict[int, int] = {}
+    for n in sizes:
+        text = generate(n)
+        counts[n] = len(decompose(text, RuleDecomposer()).tasks)
+        times[n] = timed(lambda text=text: decompose(text, RuleDecomposer()), repeat)
+        print(f"  cold {counts[n]:>7} tasks: {times[n] * 1000:9.1f} ms  "
+              f"({times[n] / counts[n] * 1e6:6.1f} µs/task)")
+    x = np.array([counts[n] for n in sizes], float)
+    y = np.array([times[n] for n in sizes])
+    slope, icept = np.polyfit(x, y, 1)
+    r2 = 1 - ((y - (slope * x + icept)) ** 2).sum() / ((y - y.mean()) ** 2).sum()
+    per = {n: times[n] / counts[n] for n in sizes}
+    return float(r2), per[sizes[-1]] / per[sizes[0]], times
+
+
+def edits(n: int, repeat: int) -> tuple[float, float, dict[str, Any]]:
+    text = generate(n)
+    cold = timed(lambda: decompose(text, RuleDecomposer(), Memo(None, 1 << 30)), repeat)
+    memo = Memo(None, 1 << 30)
+    base = decompose(text, RuleDecomposer(), memo)
+    leaf = text.replace("Implement step 4 of feature 7\n", "Implement step 4 of feature 7 now\n")
+    assert leaf != text
+    warm = []
+    for k in range(repeat):
+        variant = leaf.replace("now", f"now{k}")
+        t = time.perf_counter()
+        r = decompose(variant, RuleDecomposer(), memo)
+        warm.append(time.perf_counter() - t)
+    leaf_stats = r.stats
+    head = text.replace("## Area 3\n", "## Area three\n")
+    t = time.perf_counter()
+    h = decompose(head, RuleDecomposer(), memo)
+    head_time = time.perf_counter() - t
+    print(f"  10k doc ({len(base.tasks)} tasks, {base.stats['sections_total']} sections): "
+          f"cold {cold * 1000:.1f} ms; leaf edit {min(warm) * 1000:.1f} ms "
+          f"(recomputed {leaf_stats['sections_recomputed']}) → {cold / min(warm):.1f}×")
+    print(f"  top-level heading edit: {head_time * 1000:.1f} ms, recomputed "
+          f"{h.stats['sections_recomputed']} of {h.stats['sections_total']} sections "
+          f"→ {cold / head_time:.1f}×")
+    return cold / min(warm), cold / head_time, {"leaf": leaf_stats, "heading": h.stats}
+
+
+def warm_vs_cold(n: int, repeat: int) -> float:
+    """A call to a warm daemon vs a fresh process that imports and decomposes the same file."""
+    sys.path.insert(0, str(ROOT / "tests"))
+    from daemon_process import DaemonProcess
+
+    text = generate(n)
+    with tempfile.TemporaryDirectory() as tmp:
+        path = Path(tmp) / "doc.md"
+        path.write_text(text)
+        code = ("import sys; from catalytic.plugins.prd.engine import decompose; "
+                "from catalytic.plugins.prd.rules import RuleDecomposer; "
+                "decompose(open(sys.argv[1]).read(), RuleDecomposer())")
+        cold = timed(lambda: subprocess.run([sys.executable, "-c", code, str(path)], check=True),
+                     repeat)
+        d = DaemonProcess({"daemon": {"plugins": ["prd"]}})
+        d.start()
+        try:
+            with d.client() as c:
+                c.call("prd.decompose", text=text, document="bench")
+                warm = timed(lambda: c.call("prd.decompose", text=text, document="bench"),
+                             repeat)
+        finally:
+            d.cleanup()
+    print(f"  one-shot process {cold * 1000:.0f} ms vs warm daemon call {warm * 1000:.1f} ms "
+          f"→ {cold / warm:.1f}×")
+    return cold / warm
+
+
+def parallel(sizes: list[int]) -> tuple[float, int | None]:
+    """Speedup of 2 pool workers over sequential per size; smallest size where it pays."""
+    speedups = {}
+    with ProcessPoolExecutor(2) as pool:
+        list(pool.map(abs, range(4)))
+        for n in sizes:
+            text = generate(n)
+            seq = timed(lambda text=text: decompose(text, RuleDecomposer()), 1)
+            par = timed(lambda text=text: decompose(
+                text, RuleDecomposer(), parallel_map=lambda f, xs: list(pool.map(f, xs)),
+                parallel_min_sections=1), 1)
+            sections = decompose(text, RuleDecomposer()).stats["sections_total"]
+            speedups[n] = (seq / par, sections)
+            print(f"  {n:>7} tasks ({sections} sections): sequential {seq * 1000:.0f} ms, "
+                  f"2 workers {par * 1000:.0f} ms → {seq / par:.2f}×")
+    pays = next((s for n, (x, s) in sorted(speedups.items()) if x > 1.1), None)
+    return speedups[sizes[-1]][0], pays
+
+
+def corpus() -> None:
+    if not CORPUS.is_dir():
+        print(f"  corpus not found at {CORPUS} (it sits beside the repository): skipped")
+        return
+    for path in sorted(CORPUS.iterdir()):
+        if path.name == "SOURCES.txt":
+            continue
+        text = path.read_bytes().decode("utf-8", "replace")
+        t = time.perf_counter()
+        d = decompose(text, RuleDecomposer())
+        dt = time.perf_counter() - t
+        edges = sum(len(x["dependencies"]) for x in d.tasks)
+        print(f"  {path.name[:64]:64} {len(d.tasks):5} tasks {edges:4} edges "
+              f"{dt * 1000:7.1f} ms")
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--quick", action="store_true", help="smaller sizes, one repeat")
+    args = ap.parse_args()
+    sizes = [1000, 3000, 10000] if args.quick else [1000, 3000, 10000, 30000, 100000]
+    repeat = 1 if args.quick else 3
+    print("cold decomposition vs size (no memo):")
+    r2, per_ratio, _ = linear(sizes, repeat)
+    print(f"  linear fit R² = {r2:.4f}; per-task cost at {sizes[-1]} / at {sizes[0]} = "
+          f"{per_ratio:.2f}")
+    print("incremental re-decomposition:")
+    edit, _head, _ = edits(10000, repeat)
+    print("warm daemon vs cold process (10k tasks):")
+    wvc = warm_vs_cold(10000, repeat)
+    print("parallel decomposition (2 workers) vs sequential:")
+    par, pays = parallel(sizes)
+    print(f"  parallelism pays (>1.1×) from about {pays} sections" if pays else
+          "  parallelism did not pay at any measured size")
+    print("corpus documents:")
+    corpus()
+    print(f"prd: linear_r2={r2:.4f} edit_speedup={edit:.1f} warm_vs_cold={wvc:.1f} "
+          f"parallel_speedup={par:.2f}")
+
+
+
+if __name__ == "__main__":
+    main()
