@@ -1,0 +1,154 @@
+"""The /metrics scrape with 50 busy methods and 6 plugins, built from the daemon's real parts.
+
+A `ServerState` with a `Dispatcher` of 50 methods (each with a full latency window and
+errors), the core `HttpServer` (its `DaemonCollector`), a started `MonitorPlugin` and
+five plugins with twenty figures each; /metrics is fetched over real HTTP.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import random
+import statistics
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+import aiohttp
+import numpy as np
+from catalytic.config.load import defaults
+from catalytic.config.model import CORE
+from catalytic.daemon.dispatch import LATENCY_WINDOW, Dispatcher, MethodStats
+from catalytic.daemon.http import DaemonCollector, HttpServer
+from catalytic.daemon.state import Limits, ServerState
+from catalytic.plugins.base import Method, Plugin, PluginContext
+from catalytic.plugins.monitor.plugin import MonitorPlugin
+from prometheus_client import CollectorRegistry
+
+METHODS = 50
+PLUGINS = ("workspace", "prd", "evolve", "testrun", "space")
+
+
+class FakePlugin(Plugin):
+    def __init__(self, name: str) -> None:
+        self.fake_name = name
+
+    def stats(self) -> dict[str, Any]:
+        rnd = random.Random(self.fake_name)
+        return {f"figure_{i}": rnd.random() * 1000 for i in range(20)}
+
+
+class Host:
+    """Just what HttpServer and the collectors read from the plugin host."""
+
+    def __init__(self, plugins: dict[str, Plugin]) -> None:
+        self.plugins = plugins
+
+    def running(self) -> list[tuple[str, Plugin]]:
+        return list(self.plugins.items())
+
+    def report(self) -> list[dict[str, Any]]:
+        return [{"name": n, "state": "running", "version": "1", "error": None}
+                for n in self.plugins]
+
+    def stats(self) -> dict[str, Any]:
+        return {n: p.stats() for n, p in self.plugins.items()}
+
+
+def busy_dispatcher() -> Dispatcher:
+    d = Dispatcher()
+    rnd = random.Random(1)
+    for i in range(METHODS):
+        d.register(f"p{i % 6}", Method(f"verb{i}", ()), lambda: None)
+    for entry in d.table.values():
+        for _ in range(LATENCY_WINDOW + 100):
+            entry.stats.record(rnd.expovariate(5000), -32602 if rnd.random() < 0.01 else None)
+    return d
+
+
+def partition_summary(self: MethodStats) -> dict[str, Any]:
+    """A what-if for the core: the same nearest-rank quantiles with np.partition, no sort."""
+    n = len(self.latencies)
+    out: dict[str, Any] = {"calls": self.calls,
+                           "errors": {str(k): v for k, v in self.errors.items()},
+                           "max_us": self.max_s * 1e6,
+                           "mean_us": (self.total_s / self.calls * 1e6) if self.calls else 0.0}
+    if not n:
+        return {**out, "p50_us": 0.0, "p95_us": 0.0, "p99_us": 0.0}
+    ks = [min(n - 1, max(0, int(np.ceil(q * n)) - 1)) for q in (0.50, 0.95, 0.99)]
+    part = np.partition(np.fromiter(self.latencies, float, n), ks)
+    return {**out, "p50_us": part[ks[0]] * 1e6, "p95_us": part[ks[1]] * 1e6,
+            "p99_us": part[ks[2]] * 1e6}
+
+
+def timed(fn: Any, n: int = 30) -> float:
+    times = []
+    for _ in range(n):
+        t0 = time.perf_counter()
+        fn()
+        times.append((time.perf_counter() - t0) * 1000)
+    return statistics.median(times)
+
+
+async def measure(scrapes: int = 60) -> dict[str, Any]:
+    cfg = defaults(CORE)
+    cfg.values["http"]["port"] = 0
+    root = Path(tempfile.mkdtemp(prefix="catmon"))
+    state = ServerState(config=cfg, dispatcher=busy_dispatcher(), socket_path=root / "s",
+                        state_dir=root, log=logging.getLogger("bench"),
+                        limits=Limits.from_config(cfg), allowed_uids=frozenset(),
+                        allowed_gids=frozenset())
+    registry = CollectorRegistry(auto_describe=True)
+    monitor = MonitorPlugin()
+    plugins: dict[str, Plugin] = {name: FakePlugin(name) for name in PLUGINS}
+    plugins["monitor"] = monitor
+    state.plugins = Host(plugins)
+
+    async def call(method: str, params: dict[str, Any]) -> Any:
+        methods = {n: e.stats.summary() for n, e in state.dispatcher.table.items()}
+        return {"methods": methods, "plugins": state.plugins.stats() if state.plugins else {},
+                "connections": 0, "requests": 0, "errors": 0}
+
+    settings = {s.key: s.default for s in MonitorPlugin.settings}
+    settings["interval_s"] = 3600.0
+    ctx = PluginContext(name="monitor", config=settings, state_dir=root, executor=None,
+                        metrics=registry, log=logging.getLogger("bench"), call=call)
+    await monitor.start(ctx)
+    await monitor.sample_once()
+    http = HttpServer(state, registry)
+    await http.start()
+    assert state.http_url
+    times: list[float] = []
+    async with aiohttp.ClientSession() as session:
+        for _ in range(scrapes):
+            t0 = time.perf_counter()
+            async with session.get(state.http_url + "metrics") as r:
+                body = await r.read()
+            times.append((time.perf_counter() - t0) * 1000)
+    await http.stop()
+    daemon_collector = DaemonCollector(state)
+    parts = {"daemon_collector_ms": timed(lambda: list(daemon_collector.collect())),
+             "monitor_collector_ms": timed(lambda: list(monitor.collector.collect()))}
+    original = MethodStats.summary
+    MethodStats.summary = partition_summary
+    try:
+        parts["daemon_collector_partition_ms"] = timed(
+            lambda: list(daemon_collector.collect()))
+    finally:
+        MethodStats.summary = original
+    await monitor.stop()
+    lines = body.decode().count("\n")
+    return {"median_ms": statistics.median(times),
+            "p95_ms": sorted(times)[int(0.95 * len(times))],
+            "lines": lines, "bytes": len(body), "methods": METHODS, "plugins": len(plugins),
+            **parts}
+
+
+def scrape_figures() -> dict[str, Any]:
+    return asyncio.run(measure())
+
+
+if __name__ == "__main__":
+    print(scrape_figures())
