@@ -1,0 +1,178 @@
+"""`auto`: the adaptive policy. It runs miniature shadow caches of every
+candidate policy on a spatially sampled subset of keys (SHARDS, Waldspurger et
+al., FAST '15: a key is sampled when its hash falls under a threshold, and each
+shadow's capacity is scaled by the same rate), scores them on a decaying recent
+window, and switches the live cache to the winner, carrying the resident set.
+
+With a sampling rate R the shadows see R of the requests, so their cost is
+about R × (number of candidates) of the live cache's (a few percent at R = 1%).
+Small caches use a higher rate so each shadow still holds `min_shadow` objects;
+at R = 1 the shadows are full size, so the live cache simply *is* the winning
+shadow and a switch costs nothing. A switch needs the winner to lead by
+`margin` (relative) at `patience` decisions in a row, since every carried-over
+switch loses the old policy's history (ghosts, counts). Each switch is judged
+afterwards (sampled hits of the new policy minus the one it replaced): when a
+switch did not pay, the patience doubles, so a trace whose phases flip faster
+than the window cannot make `auto` chase its own tail; and when following recent
+winners has earned fewer sampled hits than the long-run leader would have (by
+more than `slack`), `auto` follows the long-run leader.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+from .policies import POLICIES
+from .policies.base import Key, Policy
+
+_M = (1 << 64) - 1
+_GOLD = 0x9E3779B97F4A7C15
+CANDIDATES = ("lru", "lfu", "arc", "s3fifo", "sieve", "wtinylfu")
+
+
+class Adaptive(Policy):
+    name = "auto"
+
+    def __init__(self, capacity: int, candidates: Iterable[str] = CANDIDATES,
+                 start: str = "s3fifo", min_shadow: int = 1000, min_rate: float = 0.01,
+                 epoch: int | None = None, decay: float | None = None, margin: float = 0.02,
+                 patience: int = 2, slack: float = 0.003) -> None:
+        super().__init__(capacity)
+        self.rate = min(1.0, max(min_rate, min_shadow / capacity))
+        self._threshold = int(self.rate * (1 << 24))
+        shadow_cap = max(1, round(capacity * self.rate))
+        self.shadows: dict[str, Policy] = {n: POLICIES[n](shadow_cap) for n in candidates}
+        self.scores = dict.fromkeys(self.shadows, 0.0)
+        self.totals = dict.fromkeys(self.shadows, 0)
+        self.realized = 0
+        """Sampled hits of whichever shadow was live at the time (what following paid)."""
+        self._epoch_hits = dict.fromkeys(self.shadows, 0)
+        self.mirror = self._threshold >= 1 << 24
+        # mirrored shadows switch for free, so they can decide often
+        self.epoch = epoch or (max(250, shadow_cap) if self.mirror else max(1000, 2 * shadow_cap))
+        """Sampled requests between two decisions."""
+        # a decision weighs older epochs by `decay`; mirrored shadows react faster
+        self.decay = decay if decay is not None else (0.5 if self.mirror else 0.75)
+        self.margin = margin
+        self.patience = self.base_patience = patience
+        self.slack = slack
+        self._previous: str | None = None
+        self._gain = 0
+        self._streak = 0
+        self._sampled = 0
+        self._warm = 0
+        self.warmup = shadow_cap if self.mirror else 2 * shadow_cap
+        """Sampled requests before the first decision (shadows must fill first)."""
+        self.current = start
+        self.live: Policy = self.shadows[start] if self.mirror else POLICIES[start](capacity)
+        self.live.on_evict = self._evicted
+        self.switches = 0
+
+    def _sample(self, key: Key, size: int) -> bool:
+        """Feed a sampled request to every shadow; return the live shadow's answer."""
+        hits, current = self._epoch_hits, self.current
+        live_hit = False
+        for name, shadow in self.shadows.items():
+            if shadow.access(key, size):
+                hits[name] += 1
+                if name == current:
+                    live_hit = True
+        self._sampled += 1
+        if self._sampled >= self.epoch:
+            self._decide()
+        return live_hit
+
+    def _decide(self) -> None:
+        self._warm += self._sampled
+        self._sampled = 0
+        scores, hits, totals = self.scores, self._epoch_hits, self.totals
+        self.realized += hits[self.current]
+        if self._previous is not None:
+            self._gain += hits[self.current] - hits[self._previous]
+        for name in scores:
+            scores[name] = scores[name] * self.decay + hits[name]
+            totals[name] += hits[name]
+            hits[name] = 0
+        if self._warm < self.warmup:
+            return
+        best = max(scores, key=scores.__getitem__)
+        leader = max(totals, key=totals.__getitem__)
+        if self.realized + self.slack * self._warm < totals[leader]:
+            best = leader  # chasing recent winners has cost more than it won: follow the long run
+        if best != self.current and scores[best] > scores[self.current] * (1 + self.margin):
+            self._streak += 1
+            if self._streak >= self.patience:
+                self._streak = 0
+                # did the last switch pay? if not, demand a longer lead next time
+                if self._gain < 0:
+                    self.patience = min(self.patience * 2, 64)
+                else:
+                    self.patience = max(self.base_patience, self.patience // 2)
+                self._previous, self._gain = self.current, 0
+                self.switch(best)
+        else:
+            self._streak = 0
+
+    def switch(self, name: str) -> None:
+        """Make `name` the live policy, carrying the resident keys (coldest first)."""
+        old = self.live
+        sizes = old.sizes()
+        old.on_evict = None
+        if self.mirror:
+            new = self.shadows[name]
+        else:
+            new = POLICIES[name](self.capacity)
+            for key in old.resident():
+                new.access(key, sizes[key])
+        self.live, self.current = new, name
+        self.used = new.used
+        new.on_evict = self._evicted
+        for key in sizes:
+            if key not in new:
+                self._evicted(key)
+        self.switches += 1
+
+    def access(self, key: Key, size: int = 1) -> bool:
+        if self.mirror:
+            hit = self._sample(key, size)
+            self.used = self.live.used
+            return hit
+        if ((hash(key) * _GOLD) & _M) >> 40 < self._threshold:
+            self._sample(key, size)
+        hit = self.live.access(key, size)
+        self.used = self.live.used
+        return hit
+
+    def replay(self, keys: Iterable[Key]) -> int:
+        threshold, sample = self._threshold, self._sample
+        hits = 0
+        if self.mirror:
+            for k in keys:
+                if sample(k, 1):
+                    hits += 1
+            self.used = self.live.used
+            return hits
+        for k in keys:
+            if ((hash(k) * _GOLD) & _M) >> 40 < threshold:
+                sample(k, 1)
+            if self.live.access(k):
+                hits += 1
+        self.used = self.live.used
+        return hits
+
+    def remove(self, key: Key) -> bool:
+        done = self.live.remove(key)
+        self.used = self.live.used
+        return done
+
+    def __contains__(self, key: object) -> bool:
+        return key in self.live
+
+    def __len__(self) -> int:
+        return len(self.live)
+
+    def resident(self) -> list[Key]:
+        return self.live.resident()
+
+    def sizes(self) -> dict[Key, int]:
+        return self.live.sizes()
