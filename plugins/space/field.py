@@ -17,8 +17,15 @@ def is_prime(n: int) -> bool:
     return True
 
 
-def _divisors(m: int) -> list[int]:
-    return [d for d in range(1, m) if m % d == 0]
+def _prime_factors(m: int) -> list[int]:
+    out, q = [], 2
+    while q * q <= m:
+        if m % q == 0:
+            out.append(q)
+            while m % q == 0:
+                m //= q
+        q += 1
+    return [*out, m] if m > 1 else out
 
 
 @dataclass(frozen=True)
@@ -36,7 +43,7 @@ class Field:
         return (self.p - 1).bit_length()
 
 
-@lru_cache(maxsize=64)
+@lru_cache(maxsize=4096)
 def field_for(b: int) -> Field:
     """The smallest prime p ≡ 1 (mod m), m = 2b + 1, and an element of order m in GF(p).
 
@@ -49,8 +56,9 @@ def field_for(b: int) -> Field:
     p = m + 1
     while not is_prime(p):
         p += m
+    factors = _prime_factors(m)
     for x in range(2, p):
         w = pow(x, (p - 1) // m, p)
-        if w != 1 and all(pow(w, d, p) != 1 for d in _divisors(m)):
+        if all(pow(w, m // q, p) != 1 for q in factors):
             return Field(p, m, w, pow(m, p - 2, p))
     raise AssertionError(f"no element of order {m} in GF({p})")  # impossible when m | p-1
