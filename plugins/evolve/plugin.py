@@ -23,6 +23,7 @@ from catalytic.plugins.base import (
     Setting,
     rpc,
 )
+from catalytic.plugins.evolve.autotune_rpc import AutotuneMixin
 from catalytic.plugins.evolve.engine import Study
 from catalytic.plugins.evolve.islands import Evaluator, migrate, run_epoch
 from catalytic.plugins.evolve.problems import PROBLEMS, get_problem
@@ -43,7 +44,7 @@ def bad(e: SpecError) -> InvalidParams:
     return InvalidParams(str(e), {"field": e.field})
 
 
-class EvolvePlugin(Plugin):
+class EvolvePlugin(AutotuneMixin, Plugin):
     name = "evolve"
     version = "0.1.0"
     settings = (

@@ -1,0 +1,199 @@
+"""`catalytic evolve ...`: run built-in problems, inspect studies, autotune the daemon.
+
+    catalytic evolve run zdt1 --generations 250
+    catalytic evolve status ID
+    catalytic evolve pareto ID [--plot out.svg]
+    catalytic evolve autotune [--apply]
+"""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+from typing import Any
+
+from catalytic.client.commands import EXIT_OK, CliContext
+
+
+def register(sub: Any) -> None:
+    p = sub.add_parser("evolve", help="multi-objective evolution studies and autotuning")
+    verbs = p.add_subparsers(dest="evolve_command", required=True, metavar="VERB")
+
+    r = verbs.add_parser("run", help="evolve a built-in problem on the daemon")
+    r.add_argument("problem", help="zdt1, zdt2, zdt3, zdt6, dtlz1, dtlz2, rastrigin, "
+                                   "rosenbrock, sphere")
+    r.add_argument("--generations", type=int, default=100)
+    r.add_argument("--population", type=int, default=100)
+    r.add_argument("--seed", type=int, default=0)
+    r.add_argument("--islands", type=int, default=None)
+    r.add_argument("--algorithm", default="auto",
+                   choices=("auto", "nsga2", "nsga3", "ga", "cmaes"))
+    r.set_defaults(func=run_run)
+
+    for verb, helptext, fn in (("status", "a study's progress", run_status),
+                               ("best", "a study's best candidate", run_best),
+                               ("delete", "delete a study", run_delete)):
+        v = verbs.add_parser(verb, help=helptext)
+        v.add_argument("study")
+        v.set_defaults(func=fn)
+
+    pa = verbs.add_parser("pareto", help="a study's non-dominated front")
+    pa.add_argument("study")
+    pa.add_argument("--plot", type=Path, default=None, help="write an SVG scatter plot here")
+    pa.set_defaults(func=run_pareto)
+
+    ls = verbs.add_parser("list", help="every study")
+    ls.set_defaults(func=run_list)
+
+    at = verbs.add_parser("autotune", help="tune the daemon's knobs on a replayed workload")
+    at.add_argument("--workload", default="synthetic", help="'synthetic' or a JSON-lines file")
+    at.add_argument("--calls", type=int, default=20_000)
+    at.add_argument("--population", type=int, default=100)
+    at.add_argument("--generations", type=int, default=17)
+    at.add_argument("--seed", type=int, default=0)
+    at.add_argument("--apply", action="store_true",
+                    help="write the winner to the user config (a backup is kept)")
+    at.add_argument("--config", default=None, help="config file to write with --apply")
+    at.set_defaults(func=run_autotune)
+
+
+def _fmt(v: Any) -> str:
+    return f"{v:.6g}" if isinstance(v, float) else str(v)
+
+
+def run_run(args: argparse.Namespace, cli: CliContext) -> int:
+    params: dict[str, Any] = {"problem": args.problem, "generations": args.generations,
+                              "population": args.population, "seed": args.seed,
+                              "algorithm": args.algorithm}
+    if args.islands:
+        params["islands"] = args.islands
+    res = cli.call("evolve.run", params)
+
+    def human(con: Any) -> None:
+        con.print(f"study {res['study']}: {args.problem}, {res['generation']} generations on "
+                  f"{res['islands']} island(s), {res['evaluations']} evaluations")
+        if res.get("hypervolume") is not None:
+            con.print(f"hypervolume {res['hypervolume']:.6f} (reference 1.1 per objective), "
+                      f"{len(res['pareto'])} points in the front")
+        if res.get("best"):
+            con.print(f"best value {[_fmt(v) for v in res['best']['values']]}")
+    cli.emit(res, human)
+    return EXIT_OK
+
+
+def run_status(args: argparse.Namespace, cli: CliContext) -> int:
+    st = cli.call("evolve.status", {"study": args.study})
+
+    def human(con: Any) -> None:
+        state = "done (" + st["reason"] + ")" if st["done"] else (
+            "running" if st.get("running") else "open")
+        con.print(f"study {st['study']} {st['name']} [{st['algorithm']}]: {state}")
+        con.print(f"generation {st['generation']}, {st['evaluations']} evaluations, "
+                  f"{st['outstanding']} outstanding, {st['failures']} failures, "
+                  f"{len(st['islands'])} island(s)")
+        if st["hypervolume"] is not None:
+            con.print(f"hypervolume {st['hypervolume']:.6f} at {st['reference']}")
+        if st["best"]:
+            con.print(f"best {st['best']['values']} (score {st['best']['score']:.6g})")
+    cli.emit(st, human)
+    return EXIT_OK
+
+
+def run_best(args: argparse.Namespace, cli: CliContext) -> int:
+    cli.emit(cli.call("evolve.best", {"study": args.study}))
+    return EXIT_OK
+
+
+def run_delete(args: argparse.Namespace, cli: CliContext) -> int:
+    res = cli.call("evolve.delete", {"study": args.study})
+    cli.emit(res, lambda con: con.print(f"deleted {res['deleted']}"))
+    return EXIT_OK
+
+
+def run_list(args: argparse.Namespace, cli: CliContext) -> int:
+    res = cli.call("evolve.list", {})
+
+    def human(con: Any) -> None:
+        from rich.table import Table
+
+        t = Table("study", "name", "algorithm", "generation", "evaluations", "state")
+        for s in res["studies"]:
+            state = "done" if s["done"] else ("running" if s["running"] else "open")
+            t.add_row(s["study"], s["name"], s["algorithm"], str(s["generation"]),
+                      str(s["evaluations"]), state)
+        con.print(t)
+    cli.emit(res, human)
+    return EXIT_OK
+
+
+def svg_scatter(points: list[list[float]], names: list[str], width: int = 480,
+                height: int = 360) -> str:
+    """A dependency-free SVG scatter of the first two objectives."""
+    pad = 48
+    xs = [p[0] for p in points] or [0.0]
+    ys = [p[1] if len(p) > 1 else 0.0 for p in points] or [0.0]
+    x0, x1 = min(xs), max(xs)
+    y0, y1 = min(ys), max(ys)
+    sx = (width - 2 * pad) / ((x1 - x0) or 1.0)
+    sy = (height - 2 * pad) / ((y1 - y0) or 1.0)
+    dots = "".join(
+        f'<circle cx="{pad + (x - x0) * sx:.1f}" cy="{height - pad - (y - y0) * sy:.1f}" '
+        f'r="3" fill="#1f77b4"/>' for x, y in zip(xs, ys, strict=True))
+    label_y = names[1] if len(names) > 1 else ""
+    return (f'<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height}">'
+            f'<rect width="100%" height="100%" fill="white"/>'
+            f'<line x1="{pad}" y1="{height - pad}" x2="{width - pad}" y2="{height - pad}" '
+            f'stroke="black"/><line x1="{pad}" y1="{pad}" x2="{pad}" y2="{height - pad}" '
+            f'stroke="black"/>{dots}'
+            f'<text x="{width / 2}" y="{height - 12}" text-anchor="middle">{names[0]} '
+            f'({x0:.3g} – {x1:.3g})</text>'
+            f'<text x="14" y="{height / 2}" transform="rotate(-90 14 {height / 2})" '
+            f'text-anchor="middle">{label_y} ({y0:.3g} – {y1:.3g})</text></svg>\n')
+
+
+def run_pareto(args: argparse.Namespace, cli: CliContext) -> int:
+    res = cli.call("evolve.pareto", {"study": args.study})
+    if args.plot:
+        args.plot.write_text(svg_scatter([p["values"] for p in res["front"]],
+                                         res["objectives"]))
+
+    def human(con: Any) -> None:
+        from rich.table import Table
+
+        t = Table(*res["objectives"])
+        for p in res["front"]:
+            t.add_row(*[_fmt(v) for v in p["values"]])
+        con.print(t)
+        con.print(f"{len(res['front'])} points; hypervolume {res['hypervolume']}")
+        if args.plot:
+            con.print(f"plot written to {args.plot}")
+    cli.emit(res, human)
+    return EXIT_OK
+
+
+def run_autotune(args: argparse.Namespace, cli: CliContext) -> int:
+    params: dict[str, Any] = {"workload": args.workload, "calls": args.calls,
+                              "population": args.population, "generations": args.generations,
+                              "seed": args.seed, "apply": args.apply}
+    if args.config:
+        params["config"] = args.config
+    res = cli.call("evolve.autotune", params)
+
+    def human(con: Any) -> None:
+        cur, best = res["current"], res["best"]
+        con.print(f"workload: {res['calls']} calls ({res['held_out_calls']} held out); "
+                  f"{res['generations_run']} generations")
+        con.print(f"autonomy score, current config: tuning {cur['score']:.4f}, "
+                  f"held-out {cur['heldout_score']:.4f}")
+        con.print(f"autonomy score, best config:    tuning {best['score']:.4f}, "
+                  f"held-out {best['heldout_score']:.4f}")
+        for m, v in best["heldout_metrics"].items():
+            con.print(f"  {m:<14} {cur['heldout_metrics'][m]:.3f} -> {v:.3f}")
+        con.print("best knobs: " + ", ".join(f"{k}={_fmt(v)}"
+                                             for k, v in best["knobs"].items()))
+        if "applied" in res:
+            a = res["applied"]
+            con.print(f"written to {a['path']} (backup {a['backup']}); "
+                      f"not settings of this daemon: {', '.join(a['skipped']) or 'none'}")
+    cli.emit(res, human)
+    return EXIT_OK
