@@ -1,0 +1,325 @@
+"""The workspace itself: a memory tier (capacity in stored bytes, run by an
+eviction policy) over the durable disk tier, with per-entry compression,
+checksummed reads, TTLs and predictive prefetch. Blocking and thread-safe; the
+plugin calls it from worker threads and keeps memory hits on its event loop.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import re
+import threading
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from .codec import Codec
+from .disk import DiskTier
+from .policies import NAMES, make
+from .policies.base import Policy
+from .prefetch import PrefetchStats, SuccessorModel
+
+KEY_RE = re.compile(r"[A-Za-z0-9_][A-Za-z0-9._:/@+=,-]{0,511}")
+
+
+class KeyError_(ValueError):
+    """A key that is not of the allowed form."""
+
+
+class ValueTooLarge(ValueError):
+    """A value over `max_value_bytes`."""
+
+
+def check_key(key: object) -> str:
+    if not isinstance(key, str) or not KEY_RE.fullmatch(key) or ".." in key:
+        raise KeyError_(f"key must be 1-512 characters of [A-Za-z0-9._:/@+=,-], starting with a "
+                        f"letter, digit or '_', without '..'; got {key!r:.80}")
+    return key
+
+
+def content_key(data: bytes) -> str:
+    """The default key: BLAKE2b-256 of the content, in hex."""
+    return hashlib.blake2b(data, digest_size=32).hexdigest()
+
+
+@dataclass
+class TierStats:
+    hits: int = 0
+    misses: int = 0
+    evictions: int = 0
+
+    def as_dict(self, entries: int, used: int, capacity: int) -> dict[str, Any]:
+        total = self.hits + self.misses
+        return {"entries": entries, "bytes": used, "capacity": capacity, "hits": self.hits,
+                "misses": self.misses, "hit_ratio": round(self.hits / total, 4) if total else 0.0,
+                "evictions": self.evictions}
+
+
+@dataclass
+class Settings:
+    memory_capacity: int = 256 << 20
+    disk_capacity: int = 10 << 30
+    policy: str = "auto"
+    compression: str = "zstd"
+    zstd_level: int = 3
+    min_ratio: float = 0.9
+    max_value_bytes: int = 64 << 20
+    prefetch: bool = True
+    prefetch_depth: int = 2
+    prefetch_budget_bytes: int = 8 << 20
+    snapshot_keys: int = 100_000
+
+    @classmethod
+    def from_config(cls, cfg: dict[str, Any]) -> Settings:
+        return cls(**{k: cfg[k] for k in cls.__dataclass_fields__ if k in cfg})
+
+
+@dataclass
+class _Mem:
+    codec: str
+    stored: bytes
+    size: int
+    expires: float | None
+
+
+@dataclass
+class Workspace:
+    root: Path
+    settings: Settings = field(default_factory=Settings)
+
+    def __post_init__(self) -> None:
+        s = self.settings
+        self.lock = threading.RLock()
+        self.codec = Codec(s.compression, s.zstd_level, s.min_ratio)
+        self.disk = DiskTier(self.root, s.disk_capacity)
+        self.mem: dict[str, _Mem] = {}
+        self.mem_used = 0
+        self.policy = self._make_policy(s.policy)
+        self.memory = TierStats()
+        self.disk_stats = TierStats()
+        self.model = SuccessorModel()
+        self.prefetch = PrefetchStats()
+        self._pending: set[str] = set()
+        self.corrupt = 0
+        self.puts = 0
+
+    # -- memory tier ---------------------------------------------------------------
+    def _make_policy(self, name: str) -> Policy:
+        if name not in NAMES:
+            raise ValueError(f"unknown policy {name!r}; choose one of {', '.join(NAMES)}")
+        pol = make(name, max(1, self.settings.memory_capacity))
+        pol.on_evict = self._on_evict
+        return pol
+
+    def _on_evict(self, key: Any) -> None:
+        m = self.mem.pop(key, None)
+        if m is not None:
+            self.mem_used -= len(m.stored)
+            self.memory.evictions += 1
+        self._pending.discard(key)
+
+    def _admit(self, key: str, m: _Mem) -> bool:
+        """Offer an entry to the memory tier; the policy decides."""
+        old = self.mem.pop(key, None)
+        if old is not None:
+            self.mem_used -= len(old.stored)
+            self.policy.remove(key)
+        self.policy.access(key, max(1, len(m.stored)))
+        if key in self.policy:
+            self.mem[key] = m
+            self.mem_used += len(m.stored)
+            return True
+        return False
+
+    # -- public API ------------------------------------------------------------------
+    def put(self, data: bytes, key: str | None = None, ttl_s: float | None = None,
+            codec: str | None = None) -> dict[str, Any]:
+        if len(data) > self.settings.max_value_bytes:
+            raise ValueTooLarge(f"value is {len(data)} bytes; workspace.max_value_bytes is "
+                                f"{self.settings.max_value_bytes}")
+        key = check_key(key) if key is not None else content_key(data)
+        used_codec, stored = self.codec.encode(data, codec)
+        expires = time.time() + ttl_s if ttl_s else None
+        with self.lock:
+            for gone in self.disk.put(key, len(data), used_codec, stored, ttl_s):
+                self.disk_stats.evictions += 1
+                self._drop_mem(gone)
+            self.puts += 1
+            in_memory = self._admit(key, _Mem(used_codec, stored, len(data), expires))
+        return {"key": key, "size": len(data), "stored_size": len(stored), "codec": used_codec,
+                "tier": "memory" if in_memory else "disk"}
+
+    def _drop_mem(self, key: str) -> None:
+        m = self.mem.pop(key, None)
+        if m is not None:
+            self.mem_used -= len(m.stored)
+        self.policy.remove(key)
+        self._pending.discard(key)
+
+    def get_memory(self, key: str) -> bytes | None:
+        """A memory-tier hit, or None (then call `get`). Cheap: no disk I/O."""
+        with self.lock:
+            m = self.mem.get(key)
+            if m is None or (m.expires is not None and m.expires < time.time()):
+                return None
+            self.policy.access(key, len(m.stored))
+            self.memory.hits += 1
+            self.disk.touch(key)
+            if key in self._pending:
+                self._pending.discard(key)
+                self.prefetch.used += 1
+            self.model.observe(key)
+        return Codec.decode(m.codec, m.stored)
+
+    def get(self, key: str) -> tuple[bytes | None, str | None]:
+        check_key(key)
+        data = self.get_memory(key)
+        if data is not None:
+            return data, "memory"
+        with self.lock:
+            self.memory.misses += 1
+            self.prefetch.demand_misses += 1
+            self.model.observe(key)
+            loaded = self._load(key)
+            if loaded is None:
+                self.disk_stats.misses += 1
+                return None, None
+            self.disk_stats.hits += 1
+            self.disk.touch(key)
+            self._admit(key, loaded)
+        return Codec.decode(loaded.codec, loaded.stored), "disk"
+
+    def _load(self, key: str) -> _Mem | None:
+        """Read and verify an entry from disk; expired or corrupt entries are removed."""
+        entry = self.disk.get_entry(key)
+        if entry is None:
+            return None
+        if entry.expires is not None and entry.expires < time.time():
+            self.delete(key)
+            return None
+        stored = self.disk.read(entry)
+        if stored is None:
+            self.corrupt += 1
+            self.delete(key)
+            return None
+        return _Mem(entry.codec, stored, entry.size, entry.expires)
+
+    def has(self, key: str) -> str | None:
+        check_key(key)
+        with self.lock:
+            if key in self.mem:
+                return "memory"
+            entry = self.disk.get_entry(key)
+            if entry is None or (entry.expires is not None and entry.expires < time.time()):
+                return None
+            return "disk"
+
+    def delete(self, key: str) -> bool:
+        check_key(key)
+        with self.lock:
+            self._drop_mem(key)
+            return self.disk.delete(key)
+
+    def clear(self) -> int:
+        with self.lock:
+            for key in list(self.mem):
+                self._drop_mem(key)
+            return self.disk.clear()
+
+    def prefetch_after(self, key: str) -> int:
+        """Move the likely successors of `key` from disk to memory; return how many."""
+        s = self.settings
+        if not s.prefetch:
+            return 0
+        with self.lock:
+            budget, moved = s.prefetch_budget_bytes, 0
+            for nk in self.model.predict(key, s.prefetch_depth):
+                if not isinstance(nk, str) or nk in self.mem:
+                    continue
+                loaded = self._load(nk)
+                if loaded is None or len(loaded.stored) > budget:
+                    continue
+                budget -= len(loaded.stored)
+                if self._admit(nk, loaded):
+                    self._pending.add(nk)
+                    self.prefetch.issued += 1
+                    self.prefetch.bytes_prefetched += len(loaded.stored)
+                    moved += 1
+            return moved
+
+    def set_policy(self, name: str) -> None:
+        """Switch the memory tier's policy at run time, carrying the resident set."""
+        with self.lock:
+            new = self._make_policy(name)
+            old = self.policy
+            old.on_evict = None
+            self.policy = new
+            for key in old.resident():
+                if key in self.mem:
+                    new.access(key, len(self.mem[key].stored))
+            for key in [k for k in self.mem if k not in new]:
+                self._drop_mem(key)
+            self.settings.policy = name
+
+    def policy_name(self) -> str:
+        current = getattr(self.policy, "current", None)
+        return f"auto ({current})" if current else self.policy.name
+
+    def stats(self) -> dict[str, Any]:
+        with self.lock:
+            raw = sum(m.size for m in self.mem.values())
+            disk_raw, disk_stored = self.disk.raw_bytes(), self.disk.stored_bytes_total()
+            return {
+                "policy": self.policy_name(),
+                "memory": {**self.memory.as_dict(len(self.mem), self.mem_used,
+                                                 self.settings.memory_capacity),
+                           "raw_bytes": raw},
+                "disk": {**self.disk_stats.as_dict(self.disk.count(), self.disk.used,
+                                                   self.settings.disk_capacity),
+                         "raw_bytes": disk_raw},
+                "compression": {
+                    "codec": self.settings.compression,
+                    "ratio": round(disk_raw / disk_stored, 3) if disk_stored else 1.0,
+                    "bytes_saved": disk_raw - disk_stored,
+                },
+                "prefetch": {"enabled": self.settings.prefetch, **self.prefetch.as_dict()},
+                "corrupt_removed": self.corrupt,
+                "puts": self.puts,
+            }
+
+    # -- warm restart ----------------------------------------------------------------
+    def snapshot(self, path: Path) -> int:
+        """Write the memory tier's keys (coldest first) atomically; return how many."""
+        with self.lock:
+            keys = [k for k in self.policy.resident() if k in self.mem]
+            keys = keys[-self.settings.snapshot_keys:]
+            self.disk.flush_access()
+        tmp = path.with_name(path.name + ".tmp")
+        with open(tmp, "w") as f:
+            json.dump({"version": 1, "policy": self.settings.policy, "keys": keys}, f)
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, path)
+        return len(keys)
+
+    def restore(self, path: Path) -> int:
+        """Load the snapshot's keys from disk into memory; return how many came back."""
+        try:
+            keys = json.loads(path.read_text()).get("keys", [])
+        except (OSError, ValueError):
+            return 0
+        n = 0
+        with self.lock:
+            for key in keys:
+                if isinstance(key, str) and key not in self.mem:
+                    loaded = self._load(key)
+                    if loaded is not None and self._admit(key, loaded):
+                        n += 1
+        return n
+
+    def close(self) -> None:
+        with self.lock:
+            self.disk.close()
