@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import random
 
+from ws_helpers import DATA, zipf_keys
+
 from catalytic.plugins.workspace.adaptive import Adaptive
 from catalytic.plugins.workspace.policies import POLICIES, make
 from catalytic.plugins.workspace.traces import read_trace
-from ws_helpers import DATA, zipf_keys
 
 
 def _loop_then_zipf() -> list[int]:

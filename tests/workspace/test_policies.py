@@ -5,10 +5,11 @@ from __future__ import annotations
 import random
 
 import pytest
+from ws_helpers import DATA, lcs_hits, zipf_keys
+
 from catalytic.plugins.workspace.policies import NAMES, POLICIES, make
 from catalytic.plugins.workspace.policies.belady import belady_hits
 from catalytic.plugins.workspace.traces import read_trace
-from ws_helpers import DATA, lcs_hits, zipf_keys
 
 lcs = pytest.importorskip("libcachesim")
 

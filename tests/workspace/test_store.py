@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import time
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -18,8 +19,8 @@ from catalytic.plugins.workspace.workspace import (
 )
 
 
-def _ws(tmp_path: Path, **kw: object) -> Workspace:
-    return Workspace(tmp_path, Settings(**kw))  # type: ignore[arg-type]
+def _ws(tmp_path: Path, **kw: Any) -> Workspace:
+    return Workspace(tmp_path, Settings(**kw))
 
 
 def test_put_get_roundtrip_and_default_key(tmp_path: Path) -> None:
