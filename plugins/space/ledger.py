@@ -18,7 +18,7 @@ class LedgerError(RuntimeError):
 class Ledger:
     """Current and peak bits held, by name and by category."""
 
-    __slots__ = ("_held", "current", "peak", "peak_by_category", "_by_category")
+    __slots__ = ("_by_category", "_held", "current", "peak", "peak_by_category")
 
     def __init__(self) -> None:
         self._held: dict[Hashable, tuple[str, int]] = {}

@@ -21,8 +21,8 @@ import random
 from dataclasses import dataclass, field
 from typing import Any
 
-from .cookmertz import CookMertz, cm_formula
 from .classical import classical_evaluate
+from .cookmertz import CookMertz, cm_formula
 
 
 @dataclass

@@ -62,7 +62,7 @@ def test_sqrt_uses_about_two_root_n_states_and_two_n_steps() -> None:
     assert reverse_chain("bisection", 10_000, builtin("lcg")).peak_states == 1 + 14
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def optimal_steps(length: int, slots: int) -> int:
     """Brute-force dynamic program over every first checkpoint position."""
     if length == 1:

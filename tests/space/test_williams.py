@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from catalytic.plugins.space.williams import ToyMachine, WilliamsInstance, computed_curve, simulate
 from catalytic.plugins.space.tree import direct_value
+from catalytic.plugins.space.williams import ToyMachine, WilliamsInstance, computed_curve, simulate
 
 
 @pytest.mark.parametrize(("qbits", "cells", "blocks", "time_blocks"),
