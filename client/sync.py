@@ -10,7 +10,7 @@ from types import TracebackType
 from typing import Any
 
 from catalytic.client.discover import connect_unix, ensure_daemon, resolve_socket
-from catalytic.client.errors import DeadlineExceeded, DaemonNotRunning, from_map
+from catalytic.client.errors import DaemonNotRunning, DeadlineExceeded, from_map
 from catalytic.client.protocol import (
     ClientProtocol,
     Notification,

@@ -35,8 +35,11 @@ def state_dir(env: Mapping[str, str] | None = None) -> Path:
 
 
 def user_config_path(env: Mapping[str, str] | None = None) -> Path:
-    """`$XDG_CONFIG_HOME/catalytic/catalytic.toml` (default `~/.config/...`)."""
+    """`$CONFIGURATION_DIRECTORY/catalytic.toml` (systemd), else
+    `$XDG_CONFIG_HOME/catalytic/catalytic.toml` (default `~/.config/...`)."""
     env = os.environ if env is None else env
+    if env.get("CONFIGURATION_DIRECTORY"):  # systemd's ConfigurationDirectory=
+        return Path(env["CONFIGURATION_DIRECTORY"].split(":")[0]) / f"{APP}.toml"
     base = env.get("XDG_CONFIG_HOME") or str(Path.home() / ".config")
     return Path(base) / APP / f"{APP}.toml"
 

@@ -9,6 +9,7 @@ per connection and answers leave in whatever order they finish.
 from __future__ import annotations
 
 import asyncio
+import functools
 import os
 import socket
 import struct
@@ -34,8 +35,9 @@ from catalytic.daemon.dispatch import Entry, validate
 from catalytic.daemon.state import ServerState
 
 PROGRESS_INTERVAL_S = 0.05
+MAX_MSGID = 2**32 - 1
 _CRED = struct.Struct("3i")
-_packb = msgpack.Packer(use_bin_type=True).pack
+_packb = msgpack.Packer(use_bin_type=True, unicode_errors="surrogateescape").pack
 
 
 class RequestCall:
@@ -75,7 +77,8 @@ class Connection(asyncio.Protocol):
         self.state = state
         limits = state.limits
         self.unpacker = msgpack.Unpacker(
-            raw=False, strict_map_key=False, max_buffer_size=limits.max_buffer_bytes,
+            raw=False, strict_map_key=False, unicode_errors="surrogateescape",
+            max_buffer_size=limits.max_buffer_bytes,
             max_bin_len=limits.max_message_bytes, max_str_len=limits.max_message_bytes)
         self.transport: asyncio.Transport | None = None
         self.inflight: dict[int, RequestCall] = {}
@@ -175,10 +178,24 @@ class Connection(asyncio.Protocol):
             self.fail(TooLarge(f"more than {limits.max_buffer_bytes} bytes of unanswered "
                                "request data buffered (limits.max_buffer_bytes)"), None)
             return
-        self.batch = []
+        self.batch = batch = []
         boundary = self.unpacker.tell()
+        table = self.state.dispatcher.table
+        perf = time.perf_counter
         try:
             for message in self.unpacker:
+                # Fast path: a well-formed request without params for a quick built-in.
+                if type(message) is list and len(message) == 4 and message[0] == REQUEST \
+                        and message[3] == [] and type(message[1]) is int:
+                    entry = table.get(message[2]) if type(message[2]) is str else None
+                    if entry is not None and entry.fast and 0 <= message[1] <= MAX_MSGID \
+                            and message[1] not in self.inflight:
+                        started = perf()
+                        result = entry.handler(**entry.defaults)
+                        entry.stats.record(perf() - started, None)
+                        batch.append(_packb([RESPONSE, message[1], None, result]))
+                        boundary = self.unpacker.tell()
+                        continue
                 self.handle(message)
                 if self.closed:
                     return
@@ -238,7 +255,7 @@ class Connection(asyncio.Protocol):
                 self.respond(None, InvalidRequest("a request is [0, msgid, method, params]"))
                 return
             _, msgid, method, params = msg
-            if isinstance(msgid, bool) or not isinstance(msgid, int) or not 0 <= msgid < 2**32:
+            if isinstance(msgid, bool) or not isinstance(msgid, int) or not 0 <= msgid <= MAX_MSGID:
                 self.respond(None, InvalidRequest(f"msgid must be an unsigned 32-bit integer, "
                                                   f"got {msgid!r:.40}"))
                 return
@@ -287,6 +304,10 @@ class Connection(asyncio.Protocol):
         st = self.state
         started = time.perf_counter()
         entry: Entry | None = None
+        if msgid in self.inflight:  # answered without a msgid: the first call owns it
+            self.respond(None, InvalidRequest(
+                f"msgid {msgid} is already in flight on this connection", {"msgid": msgid}))
+            return
         try:
             entry = st.dispatcher.entry(method)
             deadline = params.pop("deadline_ms", None)
@@ -295,7 +316,8 @@ class Connection(asyncio.Protocol):
                 raise InvalidParams(f"deadline_ms must be a positive number, got {deadline!r}")
             kwargs = validate(entry, params)
             if entry.method.heavy and st.overloaded:
-                raise Overloaded(f"{method} refused: {st.overload_reason or 'memory above hard limit'}")
+                raise Overloaded(f"{method} refused: "
+                                 f"{st.overload_reason or 'memory above hard limit'}")
             call = RequestCall(self, msgid, method)
             if entry.inline:
                 result = entry.handler(call, **kwargs) if entry.wants_call else entry.handler(
@@ -306,13 +328,11 @@ class Connection(asyncio.Protocol):
             if len(self.inflight) >= st.limits.max_inflight:
                 raise Overloaded(f"too many requests in flight on this connection "
                                  f"(limits.max_inflight = {st.limits.max_inflight})")
-            if msgid in self.inflight:
-                raise InvalidRequest(f"msgid {msgid} is already in flight on this connection")
             self.inflight[msgid] = call
             timeout = None if deadline is None else deadline / 1000.0
             call.task = asyncio.get_running_loop().create_task(
                 self.run(entry, call, kwargs, timeout))
-            call.task.add_done_callback(lambda _t, c=call, e=entry: self.cancelled_early(c, e))
+            call.task.add_done_callback(functools.partial(self.cancelled_early, call, entry))
         except RpcError as exc:
             if entry is not None:
                 entry.stats.record(time.perf_counter() - started, exc.code)
@@ -323,7 +343,7 @@ class Connection(asyncio.Protocol):
                 entry.stats.record(time.perf_counter() - started, InternalError.code)
             self.respond(msgid, InternalError(f"{method} failed: {type(exc).__name__}: {exc}"))
 
-    def cancelled_early(self, call: RequestCall, entry: Entry) -> None:
+    def cancelled_early(self, call: RequestCall, entry: Entry, _task: object = None) -> None:
         """A task cancelled before it ran never answered: answer for it."""
         if call.msgid is not None and self.inflight.get(call.msgid) is call:
             del self.inflight[call.msgid]

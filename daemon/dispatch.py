@@ -79,6 +79,15 @@ class Entry:
     """Plain functions run on the loop without a task; async ones get a task."""
     wants_call: bool
     stats: MethodStats = field(default_factory=MethodStats)
+    defaults: dict[str, Any] = field(default_factory=dict)
+    """Keyword arguments for a call without params."""
+    fast: bool = False
+    """Inline, no Call, nothing required, not heavy: the connection may call it directly."""
+
+    def __post_init__(self) -> None:
+        self.defaults = {p.name: p.default for p in self.method.params}
+        self.fast = (self.inline and not self.wants_call and not self.method.heavy
+                     and not any(p.required for p in self.method.params))
 
     def schema(self) -> dict[str, Any]:
         return {"params": [p.schema() for p in self.method.params], "doc": self.method.doc,
@@ -119,7 +128,11 @@ class Dispatcher:
 def validate(entry: Entry, params: dict[str, Any]) -> dict[str, Any]:
     """Check named params against the declaration; return the handler's kwargs."""
     declared = entry.method.params
-    known = {p.name for p in declared}
+    if not params:
+        missing = [p for p in declared if p.required]
+        if not missing:
+            return dict(entry.defaults)
+    known = entry.defaults.keys()
     unknown = [k for k in params if k not in known]
     if unknown:
         raise InvalidParams(f"{entry.name}: unknown param(s) {', '.join(map(str, unknown))}; "

@@ -105,7 +105,7 @@ class HttpServer:
                                    "set http.enabled = false)") from None
             self.state.log.warning("%s; running without HTTP (http.required = false)", message)
             return
-        server = site._server
+        server: Any = site._server
         port = cfg["port"]
         if server is not None and getattr(server, "sockets", None):
             port = server.sockets[0].getsockname()[1]

@@ -14,7 +14,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from stevedore import ExtensionManager
+from stevedore import ExtensionManager, NamedExtensionManager
 
 from catalytic.config.model import Setting
 from catalytic.daemon.dispatch import Dispatcher
@@ -59,9 +59,15 @@ class PluginHost:
                                            error=f"import failed: {type(exc).__name__}: {exc}")
             self.log.error("plugin %s failed to import: %s", ep.name, exc)
 
-        mgr = ExtensionManager(self.namespace, invoke_on_load=False,
-                               on_load_failure_callback=failed,
-                               verify_requirements=False)
+        mgr: ExtensionManager
+        if self.only:  # import only what was asked for
+            mgr = NamedExtensionManager(self.namespace, sorted(self.only), invoke_on_load=False,
+                                        on_load_failure_callback=failed,
+                                        verify_requirements=False)
+        else:
+            mgr = ExtensionManager(self.namespace, invoke_on_load=False,
+                                   on_load_failure_callback=failed,
+                                   verify_requirements=False)
         for ext in mgr.extensions:
             if self.only and ext.name not in self.only:
                 continue
@@ -86,9 +92,10 @@ class PluginHost:
         return None
 
     @staticmethod
-    def _check_class(name: str, cls: Any) -> str | None:
-        if not (isinstance(cls, type) and issubclass(cls, Plugin)):
+    def _check_class(name: str, found: Any) -> str | None:
+        if not (isinstance(found, type) and issubclass(found, Plugin)):
             return "entry point is not a catalytic.plugins.base.Plugin subclass"
+        cls: type[Plugin] = found
         if name in RESERVED:
             return f"the name {name!r} is reserved"
         if cls.name != name:

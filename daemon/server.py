@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from catalytic.config.load import Config, ConfigError
+from catalytic.config.paths import status_path
 from catalytic.daemon import systemd
 from catalytic.daemon.connection import Connection
 from catalytic.daemon.dispatch import Dispatcher
@@ -28,7 +29,6 @@ from catalytic.daemon.plugins import PluginHost, daemon_version
 from catalytic.daemon.state import Limits, ServerState
 from catalytic.daemon.store import atomic_write_json, private_dir
 from catalytic.daemon.system import System
-from catalytic.config.paths import status_path
 from catalytic.plugins.base import PluginContext
 
 SWEEP_INTERVAL_S = 1.0
@@ -67,7 +67,10 @@ class Server:
             loop.add_signal_handler(sig, self.request_stop, why)
         loop.add_signal_handler(signal.SIGHUP, lambda: asyncio.ensure_future(self.reload()))
         sockets = systemd.listen_fds()
-        if not sockets:
+        if sockets:  # socket activation: systemd chose the path
+            st.socket_path = systemd.bound_path(sockets[0]) or st.socket_path
+            private_dir(st.socket_path.parent)
+        else:
             sockets = [self.bind()]
         system = System(st, self.request_stop, self.reload)
         for verb, method in System.methods().items():
@@ -78,14 +81,15 @@ class Server:
         st.extra["registry"] = registry
         await self.host.start_all(lambda name: self.plugin_context(name, registry),
                                   st.dispatcher)
-        for sock in sockets:
-            self.listeners.append(await loop.create_unix_server(
-                lambda: Connection(st), sock=sock, backlog=1024))
         self.http = HttpServer(st, registry)
         await self.http.start()
+        # The status file exists before the first call is answered.
         atomic_write_json(status_path(st.socket_path), {
             "pid": os.getpid(), "socket": str(st.socket_path), "version": daemon_version(),
             "started": st.started, "http": st.http_url}, durable=False)
+        for sock in sockets:
+            self.listeners.append(await loop.create_unix_server(
+                lambda: Connection(st), sock=sock, backlog=1024))
         self._background.append(asyncio.create_task(self.sweep()))
         self.governor = MemoryGovernor(st, self.host, self.log)
         st.extra["governor"] = self.governor
@@ -286,10 +290,11 @@ class Server:
         self.log.info("stopped")
 
     def _remove_socket(self) -> None:
+        """Remove the status file; the socket too, unless systemd owns it."""
         st = self.state
-        if self._bound_path:
-            for path in (st.socket_path, status_path(st.socket_path)):
-                try:
-                    path.unlink()
-                except FileNotFoundError:
-                    pass
+        paths = [status_path(st.socket_path)] + ([st.socket_path] if self._bound_path else [])
+        for path in paths:
+            try:
+                path.unlink()
+            except FileNotFoundError:
+                pass

@@ -79,7 +79,7 @@ class System(Plugin):
 
     @rpc("cancel", Param("id", "int", doc="msgid of a call on this connection."),
          doc="Cancel a call in flight on this connection.")
-    def cancel(self, call: RequestCall, id: int) -> dict[str, Any]:  # noqa: A002 - wire name
+    def cancel(self, call: RequestCall, id: int) -> dict[str, Any]:
         target = call.conn.inflight.get(id)
         if target is None:
             return {"cancelled": False, "reason": f"no call {id} in flight on this connection"}

@@ -1,4 +1,4 @@
-"""The daemon's own verbs: start, stop, restart, status, ping, plugins, stats, call, logs, config."""
+"""The daemon's own verbs: start, stop, restart, status, ping, plugins, stats, call, logs."""
 
 from __future__ import annotations
 
@@ -104,7 +104,7 @@ def run_status(args: argparse.Namespace, cli: CliContext) -> int:
     sock = resolve_socket(cli.socket)
     if not _alive(cli):
         status = read_status(sock)
-        why = ("stale status file: pid %d is gone" % status.pid
+        why = (f"stale status file: pid {status.pid} is gone"
                if status and not status.alive() else "not running")
         cli.emit({"running": False, "socket": str(sock), "reason": why},
                  lambda con: con.print(f"catalyticd: {why} ({sock})"))
@@ -164,9 +164,10 @@ def run_stats(args: argparse.Namespace, cli: CliContext) -> int:
     def human(con: Any) -> None:
         from rich.table import Table
 
+        cpu = stats["cpu_user_s"] + stats["cpu_system_s"]
         con.print(f"uptime {stats['uptime_s']:.0f} s · connections {stats['connections']} · "
                   f"requests {stats['requests']} · errors {stats['errors']} · RSS "
-                  f"{stats['rss_bytes'] / 2**20:.1f} MiB · CPU {stats['cpu_user_s'] + stats['cpu_system_s']:.2f} s")
+                  f"{stats['rss_bytes'] / 2**20:.1f} MiB · CPU {cpu:.2f} s")
         table = Table("method", "calls", "errors", "p50 µs", "p99 µs", "max µs")
         for name, m in sorted(stats["methods"].items()):
             table.add_row(name, str(m["calls"]), str(sum(m["errors"].values())),

@@ -11,9 +11,10 @@ import msgpack
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from wire import Raw
 
 from catalytic.client import Client
+
+from wire import Raw
 
 
 def assert_serving(client: Client) -> None:
@@ -202,3 +203,25 @@ def test_generated_messages_never_take_the_daemon_down(core_daemon, batch) -> No
         assert_serving(c)
     assert core_daemon.running()
     assert os.path.exists(core_daemon.socket)
+
+
+def test_str_that_is_not_utf8_round_trips(pair) -> None:
+    d, good = pair
+    raw = Raw(d.socket)
+    # [0, 1, "system.ping", [{"payload": <str of bytes ff fe>}]] built by hand
+    raw.send(b"\x94\x00\x01\xabsystem.ping\x91\x81\xa7payload\xa2\xff\xfe")
+    up = msgpack.Unpacker(raw=True)
+    up.feed(raw.sock.recv(4096))
+    assert next(up) == [1, 1, None, b"\xff\xfe"]
+    assert_serving(good)
+
+
+def test_reused_msgid_in_flight_is_refused_without_msgid(pair) -> None:
+    d, _ = pair
+    raw = Raw(d.socket)
+    raw.send_msg([0, 5, "example.sleep", [{"seconds": 0.5}]])
+    raw.send_msg([0, 5, "system.ping", [{"payload": 1}]])
+    refused = raw.recv()
+    assert refused[1] is None and refused[2]["code"] == -32600 and refused[2]["data"] == {
+        "msgid": 5}
+    assert raw.recv() == [1, 5, None, 0.5]

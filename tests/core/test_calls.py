@@ -5,9 +5,10 @@ from __future__ import annotations
 import asyncio
 
 import pytest
-from wire import Raw
 
 from catalytic.client import Cancelled, DeadlineExceeded, RpcError
+
+from wire import Raw
 
 
 def test_responses_come_out_of_order(core_daemon) -> None:
@@ -99,9 +100,8 @@ def test_ping_answers_while_the_pool_is_busy(core_daemon) -> None:
 
 
 def test_plugin_error_codes_travel(core_daemon) -> None:
-    with core_daemon.client() as c:
-        with pytest.raises(RpcError) as info:
-            c.call("example.fail", code=-33042)
+    with core_daemon.client() as c, pytest.raises(RpcError) as info:
+        c.call("example.fail", code=-33042)
     assert info.value.code == -33042
     assert info.value.data == {"asked": -33042}
 

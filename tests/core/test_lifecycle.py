@@ -13,10 +13,11 @@ import time
 from pathlib import Path
 
 import pytest
-from daemon_process import DaemonProcess
 
 from catalytic.client import Cancelled, Client
 from catalytic.config.paths import status_path
+
+from daemon_process import DaemonProcess
 
 
 def test_sigterm_lets_calls_in_flight_finish(core_daemon) -> None:

@@ -83,9 +83,6 @@ def test_daemon_serves_the_inherited_socket(make_daemon, tmp_path: Path) -> None
         notify.close()
 
 
-@pytest.mark.xfail(reason="server.py removes the status file only when it bound the socket "
-                          "itself, so a socket-activated daemon leaves a stale one",
-                   strict=False)
 def test_activated_daemon_removes_its_status_file(make_daemon, tmp_path: Path) -> None:
     d = make_daemon({"daemon": {"plugins": ["example"]}}, start=False)
     notify = activate(d, tmp_path)
