@@ -144,7 +144,10 @@ def _parallel(sections: list[Section], lines: list[str], results: list[SectionRe
               decomposer: Decomposer, parallel_map: MapFn) -> set[int]:
     """Send each top-level subtree that has misses to the pool; fill `results`."""
     jobs = []
-    for top in sections[0].children:
+    split = sections[0]
+    while len(split.children) == 1:  # a lone title heading: split below it
+        split = sections[split.children[0]]
+    for top in split.children:
         sub = _subtree(sections, top)
         if any(results[s.index] is None for s in sub):
             known = {s.index: results[s.index] for s in sub if results[s.index] is not None}
