@@ -29,8 +29,9 @@ import psutil
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from daemon_process import DaemonProcess
 from monitor_scrape import scrape_figures
+
+from daemon_process import DaemonProcess
 
 WINDOW = 100
 

@@ -18,6 +18,8 @@ from typing import Any
 
 import aiohttp
 import numpy as np
+from prometheus_client import CollectorRegistry
+
 from catalytic.config.load import defaults
 from catalytic.config.model import CORE
 from catalytic.daemon.dispatch import LATENCY_WINDOW, Dispatcher, MethodStats
@@ -25,7 +27,6 @@ from catalytic.daemon.http import DaemonCollector, HttpServer
 from catalytic.daemon.state import Limits, ServerState
 from catalytic.plugins.base import Method, Plugin, PluginContext
 from catalytic.plugins.monitor.plugin import MonitorPlugin
-from prometheus_client import CollectorRegistry
 
 METHODS = 50
 PLUGINS = ("workspace", "prd", "evolve", "testrun", "space")

@@ -9,9 +9,10 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator
 from typing import Any
 
-from catalytic.plugins.monitor.history import Sample
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily
 from prometheus_client.registry import Collector
+
+from catalytic.plugins.monitor.history import Sample
 
 PROCESS_GAUGES = {
     "process.cpu_percent": ("cpu_percent", "Daemon CPU use, percent of one core"),
@@ -26,6 +27,17 @@ PROCESS_GAUGES = {
     "process.io_write_bytes_per_s": ("io_write_bytes_per_second", "Bytes written per second"),
     "process.io_read_ops_per_s": ("io_read_ops_per_second", "Read calls per second"),
     "process.io_write_ops_per_s": ("io_write_ops_per_second", "Write calls per second"),
+}
+
+GOVERNOR_GAUGES = {
+    "governor.budget": ("governor_budget_bytes", "daemon.memory_budget in bytes"),
+    "governor.soft_limit": ("governor_soft_limit_bytes", "RSS above which plugins shrink"),
+    "governor.refusing_heavy_calls": ("governor_refusing_heavy_calls",
+                                      "1 while heavy calls get -32002 (RSS above budget)"),
+}
+GOVERNOR_COUNTERS = {
+    "governor.shrinks": ("governor_shrinks", "Times the governor asked plugins to shrink"),
+    "governor.freed_bytes": ("governor_freed_bytes", "Bytes plugins reported freed"),
 }
 
 
@@ -46,6 +58,13 @@ class MonitorCollector(Collector):
         for metric, (name, doc) in PROCESS_GAUGES.items():
             if metric in values:
                 yield GaugeMetricFamily(f"catalytic_monitor_{name}", doc, value=values[metric])
+        for metric, (name, doc) in GOVERNOR_GAUGES.items():
+            if metric in values:
+                yield GaugeMetricFamily(f"catalytic_monitor_{name}", doc, value=values[metric])
+        for metric, (name, doc) in GOVERNOR_COUNTERS.items():
+            if metric in values:
+                yield CounterMetricFamily(f"catalytic_monitor_{name}", doc,
+                                          value=values[metric])
         lag = GaugeMetricFamily("catalytic_monitor_loop_lag_seconds",
                                 "How late a scheduled callback ran, over the last interval",
                                 labels=["stat"])

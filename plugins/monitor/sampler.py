@@ -10,6 +10,7 @@ import time
 from typing import Any
 
 import psutil
+
 from catalytic.plugins.monitor.flatten import key
 
 

@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from aiohttp import web
+
 from catalytic.plugins.base import RpcError
 from catalytic.plugins.monitor.history import columns
 from catalytic.plugins.monitor.summary import json_safe

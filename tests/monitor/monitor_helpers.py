@@ -8,7 +8,7 @@ import urllib.error
 import urllib.request
 from typing import Any
 
-FAST = {"daemon": {"plugins": ["monitor"]},
+FAST: dict[str, dict[str, Any]] = {"daemon": {"plugins": ["monitor"]},
         "monitor": {"interval_s": 0.1, "lag_probe_s": 0.02, "refresh_s": 1.0}}
 
 

@@ -6,8 +6,9 @@ import pstats
 import time
 
 import pytest
-from catalytic.client.errors import RpcError
 from monitor_helpers import FAST, sample_after
+
+from catalytic.client.errors import RpcError
 
 
 def test_baseline_improvement_signs(make_daemon) -> None:

@@ -12,8 +12,9 @@ import time
 
 import psutil
 import pytest
-from catalytic.client.errors import RpcError
 from monitor_helpers import FAST
+
+from catalytic.client.errors import RpcError
 
 MiB = 1 << 20
 

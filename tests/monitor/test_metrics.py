@@ -5,9 +5,10 @@ from __future__ import annotations
 import time
 
 import pytest
-from catalytic.client.errors import RpcError
 from monitor_helpers import FAST, http_get, sample_after
 from prometheus_client.parser import text_string_to_metric_families
+
+from catalytic.client.errors import RpcError
 
 PINGS = 57
 BAD_ENDS = 3
@@ -58,6 +59,9 @@ def test_method_figures_after_known_calls(make_daemon) -> None:
               families["catalytic_monitor_request_latency_max_seconds"].samples}
     assert maxlat["system.ping"] > 0
     assert families["catalytic_monitor_samples"].samples[0].value >= 1
+    budget = families["catalytic_monitor_governor_budget_bytes"].samples[0].value
+    assert budget == values["governor.budget"] > 0
+    assert families["catalytic_monitor_governor_shrinks"].samples[0].value >= 0
 
 
 def test_plugin_stats_are_collected(make_daemon) -> None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import math
 
 import pytest
+
 from catalytic.plugins.monitor import summary
 from catalytic.plugins.monitor.history import Ring, columns
 from catalytic.plugins.monitor.spans import SpanBook, SpanError
