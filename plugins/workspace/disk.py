@@ -5,7 +5,8 @@ their BLAKE2b-256, so equal content stored the same way is kept once. It is
 written to a temporary name, fsynced, renamed and its directory fsynced
 before the index row is committed, so an acknowledged put survives SIGKILL or
 power loss. The index row records key, size, stored size, codec, checksum
-(BLAKE2b-128 of the stored bytes), last access, frequency and expiry. Keys sharing content share one blob.
+(BLAKE2b-128 of the stored bytes), last access, frequency and expiry. Keys
+sharing content share one blob.
 """
 
 from __future__ import annotations

@@ -1,0 +1,268 @@
+"""The RPC face of the workspace: validate params, keep memory hits on the
+event loop, send disk I/O to threads and trace replay to the process pool."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from pathlib import Path
+from typing import Any
+
+from catalytic.plugins.base import (
+    Call,
+    Forbidden,
+    InvalidParams,
+    Param,
+    Plugin,
+    PluginContext,
+    RpcError,
+    Setting,
+    TooLarge,
+    rpc,
+)
+
+from .codec import CODECS
+from .disk import DiskError
+from .jobs import simulate_job
+from .policies import NAMES
+from .traces import FORMATS, TraceError
+from .workspace import KeyError_, Settings, ValueTooLarge, Workspace, check_key
+
+WRITE_FAILED = -33001
+"""The disk tier could not write (disk full, I/O error): nothing was acknowledged."""
+TRACE_UNREADABLE = -33002
+"""`workspace.simulate` was given a trace that cannot be read or parsed (names the line)."""
+
+SNAPSHOT = "snapshot.json"
+
+
+def _key(key: Any) -> str:
+    try:
+        return check_key(key)
+    except KeyError_ as exc:
+        raise InvalidParams(str(exc), {"param": "key"}) from None
+
+
+class WorkspacePlugin(Plugin):
+    name = "workspace"
+    version = "0.1.0"
+    settings = (
+        Setting("memory_capacity", "bytes", 256 << 20,
+                "Memory tier capacity in stored (compressed) bytes.", min=1),
+        Setting("disk_capacity", "bytes", 10 << 30,
+                "Disk tier capacity in stored bytes, under the state directory.", min=1),
+        Setting("policy", "str", "auto", "Eviction policy of the memory tier.", choices=NAMES),
+        Setting("compression", "str", "zstd", "Default codec for new entries.", choices=CODECS),
+        Setting("zstd_level", "int", 3, "zstandard compression level.", min=1, max=22),
+        Setting("min_ratio", "float", 0.9,
+                "Store raw unless a sample compresses to at most this fraction of its size.",
+                min=0.01, max=1),
+        Setting("max_value_bytes", "bytes", 64 << 20,
+                "Largest value accepted by put (larger: error -32004).", min=1),
+        Setting("prefetch", "bool", True,
+                "Learn key successions and move likely next keys from disk to memory."),
+        Setting("prefetch_depth", "int", 2, "Successors prefetched after each access.",
+                min=0, max=64),
+        Setting("prefetch_budget_bytes", "bytes", 8 << 20,
+                "Most stored bytes moved by one prefetch.", min=0),
+        Setting("snapshot_keys", "int", 100_000,
+                "Hottest memory-tier keys remembered for a warm restart.", min=0),
+        Setting("trace_roots", "path_list", ["~"],
+                "Folders that workspace.simulate may read trace files from."),
+        Setting("max_simulate_requests", "int", 20_000_000,
+                "Most requests one workspace.simulate call replays.", min=1),
+    )
+
+    async def start(self, ctx: PluginContext) -> None:
+        self.ctx = ctx
+        settings = Settings.from_config(ctx.config)
+        self.ws = await asyncio.to_thread(Workspace, ctx.state_dir, settings)
+        self._prefetching: asyncio.Task[int] | None = None
+        self._next_prefetch: str | None = None
+        self.simulations = 0
+
+    async def restore(self) -> None:
+        n = await asyncio.to_thread(self.ws.restore, self.ctx.state_dir / SNAPSHOT)
+        self.ctx.log.info("workspace: %d keys back in memory from the snapshot", n)
+
+    async def snapshot(self) -> None:
+        await asyncio.to_thread(self.ws.snapshot, self.ctx.state_dir / SNAPSHOT)
+
+    async def stop(self) -> None:
+        if self._prefetching is not None:
+            self._prefetching.cancel()
+            with contextlib.suppress(BaseException):
+                await self._prefetching
+        await asyncio.to_thread(self.ws.close)
+
+    def stats(self) -> dict[str, Any]:
+        st = self.ws.stats()
+        return {"policy": st["policy"], "memory_hit_ratio": st["memory"]["hit_ratio"],
+                "memory_entries": st["memory"]["entries"], "memory_bytes": st["memory"]["bytes"],
+                "disk_entries": st["disk"]["entries"], "disk_bytes": st["disk"]["bytes"],
+                "compression_ratio": st["compression"]["ratio"],
+                "prefetch_precision": st["prefetch"]["precision"],
+                "simulations": self.simulations}
+
+    def memory_bytes(self) -> int:
+        return self.ws.mem_used
+
+    # -- prefetch in the background ------------------------------------------------
+    def _after_access(self, key: str) -> None:
+        if not self.ws.settings.prefetch:
+            return
+        if self._prefetching is not None and not self._prefetching.done():
+            self._next_prefetch = key  # the newest access wins; older ones are stale
+            return
+        self._prefetching = asyncio.create_task(self._prefetch(key))
+
+    async def _prefetch(self, key: str) -> int:
+        moved = 0
+        while True:
+            moved += await asyncio.to_thread(self.ws.prefetch_after, key)
+            nxt, self._next_prefetch = self._next_prefetch, None
+            if nxt is None:
+                return moved
+            key = nxt
+
+    # -- verbs -----------------------------------------------------------------------
+    async def _put(self, data: bytes, key: str | None, ttl_s: float | None,
+                   codec: str | None) -> dict[str, Any]:
+        if key is not None:
+            _key(key)
+        try:
+            return await asyncio.to_thread(self.ws.put, data, key, ttl_s, codec)
+        except ValueTooLarge as exc:
+            raise TooLarge(str(exc), {"size": len(data)}) from None
+        except DiskError as exc:
+            raise RpcError(f"write failed, nothing stored: {exc.strerror or exc}",
+                           code=WRITE_FAILED) from None
+
+    @rpc("put",
+         Param("data", "bin", doc="The value."),
+         Param("key", "str", required=False, nullable=True,
+               doc="Key; default: BLAKE2b-256 of the content (hex)."),
+         Param("ttl_s", "number", required=False, nullable=True, min=0,
+               doc="Expire after this many seconds."),
+         Param("codec", "str", required=False, nullable=True, choices=CODECS,
+               doc="Override the compression codec for this entry."),
+         doc="Store a value durably; returns its key and where it landed.")
+    async def put(self, call: Call, data: bytes, key: str | None = None,
+                  ttl_s: float | None = None, codec: str | None = None) -> dict[str, Any]:
+        return await self._put(data, key, ttl_s, codec)
+
+    @rpc("put_many",
+         Param("items", "list", items="map",
+               doc="Maps of {data: bin, key?: str, ttl_s?: number, codec?: str}."),
+         doc="Store several values; each is acknowledged only once durable.")
+    async def put_many(self, call: Call, items: list[dict[str, Any]]) -> dict[str, Any]:
+        for i, item in enumerate(items):
+            if not isinstance(item.get("data"), bytes):
+                raise InvalidParams(f"items[{i}].data must be bin", {"param": "items"})
+        out = []
+        for i, item in enumerate(items):
+            out.append(await self._put(item["data"], item.get("key"), item.get("ttl_s"),
+                                       item.get("codec")))
+            call.progress(i + 1, len(items))
+        return {"results": out, "keys": [r["key"] for r in out]}
+
+    async def _get(self, key: str) -> dict[str, Any]:
+        _key(key)
+        data = self.ws.get_memory(key)
+        tier: str | None = "memory"
+        if data is None:
+            data, tier = await asyncio.to_thread(self.ws.get, key)
+        self._after_access(key)
+        return {"key": key, "data": data, "tier": tier}
+
+    @rpc("get", Param("key", "str"), doc="Fetch a value: {data, tier} or {data: nil}.")
+    async def get(self, call: Call, key: str) -> dict[str, Any]:
+        out = await self._get(key)
+        del out["key"]
+        return out
+
+    @rpc("get_many", Param("keys", "list", items="str"),
+         doc="Fetch several values, in order.")
+    async def get_many(self, call: Call, keys: list[str]) -> dict[str, Any]:
+        return {"items": [await self._get(k) for k in keys]}
+
+    @rpc("has", Param("key", "str"), doc="Whether a key is stored, and in which tier.")
+    async def has(self, call: Call, key: str) -> dict[str, Any]:
+        tier = await asyncio.to_thread(self.ws.has, _key(key))
+        return {"present": tier is not None, "tier": tier}
+
+    @rpc("delete", Param("key", "str"), doc="Remove a key from both tiers.")
+    async def delete(self, call: Call, key: str) -> dict[str, Any]:
+        return {"deleted": await asyncio.to_thread(self.ws.delete, _key(key))}
+
+    @rpc("stats", doc="Per-tier entries, bytes, hits, misses, evictions; compression; prefetch.")
+    async def stats_(self, call: Call) -> dict[str, Any]:
+        return await asyncio.to_thread(self.ws.stats)
+
+    @rpc("clear", doc="Remove every entry from both tiers.")
+    async def clear(self, call: Call) -> dict[str, Any]:
+        return {"removed": await asyncio.to_thread(self.ws.clear)}
+
+    @rpc("policy", Param("name", "str", required=False, nullable=True, choices=NAMES,
+                         doc="Set this policy; omit to read the current one."),
+         doc="Get or set the memory tier's eviction policy at run time.")
+    async def policy(self, call: Call, name: str | None = None) -> dict[str, Any]:
+        previous = self.ws.policy_name()
+        if name is not None:
+            await asyncio.to_thread(self.ws.set_policy, name)
+        return {"policy": self.ws.policy_name(), "previous": previous}
+
+    def _trace_path(self, trace: str) -> str:
+        path = Path(trace).expanduser()
+        if not path.is_absolute():
+            raise InvalidParams(f"trace must be an absolute path, got {trace!r}")
+        path = path.resolve()
+        roots = [Path(str(r)).expanduser().resolve() for r in self.ctx.config["trace_roots"]]
+        if not any(path == r or path.is_relative_to(r) for r in roots):
+            raise Forbidden(f"trace {path} is outside workspace.trace_roots")
+        if not path.is_file():
+            raise InvalidParams(f"trace {path} does not exist")
+        return str(path)
+
+    @rpc("simulate",
+         Param("keys", "list", required=False, nullable=True, items="int",
+               doc="Uploaded key list (integers)."),
+         Param("trace", "str", required=False, nullable=True,
+               doc="Or: a trace file on the daemon's machine (under workspace.trace_roots)."),
+         Param("format", "str", required=False, default="auto", choices=FORMATS,
+               doc="Trace format; auto guesses from the name."),
+         Param("limit", "int", required=False, nullable=True, min=1,
+               doc="Replay at most this many requests."),
+         Param("policies", "list", required=False, default=["lru", "s3fifo", "auto"],
+               items="str", doc="Policy names."),
+         Param("capacities", "list", items="int", doc="Capacities in objects (size 1 each)."),
+         Param("prefetch", "bool", required=False, default=False,
+               doc="Also prefetch predicted successors."),
+         doc="Replay keys through policies and capacities in the process pool; hit ratios.",
+         heavy=True)
+    async def simulate(self, call: Call, capacities: list[int], keys: list[int] | None = None,
+                       trace: str | None = None, format: str = "auto", limit: int | None = None,
+                       policies: list[str] | None = None,
+                       prefetch: bool = False) -> dict[str, Any]:
+        policies = policies or ["lru", "s3fifo", "auto"]
+        bad = [p for p in policies if p not in NAMES]
+        if bad:
+            raise InvalidParams(f"unknown policies {bad}; choose from {', '.join(NAMES)}",
+                                {"param": "policies"})
+        if not capacities or any(c < 1 for c in capacities):
+            raise InvalidParams("capacities must be positive integers", {"param": "capacities"})
+        if (keys is None) == (trace is None):
+            raise InvalidParams("give exactly one of keys or trace")
+        cap = self.ctx.config["max_simulate_requests"]
+        limit = min(limit or cap, cap)
+        if keys is not None and len(keys) > cap:
+            raise TooLarge(f"{len(keys)} keys; workspace.max_simulate_requests is {cap}")
+        path = self._trace_path(trace) if trace is not None else None
+        try:
+            out: dict[str, Any] = await self.ctx.executor.submit(
+                simulate_job, keys, path, format, limit, policies, capacities, prefetch,
+                progress=call.progress)
+        except TraceError as exc:
+            raise RpcError(str(exc), code=TRACE_UNREADABLE) from None
+        self.simulations += 1
+        return out
