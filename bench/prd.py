@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+
 from catalytic.plugins.prd.engine import decompose
 from catalytic.plugins.prd.memo import Memo
 from catalytic.plugins.prd.rules import RuleDecomposer

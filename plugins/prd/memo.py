@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 import msgpack
+
 from catalytic.plugins.prd.model import Local, SectionResult, Summary
 
 ENTRY_OVERHEAD = 200

@@ -6,6 +6,7 @@ import json
 from pathlib import Path
 
 import pytest
+
 from catalytic.client.errors import Forbidden, RpcError, TooLarge
 from catalytic.plugins.prd.engine import decompose
 from catalytic.plugins.prd.rules import RuleDecomposer

@@ -5,11 +5,12 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from markdown_it import MarkdownIt
+
 from catalytic.plugins.prd.engine import decompose
 from catalytic.plugins.prd.rules import RuleDecomposer
 from catalytic.plugins.prd.split import find_headings
 from catalytic.plugins.prd.text import BinaryDocument, clean, decode
-from markdown_it import MarkdownIt
 
 DATA = Path(__file__).resolve().parents[1] / "data" / "prd"
 DOCS = sorted(p for p in DATA.iterdir() if p.suffix in (".md", ".txt") and p.name != "SOURCES.txt")
