@@ -56,3 +56,45 @@ def test_lag_above_threshold_is_a_health_problem(make_daemon) -> None:
         assert "event-loop lag" in health["problems"][0]
         stats = c.call("system.stats")["plugins"]["monitor"]
         assert stats["lag_problems"] >= 1
+
+
+def test_port_in_use_runs_without_http_or_refuses_to_start(make_daemon) -> None:
+    import socket
+
+    with socket.socket() as busy:
+        busy.bind(("127.0.0.1", 0))
+        busy.listen()
+        port = busy.getsockname()[1]
+        d = make_daemon({**FAST, "http": {"port": port, "required": False}})
+        with d.client() as c:
+            assert c.call("system.hello")["http"] is None
+            assert c.call("system.ping") == "pong"
+        assert f"127.0.0.1:{port}" in d.log() and "without HTTP" in d.log()
+        strict = make_daemon({**FAST, "http": {"port": port, "required": True}}, start=False)
+        try:
+            strict.start(timeout=20)
+        except RuntimeError:
+            pass  # refused before its socket appeared
+        assert strict.wait_exit(20) != 0, "the daemon must not run with http.required and " \
+                                          "the port taken"
+        assert f"127.0.0.1:{port}" in strict.log() and "in use" in strict.log()
+
+
+def test_oversized_and_wrong_method_requests_get_clear_answers(make_daemon) -> None:
+    import urllib.error
+    import urllib.request
+
+    d = make_daemon(FAST)
+    with d.client() as c:
+        url = c.call("system.hello")["http"]
+    request = urllib.request.Request(url + "api/monitor/history", data=b"x" * (4 << 20),
+                                     method="POST")
+    try:
+        urllib.request.urlopen(request, timeout=10)
+    except urllib.error.HTTPError as exc:
+        assert exc.code in (405, 413), exc.code
+    except (ConnectionError, urllib.error.URLError):
+        pass  # the server may close the connection on a body it will not read
+    else:
+        raise AssertionError("a POST to a GET route was accepted")
+    assert http_get(url + "api/monitor/health")[0] == 200, "the server carries on"
