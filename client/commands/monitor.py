@@ -163,8 +163,12 @@ def top_view(stats: dict[str, Any], prev: dict[str, Any] | None, dt: float) -> A
     lines = []
     for name, figures in sorted((stats.get("plugins") or {}).items()):
         if isinstance(figures, dict):
-            picked = {k: v for k, v in figures.items()
-                      if isinstance(v, int | float) and not isinstance(v, bool)}
+            numeric = [(k, v) for k, v in figures.items()
+                       if isinstance(v, int | float) and not isinstance(v, bool)]
+            # Ratios (hit ratio, precision) first: they are what `top` is watched for.
+            numeric.sort(key=lambda kv: not any(w in kv[0] for w in ("ratio", "precision",
+                                                                      "hit", "reuse")))
+            picked = dict(numeric)
             if picked:
                 lines.append(f"[bold]{name}[/]: " + ", ".join(
                     f"{k}={_fmt(v)}" for k, v in list(picked.items())[:8]))

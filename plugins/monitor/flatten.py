@@ -55,6 +55,8 @@ class StatsFlattener:
             p = f"method.{name}."
             out[key(p + "calls")] = float(calls)
             out[key(p + "errors")] = float(errors)
+            for code, n in (m.get("errors") or {}).items():
+                out[key(f"{p}errors_by_code.{code}")] = float(n)
             if prev is not None and now > prev[0]:
                 dt = now - prev[0]
                 out[key(p + "rate_per_s")] = max(0, calls - prev[1]) / dt

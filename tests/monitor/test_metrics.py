@@ -28,6 +28,7 @@ def test_method_figures_after_known_calls(make_daemon) -> None:
         assert values["method.system.ping.errors"] == 0
         assert values["method.monitor.span.end.errors"] == BAD_ENDS
         assert values["method.monitor.span.end.calls"] == BAD_ENDS
+        assert values["method.monitor.span.end.errors_by_code.-33002"] == BAD_ENDS
         p50, p95, p99 = (values[f"method.system.ping.{q}_ms"] for q in ("p50", "p95", "p99"))
         assert 0 < p50 <= p95 <= p99 <= values["method.system.ping.max_ms"]
         assert values["process.rss_bytes"] > 10 << 20
