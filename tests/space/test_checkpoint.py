@@ -6,6 +6,8 @@ import functools
 import math
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from catalytic.plugins.space.checkpoint import (
     STRATEGIES,
@@ -127,3 +129,14 @@ def test_mismatch_is_detected(monkeypatch: pytest.MonkeyPatch) -> None:
                         lambda *a, **k: dict(real(*a, **k), states=1))
     with pytest.raises(AccountingMismatch, match="measured states"):
         reverse_chain("sqrt", 10, builtin("lcg"))
+
+
+@settings(max_examples=60, deadline=None)
+@given(n=st.integers(1, 400), slots=st.integers(1, 12), seed=st.integers(0, 2**16))
+def test_revolve_property(n: int, slots: int, seed: int) -> None:
+    step = builtin("lcg")
+    got: list[object] = []
+    r = reverse_chain("revolve", n, step, slots=slots, seed=seed,
+                      emit=lambda i, s: got.append(s))
+    assert got == forward_states(step, n, seed)[::-1]
+    assert r.steps == revolve_steps(n, slots) and r.measured_bits == r.formula_bits

@@ -8,6 +8,7 @@ import os
 import subprocess
 import sys
 import time
+import urllib.request
 from pathlib import Path
 
 import pytest
@@ -106,7 +107,14 @@ def test_validate_progress_report_and_restart(make_daemon) -> None:
     d.restart()
     with d.client() as c:
         again = c.call("space.report")
+        http = c.call("system.hello")["http"]
     assert again["summary"] == res["summary"]
+    if http:  # the dashboard's view of the last figure
+        with urllib.request.urlopen(http.rstrip("/") + "/api/space/plot.svg", timeout=10) as r:
+            assert r.headers["Content-Type"].startswith("image/svg+xml")
+            assert r.read().decode() == res["svg"]
+        with urllib.request.urlopen(http.rstrip("/") + "/api/space/summary", timeout=10) as r:
+            assert json.loads(r.read())["summary"] == res["summary"]
 
 
 def test_validate_can_be_cancelled(space_daemon) -> None:
