@@ -152,11 +152,15 @@ class Adaptive(Policy):
                     hits += 1
             self.used = self.live.used
             return hits
-        for k in keys:
-            if ((hash(k) * _GOLD) & _M) >> 40 < threshold:
-                sample(k, 1)
-            if self.live.access(k):
-                hits += 1
+        # Live replay in chunks (its fast loop), then the chunk's sampled keys to the
+        # shadows: a switch lands at most one chunk after the decision that asked for it.
+        seq = keys if isinstance(keys, list) else list(keys)
+        for start in range(0, len(seq), 4096):
+            part = seq[start:start + 4096]
+            hits += self.live.replay(part)
+            for k in part:
+                if ((hash(k) * _GOLD) & _M) >> 40 < threshold:
+                    sample(k, 1)
         self.used = self.live.used
         return hits
 

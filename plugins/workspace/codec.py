@@ -13,6 +13,7 @@ import zstandard
 
 CODECS = ("zstd", "lz4", "none")
 SAMPLE = 64 * 1024
+_local = threading.local()
 
 
 class Codec:
@@ -54,7 +55,10 @@ class Codec:
     @staticmethod
     def decode(codec: str, stored: bytes) -> bytes:
         if codec == "zstd":
-            return zstandard.ZstdDecompressor().decompress(stored)
+            zd = getattr(_local, "zd", None)
+            if zd is None:
+                zd = _local.zd = zstandard.ZstdDecompressor()
+            return zd.decompress(stored)
         if codec == "lz4":
             return bytes(lz4.frame.decompress(stored))
         if codec == "none":

@@ -109,7 +109,7 @@ class WorkspacePlugin(Plugin):
 
     # -- prefetch in the background ------------------------------------------------
     def _after_access(self, key: str) -> None:
-        if not self.ws.settings.prefetch:
+        if not self.ws.wants_prefetch(key):
             return
         if self._prefetching is not None and not self._prefetching.done():
             self._next_prefetch = key  # the newest access wins; older ones are stale

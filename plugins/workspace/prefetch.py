@@ -77,6 +77,7 @@ class PrefetchStats:
     used: int = 0
     demand_misses: int = 0
     bytes_prefetched: int = 0
+    demand_miss_bytes: int = 0
 
     @property
     def precision(self) -> float:

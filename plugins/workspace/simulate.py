@@ -36,6 +36,7 @@ def replay_prefetch(policy: Policy, keys: Sequence[Hashable], depth: int = 2,
                 stats.used += 1
         else:
             stats.demand_misses += 1
+            stats.demand_miss_bytes += size
         observe(k)
         for nk in predict(k, depth):
             if nk not in policy:

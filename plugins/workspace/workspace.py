@@ -229,6 +229,14 @@ class Workspace:
                 self._drop_mem(key)
             return self.disk.clear()
 
+    def wants_prefetch(self, key: str) -> bool:
+        """Cheap check (no I/O): does the model predict a successor not in memory?"""
+        if not self.settings.prefetch:
+            return False
+        with self.lock:
+            return any(isinstance(k, str) and k not in self.mem
+                       for k in self.model.predict(key, self.settings.prefetch_depth))
+
     def prefetch_after(self, key: str) -> int:
         """Move the likely successors of `key` from disk to memory; return how many."""
         s = self.settings

@@ -69,4 +69,4 @@ class FrequencySketch:
 
     def _age(self) -> None:
         self.door.clear()
-        self.table = [c >> 1 for c in self.table]
+        self.table[:] = [c >> 1 for c in self.table]  # in place: callers may hold the list

@@ -70,6 +70,12 @@ class WTinyLFU(Policy):
             self.protected_used -= ks
             self.probation[k] = ks
             self.probation_used += ks
+            # as libCacheSim's SLRU: an over-full probation segment cools by eviction, which
+            # frees a main slot that the next window victim takes without a contest
+            while self.probation_used > self.probation_cap:
+                v, vs = self.probation.popitem(last=False)
+                self.probation_used -= vs
+                self._drop(v, vs)
 
     # -- eviction ------------------------------------------------------------------
     def _drop(self, key: Key, s: int) -> None:
@@ -126,21 +132,36 @@ class WTinyLFU(Policy):
     def replay(self, keys: Iterable[Key]) -> int:
         window, probation, protected = self.window, self.probation, self.protected
         wmove, pmove = window.move_to_end, protected.move_to_end
-        add, promote, miss = self.sketch.add, self._promote, self._miss
+        sk = self.sketch
+        add, promote, miss = sk.add, self._promote, self._miss
+        memo_get, slots, table = sk.memo.get, sk._slots, sk.table
+        fast = not sk.use_door
         hits = 0
         for k in keys:
             if k in window:
                 wmove(k)
-            elif k in protected:
+                hits += 1
+                continue
+            if k in protected:
                 pmove(k)
-                add(k, True)
             elif k in probation:
                 promote(k)
-                add(k, True)
             else:
                 miss(k, 1)
                 continue
             hits += 1
+            if fast:  # sketch.add(k, hit=True), inlined: this is the hot path
+                a, b, c, d = memo_get(k) or slots(k)
+                table[a] += 1
+                table[b] += 1
+                table[c] += 1
+                table[d] += 1
+                sk.hits += 1
+                if sk.hits >= sk.sample:
+                    sk.hits = 0
+                    sk._age()
+            else:
+                add(k, True)
         return hits
 
     def remove(self, key: Key) -> bool:

@@ -1,0 +1,84 @@
+"""Table 3 of bench/workspace.py: replay throughput in-process against
+cachetools.LRUCache, and pipelined `workspace.get` hits against `system.ping`
+over the socket."""
+
+from __future__ import annotations
+
+import asyncio
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+import cachetools
+
+from catalytic.plugins.workspace.policies import POLICIES, make
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def _cachetools_rate(keys: list[int], capacity: int) -> float:
+    cache: cachetools.LRUCache[int, int] = cachetools.LRUCache(capacity)
+    t = time.perf_counter()
+    for k in keys:
+        try:
+            cache[k]
+        except KeyError:
+            cache[k] = 1
+    return len(keys) / (time.perf_counter() - t)
+
+
+def in_process(keys: list[int], capacity: int, rounds: int = 3) -> dict[str, Any]:
+    """Best of `rounds` requests/s per policy and for cachetools, measured interleaved."""
+    rates: dict[str, float] = {"cachetools": 0.0, **dict.fromkeys([*POLICIES, "auto"], 0.0)}
+    for _ in range(rounds):
+        rates["cachetools"] = max(rates["cachetools"], _cachetools_rate(keys, capacity))
+        for name in [*POLICIES, "auto"]:
+            pol = make(name, capacity)
+            t = time.perf_counter()
+            pol.replay(keys)
+            rates[name] = max(rates[name], len(keys) / (time.perf_counter() - t))
+    return rates
+
+
+async def _pipelined(client: Any, method: str, params: dict[str, Any], total: int,
+                     window: int = 256) -> float:
+    async def one() -> None:
+        await client.call(method, params)
+
+    t = time.perf_counter()
+    done = 0
+    while done < total:
+        n = min(window, total - done)
+        await asyncio.gather(*(one() for _ in range(n)))
+        done += n
+    return total / (time.perf_counter() - t)
+
+
+def over_socket(total: int = 20_000, rounds: int = 3) -> dict[str, float]:
+    """Pipelined get hits/s and ping/s against one daemon, interleaved, best of rounds."""
+    sys.path.insert(0, str(ROOT / "tests"))
+    from daemon_process import DaemonProcess
+
+    d = DaemonProcess({"daemon": {"plugins": ["workspace"], "log_level": "warning"},
+                       "http": {"enabled": False}})
+    d.start()
+    try:
+        async def main() -> dict[str, float]:
+            client = await d.aclient()
+            try:
+                await client.call("workspace.put", data=b"x" * 1024, key="bench/hot")
+                best = {"get": 0.0, "ping": 0.0}
+                for _ in range(rounds):
+                    best["ping"] = max(best["ping"],
+                                       await _pipelined(client, "system.ping", {}, total))
+                    best["get"] = max(best["get"], await _pipelined(
+                        client, "workspace.get", {"key": "bench/hot"}, total))
+                return best
+            finally:
+                await client.close()
+
+        return asyncio.run(main())
+    finally:
+        d.stop()
+        d.cleanup()
