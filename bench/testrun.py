@@ -79,12 +79,21 @@ def ensure(s: Suite) -> None:
             raise SystemExit(f"cannot download {s.name} {s.version}: {out.stderr[-500:]}")
     with tarfile.open(tgz) as tar:
         tar.extractall(ENVS, filter="data")
+    if not has_pytest_config(s.src):
+        # Pin the rootdir to the suite (else pytest walks up to this repository's config).
+        (s.src / "pytest.ini").write_text("[pytest]\n")
     venv = s.python.parent.parent
     sh(["python3", "-m", "venv", str(venv)])
     out = sh([str(venv / "bin" / "pip"), "install", "-q", "pytest", "pytest-xdist", *s.extra,
               str(s.src)])
     if out.returncode:
         raise SystemExit(f"cannot install {s.name}: {out.stderr[-800:]}")
+
+
+def has_pytest_config(src: Path) -> bool:
+    checks = {"pytest.ini": "", "pyproject.toml": "[tool.pytest.ini_options]",
+              "setup.cfg": "[tool:pytest]", "tox.ini": "[pytest]"}
+    return any((src / f).exists() and key in (src / f).read_text() for f, key in checks.items())
 
 
 def counts(text: str) -> dict[str, int]:

@@ -55,19 +55,29 @@ class Dispatcher:
     """Batch short units until a batch is expected to take about this long (seconds)."""
     tie: float = 0.05
     """Expected durations within this fraction count as tied (then prefer the same module)."""
+    tie_scan: int = 64
+    """How many tied candidates are looked at for one of the worker's module (bounded cost)."""
     queue: list[Unit] = field(init=False)
+    _left: float = field(init=False, default=0.0)
     busy: dict[str, _Slot] = field(init=False, default_factory=dict)
     last_module: dict[str, str] = field(init=False, default_factory=dict)
 
     def __post_init__(self) -> None:
         self.queue = lpt_order(self.units)
+        self._left = sum(u.duration for u in self.queue)
 
     @property
     def done(self) -> bool:
         return not self.queue and not self.busy
 
     def remaining(self) -> float:
-        return sum(u.duration for u in self.queue)
+        """Expected seconds of work still queued."""
+        return max(0.0, self._left)
+
+    def _take(self, i: int) -> Unit:
+        u = self.queue.pop(i)
+        self._left -= u.duration
+        return u
 
     def _admissible(self, u: Unit) -> bool:
         slots = list(self.busy.values())
@@ -88,13 +98,16 @@ class Dispatcher:
             # A run-alone unit at the head drains the others first, then runs.
             return 0 if self._admissible(self.queue[0]) else None
         best = None
+        scanned = 0
         for i, u in enumerate(self.queue):
             if u.alone or not self._admissible(u):
                 continue
             if best is None:
                 best = i
                 continue
-            if u.duration < self.queue[best].duration * (1 - self.tie):
+            scanned += 1
+            if u.duration < self.queue[best].duration * (1 - self.tie) or (
+                    scanned > self.tie_scan):
                 break
             if u.module == self.last_module.get(worker) != self.queue[best].module:
                 best = i
@@ -109,14 +122,14 @@ class Dispatcher:
         i = self._pick(worker)
         if i is None:
             return WAIT
-        first = self.queue.pop(i)
+        first = self._take(i)
         units = [first]
         slot = _Slot(first.kind == CPU, first.rss if first.kind == MEMORY else 0, first.alone,
                      first.module)
         self.busy[worker] = slot
         target = min(self.batch_target, self.remaining() / max(1, self.workers * 4))
         total = first.duration
-        j = 0
+        j = self._first_fitting(target - total)
         while not first.alone and total < target and j < len(self.queue):
             u = self.queue[j]
             if u.alone or u.duration + total > max(target, 0.0) or (
@@ -124,13 +137,24 @@ class Dispatcher:
                     u.kind == CPU and not slot.cpu and not self._admissible(u)):
                 j += 1
                 continue
-            units.append(self.queue.pop(j))
+            units.append(self._take(j))
             total += u.duration
             slot.cpu = slot.cpu or u.kind == CPU
             if u.kind == MEMORY:
                 slot.rss = max(slot.rss, u.rss)
         self.last_module[worker] = units[-1].module
         return Batch(units)
+
+    def _first_fitting(self, room: float) -> int:
+        """Index of the first queued unit expected to take at most `room` (queue is LPT-sorted)."""
+        lo, hi = 0, len(self.queue)
+        while lo < hi:
+            mid = (lo + hi) // 2
+            if self.queue[mid].duration > room:
+                lo = mid + 1
+            else:
+                hi = mid
+        return lo
 
     def _fits_memory(self, u: Unit, slot: _Slot) -> bool:
         others = sum(s.rss for w, s in self.busy.items() if s is not slot)
@@ -143,6 +167,7 @@ class Dispatcher:
     def requeue(self, units: Sequence[Unit]) -> None:
         """Put units back (e.g. the rest of a crashed worker's batch), keeping LPT order."""
         self.queue = lpt_order([*self.queue, *units])
+        self._left += sum(u.duration for u in units)
 
 
 @dataclass

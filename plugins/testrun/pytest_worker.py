@@ -19,6 +19,7 @@ import time
 from typing import Any
 
 import pytest
+
 from catalytic.plugins.testrun.workers import ENV, ENV_JOURNAL, ENV_MAX_OUTPUT, ENV_SOCKET
 
 ALONE_MARKER = "run_alone"

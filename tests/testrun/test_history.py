@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+
 from catalytic.plugins.testrun.estimate import CPU, IO, MEMORY, classify, estimate
 from catalytic.plugins.testrun.history import History, Measured, TestStats
 

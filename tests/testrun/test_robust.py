@@ -8,8 +8,9 @@ from pathlib import Path
 
 import psutil
 import pytest
-from catalytic.client.errors import DeadlineExceeded
 from suites import config, write_suite
+
+from catalytic.client.errors import DeadlineExceeded
 
 CRASHY = {
     "check_crash.py": """

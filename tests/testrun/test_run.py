@@ -8,8 +8,9 @@ import xml.etree.ElementTree as ET
 from pathlib import Path
 
 import pytest
-from catalytic.client.errors import Forbidden, RpcError
 from suites import config, copy_sample, run_counts, serial_counts, write_suite
+
+from catalytic.client.errors import Forbidden, RpcError
 
 
 def run(c, root: Path, workers: int = 2, args: list[str] | None = None, **kw):

@@ -6,6 +6,7 @@ import itertools
 import random
 
 import pytest
+
 from catalytic.plugins.testrun.dispatch import Batch, Dispatcher, simulate
 from catalytic.plugins.testrun.estimate import CPU, IO, MEMORY, Expect
 from catalytic.plugins.testrun.schedule import (
