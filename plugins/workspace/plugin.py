@@ -107,6 +107,9 @@ class WorkspacePlugin(Plugin):
     def memory_bytes(self) -> int:
         return self.ws.mem_used
 
+    async def shrink(self, target_bytes: int) -> int:
+        return await asyncio.to_thread(self.ws.shrink, target_bytes)
+
     # -- prefetch in the background ------------------------------------------------
     def _after_access(self, key: str) -> None:
         if not self.ws.wants_prefetch(key):

@@ -258,6 +258,18 @@ class Workspace:
                     moved += 1
             return moved
 
+    def shrink(self, target: int) -> int:
+        """Evict memory-tier entries (coldest first) until at most `target` bytes remain."""
+        with self.lock:
+            before = self.mem_used
+            for key in self.policy.resident():
+                if self.mem_used <= target:
+                    break
+                if key in self.mem:
+                    self._drop_mem(key)
+                    self.memory.evictions += 1
+            return before - self.mem_used
+
     def set_policy(self, name: str) -> None:
         """Switch the memory tier's policy at run time, carrying the resident set."""
         with self.lock:

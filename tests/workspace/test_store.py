@@ -135,3 +135,13 @@ def test_set_policy_keeps_memory_consistent(tmp_path: Path) -> None:
     assert ws.policy.name == "sieve"
     assert set(ws.mem) == set(ws.policy.resident())
     assert ws.mem_used == sum(len(m.stored) for m in ws.mem.values()) <= 100_000
+
+
+def test_shrink_frees_memory_but_keeps_data(tmp_path: Path) -> None:
+    ws = _ws(tmp_path, memory_capacity=100_000, compression="none", policy="lru")
+    for i in range(10):
+        ws.put(bytes([i]) * 5000, key=f"k{i}")
+    freed = ws.shrink(20_000)
+    assert freed == 30_000 and ws.mem_used == 20_000
+    assert set(ws.mem) == {"k8", "k9"} and set(ws.policy.resident()) == {"k8", "k9"}
+    assert ws.get("k0") == (bytes([0]) * 5000, "disk")
