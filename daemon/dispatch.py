@@ -16,6 +16,8 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+import numpy as np
+
 from catalytic.client.errors import InvalidParams, MethodNotFound
 from catalytic.plugins.base import Method, Param
 
@@ -43,6 +45,8 @@ class MethodStats:
     latencies: deque[float] = field(default_factory=lambda: deque(maxlen=LATENCY_WINDOW))
     total_s: float = 0.0
     max_s: float = 0.0
+    _summary: dict[str, Any] | None = None
+    _summary_calls: int = -1
 
     def record(self, seconds: float, error_code: int | None) -> None:
         self.calls += 1
@@ -54,17 +58,23 @@ class MethodStats:
             self.errors[error_code] = self.errors.get(error_code, 0) + 1
 
     def summary(self) -> dict[str, Any]:
-        ordered = sorted(self.latencies)
-
-        def pct(q: float) -> float:
-            if not ordered:
-                return 0.0
-            return ordered[min(len(ordered) - 1, math.ceil(q * len(ordered)) - 1)] * 1e6
-
-        return {"calls": self.calls, "errors": {str(k): v for k, v in self.errors.items()},
-                "p50_us": pct(0.50), "p95_us": pct(0.95), "p99_us": pct(0.99),
-                "max_us": self.max_s * 1e6,
-                "mean_us": (self.total_s / self.calls * 1e6) if self.calls else 0.0}
+        """Counts and latency percentiles (nearest rank); cached until the next call."""
+        if self._summary is not None and self._summary_calls == self.calls:
+            return self._summary
+        n = len(self.latencies)
+        ranks = [min(n - 1, max(0, math.ceil(q * n) - 1)) for q in (0.50, 0.95, 0.99)]
+        if n:
+            window = np.fromiter(self.latencies, dtype=np.float64, count=n)
+            window.partition(ranks)
+            p50, p95, p99 = (float(window[r]) * 1e6 for r in ranks)
+        else:
+            p50 = p95 = p99 = 0.0
+        self._summary = {
+            "calls": self.calls, "errors": {str(k): v for k, v in self.errors.items()},
+            "p50_us": p50, "p95_us": p95, "p99_us": p99, "max_us": self.max_s * 1e6,
+            "mean_us": (self.total_s / self.calls * 1e6) if self.calls else 0.0}
+        self._summary_calls = self.calls
+        return self._summary
 
 
 @dataclass

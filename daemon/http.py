@@ -126,6 +126,10 @@ class HttpServer:
             problems.append(f"overloaded: {st.overload_reason}")
         for check in self.health_checks:
             problems += check()
+        for name, plugin in st.plugins.running() if st.plugins else []:
+            check_plugin = getattr(plugin, "health_problems", None)
+            if callable(check_plugin):
+                problems += [f"{name}: {problem}" for problem in check_plugin()]
         status = 503 if problems else 200
         return web.json_response({"ok": not problems, "problems": problems}, status=status)
 

@@ -7,6 +7,7 @@ the rest.
 
 from __future__ import annotations
 
+import functools
 import importlib.metadata
 import logging
 import traceback
@@ -169,6 +170,7 @@ class PluginHost:
         return [p.report() for p in self.plugins.values()]
 
 
+@functools.cache
 def daemon_version() -> str:
     try:
         return importlib.metadata.version("catalytic")

@@ -169,7 +169,7 @@ class Server:
         finally:
             os.umask(old)
         os.chmod(path, 0o600)
-        sock.listen(1024)
+        # Not listening yet: clients get ECONNREFUSED (and retry) until start-up is done.
         self._bound_path = True
         return sock
 

@@ -19,7 +19,11 @@ from typing import Any
 
 import pytest
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
+# Tests are imported with --import-mode=importlib (so test files in different folders
+# may share a name); their helper modules are found through these paths.
+HERE = Path(__file__).resolve().parent
+for folder in [HERE, *sorted(p for p in HERE.iterdir() if p.is_dir() and p.name != "data")]:
+    sys.path.insert(0, str(folder))
 
 from daemon_process import DaemonProcess  # noqa: E402
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import pstats
+import time
 
 import pytest
 from monitor_helpers import FAST
@@ -23,6 +24,11 @@ def test_cli_verbs(make_daemon, capsys, tmp_path) -> None:
         url = c.call("system.hello")["http"]
         for _ in range(20):
             c.call("system.ping")
+        # wait (bounded) until the sampler has recorded the pings: the machine may be busy
+        deadline = time.monotonic() + 20
+        while not any("system.ping" in k for k in c.call("monitor.report")):
+            assert time.monotonic() < deadline, "the monitor never sampled system.ping"
+            time.sleep(0.1)
     code, out = _run(capsys, sock, "--json", "dashboard", "--no-open")
     assert code == 0 and json.loads(out) == {"url": url, "opened": False}
     code, out = _run(capsys, sock, "monitor", "baseline", "save", "cli")
