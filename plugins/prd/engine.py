@@ -4,8 +4,8 @@ Sections are visited children first. A section whose Merkle key is in the memo
 is reused as is; otherwise its cutoff key (own text + children's summaries) is
 tried, so a change that leaves a child's summary alone stops there; only then is
 the section decomposed. Top-level subtrees with work to do can be sent to a
-process pool: each is computed by the same `compute_subtree` as the sequential
-path, so both give identical results.
+process pool in a few large chunks (`pool.py`), computed by the same loop as the
+sequential path, so both give identical results.
 """
 
 from __future__ import annotations
@@ -18,6 +18,7 @@ from typing import Any, Protocol
 
 from catalytic.plugins.prd.assemble import AssemblyCache, assemble
 from catalytic.plugins.prd.model import Decomposer, SectionResult, Summary
+from catalytic.plugins.prd.pool import MapFn, run_parallel
 from catalytic.plugins.prd.split import Section, build_tree, hash_tree
 from catalytic.plugins.prd.text import clean
 
@@ -26,9 +27,6 @@ class MemoLike(Protocol):
     def get(self, key: bytes) -> SectionResult | None: ...
 
     def put(self, key: bytes, value: SectionResult) -> None: ...
-
-
-MapFn = Callable[[Callable[[Any], Any], list[Any]], list[Any]]
 
 
 @dataclass
@@ -48,25 +46,9 @@ def cutoff_key(fingerprint: bytes, sec: Section, summaries: list[Summary]) -> by
     return h.digest()
 
 
-def compute_subtree(job: tuple[Any, ...]) -> dict[int, SectionResult]:
-    """Decompose the sections of `job` that have no result yet (module-level: picklable)."""
-    factory, options, sections, lines, known = job
-    decomposer = factory(**options)
-    results: dict[int, SectionResult] = dict(known)
-    out: dict[int, SectionResult] = {}
-    for sec in reversed(sections):
-        if sec.index in results:
-            continue
-        summaries = [results[c].summary for c in sec.children]
-        res = decomposer.decompose_section(sec.title, sec.level, lines[sec.start:sec.end],
-                                           sec.body - sec.start, summaries)
-        results[sec.index] = out[sec.index] = res
-    return out
-
-
 def decompose(text: str, decomposer: Decomposer, memo: MemoLike | None = None, *,
               parallel_map: MapFn | None = None, parallel_min_sections: int = 64,
-              warnings: list[str] | None = None,
+              parallel_jobs: int = 2, warnings: list[str] | None = None,
               progress: Callable[[int, int, str], None] | None = None,
               cache: AssemblyCache | None = None) -> Decomposition:
     """Decompose `text`; `memo` (if given) is read and filled.
@@ -82,14 +64,14 @@ def decompose(text: str, decomposer: Decomposer, memo: MemoLike | None = None, *
     gc.disable()
     try:
         return _decompose(text, decomposer, memo, parallel_map, parallel_min_sections,
-                          warnings, progress, cache)
+                          parallel_jobs, warnings, progress, cache)
     finally:
         if paused:
             gc.enable()
 
 
 def _decompose(text: str, decomposer: Decomposer, memo: MemoLike | None,
-               parallel_map: MapFn | None, parallel_min_sections: int,
+               parallel_map: MapFn | None, parallel_min_sections: int, parallel_jobs: int,
                warnings: list[str] | None,
                progress: Callable[[int, int, str], None] | None,
                cache: AssemblyCache | None) -> Decomposition:
@@ -111,7 +93,8 @@ def _decompose(text: str, decomposer: Decomposer, memo: MemoLike | None,
         progress(len(sections) - len(missing), len(sections), "memo looked up")
     pooled: set[int] = set()
     if missing and parallel_map is not None and len(missing) >= parallel_min_sections:
-        pooled = _parallel(sections, lines, results, decomposer, parallel_map)
+        pooled = run_parallel(sections, lines, results, decomposer, parallel_map,
+                              parallel_jobs)
         if memo is not None:
             for i in pooled:
                 memo.put(sections[i].key, _res(results, i))
@@ -146,42 +129,6 @@ def _decompose(text: str, decomposer: Decomposer, memo: MemoLike | None,
              "placeholders_blanked": cleaned.placeholders}
     return Decomposition(tasks, stats, [*(warnings or []), *cleaned.warnings], problems,
                          cleaned.front_matter)
-
-
-def _parallel(sections: list[Section], lines: list[str], results: list[SectionResult | None],
-              decomposer: Decomposer, parallel_map: MapFn) -> set[int]:
-    """Send each top-level subtree that has misses to the pool; fill `results`."""
-    jobs = []
-    split = sections[0]
-    while len(split.children) == 1:  # a lone title heading: split below it
-        split = sections[split.children[0]]
-    for top in split.children:
-        sub = _subtree(sections, top)
-        if any(results[s.index] is None for s in sub):
-            known = {s.index: results[s.index] for s in sub if results[s.index] is not None}
-            lo, hi = sub[0].start, max(s.end for s in sub)
-            local = [Section(s.index, s.level, s.title, s.start - lo, s.body - lo, s.end - lo,
-                             s.parent, s.children) for s in sub]
-            jobs.append((type(decomposer), decomposer.options, local, lines[lo:hi], known))
-    done: set[int] = set()
-    if len(jobs) < 2:
-        return done
-    for out in parallel_map(compute_subtree, jobs):
-        for idx, res in out.items():
-            results[idx] = res
-            done.add(idx)
-    return done
-
-
-def _subtree(sections: list[Section], top: int) -> list[Section]:
-    out = []
-    stack = [top]
-    while stack:
-        i = stack.pop()
-        out.append(sections[i])
-        stack.extend(reversed(sections[i].children))
-    out.sort(key=lambda s: s.index)
-    return out
 
 
 def _res(results: list[SectionResult | None], i: int) -> SectionResult:

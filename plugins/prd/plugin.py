@@ -157,7 +157,8 @@ class PrdPlugin(Plugin):
         result = await asyncio.to_thread(
             self.service.decompose, name, body, warnings=warnings,
             parallel_map=pmap if parallel and self.ctx.executor.workers > 1 else None,
-            parallel_min_sections=self.ctx.config["parallel_min_sections"], progress=progress)
+            parallel_min_sections=self.ctx.config["parallel_min_sections"],
+            parallel_jobs=self.ctx.executor.workers, progress=progress)
         if body.strip() and not result["tasks"]:
             result["warnings"].append("no tasks found (only code blocks, placeholders or prose?)")
         return result

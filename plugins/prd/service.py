@@ -45,7 +45,7 @@ class PrdService:
 
     def decompose(self, document: str, text: str, *, warnings: list[str] | None = None,
                   parallel_map: MapFn | None = None, parallel_min_sections: int = 64,
-                  progress: Any = None) -> dict[str, Any]:
+                  parallel_jobs: int = 2, progress: Any = None) -> dict[str, Any]:
         digest = blake2b(text.encode("utf-8", "surrogatepass") + self.decomposer.fingerprint(),
                          digest_size=16).digest()
         with self._lock:
@@ -55,7 +55,8 @@ class PrdService:
             cache = self._placed.pop(document, None) or AssemblyCache()
             result = decompose(text, self.decomposer, self.memo, parallel_map=parallel_map,
                                parallel_min_sections=parallel_min_sections,
-                               warnings=warnings, progress=progress, cache=cache)
+                               parallel_jobs=parallel_jobs, warnings=warnings,
+                               progress=progress, cache=cache)
             self._placed[document] = cache  # most recently used last
             if len(self._placed) > 16:
                 self._placed.pop(next(iter(self._placed)))

@@ -1,0 +1,102 @@
+"""Send the sections that need work to the process pool in a few large jobs.
+
+The top-level subtrees (below a lone title heading) that have sections to
+compute are cut into `jobs` contiguous chunks of about the same amount of text,
+one per worker: a few large jobs instead of one per subtree, because each job
+costs a round trip and a pickled copy of its results. Each chunk is computed by
+the same loop as the sequential path, so the results are identical.
+"""
+
+from __future__ import annotations
+
+import gc
+from collections.abc import Callable
+from typing import Any
+
+from catalytic.plugins.prd.model import Decomposer, SectionResult
+from catalytic.plugins.prd.split import Section
+
+MapFn = Callable[[Callable[[Any], Any], list[Any]], list[Any]]
+Subtree = tuple[list[Section], list[str], dict[int, SectionResult]]
+"""Sections with lines relative to `lines`, the subtree's lines, results already known."""
+
+
+def compute_chunk(job: tuple[Any, ...]) -> list[tuple[int, SectionResult]]:
+    """Decompose every section of the chunk's subtrees that has no result yet (picklable)."""
+    factory, options, subtrees = job
+    decomposer = factory(**options)
+    out: list[tuple[int, SectionResult]] = []
+    paused = gc.isenabled()
+    gc.disable()  # many small containers and no cycles: as in the sequential path
+    try:
+        for sections, lines, known in subtrees:
+            results: dict[int, SectionResult] = dict(known)
+            for sec in reversed(sections):
+                if sec.index in results:
+                    continue
+                summaries = [results[c].summary for c in sec.children]
+                res = decomposer.decompose_section(sec.title, sec.level,
+                                                   lines[sec.start:sec.end],
+                                                   sec.body - sec.start, summaries)
+                results[sec.index] = res
+                out.append((sec.index, res))
+    finally:
+        if paused:
+            gc.enable()
+    return out
+
+
+def run_parallel(sections: list[Section], lines: list[str],
+                 results: list[SectionResult | None], decomposer: Decomposer,
+                 parallel_map: MapFn, jobs: int) -> set[int]:
+    """Compute the missing sections below the top level in `jobs` chunks; fill `results`."""
+    split = sections[0]
+    while len(split.children) == 1:  # a lone title heading: split below it
+        split = sections[split.children[0]]
+    work: list[tuple[Subtree, int]] = []
+    for top in split.children:
+        sub = _subtree(sections, top)
+        missing = [s for s in sub if results[s.index] is None]
+        if not missing:
+            continue
+        known = {s.index: r for s in sub if (r := results[s.index]) is not None}
+        lo, hi = sub[0].start, max(s.end for s in sub)
+        local = [Section(s.index, s.level, s.title, s.start - lo, s.body - lo, s.end - lo,
+                         s.parent, s.children) for s in sub]
+        work.append(((local, lines[lo:hi], known), sum(s.end - s.start for s in missing)))
+    if len(work) < 2 or jobs < 2:
+        return set()
+    chunks = _chunks(work, jobs)
+    done: set[int] = set()
+    payload = [(type(decomposer), decomposer.options, chunk) for chunk in chunks]
+    for out in parallel_map(compute_chunk, payload):
+        for idx, res in out:
+            results[idx] = res
+            done.add(idx)
+    return done
+
+
+def _chunks(work: list[tuple[Subtree, int]], jobs: int) -> list[list[Subtree]]:
+    """Contiguous runs of subtrees, each close to an equal share of the lines to compute."""
+    total = sum(cost for _, cost in work)
+    n = min(jobs, len(work))
+    out: list[list[Subtree]] = [[]]
+    acc = 0
+    for k, (sub, cost) in enumerate(work):
+        left = len(work) - k
+        if out[-1] and len(out) < n and (acc >= total * len(out) / n or left <= n - len(out)):
+            out.append([])
+        out[-1].append(sub)
+        acc += cost
+    return out
+
+
+def _subtree(sections: list[Section], top: int) -> list[Section]:
+    out = []
+    stack = [top]
+    while stack:
+        i = stack.pop()
+        out.append(sections[i])
+        stack.extend(reversed(sections[i].children))
+    out.sort(key=lambda s: s.index)
+    return out
