@@ -12,6 +12,7 @@ from __future__ import annotations
 from typing import Any
 
 import numpy as np
+
 from catalytic.plugins.evolve import nsga3
 from catalytic.plugins.evolve.genome import Genome
 from catalytic.plugins.evolve.operators import Variation, unique_rows, vary

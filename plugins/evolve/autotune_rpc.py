@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+
 from catalytic.config.paths import user_config_path
 from catalytic.plugins.base import Call, InvalidParams, Param, PluginContext, rpc
 from catalytic.plugins.evolve.autotune import config_write
@@ -20,6 +21,7 @@ from catalytic.plugins.evolve.autotune.tuner import (
     evaluate_chunk,
     generations_to,
     knobs_of,
+    tuning_warm,
 )
 
 
@@ -86,8 +88,9 @@ class AutotuneMixin:
         costs = Costs(cores=n_cores, memory_budget=memory_budget)
         cut = wl.split(log, held_out)
         tune = log[:cut]
+        warm = tuning_warm(cut)
         ref, held_ref = await asyncio.gather(
-            asyncio.to_thread(Reference.of, tune, costs, cut // 2),
+            asyncio.to_thread(Reference.of, tune, costs, warm),
             asyncio.to_thread(Reference.of, log, costs, cut))
         current = Knobs(**config_write.current_knobs(self.ctx.daemon_config, n_cores))
         search = Search(population=population, seed=seed, start=current)
@@ -96,7 +99,7 @@ class AutotuneMixin:
             X, rows = search.propose()
             parts = [rows[i::chunks] for i in range(chunks)]
             scored = await asyncio.gather(*(self.ctx.executor.submit(
-                evaluate_chunk, part, tune, ref, costs, w, cut // 2) for part in parts))
+                evaluate_chunk, part, tune, ref, costs, w, warm) for part in parts))
             scores = np.empty(len(rows))
             for i in range(chunks):
                 scores[i::chunks] = scored[i]
@@ -107,7 +110,7 @@ class AutotuneMixin:
         assert search.best is not None
         best = knobs_of(search.best)
         judged = await asyncio.gather(
-            self.ctx.executor.submit(evaluate, tune, ref, costs, current, w, cut // 2),
+            self.ctx.executor.submit(evaluate, tune, ref, costs, current, w, warm),
             self.ctx.executor.submit(evaluate, log, held_ref, costs, current, w, cut),
             self.ctx.executor.submit(evaluate, log, held_ref, costs, best, w, cut))
         out: dict[str, Any] = {

@@ -16,6 +16,7 @@ from typing import Any
 
 import cma
 import numpy as np
+
 from catalytic.plugins.evolve.genome import Genome
 
 

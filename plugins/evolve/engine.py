@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
+
 from catalytic.plugins.evolve.algorithms import Algorithm
 from catalytic.plugins.evolve.cmaes import CmaEs
 from catalytic.plugins.evolve.hypervolume import hypervolume

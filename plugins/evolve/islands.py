@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from typing import Any, TypeAlias
 
 import numpy as np
+
 from catalytic.plugins.evolve.algorithms import Algorithm
 from catalytic.plugins.evolve.cmaes import CmaEs
 from catalytic.plugins.evolve.problems import get_problem

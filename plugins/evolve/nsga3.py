@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from math import comb
 
 import numpy as np
+
 from catalytic.plugins.evolve.sorting import non_dominated_sort
 
 

@@ -13,6 +13,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
+
 from catalytic.plugins.evolve.genome import Genome
 
 

@@ -13,6 +13,7 @@ from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import numpy as np
+
 from catalytic.plugins.base import (
     Call,
     InvalidParams,

@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any
 
 import msgpack
+
 from catalytic.plugins.evolve.engine import Study
 
 SCHEMA = """

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+
 from catalytic.plugins.evolve.algorithms import Algorithm
 from catalytic.plugins.evolve.cmaes import CmaEs
 from catalytic.plugins.evolve.genome import Genome

@@ -7,6 +7,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+
 from catalytic.plugins.evolve.autotune import config_write
 from catalytic.plugins.evolve.autotune.metrics import METRICS, Reference, autonomy, normalized
 from catalytic.plugins.evolve.autotune.model import Costs, Knobs, replay

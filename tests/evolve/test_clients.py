@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+
 from catalytic.client.cli import main
 from catalytic.plugins.evolve.study_client import Study
 

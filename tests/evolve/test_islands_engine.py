@@ -7,6 +7,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+
 from catalytic.plugins.evolve.algorithms import Algorithm
 from catalytic.plugins.evolve.engine import Study
 from catalytic.plugins.evolve.islands import (

@@ -4,6 +4,9 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
 from catalytic.plugins.evolve.genome import Genome, GenomeError
 from catalytic.plugins.evolve.operators import (
     Variation,
@@ -13,8 +16,6 @@ from catalytic.plugins.evolve.operators import (
     unique_rows,
     vary,
 )
-from hypothesis import given, settings
-from hypothesis import strategies as st
 
 MIXED = [
     {"name": "lr", "type": "real", "low": -3.0, "high": 2.5},

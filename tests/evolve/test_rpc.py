@@ -7,6 +7,7 @@ from collections.abc import Callable
 from typing import Any
 
 import pytest
+
 from catalytic.client import Client, InvalidParams, RpcError
 
 MakeDaemon = Callable[..., Any]

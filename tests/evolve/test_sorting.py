@@ -6,6 +6,7 @@ import itertools
 
 import numpy as np
 import pytest
+
 from catalytic.plugins.evolve.hypervolume import hypervolume
 from catalytic.plugins.evolve.sorting import (
     binary_tournament,

@@ -25,6 +25,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
+
 from catalytic.plugins.evolve.autotune.model import Costs, Replay
 from catalytic.plugins.evolve.autotune.policies import belady_hits
 from catalytic.plugins.evolve.autotune.workload import Call

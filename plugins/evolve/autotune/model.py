@@ -196,7 +196,8 @@ def replay(calls: list[Call], k: Knobs, c: Costs, warm: int = 0) -> Replay:
         sink.cpu_s += cpu
         if i >= warm:
             last_done = max(last_done, done)
-        memory = static_mem + cache.used + len(memo) * 2048
+        # a long-running cache fills its tier: count the configured capacity, not the fill
+        memory = static_mem + capacity + len(memo) * 2048
         if memory > c.memory_budget:
             sink.errors += 1  # the memory governor refuses work while over budget
         sink.peak_memory = max(sink.peak_memory, memory)

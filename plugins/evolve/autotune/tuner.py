@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
+
 from catalytic.plugins.evolve.algorithms import Algorithm
 from catalytic.plugins.evolve.autotune.metrics import Reference, autonomy, normalized
 from catalytic.plugins.evolve.autotune.model import CODECS, Costs, Knobs, replay
@@ -47,6 +48,15 @@ def evaluate_chunk(rows: list[dict[str, Any]], calls: list[Call], ref: Reference
                    weights: dict[str, float] | None = None, warm: int = 0) -> list[float]:
     """Scores of several knob maps (one executor task)."""
     return [evaluate(calls, ref, costs, knobs_of(r), weights, warm)[0] for r in rows]
+
+
+TUNE_WARM = 0.7
+"""Tuning scores the last 30 % of the tuning part, after the first 70 % as warm-up,
+which mirrors how the held-out part is judged (after everything before it)."""
+
+
+def tuning_warm(cut: int) -> int:
+    return int(cut * TUNE_WARM)
 
 
 Mapper = Callable[[list[list[dict[str, Any]]]], list[list[float]]]

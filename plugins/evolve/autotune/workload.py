@@ -82,7 +82,7 @@ def dump(calls: Sequence[Call]) -> str:
     return "\n".join(rows) + "\n"
 
 
-def synthetic(n: int = 20_000, seed: int = 0, keys: int = 5000, rate: float = 400.0) -> list[Call]:
+def synthetic(n: int = 20_000, seed: int = 0, keys: int = 2000, rate: float = 400.0) -> list[Call]:
     """A mixed workload of `n` calls arriving at about `rate` calls per second."""
     rng = np.random.default_rng(seed)
     t = np.cumsum(rng.exponential(1.0 / rate, n))
