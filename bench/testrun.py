@@ -54,10 +54,8 @@ class Suite:
 SUITES = [
     # Graph algorithms: ~thousands of small tests, a few slow modules.
     Suite("networkx", "3.6.1", ["networkx"]),
-    # Arbitrary precision: fewer, much longer and very uneven tests (+ doctests).
-    Suite("mpmath", "1.4.1", ["mpmath", "--ignore=mpmath/tests/test_cli.py",
-                              "--ignore=mpmath/tests/test_demos.py", "-p", "no:timeout"],
-          ["hypothesis", "packaging", "pytest-timeout"]),
+    # Syntax highlighting: ~5,000 tiny tests (parametrized lexers, example files), a few slow.
+    Suite("pygments", "2.21.0", ["tests", "--ignore=tests/contrast"]),
 ]
 
 

@@ -30,6 +30,7 @@ from catalytic.plugins.base import (
 from catalytic.plugins.testrun import workers as wk
 from catalytic.plugins.testrun.dispatch import simulate
 from catalytic.plugins.testrun.estimate import classify, estimate
+from catalytic.plugins.testrun.fingerprint import fingerprint
 from catalytic.plugins.testrun.history import History, Measured
 from catalytic.plugins.testrun.results import write_junit
 from catalytic.plugins.testrun.runner import Run, RunFailed, RunOptions
@@ -74,6 +75,9 @@ class TestrunPlugin(Plugin):
                 "Short tests are sent in batches expected to take about this long.", min=0),
         Setting("ewma_alpha", "float", 0.5, "Weight of the newest duration in the mean.",
                 min=0.01, max=1),
+        Setting("keep_warm_s", "float", 600.0,
+                "After a run, keep that many workers started (imports done, tests collected) "
+                "for this long, for the next run of the same root and args (0 = off).", min=0),
         Setting("max_reruns", "int", 10,
                 "Failures re-run in collection order per run to detect order dependence.",
                 min=0),
@@ -85,14 +89,21 @@ class TestrunPlugin(Plugin):
         self.runs: dict[str, Run] = {}
         self.locks: dict[str, asyncio.Lock] = {}
         self.completed = 0
+        self._bg: set[asyncio.Future[None]] = set()
+        self.standby: dict[tuple[Any, ...], tuple[Run, str, asyncio.Task[None]]] = {}
         shim_dir = ctx.state_dir / "shim"
         self.shim = await asyncio.to_thread(wk.make_shim, shim_dir)
 
     async def stop(self) -> None:
+        for fut in list(self._bg):
+            fut.cancel()
+        for key in list(self.standby):
+            await self._discard(key)
         self.history.close()
 
     def stats(self) -> dict[str, Any]:
-        return {"active_runs": len(self.runs), "completed_runs": self.completed,
+        return {"active_runs": sum(r.active for r in self.runs.values()),
+                "warm_standby": len(self.standby), "completed_runs": self.completed,
                 "tests_known": self.history.count()}
 
     # -- helpers -----------------------------------------------------------------------------
@@ -161,13 +172,10 @@ class TestrunPlugin(Plugin):
             summary["junitxml"] = str(xml)
         return summary
 
-    async def _run(self, call: Call, root: Path, python: str, n: int,
-                   args: list[str]) -> dict[str, Any]:
+    def _options(self, root: Path, python: str, n: int, args: list[str],
+                 run_dir: Path) -> RunOptions:
         cfg = self.ctx.config
-        run_id = secrets.token_hex(8)
-        run_dir = self.ctx.state_dir / "runs" / run_id
-        run_dir.mkdir(parents=True)
-        opts = RunOptions(
+        return RunOptions(
             root=root, python=python, workers=n, args=args,
             socket=self.ctx.socket_path or Path(os.environ.get("CATALYTIC_SOCKET", "")),
             run_dir=run_dir, shim=self.shim, env=self._env(), cores=os.cpu_count() or 1,
@@ -175,11 +183,60 @@ class TestrunPlugin(Plugin):
             memory_heavy_bytes=cfg["memory_heavy_bytes"], run_alone=list(cfg["run_alone"]),
             max_output=cfg["max_output_bytes"], batch_target=cfg["batch_target_s"],
             max_reruns=cfg["max_reruns"])
-        history = await asyncio.to_thread(self.history.load, str(root))
-        run = Run(run_id, opts, history, call.progress, self.ctx.log)
+
+    def _new_run(self, root: Path, python: str, n: int, args: list[str]) -> Run:
+        run_id = secrets.token_hex(8)
+        run_dir = self.ctx.state_dir / "runs" / run_id
+        run_dir.mkdir(parents=True)
+        run = Run(run_id, self._options(root, python, n, args, run_dir), {},
+                  lambda *a: None, self.ctx.log)
         self.runs[run_id] = run
+        return run
+
+    async def _take_standby(self, key: tuple[Any, ...], root: Path) -> Run | None:
+        """Warm workers for this key, if the tree has not changed since they started."""
+        item = self.standby.pop(key, None)
+        if item is None:
+            return None
+        run, fp, task = item
+        await task
+        now = await asyncio.to_thread(fingerprint, root)
+        if now == fp and fp != "too-large" and run.alive():
+            return run
+        await self._drop(run)
+        return None
+
+    async def _prepare(self, key: tuple[Any, ...], root: Path, python: str, n: int,
+                       args: list[str]) -> None:
+        """Start the next run's workers now, so it finds them warm."""
+        await self._discard(key)
+        fp = await asyncio.to_thread(fingerprint, root)
+        run = self._new_run(root, python, n, args)
+        task = asyncio.ensure_future(run.start())
+        self.standby[key] = (run, fp, task)
+        await task
+        await asyncio.sleep(self.ctx.config["keep_warm_s"])
+        if self.standby.get(key, (None,))[0] is run:
+            await self._discard(key)
+
+    async def _discard(self, key: tuple[Any, ...]) -> None:
+        item = self.standby.pop(key, None)
+        if item is not None:
+            item[2].cancel()
+            await self._drop(item[0])
+
+    async def _drop(self, run: Run) -> None:
+        await run.stop()
+        self.runs.pop(run.id, None)
+        await asyncio.to_thread(shutil.rmtree, run.o.run_dir, True)
+
+    async def _run(self, call: Call, root: Path, python: str, n: int,
+                   args: list[str]) -> dict[str, Any]:
+        key = (str(root), python, n, tuple(args))
+        run = await self._take_standby(key, root) or self._new_run(root, python, n, args)
+        history = await asyncio.to_thread(self.history.load, str(root))
         try:
-            summary = await run.execute()
+            summary = await run.execute(history, call.progress)
         except RunFailed as exc:
             raise RpcError(exc.message, exc.data, code=exc.code) from exc
         except asyncio.CancelledError:
@@ -188,10 +245,15 @@ class TestrunPlugin(Plugin):
             await asyncio.shield(asyncio.to_thread(self._record, str(root), partial))
             raise
         finally:
-            self.runs.pop(run_id, None)
-            shutil.rmtree(run_dir, ignore_errors=True)
+            self.runs.pop(run.id, None)
+            shutil.rmtree(run.o.run_dir, ignore_errors=True)
         await asyncio.to_thread(self._record, str(root), summary)
         self.completed += 1
+        summary["warm_workers"] = run.warm
+        if self.ctx.config["keep_warm_s"] > 0 and summary["tests"]:
+            prep = asyncio.ensure_future(self._prepare(key, root, python, n, args))
+            self._bg.add(prep)
+            prep.add_done_callback(self._bg.discard)
         return summary
 
     def _record(self, root: str, summary: dict[str, Any]) -> None:
@@ -260,6 +322,8 @@ class TestrunPlugin(Plugin):
     @rpc("forget", Param("root", "str"), doc="Drop a root's history.")
     async def forget(self, call: Call, root: str) -> dict[str, Any]:
         path = self._root(root)
+        for key in [k for k in self.standby if k[0] == str(path)]:
+            await self._discard(key)
         n = await asyncio.to_thread(self.history.forget, str(path))
         return {"root": str(path), "forgotten": n}
 

@@ -106,31 +106,61 @@ class Run:
         self.t_end = 0.0
         self.argv: list[str] = []
         self._tasks: set[asyncio.Task[None]] = set()
+        self.started = False
+        self.warm = False
+        self.active = False
+        self._alone: list[str] = []
 
     # -- lifecycle ---------------------------------------------------------------------------
 
-    async def execute(self) -> dict[str, Any]:
+    async def start(self) -> None:
+        """Check the interpreter and start the workers (they collect, then wait for work)."""
+        if self.started:
+            return
+        self.started = True
         o = self.o
         try:
             info = await asyncio.to_thread(wk.probe, o.python, o.root, o.env)
         except wk.PreflightError as exc:
-            raise RunFailed(NO_PYTEST, str(exc)) from exc
+            self._fail(RunFailed(NO_PYTEST, str(exc)))
+            return
         args = wk.strip_args(o.args)
         seed = None if wk.user_seed(args) else random.randrange(1, 2**31)
         self.argv = wk.worker_argv(o.python, o.shim, args, info, seed)
+        for _ in range(o.workers):
+            await self._spawn()
+
+    def alive(self) -> bool:
+        """Started, not failed, every worker still running: fit to be activated."""
+        return (self.error is None and not self.closed and len(self.workers) == self.o.workers
+                and all(w.proc.returncode is None for w in self.workers.values()))
+
+    async def execute(self, history: dict[str, TestStats] | None = None,
+                      progress: Progress | None = None) -> dict[str, Any]:
+        """Run now: workers started earlier (warm) are used as they are."""
+        if history is not None:
+            self.history = history
+        if progress is not None:
+            self.progress = progress
         self.t0 = time.monotonic()
+        self.warm = self.started
+        self.active = True
         try:
-            for _ in range(o.workers):
-                await self._spawn()
+            await self.start()
+            if self.tests and not self.ready.is_set() and self.error is None:
+                self._plan(self._alone)
             await self.finished.wait()
             if self.error is not None:
                 raise self.error
         finally:
-            self.t_end = self.t_end or time.monotonic()
-            self.closed = True
-            self._notify()
-            await self._stop_workers(graceful=self.error is None and self.finished.is_set())
+            self.t_end = max(self.t_end or time.monotonic(), self.t0)
+            await self.stop(graceful=self.error is None and self.finished.is_set())
         return self.summary()
+
+    async def stop(self, graceful: bool = False) -> None:
+        self.closed = True
+        self._notify()
+        await self._stop_workers(graceful=graceful)
 
     def summary(self) -> dict[str, Any]:
         ids = self.tests or []
@@ -182,6 +212,9 @@ class Run:
             self.finished.set()
 
     def _finish(self) -> None:
+        if not self.finished.is_set() and self.tests == [] and not self.active:
+            self.finished.set()  # nothing collected: reported when the run is asked for
+            return
         if not self.finished.is_set():
             self.t_end = time.monotonic()
             self.closed = True
@@ -205,7 +238,9 @@ class Run:
             if not tests:
                 self._finish()
                 return {"stop": True}
-            self._plan(alone)
+            self._alone = list(alone)
+            if self.active:
+                self._plan(alone)
         elif tests != self.tests:
             self._fail(RunFailed(COLLECTION_MISMATCH,
                                  f"worker {worker} collected {len(tests)} tests where the first "

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import sys
 import threading
 import xml.etree.ElementTree as ET
@@ -108,3 +109,32 @@ def test_a_second_run_of_the_same_root_is_refused_when_configured(make_daemon,
         assert err.value.code == -33005
     t.join(30)
     assert box["r"]["passed"] == 1  # type: ignore[index]
+
+
+def wait_standby(c, n: int = 1) -> None:
+    for _ in range(200):
+        if c.call("system.stats").get("plugins", {}).get("testrun", {}).get("warm_standby") == n:
+            return
+        threading.Event().wait(0.05)
+    raise AssertionError("no warm workers were prepared")
+
+
+def test_warm_workers_are_used_only_while_the_tree_is_unchanged(make_daemon,
+                                                                tmp_path: Path) -> None:
+    root = write_suite(tmp_path / "w", {"check_w.py": "def test_w():\n    assert True\n"})
+    d = make_daemon(config(tmp_path))
+    with d.client() as c:
+        first = run(c, root)
+        assert first["passed"] == 1 and not first["warm_workers"]
+        wait_standby(c)
+        second = run(c, root)
+        assert second["passed"] == 1 and second["warm_workers"]
+        wait_standby(c)
+        test_file = root / "check_w.py"
+        test_file.write_text("def test_w():\n    assert False\n")
+        st = test_file.stat()
+        os.utime(test_file, ns=(st.st_atime_ns, st.st_mtime_ns + 2_000_000_000))
+        third = run(c, root)  # the warm workers imported the old file: not used
+        assert third["failed"] == 1 and not third["warm_workers"]
+        other = run(c, root, args=["-k", "test_w"])  # other arguments: other workers
+        assert other["failed"] == 1 and not other["warm_workers"]
