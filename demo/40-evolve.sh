@@ -21,7 +21,8 @@ PY
 say "catalytic evolve status $study"
 catalytic evolve status "$study"
 say "catalytic evolve pareto $study --plot front.svg (first rows)"
-catalytic evolve pareto "$study" --plot "$work/front.svg" | head -8
+catalytic evolve pareto "$study" --plot "$work/front.svg" > "$work/front.txt"
+head -8 "$work/front.txt"
 echo "... plot written ($(wc -c < "$work/front.svg") bytes of SVG)"
 
 say "ask/tell from Python: the client evaluates, the daemon evolves (a 2-gene toy)"
@@ -39,5 +40,5 @@ with Client() as c:
     c.call("evolve.delete", {"study": study.id})
 PY
 
-say "catalytic evolve autotune --calls 4000 --population 20 --generations 4 (a short one)"
-catalytic evolve autotune --calls 4000 --population 20 --generations 4
+say "catalytic evolve autotune --calls 6000 --population 20 --generations 4 --memory-budget-mib 256 (a short one)"
+catalytic evolve autotune --calls 6000 --population 20 --generations 4 --memory-budget-mib 256

@@ -51,6 +51,8 @@ def register(sub: Any) -> None:
     at.add_argument("--population", type=int, default=100)
     at.add_argument("--generations", type=int, default=17)
     at.add_argument("--seed", type=int, default=0)
+    at.add_argument("--memory-budget-mib", type=int, default=None,
+                    help="budget the model judges against (default: daemon.memory_budget)")
     at.add_argument("--apply", action="store_true",
                     help="write the winner to the user config (a backup is kept)")
     at.add_argument("--config", default=None, help="config file to write with --apply")
@@ -177,12 +179,15 @@ def run_autotune(args: argparse.Namespace, cli: CliContext) -> int:
                               "seed": args.seed, "apply": args.apply}
     if args.config:
         params["config"] = args.config
+    if args.memory_budget_mib:
+        params["memory_budget"] = args.memory_budget_mib << 20
     res = cli.call("evolve.autotune", params)
 
     def human(con: Any) -> None:
         cur, best = res["current"], res["best"]
-        con.print(f"workload: {res['calls']} calls ({res['held_out_calls']} held out); "
-                  f"{res['generations_run']} generations")
+        con.print(f"workload: {res['calls']} calls ({res['held_out_calls']} held out), "
+                  f"memory budget {res['memory_budget'] >> 20} MiB, {res['cores']} cores; "
+                  f"{res['generations_run']} generations (scores from a cost model)")
         con.print(f"autonomy score, current config: tuning {cur['score']:.4f}, "
                   f"held-out {cur['heldout_score']:.4f}")
         con.print(f"autonomy score, best config:    tuning {best['score']:.4f}, "

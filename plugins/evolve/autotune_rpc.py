@@ -41,8 +41,9 @@ class AutotuneMixin:
                doc="Stop once the tuning score reaches it."),
          Param("seed", "int", required=False, default=0, min=0),
          Param("held_out", "float", required=False, default=0.3, min=0.05, max=0.9),
-         Param("memory_budget", "int", required=False, default=256 << 20, min=64 << 20,
-               doc="Memory budget the model judges against (bytes)."),
+         Param("memory_budget", "int", required=False, nullable=True, min=64 << 20,
+               doc="Memory budget the model judges against (bytes; default "
+                   "daemon.memory_budget)."),
          Param("cores", "int", required=False, nullable=True, min=1, max=1024),
          Param("weights", "map", required=False, nullable=True,
                doc="Per-metric weights (default: the documented ones)."),
@@ -54,7 +55,7 @@ class AutotuneMixin:
          doc="Evolve the daemon's knobs on a replayed workload; score current vs best.")
     async def autotune(self, call: Call, workload: str, calls: int, population: int,
                        generations: int, target: float, seed: int, held_out: float,
-                       memory_budget: int, cores: int | None, weights: dict[str, Any] | None,
+                       memory_budget: int | None, cores: int | None, weights: dict[str, Any] | None,
                        apply: bool, config: str | None) -> dict[str, Any]:
         if population % 2:
             raise InvalidParams("population: must be even", {"field": "population"})
@@ -85,6 +86,9 @@ class AutotuneMixin:
         if len(log) < 200:
             raise InvalidParams("workload: at least 200 calls are needed", {"field": "workload"})
         n_cores = cores or os.cpu_count() or 1
+        if memory_budget is None:
+            memory_budget = int(self.ctx.daemon_config.get("daemon", {}).get("memory_budget")
+                                or 256 << 20)
         costs = Costs(cores=n_cores, memory_budget=memory_budget)
         cut = wl.split(log, held_out)
         tune = log[:cut]
@@ -92,7 +96,8 @@ class AutotuneMixin:
         ref, held_ref = await asyncio.gather(
             asyncio.to_thread(Reference.of, tune, costs, warm),
             asyncio.to_thread(Reference.of, log, costs, cut))
-        current = Knobs(**config_write.current_knobs(self.ctx.daemon_config, n_cores))
+        current = Knobs(**config_write.current_knobs(self.ctx.daemon_config, n_cores,
+                                                     memory_budget))
         search = Search(population=population, seed=seed, start=current)
         chunks = max(1, self.ctx.executor.workers)
         for g in range(generations + 1):
@@ -114,7 +119,8 @@ class AutotuneMixin:
             self.ctx.executor.submit(evaluate, log, held_ref, costs, current, w, cut),
             self.ctx.executor.submit(evaluate, log, held_ref, costs, best, w, cut))
         out: dict[str, Any] = {
-            "calls": len(log), "tuning_calls": cut, "held_out_calls": len(log) - cut,
+            "calls": len(log), "memory_budget": memory_budget, "cores": n_cores,
+            "tuning_calls": cut, "held_out_calls": len(log) - cut,
             "weights": w, "generations_run": len(search.history) - 1,
             "generations_to_target": generations_to(search.history, target),
             "history": [round(h, 6) for h in search.history],
@@ -128,7 +134,8 @@ class AutotuneMixin:
             path = Path(config).expanduser() if config else user_config_path()
             try:
                 out["applied"] = await asyncio.to_thread(
-                    config_write.apply, path, best.to_map(), self.ctx.daemon_config)
+                    config_write.apply, path, best.to_map(), self.ctx.daemon_config,
+                    memory_budget)
             except ValueError as e:
                 raise InvalidParams(str(e), {"field": "apply"}) from None
         return out

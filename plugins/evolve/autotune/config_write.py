@@ -19,27 +19,44 @@ from typing import Any
 
 from catalytic.config.load import ConfigError, load, toml_value
 from catalytic.config.model import CORE, Setting
+from catalytic.plugins.evolve.autotune.model import CODECS
+from catalytic.plugins.evolve.autotune.policies import POLICIES
+
+BOUNDS = {"level": (1, 19), "prefetch_depth": (0, 8), "prd_parallel_threshold": (1, 256)}
 
 KNOB_SETTINGS: dict[str, tuple[str, str]] = {
     "policy": ("workspace", "policy"),
-    "memory_fraction": ("workspace", "memory_fraction"),
+    "memory_fraction": ("workspace", "memory_capacity"),
     "prefetch_depth": ("workspace", "prefetch_depth"),
-    "prefetch_budget": ("workspace", "prefetch_budget"),
-    "codec": ("workspace", "codec"),
-    "level": ("workspace", "codec_level"),
-    "prd_parallel_threshold": ("prd", "parallel_threshold"),
+    "prefetch_budget": ("workspace", "prefetch_budget_bytes"),
+    "codec": ("workspace", "compression"),
+    "level": ("workspace", "zstd_level"),
+    "prd_parallel_threshold": ("prd", "parallel_min_sections"),
     "workers": ("daemon", "workers"),
     "gc_gen0": ("daemon", "gc_thresholds"),
 }
+"""Knob -> the setting it becomes. Fractions become bytes of the memory budget."""
 
 
-def setting_value(knob: str, value: Any) -> Any:
-    if knob == "gc_gen0":
-        return [int(value), 10, 10]
-    return value
+def setting_values(knobs: dict[str, Any], memory_budget: int) -> dict[str, Any]:
+    """The knobs as values of their settings."""
+    out: dict[str, Any] = {}
+    capacity = max(1, int(knobs["memory_fraction"] * memory_budget)) \
+        if "memory_fraction" in knobs else None
+    for knob, value in knobs.items():
+        if knob == "gc_gen0":
+            out[knob] = [int(value), 10, 10]
+        elif knob == "memory_fraction":
+            out[knob] = capacity
+        elif knob == "prefetch_budget":
+            out[knob] = int(value * (capacity or memory_budget))
+        else:
+            out[knob] = value
+    return out
 
 
-def current_knobs(daemon_config: dict[str, dict[str, Any]], cores: int) -> dict[str, Any]:
+def current_knobs(daemon_config: dict[str, dict[str, Any]], cores: int,
+                  memory_budget: int) -> dict[str, Any]:
     """The knob values the running daemon uses, where it has a setting for them."""
     out: dict[str, Any] = {}
     for knob, (section, key) in KNOB_SETTINGS.items():
@@ -51,6 +68,18 @@ def current_knobs(daemon_config: dict[str, dict[str, Any]], cores: int) -> dict[
                 out[knob] = int(value[0])
         elif knob == "workers":
             out[knob] = int(value) or cores
+        elif knob == "memory_fraction":
+            out[knob] = min(0.9, max(0.05, int(value) / memory_budget))
+        elif knob == "prefetch_budget":
+            cap = daemon_config.get("workspace", {}).get("memory_capacity") or memory_budget
+            out[knob] = min(0.5, max(0.0, int(value) / int(cap)))
+        elif knob == "policy" and value not in POLICIES:
+            continue  # e.g. "auto" or a policy the model does not have: keep the default
+        elif knob == "codec" and value not in CODECS:
+            continue
+        elif knob in ("level", "prefetch_depth", "prd_parallel_threshold"):
+            lo, hi = BOUNDS[knob]
+            out[knob] = min(hi, max(lo, int(value)))
         else:
             out[knob] = value
     return out
@@ -75,8 +104,8 @@ def render(tables: dict[str, dict[str, Any]]) -> str:
     return "\n".join(lines) + "\n"
 
 
-def apply(path: Path, knobs: dict[str, Any],
-          daemon_config: dict[str, dict[str, Any]]) -> dict[str, Any]:
+def apply(path: Path, knobs: dict[str, Any], daemon_config: dict[str, dict[str, Any]],
+          memory_budget: int) -> dict[str, Any]:
     """Merge the knobs the daemon has settings for into `path`; return what was done."""
     written: dict[str, Any] = {}
     skipped: list[str] = []
@@ -84,13 +113,13 @@ def apply(path: Path, knobs: dict[str, Any],
     if path.exists():
         with path.open("rb") as fh:
             tables = {k: dict(v) for k, v in tomllib.load(fh).items() if isinstance(v, dict)}
-    for knob, value in knobs.items():
+    for knob, value in setting_values(knobs, memory_budget).items():
         section, key = KNOB_SETTINGS[knob]
         if key not in daemon_config.get(section, {}):
             skipped.append(f"{section}.{key}")
             continue
-        tables.setdefault(section, {})[key] = setting_value(knob, value)
-        written[f"{section}.{key}"] = setting_value(knob, value)
+        tables.setdefault(section, {})[key] = value
+        written[f"{section}.{key}"] = value
     text = render(tables)
     path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".autotune.", suffix=".toml")

@@ -160,19 +160,20 @@ class S3FIFO(Cache):
         self.used += size
 
 
-POLICIES = ("lru", "fifo", "lfu", "s3fifo")
+POLICIES = ("lru", "lfu", "s3fifo")
+"""The policies the knob search chooses from (all are workspace policies too)."""
 
 
 def make(policy: str, capacity: int) -> Cache:
     if policy == "lru":
         return LRU(capacity)
-    if policy == "fifo":
+    if policy == "fifo":  # kept for comparisons in tests
         return LRU(capacity, fifo=True)
     if policy == "lfu":
         return LFU(capacity)
     if policy == "s3fifo":
         return S3FIFO(capacity)
-    raise ValueError(f"policy: unknown {policy!r}; allowed: {', '.join(POLICIES)}")
+    raise ValueError(f"policy: unknown {policy!r}; allowed: {', '.join(POLICIES)}, fifo")
 
 
 def belady_hits(keys: list[str], sizes: list[int], capacity: int,
