@@ -103,7 +103,9 @@ class TestrunPlugin(Plugin):
 
     def stats(self) -> dict[str, Any]:
         return {"active_runs": sum(r.active for r in self.runs.values()),
-                "warm_standby": len(self.standby), "completed_runs": self.completed,
+                "warm_standby": len(self.standby),
+                "warm_ready": sum(r.collected() for r, _, _ in self.standby.values()),
+                "completed_runs": self.completed,
                 "tests_known": self.history.count()}
 
     # -- helpers -----------------------------------------------------------------------------

@@ -135,6 +135,11 @@ class Run:
         return (self.error is None and not self.closed and len(self.workers) == self.o.workers
                 and all(w.proc.returncode is None for w in self.workers.values()))
 
+    def collected(self) -> bool:
+        """Every worker has collected (a standby run that is fully warm)."""
+        return self.tests is not None and bool(self.workers) and all(
+            w.hello for w in self.workers.values())
+
     async def execute(self, history: dict[str, TestStats] | None = None,
                       progress: Progress | None = None) -> dict[str, Any]:
         """Run now: workers started earlier (warm) are used as they are."""
