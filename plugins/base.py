@@ -106,7 +106,7 @@ class Param:
         return out
 
 
-def P(name: str, type: str = "any", **kw: Any) -> Param:  # noqa: N802 - short on purpose
+def P(name: str, type: str = "any", **kw: Any) -> Param:
     """Shorthand for `Param`."""
     return Param(name, type, **kw)
 

@@ -14,6 +14,7 @@ import subprocess
 from pathlib import Path
 
 import pytest
+
 from catalytic.client import PROTOCOL_VERSION
 
 NVIM = shutil.which("nvim")

@@ -16,6 +16,7 @@ import subprocess
 from pathlib import Path
 
 import pytest
+
 from catalytic.client import PROTOCOL_VERSION
 
 NODE = shutil.which("node")

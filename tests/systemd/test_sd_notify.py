@@ -10,8 +10,9 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from catalytic.daemon import systemd
 from notify_socket import NotifySocket
+
+from catalytic.daemon import systemd
 
 CORE = {"daemon": {"plugins": ["example"]}}
 

@@ -15,9 +15,10 @@ import time
 from pathlib import Path
 
 import pytest
+from notify_socket import NotifySocket
+
 from catalytic.client import Client
 from catalytic.config.paths import status_path
-from notify_socket import NotifySocket
 
 ACTIVATE = shutil.which("systemd-socket-activate")
 PASSED_ENV = ("CATALYTIC_SOCKET", "XDG_STATE_HOME", "XDG_CONFIG_HOME", "XDG_RUNTIME_DIR",

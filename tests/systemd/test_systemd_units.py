@@ -18,6 +18,7 @@ import sys
 from pathlib import Path
 
 import pytest
+
 from catalytic.config.model import CORE
 
 UNITS = Path(__file__).resolve().parents[2] / "systemd"
