@@ -284,8 +284,13 @@ def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--seeds", type=int, default=5)
     ap.add_argument("--quick", action="store_true", help="fewer seeds, smaller workload")
+    ap.add_argument("--only-quality", action="store_true",
+                    help="run only section 1 (e.g. with --seeds 20)")
     args = ap.parse_args()
     seeds = 2 if args.quick else args.seeds
+    if args.only_quality:
+        quality(seeds)
+        return
     print(f"evolve benchmark on {os.cpu_count()} CPUs (shared machine; ratios matter)")
     q = quality(seeds)
     sp = speed()

@@ -68,6 +68,8 @@ class Study:
     reference: np.ndarray | None = None
     done: bool = False
     reason: str = ""
+    seq: int = 0
+    """Journaled calls applied so far (the store's replay position)."""
     history: list[tuple[int, int, float | None, float | None]] = field(default_factory=list)
 
     @classmethod

@@ -29,7 +29,7 @@ from catalytic.plugins.evolve.engine import Study
 from catalytic.plugins.evolve.islands import Evaluator, migrate, run_epoch
 from catalytic.plugins.evolve.problems import PROBLEMS, get_problem
 from catalytic.plugins.evolve.spec import SpecError, StudySpec, parse_spec
-from catalytic.plugins.evolve.store import StudyStore
+from catalytic.plugins.evolve.store import StudyStore, dump
 
 BUSY = -33001
 """The study is being evolved server-side by `evolve.run`; ask/tell/run must wait."""
@@ -92,8 +92,19 @@ class EvolvePlugin(AutotuneMixin, Plugin):
         return {"studies": len(self.studies), "running": len(self.running),
                 "candidates_asked": self.asked, "results_told": self.told}
 
+    def memory_bytes(self) -> int:
+        total = 0
+        for s in self.studies.values():
+            for island in s.islands:
+                total += island.X.nbytes + island.F.nbytes + island.CV.nbytes
+            total += sum(b.X.nbytes + b.F.nbytes for b in s.batches.values())
+        return total
+
     async def _io(self, fn: Any, *args: Any) -> Any:
         return await asyncio.get_running_loop().run_in_executor(self.writer, fn, *args)
+
+    async def _checkpoint(self, s: Study) -> None:
+        await self._io(self.store.checkpoint, s.id, dump(s), s.seq)
 
     def _study(self, sid: str, *, idle: bool = True) -> Study:
         study = self.studies.get(sid)
@@ -113,7 +124,7 @@ class EvolvePlugin(AutotuneMixin, Plugin):
             raise InvalidParams(f"population: {spec.population} is above evolve.max_population",
                                 {"field": "population"})
         study = Study.new(secrets.token_hex(6), spec)
-        await self._io(self.store.create, study)
+        await self._io(self.store.create, study.id, spec.name, spec.to_map(), dump(study))
         self.studies[study.id] = study
         return study
 
@@ -161,7 +172,8 @@ class EvolvePlugin(AutotuneMixin, Plugin):
         s = self._study(study)
         got = s.ask(n)
         if got:
-            await self._io(self.store.journal, s.id, ["ask", n])
+            s.seq += 1
+            await self._io(self.store.journal, s.id, s.seq, ["ask", n])
         self.asked += len(got)
         decode = s.spec.genome.decode
         return {"candidates": [{"id": cid, "genes": decode(x)} for cid, x in got],
@@ -178,9 +190,13 @@ class EvolvePlugin(AutotuneMixin, Plugin):
         except SpecError as e:
             raise bad(e) from None
         out = s.tell(checked)
-        await self._io(self.store.journal, s.id, ["tell", results])
-        if out["generations_completed"] or s.done:
-            await self._io(self.store.checkpoint, s)
+        s.seq += 1
+        seq = s.seq
+        # a checkpoint is taken here, on the loop, before any other call can change the study
+        blob = dump(s) if out["generations_completed"] or s.done else None
+        await self._io(self.store.journal, s.id, seq, ["tell", results])
+        if blob is not None:
+            await self._io(self.store.checkpoint, s.id, blob, seq)
         self.told += len(checked)
         out.update(generation=s.generation, done=s.done, evaluations=s.evaluations)
         return out
@@ -301,7 +317,7 @@ class EvolvePlugin(AutotuneMixin, Plugin):
             try:
                 new = await asyncio.gather(*jobs)
             except asyncio.CancelledError:
-                await self._io(self.store.checkpoint, s)
+                await self._checkpoint(s)
                 raise
             before = sum(i.evaluations for i in s.islands)
             s.islands = list(new)
@@ -309,6 +325,6 @@ class EvolvePlugin(AutotuneMixin, Plugin):
             if len(s.islands) > 1 and s.generation % s.spec.migration_interval == 0:
                 migrate(s.islands, s.spec.migration_rate, s.spec.topology)
             s.end_generation()
-            await self._io(self.store.checkpoint, s)
+            await self._checkpoint(s)
             call.progress(s.generation, generations,
                           f"generation {s.generation}, {s.evaluations} evaluations")

@@ -44,10 +44,18 @@ def apply_op(study: Study, op: list[Any]) -> Any:
     """Re-run one journaled call on a study (the same code path as the live call)."""
     kind = op[0]
     if kind == "ask":
-        return study.ask(int(op[1]))
-    if kind == "tell":
-        return study.tell(study.check(op[1]))
-    raise ValueError(f"journal: unknown operation {kind!r}")
+        out: Any = study.ask(int(op[1]))
+    elif kind == "tell":
+        out = study.tell(study.check(op[1]))
+    else:
+        raise ValueError(f"journal: unknown operation {kind!r}")
+    study.seq += 1
+    return out
+
+
+def dump(study: Study) -> bytes:
+    """The checkpoint of a study; call it where the study cannot change meanwhile."""
+    return pickle.dumps(study, protocol=pickle.HIGHEST_PROTOCOL)
 
 
 class StudyStore:
@@ -61,39 +69,30 @@ class StudyStore:
         self.db.execute(f"PRAGMA synchronous={synchronous}")
         self.db.execute("PRAGMA foreign_keys=ON")
         self.db.executescript(SCHEMA)
-        self.seq: dict[str, int] = {}
 
     def close(self) -> None:
         self.db.close()
 
-    def create(self, study: Study) -> None:
+    def create(self, study_id: str, name: str, spec: dict[str, Any], blob: bytes) -> None:
         now = time.time()
-        self.db.execute(
-            "INSERT INTO studies VALUES (?, ?, ?, ?, 0, ?, ?)",
-            (study.id, study.spec.name, now, now, msgpack.packb(study.spec.to_map()),
-             pickle.dumps(study, protocol=pickle.HIGHEST_PROTOCOL)))
-        self.seq[study.id] = 0
+        self.db.execute("INSERT INTO studies VALUES (?, ?, ?, ?, 0, ?, ?)",
+                        (study_id, name, now, now, msgpack.packb(spec), blob))
 
-    def journal(self, study_id: str, op: list[Any]) -> None:
-        """Append one acknowledged call."""
-        seq = self.seq[study_id] + 1
+    def journal(self, study_id: str, seq: int, op: list[Any]) -> None:
+        """Append one call (the study's `seq` after applying it) before it is answered."""
         self.db.execute("INSERT INTO journal VALUES (?, ?, ?)",
                         (study_id, seq, msgpack.packb(op, use_bin_type=True)))
-        self.seq[study_id] = seq
 
-    def checkpoint(self, study: Study) -> None:
-        """Save the whole study and drop the journal it already contains."""
-        blob = pickle.dumps(study, protocol=pickle.HIGHEST_PROTOCOL)
-        seq = self.seq.get(study.id, 0)
+    def checkpoint(self, study_id: str, blob: bytes, seq: int) -> None:
+        """Save a study's checkpoint (taken at `seq`) and drop the journal it contains."""
         with self.db:
             self.db.execute("BEGIN")
             self.db.execute("UPDATE studies SET checkpoint=?, seq=?, updated=? WHERE id=?",
-                            (blob, seq, time.time(), study.id))
-            self.db.execute("DELETE FROM journal WHERE study=? AND seq<=?", (study.id, seq))
+                            (blob, seq, time.time(), study_id))
+            self.db.execute("DELETE FROM journal WHERE study=? AND seq<=?", (study_id, seq))
 
     def delete(self, study_id: str) -> bool:
         cur = self.db.execute("DELETE FROM studies WHERE id=?", (study_id,))
-        self.seq.pop(study_id, None)
         return cur.rowcount > 0
 
     def ids(self) -> list[str]:
@@ -101,16 +100,15 @@ class StudyStore:
 
     def load(self, study_id: str) -> Study:
         """The study as last acknowledged: checkpoint, then the journal replayed."""
-        row = self.db.execute("SELECT checkpoint, seq FROM studies WHERE id=?",
+        row = self.db.execute("SELECT checkpoint FROM studies WHERE id=?",
                               (study_id,)).fetchone()
         if row is None:
             raise KeyError(study_id)
         study: Study = pickle.loads(row[0])
-        seq = int(row[1])
-        for op_seq, op in self._ops(study_id, seq):
+        for op_seq, op in self._ops(study_id, study.seq):
+            if op_seq != study.seq + 1:
+                raise ValueError(f"study {study_id}: journal gap at {study.seq + 1}")
             apply_op(study, msgpack.unpackb(op, raw=False))
-            seq = op_seq
-        self.seq[study_id] = seq
         return study
 
     def _ops(self, study_id: str, after: int) -> Iterator[tuple[int, bytes]]:

@@ -19,7 +19,7 @@ from catalytic.plugins.evolve.islands import (
 )
 from catalytic.plugins.evolve.problems import get_problem
 from catalytic.plugins.evolve.spec import SpecError, parse_spec
-from catalytic.plugins.evolve.store import StudyStore, apply_op
+from catalytic.plugins.evolve.store import StudyStore, apply_op, dump
 
 
 def zdt1_islands(n: int, pop: int = 20) -> list[Algorithm]:
@@ -146,17 +146,17 @@ def test_bad_specs_name_their_field(bad: dict[str, object], field: str) -> None:
 def test_store_replays_journal_exactly(tmp_path: Path) -> None:
     store = StudyStore(tmp_path / "e.sqlite3")
     s = Study.new("j", parse_spec(spec(islands=2, migration_interval=1)))
-    store.create(s)
+    store.create("j", "", s.spec.to_map(), dump(s))
     for k in range(9):
         got = apply_op(s, ["ask", 5])
-        store.journal("j", ["ask", 5])
+        store.journal("j", s.seq, ["ask", 5])
         res = [{"id": c, "values": evaluate(s.spec.genome.decode(x))} for c, x in got]
         if k % 3 == 0:
             res = res[:-1]  # leave one outstanding now and then
         out = apply_op(s, ["tell", res])
-        store.journal("j", ["tell", res])
+        store.journal("j", s.seq, ["tell", res])
         if out["generations_completed"]:
-            store.checkpoint(s)
+            store.checkpoint("j", dump(s), s.seq)
     store.close()
     back = StudyStore(tmp_path / "e.sqlite3").load("j")
     assert back.status() == s.status()

@@ -113,6 +113,10 @@ def test_concurrent_clients_share_a_study(make_daemon: MakeDaemon) -> None:
     with d.client() as c:
         st = c.call("evolve.status", {"study": sid})
     assert st["evaluations"] == 120 and st["outstanding"] == 0 and st["generation"] >= 10
+    d.kill()  # checkpoints taken while other calls were in flight still replay exactly
+    d.start()
+    with d.client() as c:
+        assert c.call("evolve.status", {"study": sid}) == st
 
 
 def test_resume_after_sigkill_loses_no_told_result(make_daemon: MakeDaemon) -> None:
