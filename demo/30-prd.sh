@@ -29,7 +29,8 @@ import json, sys
 r = json.load(open(sys.argv[1]))
 s = r["stats"]
 print(f"sections: {s['sections_total']} total, {s['sections_reused']} reused, "
-      f"{s['sections_recomputed']} recomputed")
+      f"{s['sections_recomputed']} recomputed, {s['sections_placed']} placed anew, "
+      f"{s['sections_shifted']} shifted")
 print(f"{sys.argv[2]} is still:", [t["status"] for t in r["tasks"] if t["id"] == sys.argv[2]][0])
 PY
 

@@ -80,7 +80,8 @@ def run_decompose(args: argparse.Namespace, cli: Any) -> int:
         s = result["stats"]
         console.print(f"[bold]{args.file}[/]: {s['tasks']} tasks from {s['sections_total']} "
                       f"sections — {s['sections_reused']} reused, "
-                      f"{s['sections_recomputed']} recomputed")
+                      f"{s['sections_recomputed']} recomputed, "
+                      f"{s.get('sections_placed', 0)} placed anew")
         for w in result["warnings"]:
             console.print(f"[yellow]warning:[/] {w}")
         for c in result["problems"]["cycles"]:
