@@ -73,7 +73,7 @@ def ms(xs: list[float]) -> tuple[float, float]:
 
 
 def quality(seeds: int) -> dict[str, Any]:
-    print("\n## 1. quality at equal evaluations (population 100, hypervolume / true front's)")
+    print("\n-- 1. quality at equal evaluations (population 100, hypervolume / true front's)")
     print(f"{'problem':8} {'evals':>6} {'catalytic':>17} {'pymoo NSGA-II':>17} {'met':>4}")
     out: dict[str, Any] = {"zdt_ratio": [], "met": True}
     for name, kind in (("zdt1", "nsga2"), ("zdt2", "nsga2"), ("zdt3", "nsga2"),
@@ -105,7 +105,7 @@ def quality(seeds: int) -> dict[str, Any]:
 
 
 def speed() -> dict[str, float]:
-    print("\n## 2. wall time of one 25,000-evaluation ZDT1 run (population 100, seed 1..3)")
+    print("\n-- 2. wall time of one 25,000-evaluation ZDT1 run (population 100, seed 1..3)")
     t_ours = min(ours("zdt1", "nsga2", 25_000, s)[2] for s in (1, 2, 3))
     t_pymoo = min(bl.pymoo_nsga2("zdt1", 25_000, s)[1] for s in (1, 2, 3))
     F, t_deap = bl.deap_nsga2(25_000, 1)
@@ -169,7 +169,7 @@ def evals_to_target(n_islands: int, seed: int, limit: int = 60_000) -> int | Non
 
 
 def islands() -> dict[str, Any]:
-    print("\n## 3. islands: 2 islands (50 each) vs 1 population (100) on this machine's cores")
+    print("\n-- 3. islands: 2 islands (50 each) vs 1 population (100) on this machine's cores")
     out: dict[str, Any] = {}
     with ProcessPoolExecutor(2, mp_context=get_context("fork")) as pool:
         cores = effective_cores(pool)
@@ -193,7 +193,7 @@ def islands() -> dict[str, Any]:
 
 
 def single_objective() -> dict[str, float]:
-    print("\n## 4. single objective, 30 variables, 100,000 evaluations (seed 1)")
+    print("\n-- 4. single objective, 30 variables, 100,000 evaluations (seed 1)")
     p = get_problem("rastrigin")
     a = Algorithm(p.genome(), 1, 100, seed=1, kind="ga")
     while a.evaluations < 100_000:
@@ -212,7 +212,7 @@ def single_objective() -> dict[str, float]:
 
 
 def ask_tell(generations: int = 30) -> float:
-    print("\n## 5. ask/tell over the socket vs in-process (ZDT1, batches of 100)")
+    print("\n-- 5. ask/tell over the socket vs in-process (ZDT1, batches of 100)")
     from catalytic.plugins.evolve.engine import Study
     from catalytic.plugins.evolve.spec import parse_spec
 
@@ -250,7 +250,7 @@ def ask_tell(generations: int = 30) -> float:
 
 
 def autotune(quick: bool) -> dict[str, Any]:
-    print("\n## 6. autotune (population 100, ≤ 17 generations, synthetic workload, model)")
+    print("\n-- 6. autotune (population 100, ≤ 17 generations, synthetic workload, model)")
     calls = synthetic(6000 if quick else 20_000, seed=1)
     cut = split(calls)
     tune = calls[:cut]
