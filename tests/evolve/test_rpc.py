@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import threading
+import time
 from collections.abc import Callable
 from typing import Any
 
 import pytest
 
-from catalytic.client import Client, InvalidParams, RpcError
+from catalytic.client import Client, DeadlineExceeded, InvalidParams, RpcError
 
 MakeDaemon = Callable[..., Any]
 
@@ -163,3 +164,26 @@ def test_run_builtin_problem_with_progress(make_daemon: MakeDaemon) -> None:
         assert r3["evaluations"] == 2 * 40 * 51
         with pytest.raises(RpcError):
             c.call("evolve.run", {"problem": "nope"})
+
+
+def test_cancelled_run_keeps_its_last_epoch(make_daemon: MakeDaemon) -> None:
+    d = make_daemon(CONFIG)
+    with d.client() as c:
+        with pytest.raises(DeadlineExceeded):
+            c.call("evolve.run", {"problem": "dtlz2", "generations": 100_000, "population": 40,
+                                  "islands": 2, "seed": 3}, timeout=1.5)
+        deadline = time.monotonic() + 10
+        while True:  # the handler is cancelled; the study is released and usable
+            studies = c.call("evolve.list")["studies"]
+            if studies and not studies[0]["running"]:
+                break
+            assert time.monotonic() < deadline, "the cancelled run never stopped"
+            time.sleep(0.1)
+        sid = studies[0]["study"]
+        st = c.call("evolve.status", {"study": sid})
+        assert 0 < st["generation"] < 100_000 and st["evaluations"] > 0
+        assert c.call("system.ping", {"payload": 1}) == 1
+    d.kill()
+    d.start()
+    with d.client() as c:  # the last completed epoch was checkpointed
+        assert c.call("evolve.status", {"study": sid})["generation"] == st["generation"]
