@@ -127,6 +127,12 @@ def critical_path(graph: dict[str, list[str]], order: list[str],
     return path[::-1], total
 
 
+def named_cycles(tasks: list[dict[str, Any]]) -> list[list[dict[str, str]]]:
+    """Only the cycles, by ID and title (what `prd.decompose` reports)."""
+    titles = {t["id"]: t["title"] for t in tasks}
+    return [[{"id": c, "title": titles[c]} for c in comp] for comp in cycles(edges(tasks))]
+
+
 def analyse(tasks: list[dict[str, Any]]) -> dict[str, Any]:
     """Everything `prd.graph` answers, in one pass."""
     graph = edges(tasks)

@@ -15,7 +15,7 @@ from catalytic.plugins.prd import export as E
 from catalytic.plugins.prd.assemble import AssemblyCache
 from catalytic.plugins.prd.diff import diff
 from catalytic.plugins.prd.engine import MapFn, decompose
-from catalytic.plugins.prd.graph import analyse, next_tasks
+from catalytic.plugins.prd.graph import analyse, named_cycles, next_tasks
 from catalytic.plugins.prd.memo import Memo
 from catalytic.plugins.prd.model import Decomposer
 from catalytic.plugins.prd.store import STATUSES, Store, carry
@@ -68,9 +68,8 @@ class PrdService:
             meta = {"warnings": result.warnings, "problems": result.problems,
                     "stats": result.stats}
             self.store.save_document(document, text, result.tasks, meta)
-        graph = analyse(result.tasks)
         base = {"tasks": result.tasks, "stats": result.stats, "warnings": result.warnings,
-                "problems": {**result.problems, "cycles": graph["cycles"]}}
+                "problems": {**result.problems, "cycles": named_cycles(result.tasks)}}
         with self._lock:
             self._last[document] = (digest, base)
             if len(self._last) > 64:
