@@ -323,6 +323,8 @@ class Connection(asyncio.Protocol):
                 result = entry.handler(call, **kwargs) if entry.wants_call else entry.handler(
                     **kwargs)
                 entry.stats.record(time.perf_counter() - started, None)
+                if st.recorder is not None:
+                    st.recorder.add(method, params, time.perf_counter() - started, None)
                 self.respond(msgid, None, result)
                 return
             if len(self.inflight) >= st.limits.max_inflight:
@@ -375,7 +377,11 @@ class Connection(asyncio.Protocol):
         except Exception as exc:
             self.state.log.exception("%s failed", entry.name)
             error = InternalError(f"{entry.name} failed: {type(exc).__name__}: {exc}")
-        entry.stats.record(time.perf_counter() - started, None if error is None else error.code)
+        elapsed = time.perf_counter() - started
+        entry.stats.record(elapsed, None if error is None else error.code)
+        if self.state.recorder is not None:
+            self.state.recorder.add(entry.name, kwargs, elapsed,
+                                    None if error is None else error.code)
         if call.msgid is not None:
             self.inflight.pop(call.msgid, None)
             if call.cancel_reason != "disconnected":

@@ -15,6 +15,7 @@ if TYPE_CHECKING:
     from catalytic.daemon.connection import Connection
     from catalytic.daemon.executor import LocalExecutor
     from catalytic.daemon.plugins import PluginHost
+    from catalytic.daemon.recorder import WorkloadRecorder
 
 
 @dataclass(frozen=True)
@@ -48,6 +49,8 @@ class ServerState:
     overloaded: bool = False
     """Set by the memory governor above the hard limit: heavy calls get -32002."""
     overload_reason: str = ""
+    recorder: WorkloadRecorder | None = None
+    """Set while `system.record` records the workload."""
     executor: LocalExecutor | None = None
     plugins: PluginHost | None = None
     http_url: str | None = None

@@ -8,10 +8,12 @@ from typing import Any
 
 import psutil
 
+from catalytic.client.errors import InvalidParams
 from catalytic.client.protocol import PROTOCOL_VERSION
 from catalytic.config.load import Config
 from catalytic.daemon.connection import RequestCall
 from catalytic.daemon.plugins import daemon_version
+from catalytic.daemon.recorder import WorkloadRecorder
 from catalytic.daemon.state import ServerState
 from catalytic.plugins.base import Param, Plugin, rpc
 
@@ -85,6 +87,27 @@ class System(Plugin):
             return {"cancelled": False, "reason": f"no call {id} in flight on this connection"}
         target.cancel("cancelled by the client")
         return {"cancelled": True}
+
+    @rpc("record", Param("action", "str", choices=("start", "stop", "status")),
+         Param("name", "str", required=False, default="workload",
+               doc="File name (under <state>/workloads/) for the saved log."),
+         Param("max_calls", "int", required=False, default=100_000, min=1, max=10_000_000),
+         doc="Record the workload (method, key, sizes, latency; never payloads) for autotune.")
+    def record(self, action: str, name: str, max_calls: int) -> dict[str, Any]:
+        st = self.state
+        if action == "start":
+            if not name.replace("-", "").replace("_", "").isalnum():
+                raise InvalidParams(f"system.record: name {name!r} must be letters, digits, "
+                                    "- or _")
+            st.recorder = WorkloadRecorder(name, max_calls)
+            return st.recorder.status()
+        if st.recorder is None:
+            return {"recording": False}
+        if action == "status":
+            return st.recorder.status()
+        recorder, st.recorder = st.recorder, None
+        path = recorder.save(st.state_dir / "workloads")
+        return {**recorder.status(), "recording": False, "path": str(path)}
 
     @rpc("shutdown", doc="Stop the daemon gracefully (as SIGTERM does).")
     def shutdown(self) -> dict[str, Any]:

@@ -129,3 +129,23 @@ def test_stats_count_calls_and_errors(core_daemon) -> None:
     assert ping["calls"] == 25 and ping["p99_us"] >= ping["p50_us"] > 0
     assert stats["methods"]["example.fail"]["errors"] == {"-33001": 1}
     assert stats["rss_bytes"] > 10 * 2**20 and stats["uptime_s"] > 0
+
+
+def test_workload_recording_keeps_sizes_not_payloads(core_daemon) -> None:
+    import json
+    from pathlib import Path
+
+    with core_daemon.client() as c:
+        assert c.call("system.record", action="status") == {"recording": False}
+        c.call("system.record", action="start", name="t1")
+        c.call("example.greet", who="secret-name")
+        c.call("example.sleep", seconds=0.01)
+        with pytest.raises(RpcError):
+            c.call("example.fail")
+        assert c.call("system.record", action="status")["calls"] == 3
+        saved = c.call("system.record", action="stop")
+    text = Path(saved["path"]).read_text()
+    lines = [json.loads(x) for x in text.splitlines()]
+    assert [x["method"] for x in lines] == ["example.greet", "example.sleep", "example.fail"]
+    assert lines[0]["bytes"] == len("secret-name") and "secret" not in text
+    assert lines[2]["error"] == -33001 and lines[1]["latency_us"] >= 10_000
