@@ -118,8 +118,8 @@ def catalytic_runs(s: Suite, workers: int) -> list[tuple[float, dict[str, Any]]]
             c.call("testrun.forget", {"root": str(s.src)})
             runs = []
             for i in range(2):
-                if i:
-                    wait_warm(c)
+                if i and not wait_warm(c):
+                    print("  (no warm workers were ready for the second run)", flush=True)
                 t = time.perf_counter()
                 r = c.call("testrun.run", {"root": str(s.src), "python": str(s.python),
                                            "workers": workers, "args": s.args}, timeout=3600)
@@ -129,14 +129,18 @@ def catalytic_runs(s: Suite, workers: int) -> list[tuple[float, dict[str, Any]]]
         d.cleanup()
 
 
-def wait_warm(c: Any, limit: float = 600) -> None:
+def wait_warm(c: Any, limit: float = 300) -> bool:
     """Between runs: wait until the standby workers have collected (as after a pause)."""
     end = time.monotonic() + limit
+    time.sleep(0.5)
     while time.monotonic() < end:
         st = c.call("system.stats").get("plugins", {}).get("testrun", {})
         if st.get("warm_ready"):
-            return
+            return True
+        if not st.get("warm_standby"):
+            return False
         time.sleep(0.2)
+    return False
 
 
 def geomean(xs: list[float]) -> float:

@@ -119,8 +119,8 @@ def show_run(con: Any, r: dict[str, Any], slowest: int) -> None:
 def summary_line(r: dict[str, Any]) -> str:
     parts = [f"{r[k]} {k.rstrip('s') if k == 'errors' and r[k] == 1 else k}"
              for k in ("failed", "passed", "skipped", "xfailed", "xpassed", "errors") if r[k]]
-    if not r["tests"]:
-        parts = ["no tests ran"]
+    if r["exit_status"] == 5:
+        parts = ["no tests ran", *parts]
     return (", ".join(parts) + f" in {r['makespan_s']:.2f}s on {r['workers']} workers "
             f"(lower bound {r['lower_bound_s']:.2f}s, efficiency {r['efficiency']:.0%}, "
             f"serial {r['serial_estimate_s']:.2f}s)")

@@ -103,7 +103,7 @@ class TestrunPlugin(Plugin):
 
     def stats(self) -> dict[str, Any]:
         return {"active_runs": sum(r.active for r in self.runs.values()),
-                "warm_standby": len(self.standby),
+                "warm_standby": sum(r.alive() for r, _, _ in self.standby.values()),
                 "warm_ready": sum(r.collected() for r, _, _ in self.standby.values()),
                 "completed_runs": self.completed,
                 "tests_known": self.history.count()}
@@ -263,7 +263,8 @@ class TestrunPlugin(Plugin):
             Measured(r["nodeid"], r["outcome"], float(r["duration_s"]),
                      int(r.get("rss_bytes", 0)), float(r.get("cpu_s", 0.0)),
                      int(r.get("io_bytes", 0)))
-            for r in summary["results"] if r.get("message") != "not run"],
+            for r in summary["results"]
+            if r.get("message") != "not run" and not r.get("collection")],
             summary["order_dependent"])
         brief = {k: v for k, v in summary.items() if k not in ("results", "order")}
         self.history.add_run(root, brief)
@@ -339,15 +340,16 @@ class TestrunPlugin(Plugin):
 
     @rpc("worker_hello", Param("run", "str"), Param("worker", "str"), Param("pid", "int"),
          Param("tests", "list", items="str"), Param("alone", "list", items="str"),
-         Param("errors", "list"), doc="Internal: a worker's collection.")
+         Param("errors", "list"), Param("skips", "list", required=False, default=[]),
+         doc="Internal: a worker's collection.")
     async def worker_hello(self, call: Call, run: str, worker: str, pid: int,
-                           tests: list[str], alone: list[str],
-                           errors: list[dict[str, Any]]) -> dict[str, Any]:
+                           tests: list[str], alone: list[str], errors: list[dict[str, Any]],
+                           skips: list[dict[str, Any]] | None = None) -> dict[str, Any]:
         try:
             r = self._active(run)
         except InvalidParams:
             return {"stop": True}
-        return r.hello(worker, tests, alone, errors)
+        return r.hello(worker, tests, alone, errors, skips or [])
 
     @rpc("pull", Param("run", "str"), Param("worker", "str"), Param("results", "list"),
          doc="Internal: a worker reports results and asks for its next batch.")

@@ -42,7 +42,7 @@ def pytest_configure(config: pytest.Config) -> None:
         socket=os.environ.pop(ENV_SOCKET, ""),
         journal=os.environ.pop(ENV_JOURNAL, ""),
         max_output=int(os.environ.pop(ENV_MAX_OUTPUT, "65536") or 65536),
-        collect_errors=[], reports={},
+        collect_errors=[], collect_skips=[], reports={},
     )
     config.addinivalue_line("markers", f"{ALONE_MARKER}: run this test with no other test")
 
@@ -51,6 +51,10 @@ def pytest_collectreport(report: pytest.CollectReport) -> None:
     if _active() and report.failed:
         _state["collect_errors"].append(
             {"nodeid": report.nodeid, "message": _clip(str(report.longrepr))})
+    elif _active() and report.skipped:
+        # A module skipped at collection (importorskip): pytest counts it as one skip.
+        why = report.longrepr[2] if isinstance(report.longrepr, tuple) else str(report.longrepr)
+        _state["collect_skips"].append({"nodeid": report.nodeid, "message": _clip(why, 2000)})
 
 
 def pytest_runtest_logreport(report: pytest.TestReport) -> None:
@@ -181,7 +185,8 @@ def pytest_runtestloop(session: pytest.Session) -> bool | None:
     try:
         reply = client.call("testrun.worker_hello", {
             "run": _state["run"], "worker": _state["worker"], "pid": os.getpid(),
-            "tests": ids, "alone": alone, "errors": _state["collect_errors"]})
+            "tests": ids, "alone": alone, "errors": _state["collect_errors"],
+            "skips": _state["collect_skips"]})
         if reply.get("stop"):
             return True
         _serve(session, client)

@@ -34,7 +34,8 @@ def summarize(results: Sequence[Mapping[str, Any]], workers: int, makespan: floa
     return {
         "tests": len(results),
         **{("errors" if o == "error" else o): counts.get(o, 0) for o in OUTCOMES},
-        "exit_status": exit_status(counts, len(results)),
+        # Like pytest: a module skipped at collection is counted, but not as a test that ran.
+        "exit_status": exit_status(counts, sum(1 for r in results if not r.get("collection"))),
         "workers": workers,
         "makespan_s": round(makespan, 4),
         "lower_bound_s": round(lb, 4),

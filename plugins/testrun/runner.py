@@ -91,6 +91,8 @@ class Run:
                                                                   progress, log)
         self.workers: dict[str, Worker] = {}
         self.tests: list[str] | None = None
+        self.skips: list[dict[str, Any]] = []
+        """Modules skipped at collection; pytest counts each as one skipped test."""
         self.results: dict[str, dict[str, Any]] = {}
         self.order: dict[str, list[str]] = {}
         self.dispatcher: Dispatcher | None = None
@@ -169,7 +171,7 @@ class Run:
 
     def summary(self) -> dict[str, Any]:
         ids = self.tests or []
-        results = [self.results[t] for t in ids if t in self.results]
+        results = self.skips + [self.results[t] for t in ids if t in self.results]
         return summarize(results, self.o.workers, self.t_end - self.t0, self.expected,
                          self.order)
 
@@ -229,7 +231,7 @@ class Run:
     # -- worker calls ------------------------------------------------------------------------
 
     def hello(self, worker: str, tests: list[str], alone: list[str],
-              errors: list[dict[str, Any]]) -> dict[str, Any]:
+              errors: list[dict[str, Any]], skips: list[dict[str, Any]]) -> dict[str, Any]:
         w = self.workers.get(worker)
         if w is None or self.closed:
             return {"stop": True}
@@ -240,6 +242,9 @@ class Run:
                 self._fail(RunFailed(COLLECTION_ERROR, "collection failed:\n" + text, errors))
                 return {"stop": True}
             self.tests = list(tests)
+            self.skips = [{"nodeid": str(k.get("nodeid")), "outcome": "skipped",
+                           "duration_s": 0.0, "message": str(k.get("message", "")),
+                           "collection": True} for k in skips]
             if not tests:
                 self._finish()
                 return {"stop": True}

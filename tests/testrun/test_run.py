@@ -43,7 +43,8 @@ def test_outcomes_equal_serial_pytest_and_history_tightens_the_schedule(make_dae
         assert len(xml.findall(".//failure")) == first["failed"]
 
         hist = c.call("testrun.history", {"root": str(root)})
-        assert len(hist["tests"]) == first["tests"] and hist["runs"][0]["tests"] == 23
+        # The module skipped at collection counts in the run, not in the per-test history.
+        assert len(hist["tests"]) == first["tests"] - 1 == 23 and hist["runs"][0]["tests"] == 24
         assert hist["tests"][0]["nodeid"] == "check_slow.py::test_long_last"
         plan = c.call("testrun.plan", {"root": str(root), "workers": 2}, timeout=60)
         assert plan["tests"] == 23 and plan["known"] == 23
