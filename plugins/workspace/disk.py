@@ -36,6 +36,11 @@ CREATE INDEX IF NOT EXISTS entries_access ON entries(last_access);
 """
 
 
+_NEVER = (0.0, 0)
+_CLOCK_OFFSET = time.monotonic() - time.time()
+"""Wall-clock last-access times from the cheaper monotonic clock."""
+
+
 class DiskError(OSError):
     """A blob could not be written or the index could not be updated."""
 
@@ -169,8 +174,8 @@ class DiskTier:
 
     def touch(self, key: str) -> None:
         """Note an access (batched; written by `flush_access`)."""
-        _, freq = self._touched.get(key, (0.0, 0))
-        self._touched[key] = (time.time(), freq + 1)
+        _, freq = self._touched.get(key, _NEVER)
+        self._touched[key] = (time.monotonic() - _CLOCK_OFFSET, freq + 1)
         if len(self._touched) >= 1024:
             self.flush_access()
 
