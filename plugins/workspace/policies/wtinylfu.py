@@ -133,9 +133,10 @@ class WTinyLFU(Policy):
         window, probation, protected = self.window, self.probation, self.protected
         wmove, pmove = window.move_to_end, protected.move_to_end
         sk = self.sketch
-        add, promote, miss = sk.add, self._promote, self._miss
+        add, promote, miss, evict = sk.add, self._promote, self._miss, self._evict
         memo_get, slots, table = sk.memo.get, sk._slots, sk.table
-        fast = not sk.use_door
+        fast = not sk.use_door and self.window_cap > 0
+        cap, main_cap = self.capacity, self.main_cap
         hits = 0
         for k in keys:
             if k in window:
@@ -146,6 +147,38 @@ class WTinyLFU(Policy):
                 pmove(k)
             elif k in probation:
                 promote(k)
+            elif fast and window and self.used >= cap:
+                # the common miss, inlined: one admission contest, then insert into the window
+                cand, cs = window.popitem(last=False)
+                self.window_used -= cs
+                if self.probation_used + self.protected_used + cs <= main_cap:
+                    self._main_insert(cand, cs)
+                    add(cand)
+                else:
+                    victim = next(iter(probation)) if probation else next(iter(protected))
+                    a, b, c, d = memo_get(cand) or slots(cand)
+                    e, f, g, h = memo_get(victim) or slots(victim)
+                    if min(table[a], table[b], table[c], table[d]) > \
+                            min(table[e], table[f], table[g], table[h]):
+                        self._drop(victim, self._main_pop(victim))
+                        self._main_insert(cand, cs)
+                    else:
+                        self._drop(cand, cs)
+                    table[a] += 1
+                    table[b] += 1
+                    table[c] += 1
+                    table[d] += 1
+                while self.used + 1 > cap:
+                    evict()
+                window[k] = 1
+                self.window_used += 1
+                self.used += 1
+                a, b, c, d = memo_get(k) or slots(k)
+                table[a] += 1
+                table[b] += 1
+                table[c] += 1
+                table[d] += 1
+                continue
             else:
                 miss(k, 1)
                 continue
