@@ -114,12 +114,16 @@ def _all_sections() -> list[str]:
 
 def run(cfg: config_load.Config, host: PluginHost, sock: Path, state: Path, log: Any,
         reload_config: Any, loop_name: str) -> int:
-    from catalytic.daemon.executor import LocalExecutor
+    from catalytic.daemon.executor import create_executor
     from catalytic.daemon.server import Server, StartupError
 
     # Fork the workers first, while the process has one thread and no sockets.
-    executor = LocalExecutor(cfg.values["daemon"]["workers"], log)
-    executor.prespawn()
+    try:
+        executor = create_executor(cfg.values["daemon"], log)
+    except ImportError as exc:
+        print(f"catalyticd: daemon.executor = 'dask' needs Dask distributed "
+              f"(pip install 'catalytic[dask]'): {exc}", file=sys.stderr)
+        return EXIT_CONFIG
     server_box: list[Server] = []
 
     async def serve() -> int:
@@ -130,7 +134,7 @@ def run(cfg: config_load.Config, host: PluginHost, sock: Path, state: Path, log:
         except StartupError as exc:
             log.error("%s", exc)
             print(f"catalyticd: {exc}", file=sys.stderr)
-            executor.shutdown()
+            await executor.close()
             return EXIT_STARTUP
         await server.stop_event.wait()
         await server.shutdown()

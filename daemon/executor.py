@@ -81,8 +81,63 @@ def _warm(_: int) -> int:
     return os.getpid()
 
 
-class LocalExecutor:
+class BaseExecutor:
+    """What every backend shares: `map` over `submit`, and the daemon's lifecycle hooks."""
+
+    workers: int
+    backend = "base"
+
+    async def start(self) -> None:
+        """Called on the running loop before plugins start (connect to a cluster, ...)."""
+
+    async def submit(self, fn: Callable[..., T], *args: Any, progress: ProgressFn | None = None,
+                     **kwargs: Any) -> T:
+        raise NotImplementedError
+
+    async def map(self, fn: Callable[[Any], T], items: Iterable[Any], *,
+                  progress: ProgressFn | None = None) -> list[T]:
+        todo = list(items)
+        done = 0
+
+        async def one(item: Any) -> T:
+            nonlocal done
+            result = await self.submit(fn, item)
+            done += 1
+            if progress is not None:
+                progress(done, len(todo), "")
+            return result
+
+        tasks = [asyncio.ensure_future(one(item)) for item in todo]
+        try:
+            return list(await asyncio.gather(*tasks))
+        except BaseException:
+            for t in tasks:
+                t.cancel()
+            raise
+
+    def stats(self) -> dict[str, Any]:
+        return {"backend": self.backend, "workers": self.workers}
+
+    def problems(self) -> list[str]:
+        """What /healthz should report about this backend (empty when healthy)."""
+        return []
+
+    def report(self) -> dict[str, Any] | None:
+        """An entry for `system.plugins` when the backend can fail on its own (a cluster)."""
+        return None
+
+    def shutdown(self) -> None:
+        """Release everything without waiting."""
+
+    async def close(self) -> None:
+        """Called once by the daemon's shutdown, after the plugins stopped."""
+        self.shutdown()
+
+
+class LocalExecutor(BaseExecutor):
     """`Executor` over a fork-started ProcessPoolExecutor with `workers` processes."""
+
+    backend = "local"
 
     def __init__(self, workers: int, log: logging.Logger | None = None) -> None:
         self.workers = workers or os.cpu_count() or 1
@@ -160,27 +215,6 @@ class LocalExecutor:
             self._pool = self._new_pool()
             return self._pool.submit(_run_job, fn, job, with_report, args, kwargs)
 
-    async def map(self, fn: Callable[[Any], T], items: Iterable[Any], *,
-                  progress: ProgressFn | None = None) -> list[T]:
-        todo = list(items)
-        done = 0
-
-        async def one(item: Any) -> T:
-            nonlocal done
-            result = await self.submit(fn, item)
-            done += 1
-            if progress is not None:
-                progress(done, len(todo), "")
-            return result
-
-        tasks = [asyncio.ensure_future(one(item)) for item in todo]
-        try:
-            return list(await asyncio.gather(*tasks))
-        except BaseException:
-            for t in tasks:
-                t.cancel()
-            raise
-
     def stats(self) -> dict[str, Any]:
         return {"backend": "local", "workers": self.workers, "submitted": self.submitted,
                 "completed": self.completed, "failed": self.failed,
@@ -189,3 +223,17 @@ class LocalExecutor:
     def shutdown(self) -> None:
         self._pool.shutdown(wait=False, cancel_futures=True)
         self._queue.put(None)
+
+
+def create_executor(daemon: dict[str, Any], log: logging.Logger) -> BaseExecutor:
+    """The backend `daemon.executor` names; a local pool is forked first, before any thread."""
+    local: LocalExecutor | None = None
+    if daemon["executor"] == "local" or daemon["dask_fallback_local"]:
+        local = LocalExecutor(daemon["workers"], log)
+        local.prespawn()
+    if daemon["executor"] == "local":
+        assert local is not None
+        return local
+    from catalytic.daemon.executor_dask import DaskExecutor  # needs the `dask` extra
+
+    return DaskExecutor.from_config(daemon, local, log)

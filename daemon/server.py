@@ -22,7 +22,7 @@ from catalytic.config.paths import status_path
 from catalytic.daemon import systemd
 from catalytic.daemon.connection import Connection
 from catalytic.daemon.dispatch import Dispatcher
-from catalytic.daemon.executor import LocalExecutor
+from catalytic.daemon.executor import BaseExecutor
 from catalytic.daemon.governor import MemoryGovernor
 from catalytic.daemon.http import HttpServer
 from catalytic.daemon.plugins import PluginHost, daemon_version
@@ -58,7 +58,7 @@ class Server:
         self._bound_path = False
 
     # -- start-up -------------------------------------------------------------------
-    async def startup(self, executor: LocalExecutor) -> None:
+    async def startup(self, executor: BaseExecutor) -> None:
         st = self.state
         st.executor = executor
         st.plugins = self.host
@@ -72,6 +72,7 @@ class Server:
             private_dir(st.socket_path.parent)
         else:
             sockets = [self.bind()]
+        await executor.start()  # a cluster backend connects (or starts retrying) here
         system = System(st, self.request_stop, self.reload)
         for verb, method in System.methods().items():
             st.dispatcher.register("system", method, getattr(system, System.handler_name(verb)))
@@ -82,6 +83,7 @@ class Server:
         await self.host.start_all(lambda name: self.plugin_context(name, registry),
                                   st.dispatcher)
         self.http = HttpServer(st, registry)
+        self.http.health_checks.append(executor.problems)
         await self.http.start()
         # The status file exists before the first call is answered.
         atomic_write_json(status_path(st.socket_path), {
@@ -282,7 +284,7 @@ class Server:
         if self.http is not None:
             await self.http.stop()
         if st.executor is not None:
-            st.executor.shutdown()
+            await st.executor.close()
         for listener in self.listeners:
             await listener.wait_closed()
         if self._lock_fd is not None:

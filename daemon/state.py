@@ -13,7 +13,7 @@ from catalytic.daemon.dispatch import Dispatcher
 
 if TYPE_CHECKING:
     from catalytic.daemon.connection import Connection
-    from catalytic.daemon.executor import LocalExecutor
+    from catalytic.daemon.executor import BaseExecutor
     from catalytic.daemon.plugins import PluginHost
     from catalytic.daemon.recorder import WorkloadRecorder
 
@@ -51,7 +51,7 @@ class ServerState:
     overload_reason: str = ""
     recorder: WorkloadRecorder | None = None
     """Set while `system.record` records the workload."""
-    executor: LocalExecutor | None = None
+    executor: BaseExecutor | None = None
     plugins: PluginHost | None = None
     http_url: str | None = None
     extra: dict[str, Any] = field(default_factory=dict)

@@ -48,7 +48,10 @@ class System(Plugin):
 
     @rpc("plugins", doc="Loaded and failed plugins, with the reason for each failure.")
     def plugins(self) -> list[dict[str, Any]]:
-        return self.state.plugins.report() if self.state.plugins else []
+        st = self.state
+        out = st.plugins.report() if st.plugins else []
+        backend = st.executor.report() if st.executor else None  # a cluster can be down
+        return out + ([backend] if backend else [])
 
     @rpc("stats", doc="Uptime, connections, requests by method, errors, RSS, CPU, plugins.")
     def stats(self) -> dict[str, Any]:
