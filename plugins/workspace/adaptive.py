@@ -10,7 +10,9 @@ Small caches use a higher rate so each shadow still holds `min_shadow` objects;
 at R = 1 the shadows are full size, so the live cache simply *is* the winning
 shadow and a switch costs nothing. A switch needs the winner to lead by
 `margin` (relative) at `patience` decisions in a row, since every carried-over
-switch loses the old policy's history (ghosts, counts). Each switch is judged
+switch loses the old policy's history (ghosts, counts) — softened by replaying
+the last 2 × capacity requests into the new policy before the resident set is
+carried over (for unit-size entries; only really resident keys stay). Each switch is judged
 afterwards (sampled hits of the new policy minus the one it replaced): when a
 switch did not pay, the patience doubles, so a trace whose phases flip faster
 than the window cannot make `auto` chase its own tail; and when following recent
@@ -20,6 +22,7 @@ more than `slack`), `auto` follows the long-run leader.
 
 from __future__ import annotations
 
+from collections import deque
 from collections.abc import Iterable
 
 import numpy as np
@@ -39,7 +42,7 @@ class Adaptive(Policy):
     def __init__(self, capacity: int, candidates: Iterable[str] = CANDIDATES,
                  start: str = "s3fifo", min_shadow: int = 1000, min_rate: float = 0.01,
                  epoch: int | None = None, decay: float | None = None, margin: float = 0.02,
-                 patience: int = 2, slack: float = 0.003) -> None:
+                 patience: int = 2, slack: float = 0.003, warm_switch: bool = True) -> None:
         super().__init__(capacity)
         self.rate = min(1.0, max(min_rate, min_shadow / capacity))
         self._threshold = int(self.rate * (1 << 24))
@@ -68,6 +71,8 @@ class Adaptive(Policy):
         """Sampled requests before the first decision (shadows must fill first)."""
         self.current = start
         self.live: Policy = self.shadows[start] if self.mirror else POLICIES[start](capacity)
+        self.history: deque[Key] = deque(maxlen=min(2 * capacity, 1 << 20) if warm_switch else 0)
+        """Recent requests, replayed into a new live policy so it starts with history."""
         self.live.on_evict = self._evicted
         self.switches = 0
 
@@ -125,8 +130,13 @@ class Adaptive(Policy):
             new = self.shadows[name]
         else:
             new = POLICIES[name](self.capacity)
+            if self.history and old.used == len(sizes):  # unit sizes: warm it on history
+                new.replay(self.history)
+                for key in [k for k in new.resident() if k not in sizes]:
+                    new.remove(key)  # only what is really resident may stay
             for key in old.resident():
-                new.access(key, sizes[key])
+                if key not in new:
+                    new.access(key, sizes[key])
         self.live, self.current = new, name
         self.used = new.used
         new.on_evict = self._evicted
@@ -142,6 +152,7 @@ class Adaptive(Policy):
             return hit
         if ((hash(key) * _GOLD) & _M) >> 40 < self._threshold:
             self._sample(key, size)
+        self.history.append(key)
         hit = self.live.access(key, size)
         self.used = self.live.used
         return hit
@@ -192,6 +203,7 @@ class Adaptive(Policy):
         for start in range(0, len(seq), 4096):
             part = seq[start:start + 4096]
             hits += self.live.replay(part)
+            self.history.extend(part)
             self._feed(self._sampled_keys(part))
         self.used = self.live.used
         return hits
