@@ -85,8 +85,10 @@ def test_connected_and_reported(on_dask: DaemonProcess, cluster: DaskCluster) ->
 
 def test_islands_give_the_local_pareto_front(local: DaemonProcess,
                                              on_dask: DaemonProcess) -> None:
+    pool_before = executor_stats(local)["completed"]
     with local.client() as c:
         expected = c.call("evolve.run", ISLANDS)
+    epochs = executor_stats(local)["completed"] - pool_before
     before = executor_stats(on_dask)
     with on_dask.client() as c:
         got = c.call("evolve.run", ISLANDS)
@@ -96,7 +98,7 @@ def test_islands_give_the_local_pareto_front(local: DaemonProcess,
     assert got["evaluations"] == expected["evaluations"]
     assert got["hypervolume"] == expected["hypervolume"]
     # every epoch of every island ran as a task on the cluster (no local pool exists here)
-    assert after["completed"] - before["completed"] == 4 * (30 // 5)
+    assert epochs >= 4 * (30 // 5) and after["completed"] - before["completed"] == epochs
     assert after["fallback"] is None and after["failed"] == before["failed"]
 
 
@@ -125,8 +127,8 @@ def test_simulate_sweep_equals_local_with_progress_and_errors(
 
 def test_worker_killed_mid_epoch_loses_nothing(local: DaemonProcess, on_dask: DaemonProcess,
                                                cluster: DaskCluster) -> None:
-    run = {"problem": "dtlz2", "generations": 400, "population": 100, "seed": 11,
-           "islands": 4, "migration_interval": 200}
+    run = {"problem": "dtlz2", "generations": 240, "population": 80, "seed": 11,
+           "islands": 4, "migration_interval": 120}
     pids = cluster.worker_pids()
     box: dict[str, Any] = {}
 
@@ -156,7 +158,7 @@ def test_worker_killed_mid_epoch_loses_nothing(local: DaemonProcess, on_dask: Da
         with local.client() as c:
             expected = c.call("evolve.run", run)
         got = box["result"]
-        assert got["generation"] == 400 and got["evaluations"] == expected["evaluations"]
+        assert got["generation"] == 240 and got["evaluations"] == expected["evaluations"]
         assert got["pareto"] == expected["pareto"]
         assert len(cluster.info()["workers"]) == 1  # the work finished on the survivor
     finally:
@@ -177,14 +179,27 @@ def test_cancellation_stops_the_work_on_the_workers(on_dask: DaemonProcess,
     cluster.wait_for_workers(2)
     pids = list(cluster.worker_pids().values())
     before = executor_stats(on_dask)["cancelled"]
-    busy = _cpu_seconds(pids)
-    with on_dask.client() as c, pytest.raises(DeadlineExceeded):
-        # one epoch of a million generations per island: only cancelling ends it
-        c.call("evolve.run", {"problem": "dtlz2", "generations": 1_000_000, "population": 60,
-                              "islands": 2, "migration_interval": 1_000_000, "seed": 1},
-               timeout=2.5)
-    busy = _cpu_seconds(pids) - busy
-    assert busy > 0.5, "the epochs never ran on the workers"
+    box: dict[str, Any] = {}
+
+    def evolve() -> None:
+        with on_dask.client() as c:
+            try:  # one epoch of a million generations per island: only cancelling ends it
+                c.call("evolve.run", {"problem": "dtlz2", "generations": 1_000_000,
+                                      "population": 60, "islands": 2,
+                                      "migration_interval": 1_000_000, "seed": 1}, timeout=5)
+            except Exception as exc:
+                box["error"] = exc
+
+    thread = threading.Thread(target=evolve)
+    thread.start()
+    running = 0
+    while thread.is_alive() and running < 2:
+        running = sum(k.startswith("run_epoch-") for keys in cluster.processing().values()
+                      for k in keys)
+        time.sleep(0.1)
+    thread.join(30)
+    assert running == 2, "the two island epochs were never seen running on the workers"
+    assert isinstance(box.get("error"), DeadlineExceeded)
     deadline = time.monotonic() + 15
     while executor_stats(on_dask)["cancelled"] < before + 2:
         assert time.monotonic() < deadline, "the daemon never cancelled the island jobs"
@@ -194,7 +209,7 @@ def test_cancellation_stops_the_work_on_the_workers(on_dask: DaemonProcess,
     time.sleep(2.0)
     idle = _cpu_seconds(pids) - idle
     assert idle < 0.5, f"workers still burnt {idle:.2f} s CPU in 2 s after the cancel"
-    assert cluster.processing() == {w: [] for w in cluster.processing()}
+    assert not any(cluster.processing().values())
 
 
 def test_scheduler_unreachable_refused_or_local(traces: Path, local: DaemonProcess) -> None:
@@ -203,8 +218,13 @@ def test_scheduler_unreachable_refused_or_local(traces: Path, local: DaemonProce
     address = f"tcp://127.0.0.1:{free_port()}"
     down = {"executor": "dask", "dask_address": address, "dask_connect_timeout_s": 1.0,
             "dask_reconnect_interval_s": 30.0}
-    strict = _daemon({"daemon": down}, traces).start()
-    lenient = _daemon({"daemon": {**down, "dask_fallback_local": True}}, traces).start()
+    strict = _daemon({"daemon": down}, traces)
+    lenient = _daemon({"daemon": {**down, "dask_fallback_local": True}}, traces)
+    starting = [threading.Thread(target=d.start) for d in (strict, lenient)]
+    for t in starting:
+        t.start()
+    for t in starting:
+        t.join(60)
     try:
         with strict.client() as c:
             with pytest.raises(RpcError) as refused:
@@ -222,7 +242,8 @@ def test_scheduler_unreachable_refused_or_local(traces: Path, local: DaemonProce
             entry = next(p for p in c.call("system.plugins") if p["name"] == "executor")
             assert entry["state"] == "degraded"
             stats = c.call("system.stats")["executor"]
-            assert stats["fell_back"] == 4 * (30 // 5) and stats["fallback"]["completed"] > 0
+            assert stats["fell_back"] >= 4 * (30 // 5)
+            assert stats["fallback"]["completed"] == stats["fell_back"]
             status, body = _healthz(c)
             assert status == 503 and any("local pool" in p for p in body["problems"])
         with local.client() as c:
