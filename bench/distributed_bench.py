@@ -10,7 +10,9 @@ drives the daemon's two executor backends in this one process, side by side:
 3. a projection of the scaling to N machines from those measured figures.
 
 Ends with one line: `distributed: two_worker_speedup=.. epoch_overhead_ms=..`
-Usage: .venv/bin/python bench/distributed.py [--epochs 6] [--quick]
+Usage: .venv/bin/python bench/distributed_bench.py [--epochs 6] [--quick]
+(Not `bench/distributed.py`: a module of that name would shadow the `distributed`
+package for mypy and for `python bench/...` runs.)
 """
 
 from __future__ import annotations
@@ -28,18 +30,15 @@ from typing import Any
 
 import numpy as np
 
-# This file is named like the `distributed` package: keep its folder off the import path.
-HERE = Path(__file__).resolve().parent
-sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != HERE]
-sys.path.insert(0, str(HERE.parent / "tests" / "distributed"))
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests" / "distributed"))
 
-from dask_cluster import DaskCluster  # noqa: E402
+from dask_cluster import DaskCluster
 
-from catalytic.daemon.executor import BaseExecutor, LocalExecutor  # noqa: E402
-from catalytic.daemon.executor_dask import DaskExecutor  # noqa: E402
-from catalytic.plugins.evolve.algorithms import Algorithm  # noqa: E402
-from catalytic.plugins.evolve.islands import Evaluator, migrate, run_epoch  # noqa: E402
-from catalytic.plugins.evolve.problems import get_problem  # noqa: E402
+from catalytic.daemon.executor import BaseExecutor, LocalExecutor
+from catalytic.daemon.executor_dask import DaskExecutor
+from catalytic.plugins.evolve.algorithms import Algorithm
+from catalytic.plugins.evolve.islands import Evaluator, migrate, run_epoch
+from catalytic.plugins.evolve.problems import get_problem
 
 ISLANDS = 4
 POP = 8
