@@ -52,8 +52,12 @@ class Suite:
 
 
 SUITES = [
-    # Graph algorithms: ~thousands of small tests, a few slow modules.
-    Suite("networkx", "3.6.1", ["networkx"]),
+    # Graph algorithms: ~6,000 small tests, a few slow modules. One test is deselected in
+    # every mode: its graph comes from the unseeded global `random` state, so its run time
+    # depends on which tests ran before it in the same process (seconds serially, past 8
+    # minutes in one parallel order we measured).
+    Suite("networkx", "3.6.1", ["networkx", "--deselect", "networkx/algorithms/connectivity/"
+                                "tests/test_kcutsets.py::test_configuration"]),
     # Syntax highlighting: ~5,000 tiny tests (parametrized lexers, example files), a few slow.
     Suite("pygments", "2.21.0", ["tests", "--ignore=tests/contrast"]),
 ]
@@ -111,7 +115,7 @@ def pytest_wall(s: Suite, extra: list[str]) -> tuple[float, dict[str, int]]:
 
 
 def catalytic_runs(s: Suite, workers: int) -> list[tuple[float, dict[str, Any]]]:
-    d = DaemonProcess({"testrun": {"allowed_roots": [str(ENVS)], "timeout_s": 900}})
+    d = DaemonProcess({"testrun": {"allowed_roots": [str(ENVS)], "timeout_s": 300}})
     d.start()
     try:
         with d.client() as c:

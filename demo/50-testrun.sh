@@ -13,5 +13,5 @@ say "catalytic test SUITE -n 2 (cold: no history; the suite fails on purpose: 3 
 catalytic test "$work/suite" -n 2 --python "$py" --slowest 3 2>&1 | tail -n 12 || true
 say "catalytic test SUITE --plan (the schedule the next run will use, from remembered durations)"
 catalytic test "$work/suite" -n 2 --python "$py" --plan
-say "catalytic test SUITE -n 2 (warm: longest first, so the makespan comes closer to the lower bound)"
+say "catalytic test SUITE -n 2 (warm: longest first, on workers started and collected after the first run)"
 catalytic test "$work/suite" -n 2 --python "$py" --slowest 0 2>&1 | tail -n 8 || true

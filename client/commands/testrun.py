@@ -123,7 +123,8 @@ def summary_line(r: dict[str, Any]) -> str:
         parts = ["no tests ran", *parts]
     return (", ".join(parts) + f" in {r['makespan_s']:.2f}s on {r['workers']} workers "
             f"(lower bound {r['lower_bound_s']:.2f}s, efficiency {r['efficiency']:.0%}, "
-            f"serial {r['serial_estimate_s']:.2f}s)")
+            f"serial {r['serial_estimate_s']:.2f}s"
+            + (", warm workers)" if r.get("warm_workers") else ")"))
 
 
 def show_last(cli: CliContext, root: Path) -> None:
