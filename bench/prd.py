@@ -57,7 +57,8 @@ def timed(fn: Any, repeat: int = 1) -> float:
 
 
 def linear(sizes: list[int], repeat: int) -> tuple[float, float, float, float]:
-    """Best-of-`repeat` wall and CPU time per size; R² of a line and per-task cost ratio."""
+    """Best wall and CPU time per size (best of `repeat`, more for small sizes, so each
+    size gets a few seconds of tries); R² of a line and per-task cost ratio."""
     wall: dict[int, float] = {}
     cpu: dict[int, float] = {}
     counts: dict[int, int] = {}
@@ -65,7 +66,7 @@ def linear(sizes: list[int], repeat: int) -> tuple[float, float, float, float]:
         text = generate(n)
         counts[n] = len(decompose(text, RuleDecomposer()).tasks)
         wall[n] = cpu[n] = float("inf")
-        for _ in range(repeat):
+        for _ in range(max(repeat, 30000 // n)):  # small sizes are cheap: more tries
             t, c = time.perf_counter(), time.process_time()
             decompose(text, RuleDecomposer())
             wall[n] = min(wall[n], time.perf_counter() - t)
