@@ -164,7 +164,6 @@ class DaskExecutor(BaseExecutor):
                 self.log.warning("dask: %s (retrying every %g s)", self.error,
                                  self.reconnect_interval_s)
             else:
-                self.error = None
                 self.log.info("dask: connected to %s (%d workers, %d threads%s)", self.where,
                               self._info.get("n_workers", 0), self._info.get("total_threads", 0),
                               f", dashboard {self.client.dashboard_link}"

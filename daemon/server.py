@@ -250,7 +250,7 @@ class Server:
                 self.log.exception("plugin %s: reload failed", name)
         restart = [c for c in changed if c.split(".")[0] in ("http",)
                    or c in ("daemon.loop", "daemon.workers", "daemon.executor",
-                            "daemon.plugins")]
+                            "daemon.plugins") or c.startswith("daemon.dask_")]
         self.log.info("configuration reloaded; changed: %s", ", ".join(changed) or "nothing")
         systemd.notify("READY=1", f"STATUS=serving on {st.socket_path} (reloaded)")
         return {"reloaded": True, "changed": changed, "needs_restart": restart}
