@@ -185,7 +185,8 @@ class DaskExecutor(BaseExecutor):
 
             self.cluster = await LocalCluster(
                 n_workers=self.local_workers or None, threads_per_worker=1, processes=True,
-                asynchronous=True, dashboard_address=":0", security=self.security)
+                host="127.0.0.1", dashboard_address="127.0.0.1:0", asynchronous=True,
+                security=self.security)
             client = await Client(self.cluster, asynchronous=True, set_as_default=False)
         client.subscribe_topic(TOPIC, self._on_progress)
         self.client = client

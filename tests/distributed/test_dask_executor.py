@@ -264,3 +264,23 @@ def _healthz(c: Client) -> tuple[int, dict[str, Any]]:
             return r.status, json.loads(r.read())
     except urllib.error.HTTPError as e:
         return e.code, json.loads(e.read())
+
+
+def test_empty_address_runs_a_local_cluster(local: DaemonProcess, traces: Path) -> None:
+    d = _daemon({"daemon": {"executor": "dask", "dask_address": ""}}, traces).start()
+    try:
+        stats = executor_stats(d)
+        assert stats["local_cluster"] and stats["connected"] and stats["cluster_workers"] == 2
+        assert all(a.startswith("tcp://127.0.0.1:") for a in stats["worker_addresses"])
+        params = {"keys": [i % 37 for i in range(2000)], "capacities": [4, 16]}
+        with d.client() as c:
+            got = c.call("workspace.simulate", params)
+        with local.client() as c:
+            assert got == c.call("workspace.simulate", params)
+        children = psutil.Process(d.pid).children(recursive=True)
+        assert len(children) >= 2  # the LocalCluster's worker processes
+        assert d.stop() == 0
+        alive = [k for k in children if k.is_running() and k.status() != psutil.STATUS_ZOMBIE]
+        assert not alive, "the daemon left LocalCluster workers running"
+    finally:
+        d.cleanup()
