@@ -25,65 +25,22 @@ import asyncio
 import itertools
 import logging
 import secrets
-import time
 from collections.abc import Callable
 from concurrent.futures import CancelledError as FutureCancelledError
 from typing import Any, TypeVar
 
 import distributed
-from distributed import Client, get_worker
+from distributed import Client
 from distributed.scheduler import KilledWorker
 from distributed.security import Security
 
 from catalytic.client.errors import InternalError, Overloaded
 from catalytic.daemon.executor import BaseExecutor, LocalExecutor
+from catalytic.daemon.executor_dask_worker import TOPIC, mark_cancelled, run_job
 from catalytic.plugins.base import JobCancelled, ProgressFn
 
 T = TypeVar("T")
-TOPIC = "catalytic-progress"
-CANCELLED_KEPT = 10_000
 INFO_INTERVAL_S = 2.0
-
-# -- worker side (runs inside Dask worker processes) -----------------------------------------
-
-_cancelled: dict[str, None] = {}
-"""Job keys cancelled by a daemon, in this worker process (insertion-ordered, bounded)."""
-
-
-def _mark_cancelled(job: str) -> bool:
-    """Run on every worker by `Client.run`: later `report()` calls of `job` raise."""
-    _cancelled[job] = None
-    while len(_cancelled) > CANCELLED_KEPT:
-        del _cancelled[next(iter(_cancelled))]
-    return True
-
-
-class DaskReporter:
-    """The `Reporter` a job receives on a Dask worker; picklable, keyed by job key."""
-
-    def __init__(self, job: str) -> None:
-        self.job = job
-        self._last = 0.0
-
-    def cancelled(self) -> bool:
-        return self.job in _cancelled
-
-    def report(self, done: float, total: float | None = None, message: str = "") -> None:
-        if self.cancelled():
-            raise JobCancelled(f"job {self.job} cancelled")
-        now = time.monotonic()
-        if now - self._last >= 0.05 or (total and done >= total):
-            self._last = now
-            get_worker().log_event(TOPIC, {"job": self.job, "done": done, "total": total,
-                                           "message": message})
-
-
-def _run_job(fn: Callable[..., Any], job: str, with_report: bool, args: tuple[Any, ...],
-             kwargs: dict[str, Any]) -> Any:
-    if with_report:
-        kwargs = dict(kwargs, report=DaskReporter(job))
-    return fn(*args, **kwargs)
-
 
 # -- daemon side --------------------------------------------------------------------------------
 
@@ -222,6 +179,15 @@ class DaskExecutor(BaseExecutor):
         except Exception:
             return None
 
+    def _why(self) -> str:
+        """Why the cluster cannot take work now, for errors, /healthz and system.plugins."""
+        if self.error:
+            return self.error
+        if self.client is not None and self.client.status != "running":
+            return (f"lost the connection to the Dask scheduler at {self.where} "
+                    f"(client {self.client.status})")
+        return f"the Dask cluster at {self.where} is unavailable"
+
     def _usable(self) -> Client | None:
         client = self.client
         if client is None or client.status != "running" or self.error is not None:
@@ -250,7 +216,7 @@ class DaskExecutor(BaseExecutor):
                 if client is None:
                     return await self._without_cluster(fn, args, kwargs, progress)
                 key = job if attempt == 0 else f"{job}-retry{attempt}"
-                fut = client.submit(_run_job, fn, job, progress is not None, args, kwargs,
+                fut = client.submit(run_job, fn, job, progress is not None, args, kwargs,
                                     key=key, pure=False)
                 try:
                     result: T = await fut
@@ -287,7 +253,7 @@ class DaskExecutor(BaseExecutor):
                                kwargs: dict[str, Any], progress: ProgressFn | None) -> T:
         if self.fallback is None:
             self.failed += 1
-            raise Overloaded(f"{self.error or 'the Dask cluster is unavailable'}; work is "
+            raise Overloaded(f"{self._why()}; work is "
                              "refused (set daemon.dask_fallback_local = true to run it "
                              "locally meanwhile)")
         self.fell_back += 1
@@ -299,7 +265,7 @@ class DaskExecutor(BaseExecutor):
         """Flag the job on every worker (its Reporter raises) and drop the future; no waiting."""
         async def cancel() -> None:
             try:
-                await client.run(_mark_cancelled, job, on_error="ignore")
+                await client.run(mark_cancelled, job, on_error="ignore")
                 await client.cancel([fut], force=True)
             except Exception as exc:
                 self.log.debug("dask: cancelling %s: %s", job, exc)
@@ -315,7 +281,8 @@ class DaskExecutor(BaseExecutor):
         return {
             "backend": "dask", "address": self.address or None,
             "local_cluster": not self.address, "connected": self._usable() is not None,
-            "error": self.error, "dashboard": self._dashboard(),
+            "error": None if self._usable() is not None else self._why(),
+            "dashboard": self._dashboard(),
             "cluster_workers": self._info.get("n_workers", 0),
             "cluster_threads": self._info.get("total_threads", 0),
             "worker_addresses": sorted(workers),
@@ -333,13 +300,13 @@ class DaskExecutor(BaseExecutor):
             return []
         then = ("calls run in the local pool meanwhile" if self.fallback is not None
                 else "calls that need the executor get -32002")
-        return [f"executor: {self.error or 'the Dask cluster is unavailable'}; {then}"]
+        return [f"executor: {self._why()}; {then}"]
 
     def report(self) -> dict[str, Any]:
         ok = self._usable() is not None
         state = "running" if ok else ("degraded" if self.fallback is not None else "failed")
         return {"name": "executor", "version": distributed.__version__, "state": state,
-                "error": None if ok else self.error, "distribution": "distributed",
+                "error": None if ok else self._why(), "distribution": "distributed",
                 "methods": [], "kind": "executor", "address": self.address or None}
 
     async def close(self) -> None:
