@@ -161,7 +161,7 @@ class DaskExecutor(BaseExecutor):
             return
         try:
             assert client.scheduler is not None
-            info = await asyncio.wait_for(client.scheduler.identity(n_workers=-1),
+            info = await asyncio.wait_for(client.scheduler.identity(),
                                           self.connect_timeout_s)
         except (OSError, TimeoutError, AssertionError) as exc:
             self.error = f"the Dask scheduler at {self.where} does not answer: {exc}"

@@ -74,7 +74,7 @@ class DaskCluster:
         from distributed import Client
 
         with Client(self.address, timeout=10) as c:
-            return dict(c.scheduler_info(n_workers=-1))
+            return dict(c.scheduler_info())  # (lists up to 5 workers on new versions)
 
     def wait_for_workers(self, n: int, timeout: float = 60.0) -> None:
         deadline = time.monotonic() + timeout
