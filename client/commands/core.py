@@ -168,6 +168,16 @@ def run_stats(args: argparse.Namespace, cli: CliContext) -> int:
         con.print(f"uptime {stats['uptime_s']:.0f} s · connections {stats['connections']} · "
                   f"requests {stats['requests']} · errors {stats['errors']} · RSS "
                   f"{stats['rss_bytes'] / 2**20:.1f} MiB · CPU {cpu:.2f} s")
+        ex = stats.get("executor") or {}
+        if ex.get("backend") == "dask":
+            where = ex.get("address") or "a local cluster"
+            state = "connected" if ex.get("connected") else f"DOWN: {ex.get('error')}"
+            con.print(f"executor: dask at {where} ({state}) · {ex.get('cluster_workers', 0)} "
+                      f"workers · {ex.get('running', 0)} jobs running · dashboard "
+                      f"{ex.get('dashboard') or '-'}")
+        elif ex:
+            con.print(f"executor: local pool · {ex.get('workers')} workers · "
+                      f"{ex.get('running', 0)} jobs running · {ex.get('completed', 0)} done")
         table = Table("method", "calls", "errors", "p50 µs", "p99 µs", "max µs")
         for name, m in sorted(stats["methods"].items()):
             table.add_row(name, str(m["calls"]), str(sum(m["errors"].values())),
