@@ -126,6 +126,21 @@ class AsyncClient:
         self._writer.write(encode_notification(method, {**(params or {}), **kw}))
         await self._writer.drain()
 
+    # -- conveniences for the workspace cache ----------------------------------------
+    async def ws_put(self, data: bytes, key: str | None = None, ttl_s: float | None = None) -> str:
+        """Store `data` in the workspace; returns its key (BLAKE2b-256 of the data by default)."""
+        params: dict[str, Any] = {"data": data}
+        if key is not None:
+            params["key"] = key
+        if ttl_s is not None:
+            params["ttl_s"] = ttl_s
+        return str((await self.call("workspace.put", params))["key"])
+
+    async def ws_get(self, key: str) -> bytes | None:
+        """The bytes stored under `key`, or None on a miss."""
+        data = (await self.call("workspace.get", key=key))["data"]
+        return None if data is None else bytes(data)
+
     async def close(self) -> None:
         if self._writer is not None:
             self._writer.close()

@@ -116,6 +116,21 @@ class Client:
         except OSError:
             pass
 
+    # -- conveniences for the workspace cache ----------------------------------------
+    def ws_put(self, data: bytes, key: str | None = None, ttl_s: float | None = None) -> str:
+        """Store `data` in the workspace; returns its key (BLAKE2b-256 of the data by default)."""
+        params: dict[str, Any] = {"data": data}
+        if key is not None:
+            params["key"] = key
+        if ttl_s is not None:
+            params["ttl_s"] = ttl_s
+        return str((self.call("workspace.put", params))["key"])
+
+    def ws_get(self, key: str) -> bytes | None:
+        """The bytes stored under `key`, or None on a miss."""
+        data = (self.call("workspace.get", key=key))["data"]
+        return None if data is None else bytes(data)
+
     def close(self) -> None:
         if self._sock is not None:
             self._sock.close()

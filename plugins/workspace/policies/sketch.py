@@ -15,10 +15,16 @@ _M = (1 << 64) - 1
 _S0, _S1 = 0x9E3779B97F4A7C15, 0xC2B2AE3D27D4EB4F
 
 
+MAX_WIDTH = 1 << 20
+"""Counters per row at most (4 rows of Python ints: 32 MiB). The memory tier's capacity is
+in bytes, so sizing by capacity alone would ask for billions of counters; a million per
+row keeps estimates sharp for about 250k resident objects."""
+
+
 class FrequencySketch:
     def __init__(self, capacity: int, sample: int, doorkeeper: bool = False) -> None:
         width = 1
-        while width < max(64, 4 * capacity):
+        while width < min(MAX_WIDTH, max(64, 4 * capacity)):
             width <<= 1
         self.width = width
         self.mask = width - 1
