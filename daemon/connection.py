@@ -37,8 +37,10 @@ from catalytic.daemon.state import ServerState
 PROGRESS_INTERVAL_S = 0.05
 MAX_MSGID = 2**32 - 1
 FAST_SAMPLE_MASK = FAST_SAMPLE_EVERY - 1
-"""Quick built-ins are counted every time and timed one call in FAST_SAMPLE_EVERY: their
-cost is the transport's, and timing each would cost more than the call itself."""
+FAST_TIME_FIRST = 64
+"""Quick built-ins are counted every time; their first FAST_TIME_FIRST calls are timed,
+then one call in FAST_SAMPLE_EVERY: their cost is the transport's, and timing each would
+cost more than the call itself."""
 _CRED = struct.Struct("3i")
 _packb = msgpack.Packer(use_bin_type=True, unicode_errors="surrogateescape").pack
 
@@ -190,7 +192,7 @@ class Connection(asyncio.Protocol):
         # locals, not globals or builtins: this loop runs once per message
         pack, append, list_, int_, str_, type_, len_ = (_packb, batch.append, list, int, str,
                                                        type, len)
-        mask, max_id = FAST_SAMPLE_MASK, MAX_MSGID
+        mask, first, max_id = FAST_SAMPLE_MASK, FAST_TIME_FIRST, MAX_MSGID
         fast_calls = 0
         try:
             for message in self.unpacker:
@@ -204,12 +206,13 @@ class Connection(asyncio.Protocol):
                                 and msgid not in inflight:
                             stats = entry.stats
                             stats.calls += 1
-                            if stats.calls & mask:
+                            if stats.calls & mask and stats.calls > first:
                                 result = entry.fast()
                             else:
                                 started = perf()
                                 result = entry.fast()
-                                stats.sample(perf() - started)
+                                stats.sample(perf() - started,
+                                             1 if stats.calls <= first else mask + 1)
                             append(pack([RESPONSE, msgid, None, result]))
                             fast_calls += 1
                             continue

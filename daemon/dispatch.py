@@ -60,10 +60,10 @@ class MethodStats:
         if error_code is not None:
             self.errors[error_code] = self.errors.get(error_code, 0) + 1
 
-    def sample(self, seconds: float) -> None:
-        """A timed sample standing for FAST_SAMPLE_EVERY calls already counted in `calls`."""
+    def sample(self, seconds: float, weight: int) -> None:
+        """A timed sample standing for `weight` calls already counted in `calls`."""
         self.latencies.append(seconds)
-        self.total_s += seconds * FAST_SAMPLE_EVERY
+        self.total_s += seconds * weight
         if seconds > self.max_s:
             self.max_s = seconds
 
