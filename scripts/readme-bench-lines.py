@@ -1,0 +1,32 @@
+"""Copy each benchmark's last summary line from bench/RESULTS.md into the README table.
+
+Run after updating bench/RESULTS.md: `.venv/bin/python scripts/readme-bench-lines.py`.
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+NAMES = {"ipc": "IPC", "workspace": "WS", "prd": "PRD", "evolve": "EVOLVE",
+         "testrun": "TESTRUN", "space": "SPACE", "monitor": "MONITOR", "distributed": "DIST"}
+
+
+def main() -> None:
+    results = (ROOT / "bench" / "RESULTS.md").read_text()
+    readme = (ROOT / "README.md").read_text()
+    for name, tag in NAMES.items():
+        lines = re.findall(rf"^{name}: .*$", results, flags=re.MULTILINE)
+        if not lines:
+            continue
+        cell = f"`{lines[-1].strip()}`"
+        # a row holds either the placeholder or a previous line of the same benchmark
+        readme = re.sub(rf"(\| ){tag}_LINE( \|)|(\| )`{name}: [^`]*`( \|)",
+                        lambda m, c=cell: f"{m.group(1) or m.group(3)}{c}{m.group(2) or m.group(4)}",
+                        readme)
+    (ROOT / "README.md").write_text(readme)
+
+
+if __name__ == "__main__":
+    main()
