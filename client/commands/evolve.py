@@ -46,11 +46,14 @@ def register(sub: Any) -> None:
     ls.set_defaults(func=run_list)
 
     at = verbs.add_parser("autotune", help="tune the daemon's knobs on a replayed workload")
-    at.add_argument("--workload", default="synthetic", help="'synthetic' or a JSON-lines file")
+    at.add_argument("--workload", default="synthetic",
+                    help="'synthetic', a recording's name (system.record) or a JSON-lines file")
     at.add_argument("--calls", type=int, default=20_000)
     at.add_argument("--population", type=int, default=100)
     at.add_argument("--generations", type=int, default=17)
     at.add_argument("--seed", type=int, default=0)
+    at.add_argument("--windows", type=int, default=3,
+                    help="search windows each candidate is scored on (at most)")
     at.add_argument("--memory-budget-mib", type=int, default=None,
                     help="budget the model judges against (default: daemon.memory_budget)")
     at.add_argument("--apply", action="store_true",
@@ -176,7 +179,8 @@ def run_pareto(args: argparse.Namespace, cli: CliContext) -> int:
 def run_autotune(args: argparse.Namespace, cli: CliContext) -> int:
     params: dict[str, Any] = {"workload": args.workload, "calls": args.calls,
                               "population": args.population, "generations": args.generations,
-                              "seed": args.seed, "apply": args.apply}
+                              "seed": args.seed, "apply": args.apply,
+                              "windows": args.windows}
     if args.config:
         params["config"] = args.config
     if args.memory_budget_mib:
@@ -185,13 +189,16 @@ def run_autotune(args: argparse.Namespace, cli: CliContext) -> int:
 
     def human(con: Any) -> None:
         cur, best = res["current"], res["best"]
-        con.print(f"workload: {res['calls']} calls ({res['held_out_calls']} held out), "
+        src = res["workload"]
+        skipped = ", ".join(f"{n} {why}" for why, n in src["skipped"].items())
+        con.print(f"workload: {src['source']}" + (f" (skipped: {skipped})" if skipped else ""))
+        con.print(f"{res['calls']} calls ({res['held_out_calls']} held out), "
                   f"memory budget {res['memory_budget'] >> 20} MiB, {res['cores']} cores; "
                   f"{res['generations_run']} generations (scores from a cost model)")
-        con.print(f"autonomy score, current config: tuning {cur['score']:.4f}, "
-                  f"held-out {cur['heldout_score']:.4f}")
-        con.print(f"autonomy score, best config:    tuning {best['score']:.4f}, "
-                  f"held-out {best['heldout_score']:.4f}")
+        for label, part in (("current config", cur), ("chosen config ", best)):
+            con.print(f"autonomy score, {label}: search windows {part['score']:.4f}, "
+                      f"validation {part['validation_score']:.4f}, "
+                      f"held-out {part['heldout_score']:.4f}")
         for m, v in best["heldout_metrics"].items():
             con.print(f"  {m:<14} {cur['heldout_metrics'][m]:.3f} -> {v:.3f}")
         con.print("best knobs: " + ", ".join(f"{k}={_fmt(v)}"

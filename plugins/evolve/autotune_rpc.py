@@ -7,8 +7,6 @@ import os
 from pathlib import Path
 from typing import Any
 
-import numpy as np
-
 from catalytic.config.paths import user_config_path
 from catalytic.plugins.base import Call, InvalidParams, Param, PluginContext, rpc
 from catalytic.plugins.evolve.autotune import config_write
@@ -16,13 +14,18 @@ from catalytic.plugins.evolve.autotune import workload as wl
 from catalytic.plugins.evolve.autotune.metrics import METRICS, WEIGHTS, Reference
 from catalytic.plugins.evolve.autotune.model import Costs, Knobs
 from catalytic.plugins.evolve.autotune.tuner import (
+    Judge,
     Search,
     evaluate,
     evaluate_chunk,
+    fitness,
     generations_to,
     knobs_of,
-    tuning_warm,
+    plan,
+    validate_chunk,
 )
+
+MIN_CALLS = 100
 
 
 class AutotuneMixin:
@@ -30,17 +33,43 @@ class AutotuneMixin:
 
     ctx: PluginContext
 
+    async def _workload(self, workload: str, calls: int, seed: int
+                        ) -> tuple[list[wl.Call], str, dict[str, int]]:
+        """The calls of `workload` (synthetic, a saved recording's name, or a path)."""
+        if workload == "synthetic":
+            return await asyncio.to_thread(wl.synthetic, calls, seed), "synthetic", {}
+        recordings = self.ctx.state_dir.parent / "workloads"
+        named = workload.replace("-", "").replace("_", "").isalnum()
+        path = recordings / f"{workload}.jsonl" if named else Path(workload).expanduser()
+        if named and not path.is_file():
+            path = Path(workload).expanduser()
+        if not path.is_file():
+            raise InvalidParams(f"workload: no recording named {workload!r} in {recordings} "
+                                f"and no file {path}", {"field": "workload"})
+        try:
+            log, skipped = await asyncio.to_thread(wl.load, path)
+        except (OSError, UnicodeDecodeError, ValueError) as e:
+            raise InvalidParams(f"workload: {path}: {e}", {"field": "workload"}) from None
+        if len(log) < MIN_CALLS:
+            raise InvalidParams(f"workload: {path} has {len(log)} usable calls; at least "
+                                f"{MIN_CALLS} are needed", {"field": "workload"})
+        return log, str(path), skipped
+
     @rpc("autotune",
          Param("workload", "str", required=False, default="synthetic",
-               doc="'synthetic' or the path of a recorded workload (JSON lines)."),
+               doc="'synthetic', the name of a recording saved by system.record "
+                   "(<state>/workloads/<name>.jsonl) or the path of a workload file."),
          Param("calls", "int", required=False, default=20_000, min=200, max=1_000_000,
                doc="Size of the synthetic workload."),
          Param("population", "int", required=False, default=100, min=4, max=1000),
          Param("generations", "int", required=False, default=17, min=0, max=500),
-         Param("target", "float", required=False, default=0.955, min=0, max=1,
-               doc="Stop once the tuning score reaches it."),
+         Param("target", "float", required=False, nullable=True, min=0, max=1,
+               doc="Stop once the chosen configuration's validation score reaches it "
+                   "(default: run every generation)."),
          Param("seed", "int", required=False, default=0, min=0),
          Param("held_out", "float", required=False, default=0.3, min=0.05, max=0.9),
+         Param("windows", "int", required=False, default=3, min=1, max=20,
+               doc="Search windows each candidate is scored on (at most; see docs)."),
          Param("memory_budget", "int", required=False, nullable=True, min=64 << 20,
                doc="Memory budget the model judges against (bytes; default "
                    "daemon.memory_budget)."),
@@ -54,7 +83,8 @@ class AutotuneMixin:
          heavy=True,
          doc="Evolve the daemon's knobs on a replayed workload; score current vs best.")
     async def autotune(self, call: Call, workload: str, calls: int, population: int,
-                       generations: int, target: float, seed: int, held_out: float,
+                       generations: int, target: float | None, seed: int, held_out: float,
+                       windows: int,
                        memory_budget: int | None, cores: int | None, weights: dict[str, Any] | None,
                        apply: bool, config: str | None) -> dict[str, Any]:
         if population % 2:
@@ -73,61 +103,65 @@ class AutotuneMixin:
             if sum(w.values()) <= 0:
                 raise InvalidParams("weights: at least one must be positive",
                                     {"field": "weights"})
-        if workload == "synthetic":
-            log = await asyncio.to_thread(wl.synthetic, calls, seed)
-        else:
-            path = Path(workload).expanduser()
-            if not path.is_file():
-                raise InvalidParams(f"workload: no file {path}", {"field": "workload"})
-            try:
-                log = await asyncio.to_thread(wl.load, path)
-            except ValueError as e:
-                raise InvalidParams(f"workload: {e}", {"field": "workload"}) from None
-        if len(log) < 200:
-            raise InvalidParams("workload: at least 200 calls are needed", {"field": "workload"})
+        log, source, skipped = await self._workload(workload, calls, seed)
         n_cores = cores or os.cpu_count() or 1
         if memory_budget is None:
             memory_budget = int(self.ctx.daemon_config.get("daemon", {}).get("memory_budget")
                                 or 256 << 20)
         costs = Costs(cores=n_cores, memory_budget=memory_budget)
-        cut = wl.split(log, held_out)
-        tune = log[:cut]
-        warm = tuning_warm(cut)
-        ref, held_ref = await asyncio.gather(
-            asyncio.to_thread(Reference.of, tune, costs, warm),
-            asyncio.to_thread(Reference.of, log, costs, cut))
+        p = plan(len(log), held_out, windows)
+        judge, held_ref = await asyncio.gather(
+            asyncio.to_thread(Judge.of, log, p, costs, w),
+            asyncio.to_thread(Reference.of, log, costs, p.cut))
         current = Knobs(**config_write.current_knobs(self.ctx.daemon_config, n_cores,
                                                      memory_budget))
         search = Search(population=population, seed=seed, start=current)
         chunks = max(1, self.ctx.executor.workers)
+
+        async def spread(fn: Any, rows: list[dict[str, Any]]) -> list[Any]:
+            parts = [rows[i::chunks] for i in range(chunks)]
+            done = await asyncio.gather(*(self.ctx.executor.submit(fn, part, judge)
+                                          for part in parts if part))
+            out: list[Any] = [None] * len(rows)
+            for i, res in enumerate(done):
+                out[i::chunks] = res
+            return out
+
         for g in range(generations + 1):
             X, rows = search.propose()
-            parts = [rows[i::chunks] for i in range(chunks)]
-            scored = await asyncio.gather(*(self.ctx.executor.submit(
-                evaluate_chunk, part, tune, ref, costs, w, warm) for part in parts))
-            scores = np.empty(len(rows))
-            for i in range(chunks):
-                scores[i::chunks] = scored[i]
-            search.record(X, rows, scores)
-            call.progress(g, generations, f"generation {g}: best {search.best_score:.4f}")
-            if search.best_score >= target:
+            search.record(X, rows, await spread(evaluate_chunk, rows))
+            todo = search.unvalidated()
+            pick = search.choose(todo, await spread(validate_chunk, todo) if todo else [])
+            v = search.validation_of(pick)
+            call.progress(g, generations, f"generation {g}: fitness {search.best_fitness:.4f}, "
+                                          f"validation {v:.4f}")
+            if target is not None and v >= target:
                 break
-        assert search.best is not None
-        best = knobs_of(search.best)
+        best = knobs_of(search.picks[-1])
         judged = await asyncio.gather(
-            self.ctx.executor.submit(evaluate, tune, ref, costs, current, w, warm),
-            self.ctx.executor.submit(evaluate, log, held_ref, costs, current, w, cut),
-            self.ctx.executor.submit(evaluate, log, held_ref, costs, best, w, cut))
+            self.ctx.executor.submit(evaluate_chunk, [current.to_map()], judge),
+            self.ctx.executor.submit(validate_chunk, [current.to_map()], judge),
+            self.ctx.executor.submit(evaluate, log, held_ref, costs, current, w, p.cut),
+            self.ctx.executor.submit(evaluate, log, held_ref, costs, best, w, p.cut))
         out: dict[str, Any] = {
+            "workload": {"source": source, "calls": len(log), "skipped": skipped},
             "calls": len(log), "memory_budget": memory_budget, "cores": n_cores,
-            "tuning_calls": cut, "held_out_calls": len(log) - cut,
+            "tuning_calls": p.cut, "held_out_calls": len(log) - p.cut,
+            "validation_calls": p.validation[1] - p.validation[0],
+            "search_windows": [list(x) for x in p.windows],
+            "growth": {"search": [c.growth for c in judge.costs],
+                       "validation": judge.validation_costs.growth},
             "weights": w, "generations_run": len(search.history) - 1,
-            "generations_to_target": generations_to(search.history, target),
             "history": [round(h, 6) for h in search.history],
-            "current": {"knobs": current.to_map(), "score": judged[0][0],
-                        "heldout_score": judged[1][0], "heldout_metrics": judged[1][1]},
-            "best": {"knobs": best.to_map(), "score": search.best_score,
-                     "heldout_score": judged[2][0], "heldout_metrics": judged[2][1]},
+            "validation_history": [round(search.validation_of(r), 6) for r in search.picks],
+            "generations_to_target": generations_to(
+                [search.validation_of(r) for r in search.picks], target or 0.955),
+            "current": {"knobs": current.to_map(), "score": fitness(judged[0][0]),
+                        "validation_score": judged[1][0],
+                        "heldout_score": judged[2][0], "heldout_metrics": judged[2][1]},
+            "best": {"knobs": best.to_map(), "score": search.fitness_of(search.picks[-1]),
+                     "validation_score": search.validation_of(search.picks[-1]),
+                     "heldout_score": judged[3][0], "heldout_metrics": judged[3][1]},
             "model": "cost model of the daemon (see docs/evolve.md); not a measurement",
         }
         if apply:

@@ -6,18 +6,24 @@ genetic algorithms, draws its normal samples from the study's own
 numpy's global state), turns failures and constraint violations into
 penalties, and restarts with a fresh strategy when `cma` declares convergence
 (a simple restart scheme, without population growth).
+
+`cma` is imported only when a strategy is built: it pulls in scipy and
+matplotlib (about 100 MiB of resident memory), which a daemon that never runs
+CMA-ES should not carry. Unpickling a study imports it through pickle.
 """
 
 from __future__ import annotations
 
 import math
 import warnings
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import cma
 import numpy as np
 
 from catalytic.plugins.evolve.genome import Genome
+
+if TYPE_CHECKING:
+    import cma
 
 
 class Normal:
@@ -56,6 +62,8 @@ class CmaEs:
         self.CV = np.empty(0)
 
     def _new(self) -> cma.CMAEvolutionStrategy:
+        import cma  # lazily: see the module docstring
+
         span = self.genome.xu - self.genome.xl
         x0 = self.genome.xl + self.rng.random(self.genome.size) * span
         opts: dict[str, Any] = {

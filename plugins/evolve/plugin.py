@@ -325,6 +325,12 @@ class EvolvePlugin(AutotuneMixin, Plugin):
             if len(s.islands) > 1 and s.generation % s.spec.migration_interval == 0:
                 migrate(s.islands, s.spec.migration_rate, s.spec.topology)
             s.end_generation()
-            await self._checkpoint(s)
+            saving = asyncio.ensure_future(self._checkpoint(s))
+            try:
+                await asyncio.shield(saving)
+            except asyncio.CancelledError:
+                # cancelled while writing: finish, so what status shows is what a restart finds
+                await saving
+                raise
             call.progress(s.generation, generations,
                           f"generation {s.generation}, {s.evaluations} evaluations")

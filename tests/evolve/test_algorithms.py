@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import pickle
+import subprocess
+import sys
+
 import numpy as np
 import pytest
 
@@ -130,3 +134,16 @@ def test_true_fronts_score_their_reference_hypervolume() -> None:
         F = p.evaluate(np.column_stack([x, zeros]))
         assert p.true_hv is not None
         assert hypervolume(F, [1.1, 1.1]) == pytest.approx(p.true_hv, rel=2e-3)
+
+
+def test_plugin_import_leaves_cma_for_when_cmaes_runs() -> None:
+    """cma pulls in scipy and matplotlib (~100 MiB); a daemon that never runs CMA-ES skips it."""
+    code = ("import sys, catalytic.plugins.evolve.plugin; "
+            "print(sorted(m for m in ('cma', 'scipy', 'matplotlib') if m in sys.modules))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         check=True).stdout.strip()
+    assert out == "[]"
+    es = CmaEs(get_problem("sphere").genome(), seed=1)  # builds a strategy: imports cma here
+    es.tell(es.ask(), np.ones((es.pop_size, 1)))
+    back = pickle.loads(pickle.dumps(es))
+    assert back.ask().shape == (es.pop_size, get_problem("sphere").n_var)

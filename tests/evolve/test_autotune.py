@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import itertools
+import json
 import tomllib
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -10,10 +13,24 @@ import pytest
 
 from catalytic.plugins.evolve.autotune import config_write
 from catalytic.plugins.evolve.autotune.metrics import METRICS, Reference, autonomy, normalized
-from catalytic.plugins.evolve.autotune.model import Costs, Knobs, replay
+from catalytic.plugins.evolve.autotune.model import Costs, Knobs, replay, replay_windows
 from catalytic.plugins.evolve.autotune.policies import POLICIES, belady_hits, make
-from catalytic.plugins.evolve.autotune.tuner import Search, evaluate, evaluate_chunk
-from catalytic.plugins.evolve.autotune.workload import dump, parse, split, synthetic
+from catalytic.plugins.evolve.autotune.tuner import (
+    Judge,
+    Search,
+    evaluate_chunk,
+    forecast_growth,
+    plan,
+    validate_chunk,
+)
+from catalytic.plugins.evolve.autotune.workload import (
+    dump,
+    footprint,
+    parse,
+    read,
+    split,
+    synthetic,
+)
 
 
 @pytest.mark.parametrize("policy", [*POLICIES, "fifo"])
@@ -68,15 +85,85 @@ def test_metrics_are_normalized_and_warmup_is_not_counted() -> None:
 def test_search_improves_a_poor_configuration() -> None:
     calls = synthetic(3000, seed=4)
     c = Costs(memory_budget=160 << 20)
-    ref = Reference.of(calls, c, warm=1500)
+    judge = Judge.of(calls, plan(len(calls), 0.3), c)
     poor = Knobs(policy="lru", memory_fraction=0.9, codec="none", workers=8, gc_gen0=100,
                  prd_parallel_threshold=1)
-    start_score, _ = evaluate(calls, ref, c, poor, None, 1500)
+    start = min(judge.window_scores(poor))
     search = Search(population=16, seed=1, start=poor)
-    search.run(4, lambda parts: [evaluate_chunk(p, calls, ref, c, None, 1500) for p in parts])
-    assert search.history[0] >= start_score  # the current configuration is in generation 0
-    assert search.best_score > start_score + 0.02
-    assert all(b >= a for a, b in zip(search.history, search.history[1:], strict=False))
+    pick = search.run(4, lambda parts: [evaluate_chunk(q, judge) for q in parts],
+                      lambda rows: validate_chunk(rows, judge))
+    assert search.history[0] >= start  # the current configuration is in generation 0
+    assert search.history[-1] > start + 0.02
+    assert all(b >= a for a, b in itertools.pairwise(search.history))
+    # the pick is the finalist that validates best, on data the search never scored
+    finals = search.finalists()
+    assert pick in finals and len(search.picks) == 5
+    assert search.validation_of(pick) == max(search.validation_of(r) for r in finals)
+    assert search.validation_of(pick) > judge.validate(poor)
+
+
+def test_plan_keeps_held_out_calls_out_of_tuning() -> None:
+    p = plan(20_000, 0.3)
+    assert p.cut == 14_000 and p.validation == (9334, 14_000)
+    assert p.windows == ((2335, 7001), (4668, 9334))  # each warmed by half a window or more
+    assert plan(300, 0.3).windows  # a short workload still gets one search window
+    calls = synthetic(2000, seed=5)
+    judge = Judge.of(calls, plan(len(calls), 0.3), Costs())
+    assert judge.calls == tuple(calls[:1400])  # the held-out part is not even in the judge
+
+
+def test_growth_forecast_shrinks_the_tier_for_a_growing_footprint() -> None:
+    calls = synthetic(6000, seed=8)
+    p = plan(len(calls), 0.3)
+    fp = footprint(calls)
+    assert all(b >= a for a, b in itertools.pairwise(fp)) and fp[-1] > fp[len(fp) // 2]
+    growth = forecast_growth(calls, p)
+    early, late = growth(p.windows[0]), growth(p.validation)
+    assert early > late > 1.0  # new keys keep arriving; the earlier the window, the more
+    # a workload that only revisits what it has seen does not grow
+    flat = [replace(c, key=f"k{i % 10}", seq=None) if c.method.startswith("workspace") else c
+            for i, c in enumerate(calls)]
+    assert forecast_growth(flat, p)(p.validation) == pytest.approx(1.0, abs=0.01)
+    judge = Judge.of(calls, p, Costs())
+    assert judge.validation_costs.growth == pytest.approx(late)
+    # the shrunk tier is still counted at its full size in the memory figure
+    r = replay(calls, Knobs(memory_fraction=0.5), replace(Costs(), growth=2.0))
+    assert r.peak_memory >= int(Costs().memory_budget * 0.5)
+
+
+def test_replay_windows_match_separate_replays() -> None:
+    calls = synthetic(1500, seed=7)
+    k, c = Knobs(policy="s3fifo", prefetch_depth=2), Costs()
+    a, b = replay_windows(calls, k, c, [(500, 1000), (800, 1500)])
+    for got, (s, e) in ((a, (500, 1000)), (b, (800, 1500))):
+        want = replay(calls[:e], k, c, s)
+        assert (got.n, got.gets, got.hits, got.disk_read, got.errors) == \
+            (want.n, want.gets, want.hits, want.disk_read, want.errors)
+        assert got.latencies == want.latencies and got.cpu_s == pytest.approx(want.cpu_s)
+
+
+def test_recorded_workload_is_converted() -> None:
+    rows = [
+        {"t": 0.0, "method": "workspace.put", "bytes": 1003, "latency_us": 80, "key": "abc"},
+        {"t": 0.1, "method": "workspace.get", "bytes": 3, "latency_us": 40, "key": "abc"},
+        {"t": 0.2, "method": "workspace.get", "bytes": 5, "latency_us": 40, "key": "other"},
+        {"t": 0.3, "method": "workspace.get", "bytes": 5, "latency_us": 9, "key": "x", "error": -32001},
+        {"t": 0.4, "method": "workspace.stats", "bytes": 0, "latency_us": 120},
+        {"t": 0.5, "method": "prd.decompose", "bytes": 4000, "latency_us": 30_000},
+        {"t": 0.6, "method": "space.tree_eval", "bytes": 10, "latency_us": 5000},
+        {"t": 0.7, "method": "workspace.put_many", "bytes": 900, "latency_us": 300},
+    ]
+    calls, skipped = read([json.dumps(r) for r in rows])
+    assert skipped == {"failed": 1}
+    kinds = [(c.method, c.key, c.size) for c in calls]
+    assert kinds[:3] == [("workspace.put", "abc", 1000), ("workspace.get", "abc", 1000),
+                         ("workspace.get", "other", 1000)]  # unknown size: the median put
+    assert [c.method for c in calls[3:]] == ["loop", "prd.decompose", "cpu", "loop"]
+    assert calls[3].cpu_s == pytest.approx(120e-6)
+    assert calls[4].blocks == 20 and calls[5].cpu_s == pytest.approx(0.005)
+    with pytest.raises(ValueError, match="line 2"):
+        read(['{"t": 0, "method": "a", "bytes": 1, "latency_us": 1}',
+              '{"t": "soon", "method": "a", "bytes": 1, "latency_us": 1}'])
 
 
 def test_apply_writes_known_keys_with_backup(tmp_path: Path) -> None:

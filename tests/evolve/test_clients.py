@@ -77,3 +77,33 @@ def test_autotune_improves_and_applies(make_daemon: MakeDaemon, tmp_path: Path) 
     written = tomllib.loads(target.read_text())
     assert written["daemon"]["workers"] == best["knobs"]["workers"]
     assert written["daemon"]["gc_thresholds"][0] == best["knobs"]["gc_gen0"]
+
+
+def test_autotune_on_a_recorded_workload(make_daemon: MakeDaemon) -> None:
+    d = make_daemon({"daemon": {"plugins": ["evolve", "workspace"], "workers": 2}})
+    with d.client() as c:
+        c.call("system.record", {"action": "start", "name": "mix"})
+        for i in range(240):  # a small hot set, a colder tail, one failure
+            key = f"hot{i % 5}" if i % 3 else f"cold{i}"
+            if i < 20 or i % 7 == 0:
+                c.call("workspace.put", {"key": key, "data": bytes(200 + 10 * (i % 13))})
+            else:
+                c.call("workspace.get", {"key": key})
+        with pytest.raises(Exception):  # noqa: B017 - any error; it is recorded with its code
+            c.call("workspace.get", {"key": ""})
+        saved = c.call("system.record", {"action": "stop"})
+        path = Path(saved["path"])
+        assert path == d.state_dir / "workloads" / "mix.jsonl" and saved["calls"] == 241
+        out = c.call("evolve.autotune", {"workload": "mix", "population": 8, "generations": 2,
+                                         "memory_budget": 128 << 20, "seed": 1}, timeout=300)
+        by_path = c.call("evolve.autotune", {"workload": str(path), "population": 8,
+                                             "generations": 0, "memory_budget": 128 << 20},
+                         timeout=300)
+        with pytest.raises(Exception, match="no recording named 'nothing'"):
+            c.call("evolve.autotune", {"workload": "nothing"})
+    assert out["workload"] == {"source": str(path), "calls": 240, "skipped": {"failed": 1}}
+    assert by_path["workload"]["calls"] == 240 and out["held_out_calls"] == 72
+    cur, best = out["current"], out["best"]
+    assert best["validation_score"] >= cur["validation_score"]
+    assert all(0 <= v <= 1 for v in best["heldout_metrics"].values())
+    assert len(out["history"]) == 3 and len(out["validation_history"]) == 3

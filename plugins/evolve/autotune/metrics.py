@@ -80,7 +80,8 @@ class Reference:
         n = max(1, len(calls) - warm)
         span = calls[-1].t - calls[warm].t if len(calls) - warm > 1 else 0.0
         ideal = max(span, sum(floors) / c.cores, 1e-9)
-        room = int(c.memory_budget * MEMORY_COMFORT - c.base_rss - c.worker_rss)
+        room = int((c.memory_budget * MEMORY_COMFORT - c.base_rss - c.worker_rss)
+                   / max(1.0, c.growth))  # the same forecast as the replayed tier
         hits, missed = belady_hits(keys, sizes, max(0, room), gets, counted)
         n_gets = sum(g and m for g, m in zip(gets, counted, strict=True))
         return cls(throughput=n / ideal,

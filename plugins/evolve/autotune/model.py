@@ -14,6 +14,7 @@ pool serves CPU work on `workers` processes sharing `cores` cores.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -64,6 +65,9 @@ class Costs:
     allocs_per_call: int = 60
     garbage_bytes_per_gen0: int = 400
     deadline_s: float = 1.0
+    growth: float = 1.0
+    """Forecast growth of the data the memory tier must hold (autotune's footprint
+    forecast): the tier is simulated at capacity / growth and counted at capacity."""
     codec_table: dict[str, tuple[float, float, float]] = field(default_factory=lambda: {
         # codec: (compress B/s at level 1, decompress B/s, share of compressibility removed)
         "none": (float("inf"), float("inf"), 0.0),
@@ -98,16 +102,28 @@ class Replay:
     errors: int = 0
 
 
-def replay(calls: list[Call], k: Knobs, c: Costs, warm: int = 0) -> Replay:
+def replay(calls: Sequence[Call], k: Knobs, c: Costs, warm: int = 0) -> Replay:
     """Serve every call under knobs `k` and cost model `c`.
 
     The first `warm` calls only warm the caches and memo tables; the figures
     describe the calls after them (a held-out part replayed after its past).
     """
-    out = Replay(n=len(calls) - warm)
-    scratch = Replay()
+    return replay_windows(calls, k, c, [(warm, len(calls))])[0]
+
+
+def replay_windows(calls: Sequence[Call], k: Knobs, c: Costs,
+                   windows: Sequence[tuple[int, int]]) -> list[Replay]:
+    """One pass over `calls` that reports each window `[start, end)` separately.
+
+    Everything before a window's start is its warm-up past, as in `replay`;
+    windows may overlap. Calls after the last window's end are not served.
+    """
+    outs = [Replay(n=max(0, e - s)) for s, e in windows]
+    lasts = [calls[s].t if s < len(calls) else 0.0 for s, _ in windows]
+    stop = min(len(calls), max((e for _, e in windows), default=0))
     capacity = int(c.memory_budget * k.memory_fraction)
-    cache = make(k.policy, capacity)
+    tier = int(capacity / max(1.0, c.growth))  # what the tier holds of today's data
+    cache = make(k.policy, tier)
     prefetched: dict[str, int] = {}
     prefetched_bytes = 0
     memo: set[str] = set()
@@ -116,12 +132,11 @@ def replay(calls: list[Call], k: Knobs, c: Costs, warm: int = 0) -> Replay:
     loop_free = 0.0
     gc_debt = 0.0
     static_mem = c.base_rss + k.workers * c.worker_rss + k.gc_gen0 * c.garbage_bytes_per_gen0
-    first = calls[warm].t if len(calls) > warm else 0.0
-    last_done = first
-    for i, call in enumerate(calls):
-        sink = out if i >= warm else scratch  # warm-up calls are served, not counted
+    for i in range(stop):
+        call = calls[i]
         cpu = c.loop_overhead_s
         service = c.loop_overhead_s
+        gets = hits = disk = 0
         gc_debt += c.allocs_per_call / k.gc_gen0
         if gc_debt >= 1.0:  # one young collection every gc_gen0 allocations
             pauses = int(gc_debt)
@@ -138,14 +153,13 @@ def replay(calls: list[Call], k: Knobs, c: Costs, warm: int = 0) -> Replay:
                 service += t
                 cache.put(call.key, stored)
             else:
-                sink.gets += 1
-                hit = cache.get(call.key)
-                if hit:
-                    sink.hits += 1
+                gets = 1
+                if cache.get(call.key):
+                    hits = 1
                     if call.key in prefetched:
                         prefetched_bytes -= prefetched.pop(call.key)
                 else:
-                    sink.disk_read += stored
+                    disk += stored
                     service += c.disk_latency_s + stored / c.disk_read_bps
                     cache.put(call.key, stored)
                 t = call.size * decomp_spb + call.size / c.copy_bps
@@ -157,10 +171,10 @@ def replay(calls: list[Call], k: Knobs, c: Costs, warm: int = 0) -> Replay:
                         key = f"{name}#{pos + j}"
                         if key in prefetched or cache.get(key):
                             continue
-                        if prefetched_bytes + stored > k.prefetch_budget * capacity:
+                        if prefetched_bytes + stored > k.prefetch_budget * tier:
                             break
                         # background read: costs disk and CPU, not this call's latency
-                        sink.disk_read += stored
+                        disk += stored
                         cpu += stored / c.disk_read_bps * 0.1
                         cache.put(key, stored)
                         prefetched[key] = stored
@@ -178,6 +192,9 @@ def replay(calls: list[Call], k: Knobs, c: Costs, warm: int = 0) -> Replay:
                 else:
                     service += work
                     cpu += work
+        elif call.method == "loop":  # a call the model does not simulate, at its recorded cost
+            service += call.cpu_s
+            cpu += call.cpu_s
         else:
             heavy = call.cpu_s * max(1.0, k.workers / c.cores) + c.pool_dispatch_s / 3
             cpu += call.cpu_s
@@ -190,16 +207,22 @@ def replay(calls: list[Call], k: Knobs, c: Costs, warm: int = 0) -> Replay:
             pool[w] = begin + heavy
             done = pool[w]
         latency = c.rtt_s + done - call.t
-        if latency > c.deadline_s:
-            sink.errors += 1
-        sink.latencies.append(latency)
-        sink.cpu_s += cpu
-        if i >= warm:
-            last_done = max(last_done, done)
+        errors = int(latency > max(c.deadline_s, 2 * call.cpu_s))
         # a long-running cache fills its tier: count the configured capacity, not the fill
         memory = static_mem + capacity + len(memo) * 2048
-        if memory > c.memory_budget:
-            sink.errors += 1  # the memory governor refuses work while over budget
-        sink.peak_memory = max(sink.peak_memory, memory)
-    out.makespan = max(1e-9, last_done - first)
-    return out
+        errors += memory > c.memory_budget  # the memory governor refuses work over budget
+        for j, (s, e) in enumerate(windows):
+            if s <= i < e:
+                o = outs[j]
+                o.gets += gets
+                o.hits += hits
+                o.disk_read += disk
+                o.errors += errors
+                o.latencies.append(latency)
+                o.cpu_s += cpu
+                o.peak_memory = max(o.peak_memory, memory)
+                lasts[j] = max(lasts[j], done)
+    for j, (s, _) in enumerate(windows):
+        first = calls[s].t if s < len(calls) else 0.0
+        outs[j].makespan = max(1e-9, lasts[j] - first)
+    return outs

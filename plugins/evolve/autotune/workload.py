@@ -3,15 +3,23 @@
 A recorded workload is a JSON-lines file, one call a line:
 `{"t": 0.0012, "method": "workspace.get", "key": "a/b", "size": 18000, "ratio": 0.4}`
 (`t` seconds since the start; `ratio` the compressed/raw size when known;
-`blocks` for `prd.decompose`, `cpu_s` for other CPU-bound calls). `synthetic`
-makes one with the same shape: Zipf-popular keys, sequential scans that a
-prefetcher can anticipate, PRD decompositions and CPU-bound jobs, all
+`blocks` for `prd.decompose`, `cpu_s` for other CPU-bound calls and for
+`loop` calls, which the model serves on the event loop at that fixed cost).
+`synthetic` makes one with the same shape: Zipf-popular keys, sequential scans
+that a prefetcher can anticipate, PRD decompositions and CPU-bound jobs, all
 deterministic by seed.
+
+The daemon's own recordings (`system.record`, saved as
+`<state>/workloads/<name>.jsonl`) have another shape, one call a line:
+`{"t", "method", "bytes", "latency_us", "key"?, "error"?}` (`bytes`: the str and
+bin bytes the call carried). `from_recording` turns them into calls; see its
+docstring for what it has to assume.
 """
 
 from __future__ import annotations
 
 import json
+import math
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -19,8 +27,16 @@ from typing import Any
 
 import numpy as np
 
-METHODS = ("workspace.get", "workspace.put", "prd.decompose", "cpu")
+METHODS = ("workspace.get", "workspace.put", "prd.decompose", "cpu", "loop")
 MAX_CALLS = 1_000_000
+BYTES_PER_BLOCK = 200
+"""Document bytes per top-level Markdown block (1,825 blocks in 373 kB of the
+sample PRDs this project was built with: 205 bytes a block)."""
+DEFAULT_VALUE_SIZE = 4096
+"""Size assumed for a get of a key no put in the recording shows, when it has no puts."""
+POOL_LATENCY_S = 1e-3
+"""Recorded calls the model does not simulate that took at least this long go to
+the process pool as CPU work; quicker ones are served on the event loop."""
 
 
 @dataclass(frozen=True)
@@ -43,14 +59,29 @@ def _seq_of(key: str) -> tuple[str, int] | None:
 
 def parse(lines: Iterable[str], limit: int = MAX_CALLS) -> list[Call]:
     """Calls from JSON lines; raises ValueError naming the line that is wrong."""
-    out: list[Call] = []
+    return read(lines, limit)[0]
+
+
+def read(lines: Iterable[str], limit: int = MAX_CALLS) -> tuple[list[Call], dict[str, int]]:
+    """Calls from JSON lines in either shape, and what a recording's conversion skipped."""
+    rows: list[tuple[int, dict[str, Any]]] = []
     for n, line in enumerate(lines, 1):
         if not line.strip():
             continue
-        if len(out) >= limit:
+        if len(rows) >= limit:
             raise ValueError(f"workload: more than {limit} calls")
         try:
-            d: dict[str, Any] = json.loads(line)
+            d = json.loads(line)
+        except ValueError as e:
+            raise ValueError(f"workload line {n}: {e}") from None
+        if not isinstance(d, dict):
+            raise ValueError(f"workload line {n}: not a JSON object")
+        rows.append((n, d))
+    if rows and "latency_us" in rows[0][1]:
+        return from_recording(rows)
+    out: list[Call] = []
+    for n, d in rows:
+        try:
             method = str(d["method"])
             if method not in METHODS:
                 raise ValueError(f"method {method!r} is not one of {', '.join(METHODS)}")
@@ -61,12 +92,62 @@ def parse(lines: Iterable[str], limit: int = MAX_CALLS) -> list[Call]:
         except (KeyError, TypeError, ValueError) as e:
             raise ValueError(f"workload line {n}: {e}") from None
     out.sort(key=lambda c: c.t)
-    return out
+    return out, {}
 
 
-def load(path: Path, limit: int = MAX_CALLS) -> list[Call]:
+def from_recording(rows: Sequence[tuple[int, dict[str, Any]]]
+                   ) -> tuple[list[Call], dict[str, int]]:
+    """Calls from a `system.record` log (line number, object) and the skipped counts.
+
+    A recording has no payloads, so this assumes: a put's value is its `bytes`
+    less the key's length; a get reads the size its key was last put with in the
+    recording, or else the median put size (`DEFAULT_VALUE_SIZE` with no puts);
+    the compressible share (`ratio`) is 0.5; a `prd.decompose` of `bytes` bytes
+    has `bytes / BYTES_PER_BLOCK` blocks and a document of the same size is the
+    same document (memo hit); any other method costs its recorded latency, on the
+    event loop when under `POOL_LATENCY_S`, else as CPU work in the pool. Calls
+    that failed (`error`) and workspace gets and puts without a key are skipped.
+    """
+    puts = [max(1, int(d.get("bytes", 0)) - len(str(d.get("key", ""))))
+            for _, d in rows if d.get("method") == "workspace.put" and "key" in d]
+    fallback = int(np.median(puts)) if puts else DEFAULT_VALUE_SIZE
+    sizes: dict[str, int] = {}
+    out: list[Call] = []
+    skipped: dict[str, int] = {}
+    for n, d in rows:
+        try:
+            t, method = float(d["t"]), str(d["method"])
+            size, cost = int(d.get("bytes", 0)), float(d.get("latency_us", 0.0)) / 1e6
+            if size < 0 or cost < 0 or not math.isfinite(t + cost):
+                raise ValueError("bytes and latency_us must be finite and ≥ 0")
+        except (KeyError, TypeError, ValueError) as e:
+            raise ValueError(f"workload line {n}: {e}") from None
+        key = d.get("key")
+        if "error" in d or (method in ("workspace.get", "workspace.put")
+                            and not isinstance(key, str)):
+            why = "failed" if "error" in d else "no key"
+            skipped[why] = skipped.get(why, 0) + 1
+            continue
+        if method == "workspace.put":
+            assert isinstance(key, str)
+            sizes[key] = max(1, size - len(key))
+            out.append(Call(t, method, key, sizes[key], seq=_seq_of(key)))
+        elif method == "workspace.get":
+            assert isinstance(key, str)
+            out.append(Call(t, method, key, sizes.get(key, fallback), seq=_seq_of(key)))
+        elif method == "prd.decompose":
+            out.append(Call(t, method, f"prd:{size}", size,
+                            blocks=max(1, size // BYTES_PER_BLOCK)))
+        else:
+            kind = "cpu" if cost >= POOL_LATENCY_S else "loop"
+            out.append(Call(t, kind, method, 0, cpu_s=cost))
+    out.sort(key=lambda c: c.t)
+    return out, skipped
+
+
+def load(path: Path, limit: int = MAX_CALLS) -> tuple[list[Call], dict[str, int]]:
     with path.open() as fh:
-        return parse(fh, limit)
+        return read(fh, limit)
 
 
 def dump(calls: Sequence[Call]) -> str:
@@ -117,6 +198,19 @@ def synthetic(n: int = 20_000, seed: int = 0, keys: int = 2000, rate: float = 40
         else:
             out.append(Call(float(t[i]), "cpu", f"job{r % 50}", 0,
                             cpu_s=float(rng.choice([0.002, 0.005, 0.02]))))
+    return out
+
+
+def footprint(calls: Sequence[Call]) -> np.ndarray:
+    """Bytes of the distinct workspace values touched by calls[:i + 1], for each i."""
+    seen: set[str] = set()
+    out = np.zeros(len(calls))
+    total = 0
+    for i, c in enumerate(calls):
+        if c.method in ("workspace.get", "workspace.put") and c.key not in seen:
+            seen.add(c.key)
+            total += c.size
+        out[i] = total
     return out
 
 
