@@ -22,6 +22,10 @@ def _options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--plan", action="store_true", help="show the schedule, do not run")
     p.add_argument("--forget", action="store_true", help="drop the remembered history")
     p.add_argument("--slowest", type=int, default=5, help="how many slowest tests to list")
+    p.add_argument("--shards", choices=("local", "dask"), default=None,
+                   help="dask: static shards on the daemon's Dask cluster (daemon.executor)")
+    p.add_argument("--worker-root", default=None,
+                   help="with --shards dask: the project's path on the cluster's workers")
 
 
 def register(sub: Any) -> None:
@@ -42,7 +46,7 @@ def split_rest(args: argparse.Namespace) -> tuple[Path, list[str]]:
     _options(again)
     again.add_argument("path", nargs="?")
     ns, unknown = again.parse_known_args(rest)
-    for key in ("workers", "python", "junitxml"):
+    for key in ("workers", "python", "junitxml", "shards", "worker_root"):
         if getattr(ns, key) is not None:
             setattr(args, key, getattr(ns, key))
     args.plan = args.plan or ns.plan
@@ -64,8 +68,13 @@ def run_test(args: argparse.Namespace, cli: CliContext) -> int:
                                          "python": args.python, "args": pytest_args})
         cli.emit(plan, lambda con: show_plan(con, plan))
         return 0
-    params = {"root": str(root), "workers": args.workers, "python": args.python,
-              "args": pytest_args, "junitxml": args.junitxml}
+    params: dict[str, Any] = {"root": str(root), "workers": args.workers,
+                              "python": args.python, "args": pytest_args,
+                              "junitxml": args.junitxml}
+    if args.shards:
+        params["shards"] = args.shards
+    if args.worker_root:
+        params["worker_root"] = os.path.abspath(args.worker_root)
     try:
         result = cli.call("testrun.run", params)
     except KeyboardInterrupt:
@@ -121,7 +130,9 @@ def summary_line(r: dict[str, Any]) -> str:
              for k in ("failed", "passed", "skipped", "xfailed", "xpassed", "errors") if r[k]]
     if r["exit_status"] == 5:
         parts = ["no tests ran", *parts]
-    return (", ".join(parts) + f" in {r['makespan_s']:.2f}s on {r['workers']} workers "
+    where = (f"{r['shards']} Dask shards" if r.get("shards_mode") == "dask"
+             else f"{r['workers']} workers")
+    return (", ".join(parts) + f" in {r['makespan_s']:.2f}s on {where} "
             f"(lower bound {r['lower_bound_s']:.2f}s, efficiency {r['efficiency']:.0%}, "
             f"serial {r['serial_estimate_s']:.2f}s"
             + (", warm workers)" if r.get("warm_workers") else ")"))

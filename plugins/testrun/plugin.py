@@ -8,11 +8,14 @@ only the daemon and its workers know).
 from __future__ import annotations
 
 import asyncio
+import collections
 import os
+import random
 import secrets
 import shutil
 import subprocess
 import sys
+import time
 from pathlib import Path
 from typing import Any
 
@@ -35,10 +38,13 @@ from catalytic.plugins.testrun.history import History, Measured
 from catalytic.plugins.testrun.results import write_junit
 from catalytic.plugins.testrun.runner import Run, RunFailed, RunOptions
 from catalytic.plugins.testrun.schedule import build_units, lower_bound, matches_any
+from catalytic.plugins.testrun.sharded import ShardOptions, run_sharded
 
 BUSY = -33005
 """Another run of the same root is in progress and `testrun.same_root = "refuse"`."""
 COLLECT_FAILED = -33001
+RECENT_RUNS = 50
+"""Runs kept in `stats()["recent_runs"]` (for the dashboard's makespan chart)."""
 
 DEFAULT_ENV = ["PATH", "HOME", "USER", "LOGNAME", "LANG", "LC_*", "TERM", "TZ", "TMPDIR",
                "PYTHONHASHSEED", "CI", "NO_COLOR"]
@@ -91,6 +97,7 @@ class TestrunPlugin(Plugin):
         self.completed = 0
         self._bg: set[asyncio.Future[None]] = set()
         self.standby: dict[tuple[Any, ...], tuple[Run, str, asyncio.Task[None]]] = {}
+        self.recent: collections.deque[dict[str, Any]] = collections.deque(maxlen=RECENT_RUNS)
         shim_dir = ctx.state_dir / "shim"
         self.shim = await asyncio.to_thread(wk.make_shim, shim_dir)
 
@@ -106,7 +113,8 @@ class TestrunPlugin(Plugin):
                 "warm_standby": sum(r.alive() for r, _, _ in self.standby.values()),
                 "warm_ready": sum(r.collected() for r, _, _ in self.standby.values()),
                 "completed_runs": self.completed,
-                "tests_known": self.history.count()}
+                "tests_known": self.history.count(),
+                "recent_runs": list(self.recent)}
 
     # -- helpers -----------------------------------------------------------------------------
 
@@ -152,23 +160,47 @@ class TestrunPlugin(Plugin):
                doc="Extra pytest arguments (-k, -m, paths)."),
          Param("junitxml", "str", required=False, nullable=True,
                doc="Write JUnit XML here (relative to root; must stay under allowed roots)."),
+         Param("shards", "str", required=False, default="local", choices=("local", "dask"),
+               doc="local: workers on this host pull tests; dask: static LPT shards, one "
+                   "executor job each (needs daemon.executor = \"dask\")."),
+         Param("worker_root", "str", required=False, nullable=True,
+               doc="With shards = dask: the project's path on the cluster's workers "
+                   "(default: root)."),
          doc="Run the suite on parallel workers, scheduled from remembered durations.")
     async def run(self, call: Call, root: str, python: str | None = None,
                   workers: int | None = None, args: list[str] | None = None,
-                  junitxml: str | None = None) -> dict[str, Any]:
+                  junitxml: str | None = None, shards: str = "local",
+                  worker_root: str | None = None) -> dict[str, Any]:
         path = self._root(root)
+        if shards == "dask" and getattr(self.ctx.executor, "backend", "") != "dask":
+            raise InvalidParams("shards = \"dask\" needs the daemon's executor to be the Dask "
+                                "backend (daemon.executor = \"dask\"); this daemon runs "
+                                f"{getattr(self.ctx.executor, 'backend', 'local')!r}")
+        if worker_root is not None and (shards != "dask" or not Path(worker_root).is_absolute()):
+            raise InvalidParams("worker_root must be an absolute path and needs shards = "
+                                f"\"dask\", got {worker_root!r}")
         xml = None
         if junitxml:
             xml = (path / junitxml).resolve()
             self._root(str(xml.parent))
         interp = self._python(path, python)
-        n = self._workers(workers)
         lock = self.locks.setdefault(str(path), asyncio.Lock())
         if lock.locked() and self.ctx.config["same_root"] == "refuse":
             raise RpcError(f"a run of {path} is already in progress", code=BUSY)
         async with lock:
-            summary = await self._run(call, path, interp, n, list(args or []))
-        summary.update(root=str(path), python=interp)
+            if shards == "dask":
+                n = max(1, workers or self.ctx.executor.workers)
+                summary = await self._run_sharded(call, path, interp, n, list(args or []),
+                                                  worker_root or str(path))
+            else:
+                n = self._workers(workers)
+                summary = await self._run(call, path, interp, n, list(args or []))
+        summary.update(root=str(path), python=interp, shards_mode=shards)
+        self.recent.append({"root": path.name, "finished": round(time.time(), 3),
+                            "shards": shards, "tests": summary["tests"],
+                            "workers": summary["workers"], "makespan_s": summary["makespan_s"],
+                            "lower_bound_s": summary["lower_bound_s"],
+                            "efficiency": summary["efficiency"]})
         if xml is not None:
             await asyncio.to_thread(write_junit, xml, summary)
             summary["junitxml"] = str(xml)
@@ -256,6 +288,28 @@ class TestrunPlugin(Plugin):
             prep = asyncio.ensure_future(self._prepare(key, root, python, n, args))
             self._bg.add(prep)
             prep.add_done_callback(self._bg.discard)
+        return summary
+
+    async def _run_sharded(self, call: Call, root: Path, python: str, n: int, args: list[str],
+                           worker_root: str) -> dict[str, Any]:
+        cfg = self.ctx.config
+        worker_python = python
+        if Path(python).is_relative_to(root) and worker_root != str(root):
+            worker_python = str(Path(worker_root) / Path(python).relative_to(root))
+        opts = ShardOptions(
+            root=root, python=python, shards=n, args=args, env=self._env(),
+            passthrough=list(cfg["env_passthrough"]), shim=self.shim, worker_root=worker_root,
+            worker_python=worker_python, timeout_s=cfg["timeout_s"],
+            max_output=cfg["max_output_bytes"], memory_heavy_bytes=cfg["memory_heavy_bytes"],
+            run_alone=list(cfg["run_alone"]),
+            seed=None if wk.user_seed(args) else random.randrange(1, 2**31))
+        history = await asyncio.to_thread(self.history.load, str(root))
+        try:
+            summary = await run_sharded(self.ctx.executor, opts, history, call.progress)
+        except RunFailed as exc:
+            raise RpcError(exc.message, exc.data, code=exc.code) from exc
+        await asyncio.to_thread(self._record, str(root), summary)
+        self.completed += 1
         return summary
 
     def _record(self, root: str, summary: dict[str, Any]) -> None:

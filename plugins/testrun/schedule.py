@@ -112,3 +112,32 @@ def lpt_pack(durations: Sequence[float], workers: int) -> tuple[float, list[list
 def lpt_order(units: Sequence[Unit]) -> list[Unit]:
     """Longest expected first; collection order breaks ties."""
     return sorted(units, key=lambda u: (-u.duration, u.order))
+
+
+@dataclass
+class ShardPlan:
+    """A static plan for shards that cannot ask for work (jobs on a cluster)."""
+
+    shards: list[list[str]]
+    """Node ids per shard, units in collection order (order does not change a static makespan)."""
+    loads: list[float]
+    alone: list[str]
+    """Run-alone tests: a last phase, one job, after every shard finished."""
+    expected_makespan: float
+
+
+def plan_shards(nodeids: Sequence[str], expects: Mapping[str, Expect], shards: int,
+                alone: Iterable[str] = ()) -> ShardPlan:
+    """LPT-pack units onto `shards` bins; run-alone tests go to a phase of their own."""
+    durations = [expects[t].duration for t in nodeids]
+    share = lower_bound(durations, shards)
+    units = build_units(nodeids, expects, alone, split_above=share / 2)
+    packed = [u for u in units if not u.alone]
+    alone_units = [u for u in units if u.alone]
+    _, bins = lpt_pack([u.duration for u in packed], shards)
+    loads = [sum(packed[i].duration for i in b) for b in bins]
+    plan = [[t for i in sorted(b, key=lambda k: packed[k].order) for t in packed[i].tests]
+            for b in bins]
+    alone_ids = [t for u in sorted(alone_units, key=lambda u: u.order) for t in u.tests]
+    tail = sum(u.duration for u in alone_units)
+    return ShardPlan(plan, loads, alone_ids, max(loads, default=0.0) + tail)

@@ -88,6 +88,14 @@ def worker_procs() -> list[psutil.Process]:
     return out
 
 
+def parent(p: psutil.Process) -> int | None:
+    """The parent pid, or None for a process that exited meanwhile."""
+    try:
+        return p.ppid()
+    except psutil.NoSuchProcess:
+        return None
+
+
 def test_cancelling_a_run_stops_its_workers(make_daemon, tmp_path: Path) -> None:
     root = write_suite(tmp_path / "slow", {
         f"check_s{i}.py": "import time\n\n\ndef test_s():\n    time.sleep(60)\n"
@@ -98,7 +106,7 @@ def test_cancelling_a_run_stops_its_workers(make_daemon, tmp_path: Path) -> None
         run(c, root, timeout=4.0)  # the client cancels the call at its deadline
     deadline = time.monotonic() + 10
     while time.monotonic() < deadline:
-        left = [p for p in worker_procs() if p.pid not in mine and p.ppid() == d.pid]
+        left = [p for p in worker_procs() if p.pid not in mine and parent(p) == d.pid]
         if not left:
             break
         time.sleep(0.1)

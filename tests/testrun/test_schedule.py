@@ -15,6 +15,7 @@ from catalytic.plugins.testrun.schedule import (
     efficiency,
     lower_bound,
     lpt_pack,
+    plan_shards,
 )
 
 
@@ -152,3 +153,27 @@ def test_same_module_preferred_when_durations_tie() -> None:
     assert b0.tests == ["a.py::A::t"] and b1.tests == ["b.py::B::t"]
     nxt = d.next_batch("w0")
     assert isinstance(nxt, Batch) and nxt.tests == ["a.py::D::t"]
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_shard_plan_covers_every_test_once_near_brute_force(seed: int) -> None:
+    rng = random.Random(seed)
+    ids = [f"m{m}.py::test_{i}" for m in range(3) for i in range(3)]
+    ids += ["m9.py::T::a", "m9.py::T::b"]
+    ex = {t: Expect(t, rng.uniform(0.1, 2.0), passed=not t.startswith("m9")) for t in ids}
+    alone = {"m1.py::test_1"}
+    plan = plan_shards(ids, ex, 2, alone)
+    flat = [t for s in plan.shards for t in s]
+    assert sorted(flat + plan.alone) == sorted(ids) and plan.alone == ["m1.py::test_1"]
+    # a class stays on one shard, in collection order
+    holder = next(s for s in plan.shards if "m9.py::T::a" in s)
+    assert holder.index("m9.py::T::a") + 1 == holder.index("m9.py::T::b")
+    # shard order follows collection order; loads are what the plan says
+    for s, load in zip(plan.shards, plan.loads, strict=True):
+        assert s == sorted(s, key=ids.index)
+        assert load == pytest.approx(sum(ex[t].duration for t in s))
+    share = lower_bound([e.duration for e in ex.values()], 2)
+    units = [u.duration for u in build_units(ids, ex, alone, split_above=share / 2)
+             if not u.alone]
+    assert max(plan.loads) <= (4 / 3) * brute_force(units, 2) + 1e-9
+    assert plan.expected_makespan == pytest.approx(max(plan.loads) + ex["m1.py::test_1"].duration)
