@@ -39,7 +39,7 @@ FAST_SAMPLE_EVERY = 16
 """The connection's fast path times one call in this many (see connection.py)."""
 
 
-@dataclass
+@dataclass(slots=True)
 class MethodStats:
     """Calls, errors by code and a window of recent latencies for one method."""
 
@@ -87,7 +87,7 @@ class MethodStats:
         return self._summary
 
 
-@dataclass
+@dataclass(slots=True)
 class Entry:
     """One routable method."""
 
