@@ -12,7 +12,7 @@ from .checkpoint import formula, reverse_chain
 from .classical import classical_evaluate
 from .cookmertz import cm_work, cook_mertz_evaluate
 from .tree import HashInstance, Instance, direct_value, parse_instance, random_instance
-from .validate import Reporter, run_validation
+from .validate import Reporter, assemble, measure_item, run_validation
 from .williams import simulate
 
 TABLE_LIMIT = 1 << 18
@@ -98,3 +98,14 @@ def williams_job(qbits: int, cells: int, blocks: int, time_blocks: int, seed: in
 
 def validate_job(spec: dict[str, Any], report: Reporter | None = None) -> dict[str, Any]:
     return run_validation(spec, report=report)
+
+
+def validate_item_job(spec: dict[str, Any], item: list[Any]) -> dict[str, Any]:
+    """One point of a sweep (the fan-out sends each point as its own job)."""
+    return measure_item(spec, item)
+
+
+def validate_assemble_job(spec: dict[str, Any], items: list[list[Any]],
+                          measured: list[dict[str, Any]], started: float) -> dict[str, Any]:
+    """Fits, crossover and figure from the fanned-out points: what `validate_job` returns."""
+    return assemble(spec, items, measured, started)

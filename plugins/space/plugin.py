@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import json
 import os
+import time
 from pathlib import Path
 from typing import Any
 
@@ -29,7 +30,15 @@ from . import jobs
 from .checkpoint import STRATEGIES
 from .steps import BUILTINS
 from .tree import InstanceError
-from .validate import PRESETS, r2_table, resolve_spec, spec_work
+from .validate import (
+    PRESETS,
+    item_label,
+    item_work,
+    r2_table,
+    resolve_spec,
+    spec_work,
+    sweep_items,
+)
 
 NO_REPORT = -33001
 """`space.report` before any `space.validate` finished."""
@@ -190,10 +199,42 @@ class SpacePlugin(Plugin):
                            {"estimate": float(work), "limit": cfg["max_sweep_work"],
                             "setting": "space.max_sweep_work"})
         self.counts["validate"] += 1
-        result = await self.ctx.executor.submit(jobs.validate_job, spec, progress=call.progress)
+        items = sweep_items(spec)
+        if len(items) > 1 and self.ctx.executor.workers > 1:
+            result = await self._fan_out(call, spec, items)
+        else:
+            result = await self.ctx.executor.submit(jobs.validate_job, spec,
+                                                    progress=call.progress)
         result["r2_table"] = r2_table(result)
         self.last = result
         await asyncio.to_thread(_write_atomic, self.report_path, json.dumps(result))
+        return result
+
+    async def _fan_out(self, call: Call, spec: dict[str, Any],
+                       items: list[list[Any]]) -> dict[str, Any]:
+        """One job per sweep point (heaviest sent first), then one job to fit and draw."""
+        started = time.time()
+        done = 0
+
+        async def one(item: list[Any]) -> dict[str, Any]:
+            nonlocal done
+            point: dict[str, Any] = await self.ctx.executor.submit(jobs.validate_item_job,
+                                                                   spec, item)
+            done += 1
+            call.progress(done, len(items), item_label(item))
+            return point
+
+        heavy_first = sorted(range(len(items)), key=lambda i: -item_work(items[i]))
+        tasks = {i: asyncio.ensure_future(one(items[i])) for i in heavy_first}
+        try:
+            await asyncio.gather(*tasks.values())
+        except BaseException:
+            for t in tasks.values():
+                t.cancel()
+            raise
+        measured = [tasks[i].result() for i in range(len(items))]
+        result: dict[str, Any] = await self.ctx.executor.submit(
+            jobs.validate_assemble_job, spec, items, measured, started)
         return result
 
     @rpc("report", doc="The last validation (summary, fits, points, SVG), kept across restarts.")

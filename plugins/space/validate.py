@@ -66,68 +66,101 @@ def crossover(max_b: int = 128, max_h: int = 4096) -> dict[str, Any]:
                     "at which Cook–Mertz holds fewer bits than the classical evaluator"}
 
 
-class _Progress:
-    def __init__(self, report: Reporter | None, total: int) -> None:
-        self.report, self.total, self.done = report, total, 0
+def sweep_items(spec: dict[str, Any]) -> list[list[Any]]:
+    """Every point of a sweep, in result order: ["chain", strategy, n], ["classical", h, b],
+    ["cook-mertz", h, b], ["williams", qbits, cells, blocks, time_blocks]."""
+    items: list[list[Any]] = [["chain", s, int(n)] for s in STRATEGIES for n in spec["sizes"]]
+    items += [["classical", h, b] for h in spec["classical_h"] for b in spec["classical_b"]]
+    items += [["cook-mertz", h, b]
+              for h, b in cm_grid([int(b) for b in spec["cm_b"]], int(spec["cm_max_work"]))]
+    items += [["williams", *(int(v) for v in t)] for t in spec.get("williams", [])]
+    return items
 
-    def tick(self, message: str) -> None:
-        self.done += 1
-        if self.report is not None:
-            self.report.report(self.done, self.total, message)
+
+def item_label(item: list[Any]) -> str:
+    """The progress message of one item (as the sequential sweep reports it)."""
+    kind = item[0]
+    if kind == "chain":
+        return f"{item[1]} n={item[2]}"
+    if kind == "williams":
+        return f"williams toy {item[1:]}"
+    return f"{kind} h={item[1]} b={item[2]}"
 
 
-def run_validation(spec: dict[str, Any], report: Reporter | None = None) -> dict[str, Any]:
-    """Measure every sweep point, fit, compute the crossover, and render the SVG."""
-    started = time.time()
-    step = builtin(spec["step"])
-    sizes = [int(n) for n in spec["sizes"]]
-    tree_classical = [(h, b) for h in spec["classical_h"] for b in spec["classical_b"]]
-    tree_cm = cm_grid([int(b) for b in spec["cm_b"]], int(spec["cm_max_work"]))
-    toys = [list(t) for t in spec.get("williams", [])]
+def item_work(item: list[Any]) -> float:
+    """Rough cost of one item, so a fan-out can send the heaviest first."""
+    kind = item[0]
+    if kind == "chain":
+        n = int(item[2])
+        slots = revolve_slots(n) if item[1] == "revolve" else None
+        return float(formula(item[1], n, 1, slots)["steps"])
+    if kind == "classical":
+        return float(2 ** int(item[1]))
+    if kind == "cook-mertz":
+        return float(cm_work(int(item[1]), int(item[2])))
+    return float("inf")  # Williams toys: few and slow
+
+
+def measure_item(spec: dict[str, Any], item: list[Any]) -> dict[str, Any]:
+    """Measure one sweep point; a plain function so each item can be its own job."""
     seed = int(spec.get("seed", 1))
-    prog = _Progress(report, len(sizes) * len(STRATEGIES) + len(tree_classical) + len(tree_cm)
-                     + len(toys))
-
-    chain_points: list[dict[str, Any]] = []
-    for strategy in STRATEGIES:
-        for n in sizes:
-            slots = revolve_slots(n) if strategy == "revolve" else None
-            t0 = time.perf_counter()
-            point = reverse_chain(strategy, n, step, slots=slots, seed=seed).as_dict()
-            point["wall_s"] = time.perf_counter() - t0
-            chain_points.append(point)
-            prog.tick(f"{strategy} n={n}")
-    chain_fits = {}
-    for strategy in STRATEGIES:
-        pts = [p for p in chain_points if p["strategy"] == strategy]
-        chain_fits[strategy] = fitting.fit_chain([p["n"] for p in pts],
-                                                 [p["measured_bits"] for p in pts])
-
-    classical_points = []
-    for h, b in tree_classical:
-        cr = classical_evaluate(HashInstance(h, b, seed))
-        classical_points.append({k: v for k, v in cr.items() if k != "peak_by_category"})
-        prog.tick(f"classical h={h} b={b}")
-    cm_points = []
-    for h, b in tree_cm:
+    kind = item[0]
+    if kind == "chain":
+        strategy, n = str(item[1]), int(item[2])
+        slots = revolve_slots(n) if strategy == "revolve" else None
+        t0 = time.perf_counter()
+        point = reverse_chain(strategy, n, builtin(spec["step"]), slots=slots,
+                              seed=seed).as_dict()
+        point["wall_s"] = time.perf_counter() - t0
+        return point
+    if kind == "classical":
+        cr = classical_evaluate(HashInstance(int(item[1]), int(item[2]), seed))
+        return {k: v for k, v in cr.items() if k != "peak_by_category"}
+    if kind == "cook-mertz":
+        h, b = int(item[1]), int(item[2])
         inst = HashInstance(h, b, seed)
         cm = cook_mertz_evaluate(inst, seed=seed)
         ref = classical_evaluate(inst)["value"]
         if cm["value"] != ref:
             raise AssertionError(f"cook-mertz h={h} b={b}: {cm['value']} != classical {ref}")
-        cm_points.append({k: v for k, v in cm.items() if k != "peak_by_category"})
-        prog.tick(f"cook-mertz h={h} b={b}")
+        return {k: v for k, v in cm.items() if k != "peak_by_category"}
+    if kind == "williams":
+        qbits, cells, blocks, time_blocks = (int(v) for v in item[1:5])
+        return simulate(qbits, cells, blocks, time_blocks, seed=seed)
+    raise ValueError(f"unknown sweep item {item!r}")
+
+
+def run_validation(spec: dict[str, Any], report: Reporter | None = None) -> dict[str, Any]:
+    """Measure every sweep point, fit, compute the crossover, and render the SVG."""
+    started = time.time()
+    items = sweep_items(spec)
+    measured = []
+    for i, item in enumerate(items):
+        measured.append(measure_item(spec, item))
+        if report is not None:
+            report.report(i + 1, len(items), item_label(item))
+    return assemble(spec, items, measured, started)
+
+
+def assemble(spec: dict[str, Any], items: list[list[Any]], measured: list[dict[str, Any]],
+             started: float) -> dict[str, Any]:
+    """Fit the measured points (in `sweep_items` order), add the crossover, draw the figure."""
+    kinds = [item[0] for item in items]
+    chain_points = [m for k, m in zip(kinds, measured, strict=True) if k == "chain"]
+    classical_points = [m for k, m in zip(kinds, measured, strict=True) if k == "classical"]
+    cm_points = [m for k, m in zip(kinds, measured, strict=True) if k == "cook-mertz"]
+    williams_runs = [m for k, m in zip(kinds, measured, strict=True) if k == "williams"]
+    chain_fits = {}
+    for strategy in STRATEGIES:
+        pts = [p for p in chain_points if p["strategy"] == strategy]
+        chain_fits[strategy] = fitting.fit_chain([p["n"] for p in pts],
+                                                 [p["measured_bits"] for p in pts])
     tree_fits = {
         "classical": fitting.fit_tree([(p["h"], p["b"]) for p in classical_points],
                                       [p["measured_bits"] for p in classical_points]),
         "cook-mertz": fitting.fit_tree([(p["h"], p["b"]) for p in cm_points],
                                        [p["measured_bits"] for p in cm_points]),
     }
-    williams_runs = []
-    for toy in toys:
-        qbits, cells, blocks, time_blocks = (int(v) for v in toy)
-        williams_runs.append(simulate(qbits, cells, blocks, time_blocks, seed=seed))
-        prog.tick(f"williams toy {toy}")
     computed = computed_curve([2 ** e for e in range(8, 41, 2)])
     cross = crossover()
 

@@ -149,3 +149,53 @@ def test_cli(space_daemon, tmp_path: Path) -> None:
               "--plot", str(plot))
     assert out.returncode == 0, out.stderr
     assert "R²" in out.stdout and plot.read_text().startswith("<svg")
+
+
+def _without_timings(value: object) -> object:
+    """The result with wall-clock figures removed (they differ from run to run)."""
+    if isinstance(value, dict):
+        return {k: _without_timings(v) for k, v in value.items()
+                if k not in ("wall_s", "elapsed_s")}
+    if isinstance(value, list):
+        return [_without_timings(v) for v in value]
+    return value
+
+
+SWEEP = {"preset": "quick", "sizes": [64, 128, 256, 512], "cm_max_work": 20_000}
+
+
+def _submitted(c) -> int:
+    return int(c.call("system.stats")["executor"]["submitted"])
+
+
+def test_validate_fans_out_per_item_with_the_sequential_result(make_daemon) -> None:
+    from catalytic.plugins.space.validate import (
+        item_label,
+        resolve_spec,
+        run_validation,
+        sweep_items,
+    )
+
+    spec = resolve_spec("quick", {k: v for k, v in SWEEP.items() if k != "preset"})
+    items = sweep_items(spec)
+    expected = run_validation(spec)
+    seen: list[dict] = []
+    d = make_daemon(CONFIG)
+    with d.client() as c:
+        before = _submitted(c)
+        got = c.call("space.validate", SWEEP, progress=seen.append, timeout=120)
+        jobs = _submitted(c) - before
+    assert _without_timings(got) == _without_timings({**expected,
+                                                      "r2_table": got["r2_table"]})
+    assert got["svg"] == expected["svg"]
+    assert jobs == len(items) + 1  # one job per sweep point, one to fit and draw
+    assert seen[-1]["done"] == seen[-1]["total"] == len(items)
+    assert {s["message"] for s in seen} <= {item_label(i) for i in items}
+    assert [s["done"] for s in seen] == sorted(s["done"] for s in seen)
+
+    one = make_daemon({"daemon": {"plugins": ["space"], "workers": 1}})
+    with one.client() as c:
+        before = _submitted(c)
+        alone = c.call("space.validate", SWEEP, timeout=120)
+        assert _submitted(c) - before == 1  # a single worker: the whole sweep is one job
+    assert _without_timings(alone) == _without_timings(got)
