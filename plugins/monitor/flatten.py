@@ -15,6 +15,11 @@ from typing import Any
 MAX_LEAVES_PER_PLUGIN = 64
 """A plugin with a huge stats() map contributes only its first leaves (in key order)."""
 
+EXECUTOR_KEYS = ("workers", "running", "submitted", "completed", "failed", "cancelled",
+                 "connected", "cluster_workers", "cluster_threads", "cluster_executing",
+                 "resubmitted", "fell_back")
+"""Figures of `system.stats` → `executor` sampled as `executor.<key>` (the Dask cluster's too)."""
+
 _intern: dict[str, str] = {}
 
 
@@ -91,4 +96,9 @@ class StatsFlattener:
                 out[key(f"governor.{k}")] = float(gov[k])
         if "refusing_heavy_calls" in gov:
             out[key("governor.refusing_heavy_calls")] = float(bool(gov["refusing_heavy_calls"]))
+        ex = stats.get("executor") or {}
+        for k in EXECUTOR_KEYS:
+            v = ex.get(k)
+            if isinstance(v, int | float) and math.isfinite(v):
+                out[key(f"executor.{k}")] = float(v)
         return out

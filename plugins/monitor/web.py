@@ -8,11 +8,13 @@ from __future__ import annotations
 import json
 import math
 import time
+from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from aiohttp import web
 
+from catalytic.client import AsyncClient
 from catalytic.plugins.base import RpcError
 from catalytic.plugins.monitor.history import columns
 from catalytic.plugins.monitor.summary import json_safe
@@ -24,6 +26,8 @@ STATIC = Path(__file__).resolve().parent / "static"
 TYPES = {".js": "text/javascript", ".css": "text/css", ".html": "text/html",
          ".txt": "text/plain", ".md": "text/markdown"}
 MAX_LIMIT = 100000
+MAX_FRONT = 2000
+"""Pareto points sent to the dashboard at most."""
 
 
 def _dumps(value: Any) -> str:
@@ -43,6 +47,25 @@ def _number(request: web.Request, name: str, default: float, lo: float, hi: floa
         raise web.HTTPBadRequest(text=f"query parameter {name}={raw!r} must be within "
                                       f"{lo:g}..{hi:g}")
     return value
+
+
+async def evolve_view(call: Callable[[str, dict[str, Any]], Awaitable[Any]]) -> dict[str, Any]:
+    """The latest (running, else newest) evolve study: progress and its first two objectives'
+    Pareto front, through evolve's own verbs (the monitor never imports evolve)."""
+    studies = (await call("evolve.list", {}))["studies"]
+    if not studies:
+        return {"studies": 0, "study": None}
+    pick = next((s for s in reversed(studies) if s.get("running")), studies[-1])
+    status = await call("evolve.status", {"study": pick["study"]})
+    pareto = await call("evolve.pareto", {"study": pick["study"]})
+    front = [[float(v) for v in p["values"][:2]] for p in pareto.get("front", [])
+             if len(p.get("values") or []) >= 2][:MAX_FRONT]
+    best = status.get("best") or {}
+    return {"studies": len(studies), "study": pick["study"], "name": status.get("name"),
+            "algorithm": status.get("algorithm"), "objectives": status.get("objectives", []),
+            "generation": status.get("generation"), "evaluations": status.get("evaluations"),
+            "hypervolume": status.get("hypervolume"), "best_score": best.get("score"),
+            "running": bool(pick.get("running")), "done": status.get("done"), "front": front}
 
 
 def routes(plugin: MonitorPlugin) -> list[tuple[str, str, Any]]:
@@ -73,6 +96,7 @@ def routes(plugin: MonitorPlugin) -> list[tuple[str, str, Any]]:
             "interval_s": plugin.ctx.config["interval_s"],
             "sample": {"t": last[0], "values": last[1]} if last else None,
             "plugins": stats.get("plugins", {}), "governor": stats.get("governor"),
+            "executor": stats.get("executor"),
             "uptime_s": stats.get("uptime_s"), "version": stats.get("version"),
             "health": {"ok": not plugin.health_problems(), "problems": plugin.health_problems()},
         }
@@ -92,8 +116,24 @@ def routes(plugin: MonitorPlugin) -> list[tuple[str, str, Any]]:
             return web.json_response({"error": exc.message, "code": exc.code}, status=404)
         return web.json_response(result, dumps=_dumps)
 
+    async def evolve(request: web.Request) -> web.Response:
+        if "evolve" not in (plugin.latest_stats.get("plugins") or {}):
+            return web.json_response({"error": "the evolve plugin is not running"}, status=404)
+        if plugin.ctx.socket_path is None:
+            return web.json_response({"error": "the daemon's socket is unknown"}, status=503)
+        try:
+            # evolve's verbs take a request (`Call`), so they are asked over the daemon's
+            # own socket, as any client would, rather than through ctx.call.
+            async with AsyncClient(plugin.ctx.socket_path, check_version=False,
+                                   timeout=10.0) as client:
+                body = await evolve_view(client.call)
+        except (RpcError, OSError) as exc:
+            return web.json_response({"error": str(exc)}, status=502)
+        return web.json_response(body, dumps=_dumps)
+
     return [
         ("GET", "/", index),
+        ("GET", "/api/monitor/evolve", evolve),
         ("GET", "/monitor/static/{name}", static),
         ("GET", "/api/monitor/history", history),
         ("GET", "/api/monitor/current", current),

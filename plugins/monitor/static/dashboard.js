@@ -49,11 +49,11 @@
       : v === 0 ? "0" : v.toExponential(1);
   }
 
-  function ensurePanel(id, title, hint) {
+  function ensurePanel(id, title, hint, wide) {
     var el = document.getElementById("panel-" + id);
     if (el) { return el; }
     el = document.createElement("section");
-    el.className = "panel";
+    el.className = "panel" + (wide ? " wide" : "");
     el.id = "panel-" + id;
     el.tabIndex = 0;
     el.setAttribute("aria-labelledby", "title-" + id);
@@ -82,12 +82,13 @@
     chartEl.hidden = false;
     el.querySelector(".empty").hidden = true;
     var data = [xs].concat(cols.map(function (c) { return c.values; }));
-    var key = (points ? "xy:" : "ts:") + cols.map(function (c) { return c.label; }).join("|");
+    var key = (points ? "xy:" : spec.xy ? "xl:" : "ts:") +
+      cols.map(function (c) { return c.label; }).join("|");
     var chart = state.charts[id];
     if (chart && chart.key !== key) { chart.plot.destroy(); chart = null; }
     var width = Math.max(300, chartEl.clientWidth || el.clientWidth - 24);
     if (!chart) {
-      var series = [{label: points ? spec.xLabel || "x" : "time"}].concat(cols.map(
+      var series = [{label: points || spec.xy ? spec.xLabel || "x" : "time"}].concat(cols.map(
         function (c, i) {
           var s = {label: c.label, stroke: PALETTE[i % PALETTE.length], width: 1.5,
                    spanGaps: true, value: function (u, v) { return fmt(v); }};
@@ -95,7 +96,7 @@
           return s;
         }));
       var opts = {width: width, height: 220, series: series,
-                  scales: {x: {time: !points}}, legend: {live: true},
+                  scales: {x: {time: !(points || spec.xy)}}, legend: {live: true},
                   axes: [{}, {label: spec.unit || "", size: 56,
                               values: function (u, vals) { return vals.map(fmt); }}]};
       chartEl.innerHTML = "";
@@ -119,13 +120,17 @@
   }
 
   function renderPanel(spec, names, latest, plugins) {
-    var el = ensurePanel(spec.id, spec.title, spec.hint);
+    var el = ensurePanel(spec.id, spec.title, spec.hint, spec.wide);
     if (spec.plugin && !(spec.plugin in plugins)) {
       showEmpty(spec.id, el, "The " + spec.plugin + " plugin is not running in this daemon, " +
         "so there is nothing to show here (enable it in daemon.plugins).");
       return;
     }
-    var pick = spec.pick(names, latest);
+    if (spec.custom) { spec.custom(api, spec, el, plugins, state.current || {}); return; }
+    drawPicked(spec, el, spec.pick(names, latest));
+  }
+
+  function drawPicked(spec, el, pick) {
     var chosen = pick.series.filter(function (s) { return state.series[s.name]; });
     if (!chosen.length) {
       showEmpty(spec.id, el, spec.plugin ? "The " + spec.plugin +
@@ -142,6 +147,10 @@
     }), false);
     el.querySelector(".hint").textContent = pick.note || spec.hint;
   }
+
+  /* What custom panels (custom_panels.js) may use. */
+  var api = {state: state, draw: draw, showEmpty: showEmpty, drawPicked: drawPicked,
+             getJSON: getJSON, fmt: fmt};
 
   function renderPublished(plugins) {
     /* Plugins may publish ready-made x/y charts in stats()["charts"]. */

@@ -102,19 +102,23 @@ var PANELS = [
                       {name: "process.net_connections", label: "sockets"},
                       {name: "process.threads", label: "threads"}]};
    }},
+  {id: "executor", title: "Executor", unit: "",
+   hint: "Where CPU-heavy jobs run: the local process pool or a Dask cluster.",
+   custom: executorPanel},
   {id: "workspace", plugin: "workspace", title: "Workspace hit ratio by tier", unit: "",
    hint: "Share of gets served from cache, per tier, and prefetch precision.",
    pick: pluginPanel("workspace", /hit_ratio|precision|tier/i, "hit-ratio")},
   {id: "prd", plugin: "prd", title: "PRD memo reuse", unit: "",
    hint: "How often a decomposition was answered from the memo table.",
    pick: pluginPanel("prd", /memo|reuse|hit/i, "memo")},
-  {id: "evolve", plugin: "evolve", title: "Evolution convergence", unit: "",
-   hint: "Best and mean score by generation (and the Pareto front when published).",
-   pick: pluginPanel("evolve", /best|mean|hypervolume|generation/i, "convergence")},
+  {id: "evolve", plugin: "evolve", title: "Evolution: Pareto front", unit: "",
+   hint: "The latest study's non-dominated set over its first two objectives.",
+   custom: evolvePanel},
   {id: "testrun", plugin: "testrun", title: "Test-run makespan vs lower bound", unit: "s",
-   hint: "Wall time of each run against the lower bound of its schedule.",
-   pick: pluginPanel("testrun", /makespan|lower_bound|bound/i, "makespan")},
-  {id: "space", plugin: "space", title: "Space: measured vs fitted", unit: "",
-   hint: "Measured peak space against the fitted growth curve.",
-   pick: pluginPanel("space", /measured|fitted|fit|peak/i, "fit")}
+   hint: "Wall time of each recent run against max(total / workers, longest test).",
+   custom: testrunPanel},
+  {id: "space", plugin: "space", title: "Space: measured vs fitted", unit: "", wide: true,
+   hint: "Measured peak space (points) against the fitted growth curves (lines), from the " +
+     "last validation.",
+   custom: spacePanel}
 ];
