@@ -36,3 +36,19 @@ def test_catalytic_test_summary_and_exit_status(make_daemon, tmp_path: Path) -> 
     plan = cli(d, "--json", "test", str(root), "--plan", "-n", "2",
                "--python", sys.executable)
     assert plan.returncode == 0 and json.loads(plan.stdout)["tests"] == 23
+
+
+def test_shard_options_parse_before_and_after_the_path() -> None:
+    import argparse
+
+    from catalytic.client.commands.testrun import register, split_rest
+
+    parser = argparse.ArgumentParser()
+    register(parser.add_subparsers())
+    args = parser.parse_args(["test", "proj", "--shards", "dask", "--worker-root", "/srv/p",
+                              "--", "-k", "fast"])
+    root, rest = split_rest(args)
+    assert root.name == "proj" and rest == ["-k", "fast"]
+    assert args.shards == "dask" and args.worker_root == "/srv/p"
+    args = parser.parse_args(["test", "--shards", "local", "proj"])
+    assert split_rest(args)[1] == [] and args.shards == "local"
