@@ -34,6 +34,19 @@ from catalytic.plugins.base import PluginContext
 SWEEP_INTERVAL_S = 1.0
 
 
+class InternalCall:
+    """The `Call` of a plugin-to-plugin call: no connection, so progress goes nowhere."""
+
+    msgid: int | None = None
+    cancelled = False
+
+    def __init__(self, method: str) -> None:
+        self.method = method
+
+    def progress(self, done: float, total: float | None = None, message: str = "") -> None:
+        pass
+
+
 class StartupError(RuntimeError):
     """Start-up cannot go on; the message says why and what to do."""
 
@@ -128,9 +141,8 @@ class Server:
 
         entry = self.state.dispatcher.entry(method)
         kwargs = validate(entry, dict(params))
-        if entry.wants_call:
-            raise ValueError(f"{method} needs a connection and cannot be called internally")
-        result = entry.handler(**kwargs)
+        result = entry.handler(InternalCall(method), **kwargs) if entry.wants_call else \
+            entry.handler(**kwargs)
         if asyncio.iscoroutine(result):
             result = await result
         return result

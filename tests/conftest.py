@@ -58,10 +58,14 @@ def example_plugin() -> str:
     """The third-party example plugin, installed into the test venv as its own distribution."""
     import importlib.metadata
     import subprocess
+    import tomllib
 
+    wanted = tomllib.loads((EXAMPLE / "pyproject.toml").read_text())["project"]["version"]
     try:
-        importlib.metadata.distribution("catalytic-hello-example")
+        installed = importlib.metadata.version("catalytic-hello-example")
     except importlib.metadata.PackageNotFoundError:
+        installed = None
+    if installed != wanted:
         subprocess.run([sys.executable, "-m", "pip", "install", "--quiet", "--no-deps",
                         str(EXAMPLE)], check=True)
         importlib.invalidate_caches()

@@ -113,7 +113,7 @@ def test_third_party_plugin_over_the_socket(core_daemon) -> None:
         assert plugins["example"]["state"] == "running"
         assert plugins["example"]["distribution"] == "catalytic-hello-example"
         hello = c.call("system.hello")
-        assert hello["plugins"]["example"] == "1.0.0"
+        assert hello["plugins"]["example"] == "1.1.0"
         params = hello["methods"]["example.greet"]["params"]
         assert params == [{"name": "who", "type": "str", "required": True, "doc": "Whom to greet."}]
 
@@ -149,3 +149,14 @@ def test_workload_recording_keeps_sizes_not_payloads(core_daemon) -> None:
     assert [x["method"] for x in lines] == ["example.greet", "example.sleep", "example.fail"]
     assert lines[0]["bytes"] == len("secret-name") and "secret" not in text
     assert lines[2]["error"] == -33001 and lines[1]["latency_us"] >= 10_000
+
+
+def test_plugins_call_each_other_through_the_dispatcher(core_daemon) -> None:
+    """ctx.call reaches handlers that take a Call (their progress goes nowhere)."""
+    with core_daemon.client() as c:
+        relayed = c.call("example.relay", method="example.spin", params={"seconds": 0.1})
+        assert relayed["seconds"] == 0.1
+        assert c.call("example.relay", method="system.ping", params={"payload": 3}) == 3
+        with pytest.raises(RpcError) as info:
+            c.call("example.relay", method="example.spin", params={"seconds": "x"})
+        assert info.value.code == -32602

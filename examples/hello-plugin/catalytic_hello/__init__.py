@@ -22,7 +22,7 @@ def spin(seconds: float, *, report: Reporter) -> dict[str, Any]:
 
 class Hello(Plugin):
     name = "example"
-    version = "1.0.0"
+    version = "1.1.0"
     settings = (Setting("greeting", "str", "hello", "What `example.greet` says."),)
 
     @rpc("greet", Param("who", "str", doc="Whom to greet."), doc="Say hello.")
@@ -39,6 +39,11 @@ class Hello(Plugin):
     async def sleep(self, seconds: float) -> float:
         await asyncio.sleep(seconds)
         return seconds
+
+    @rpc("relay", Param("method", "str"), Param("params", "map", required=False, default={}),
+         doc="Call another method through the dispatcher, as plugins call each other.")
+    async def relay(self, method: str, params: dict[str, Any]) -> Any:
+        return await self.ctx.call(method, params)
 
     @rpc("fail", Param("code", "int", required=False, default=-33001),
          doc="Answer with a plugin error code.")
