@@ -29,6 +29,7 @@ import numpy as np
 
 from .policies import POLICIES
 from .policies.base import Key, Policy
+from .policies.wtinylfu import WTinyLFU
 
 _M = (1 << 64) - 1
 _GOLD = 0x9E3779B97F4A7C15
@@ -42,39 +43,86 @@ class Adaptive(Policy):
     def __init__(self, capacity: int, candidates: Iterable[str] = CANDIDATES,
                  start: str = "s3fifo", min_shadow: int = 1000, min_rate: float = 0.01,
                  epoch: int | None = None, decay: float | None = None, margin: float = 0.02,
-                 patience: int = 2, slack: float = 0.003, warm_switch: bool = True) -> None:
+                 patience: int = 2, slack: float = 0.003, warm_switch: bool = True,
+                 sized: bool = False, mean_size: int = 4096) -> None:
         super().__init__(capacity)
-        self.rate = min(1.0, max(min_rate, min_shadow / capacity))
+        self.candidates = tuple(candidates)
+        self.sized = sized
+        """Entries have byte sizes: capacity is bytes, sampling follows the object count."""
+        self.min_shadow, self.min_rate = min_shadow, min_rate
+        self._epoch_arg, self._decay_arg = epoch, decay
+        self.margin = margin
+        self.patience = self.base_patience = patience
+        self.slack = slack
+        self.current = start
+        self.switches = 0
+        self.mirror = False
+        self.history: deque[Key] = deque(
+            maxlen=min(8 * capacity, 1 << 20) if warm_switch and not sized else 0)
+        """Recent requests (unit sizes only), replayed into a new live policy so it
+        starts with history."""
+        self.objects = capacity if not sized else max(1, capacity // max(1, mean_size))
+        """Objects the cache holds (estimated from the resident mean size when sized)."""
+        self._since_check = 0
+        self._configure(first=True)
+
+    def _build(self, name: str, capacity: int) -> Policy:
+        cls = POLICIES[name]
+        return cls(capacity, sized=True) if self.sized and cls is WTinyLFU else cls(capacity)
+
+    def _configure(self, first: bool = False) -> None:
+        """(Re)build the shadows for a cache of about `self.objects` objects: sampling rate
+        R = min_shadow / objects (at least min_rate, at most 1), each shadow R × capacity."""
+        objects = self.objects
+        self.rate = min(1.0, max(self.min_rate, self.min_shadow / objects))
         self._threshold = int(self.rate * (1 << 24))
-        shadow_cap = max(1, round(capacity * self.rate))
-        self.shadows: dict[str, Policy] = {n: POLICIES[n](shadow_cap) for n in candidates}
+        shadow_cap = max(1, round(self.capacity * self.rate))
+        shadow_objects = max(1, round(objects * self.rate))
+        self.mirror = self._threshold >= 1 << 24
+        self.shadows: dict[str, Policy] = {n: self._build(n, shadow_cap) for n in self.candidates}
+        if first:
+            self.live: Policy = self.shadows[self.current] if self.mirror else \
+                self._build(self.current, self.capacity)
+            self.live.on_evict = self._evicted
+        elif self.mirror:  # the live cache becomes its own shadow (full size at R = 1)
+            self.shadows[self.current] = self.live
         self.scores = dict.fromkeys(self.shadows, 0.0)
         self.totals = dict.fromkeys(self.shadows, 0)
         self.realized = 0
         """Sampled hits of whichever shadow was live at the time (what following paid)."""
         self._epoch_hits = dict.fromkeys(self.shadows, 0)
-        self.mirror = self._threshold >= 1 << 24
-        # mirrored shadows switch for free, so they can decide often
-        self.epoch = epoch or (max(250, shadow_cap) if self.mirror else max(1000, 2 * shadow_cap))
-        """Sampled requests between two decisions."""
-        # a decision weighs older epochs by `decay`; mirrored shadows react faster
-        self.decay = decay if decay is not None else (0.5 if self.mirror else 0.75)
-        self.margin = margin
-        self.patience = self.base_patience = patience
-        self.slack = slack
+        self._set_pace(shadow_objects)
         self._previous: str | None = None
         self._gain = 0
         self._streak = 0
         self._sampled = 0
         self._warm = 0
-        self.warmup = shadow_cap if self.mirror else 2 * shadow_cap
+
+    def _set_pace(self, shadow_objects: int) -> None:
+        # mirrored shadows switch for free, so they can decide often
+        self.epoch = self._epoch_arg or (max(250, shadow_objects) if self.mirror
+                                         else max(1000, 2 * shadow_objects))
+        """Sampled requests between two decisions."""
+        # a decision weighs older epochs by `decay`; mirrored shadows react faster
+        self.decay = self._decay_arg if self._decay_arg is not None else \
+            (0.5 if self.mirror else 0.75)
+        self.warmup = shadow_objects if self.mirror else 2 * shadow_objects
         """Sampled requests before the first decision (shadows must fill first)."""
-        self.current = start
-        self.live: Policy = self.shadows[start] if self.mirror else POLICIES[start](capacity)
-        self.history: deque[Key] = deque(maxlen=min(2 * capacity, 1 << 20) if warm_switch else 0)
-        """Recent requests, replayed into a new live policy so it starts with history."""
-        self.live.on_evict = self._evicted
-        self.switches = 0
+
+    def _check_objects(self) -> None:
+        """Sized mode: re-estimate the object count from the live cache's mean entry size;
+        rebuild the shadows when that moves the sampling rate by 2× or more."""
+        live = self.live
+        if not self.sized or not len(live) or live.used < self.capacity // 2:
+            return
+        objects = max(1, round(len(live) * self.capacity / live.used))
+        rate = min(1.0, max(self.min_rate, self.min_shadow / objects))
+        if rate >= 2 * self.rate or rate <= self.rate / 2:
+            self.objects = objects
+            self._configure()
+        elif objects >= 2 * self.objects or objects <= self.objects // 2:
+            self.objects = objects
+            self._set_pace(max(1, round(objects * self.rate)))
 
     def _sample(self, key: Key, size: int) -> bool:
         """Feed a sampled request to every shadow; return the live shadow's answer."""
@@ -91,6 +139,8 @@ class Adaptive(Policy):
         return live_hit
 
     def _decide(self) -> None:
+        if self.sized:
+            self._check_objects()
         self._warm += self._sampled
         self._sampled = 0
         scores, hits, totals = self.scores, self._epoch_hits, self.totals
@@ -105,8 +155,14 @@ class Adaptive(Policy):
             return
         best = max(scores, key=scores.__getitem__)
         leader = max(totals, key=totals.__getitem__)
-        if self.realized + self.slack * self._warm < totals[leader]:
-            best = leader  # chasing recent winners has cost more than it won: follow the long run
+        if leader != self.current and self.realized + self.slack * self._warm < totals[leader]:
+            # chasing recent winners has earned less than the long-run leader would have:
+            # go with the long run now (a streak of noisy recent leads may never come)
+            self._streak = 0
+            self.patience = min(self.patience * 2, 64)
+            self._previous, self._gain = self.current, 0
+            self.switch(leader)
+            return
         if best != self.current and scores[best] > scores[self.current] * (1 + self.margin):
             self._streak += 1
             if self._streak >= self.patience:
@@ -129,14 +185,12 @@ class Adaptive(Policy):
         if self.mirror:
             new = self.shadows[name]
         else:
-            new = POLICIES[name](self.capacity)
-            if self.history and old.used == len(sizes):  # unit sizes: warm it on history
-                new.replay(self.history)
+            new = self._build(name, self.capacity)
+            if self.history and new.warm_from_history and old.used == len(sizes):
+                new.replay(self.history)  # unit sizes: warm it on recent requests
                 for key in [k for k in new.resident() if k not in sizes]:
                     new.remove(key)  # only what is really resident may stay
-            for key in old.resident():
-                if key not in new:
-                    new.access(key, sizes[key])
+            new.adopt([k for k in old.resident() if k not in new], sizes)
         self.live, self.current = new, name
         self.used = new.used
         new.on_evict = self._evicted
@@ -146,6 +200,11 @@ class Adaptive(Policy):
         self.switches += 1
 
     def access(self, key: Key, size: int = 1) -> bool:
+        if self.sized:
+            self._since_check += 1
+            if self._since_check >= 4096:
+                self._since_check = 0
+                self._check_objects()
         if self.mirror:
             hit = self._sample(key, size)
             self.used = self.live.used

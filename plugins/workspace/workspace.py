@@ -12,7 +12,6 @@ import os
 import re
 import threading
 import time
-from collections import deque
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -111,12 +110,8 @@ class Workspace:
     def _make_policy(self, name: str) -> Policy:
         if name not in NAMES:
             raise ValueError(f"unknown policy {name!r}; choose one of {', '.join(NAMES)}")
-        pol = make(name, max(1, self.settings.memory_capacity))
+        pol = make(name, max(1, self.settings.memory_capacity), sized=True)
         pol.on_evict = self._on_evict
-        history = getattr(pol, "history", None)
-        if history is not None:  # byte-sized entries: auto's history warm-up does not apply
-            history.clear()
-            pol.history = deque(maxlen=0)  # type: ignore[attr-defined]
         return pol
 
     def _on_evict(self, key: Any) -> None:

@@ -13,10 +13,8 @@ from catalytic.plugins.workspace.traces import read_trace
 
 lcs = pytest.importorskip("libcachesim")
 
-TOLERANCE = {"wtinylfu": 1.5}  # points of hit ratio; 0.5 for the rest
-SMALLEST = {"wtinylfu": 400}
-"""W-TinyLFU's window is 1% of the cache: under ~4 objects the hit ratio turns on
-hash collisions in the frequency sketch, which differ from libCacheSim's by design."""
+TOLERANCE = {"arc": 0.5}  # points of hit ratio; every other policy matches hit for hit
+EXACT = ("lru", "lfu", "s3fifo", "sieve", "wtinylfu")
 
 
 def _traces() -> dict[str, list[int]]:
@@ -36,11 +34,21 @@ TRACES = _traces()
 def test_matches_libcachesim(policy: str, trace: str) -> None:
     keys = TRACES[trace]
     distinct = len(set(keys))
-    for capacity in (max(SMALLEST.get(policy, 200), distinct // 100), distinct // 10):
+    for capacity in (max(200, distinct // 100), distinct // 10):
         ours = make(policy, capacity).replay(keys)
         ref = lcs_hits(lcs, policy, keys, capacity)
+        if policy in EXACT:
+            assert ours == ref, (policy, trace, capacity, ours, ref)
         diff = 100.0 * (ours - ref) / len(keys)
         assert abs(diff) <= TOLERANCE.get(policy, 0.5), (policy, trace, capacity, ours, ref)
+
+
+@pytest.mark.parametrize("capacity", [100, 137, 250, 399])
+def test_wtinylfu_matches_libcachesim_at_tiny_windows(capacity: int) -> None:
+    """Windows of 1-3 objects: admission turns on every sketch collision, and the sketch
+    is libCacheSim's (same counters, same hashes), so the hits are the same."""
+    keys = TRACES["web07"]
+    assert make("wtinylfu", capacity).replay(keys) == lcs_hits(lcs, "wtinylfu", keys, capacity)
 
 
 @pytest.mark.parametrize("capacity", [50, 400])

@@ -20,17 +20,21 @@ POLICIES: dict[str, type[Policy]] = {
 NAMES = (*POLICIES, "auto")
 
 
-def make(name: str, capacity: int) -> Policy:
-    """Build the policy called `name` (`auto` included) with `capacity` units."""
+def make(name: str, capacity: int, sized: bool = False) -> Policy:
+    """Build the policy called `name` (`auto` included) with `capacity` units.
+
+    `sized=True` says entries have byte sizes (the memory tier): capacity is then
+    bytes, and whatever a policy sizes by object count (W-TinyLFU's sketch, `auto`'s
+    sampling) follows the objects actually held instead of the capacity."""
     if name == "auto":
         from ..adaptive import Adaptive
 
-        return Adaptive(capacity)
+        return Adaptive(capacity, sized=sized)
     try:
         cls = POLICIES[name]
     except KeyError:
         raise ValueError(f"unknown policy {name!r}; choose one of {', '.join(NAMES)}") from None
-    return cls(capacity)
+    return WTinyLFU(capacity, sized=True) if sized and cls is WTinyLFU else cls(capacity)
 
 
 __all__ = ["ARC", "LFU", "LRU", "NAMES", "POLICIES", "S3FIFO", "Key", "Policy", "Sieve",

@@ -18,6 +18,9 @@ class Policy:
     """Base class: `access(key, size) -> hit`; subclasses add fast `replay` loops."""
 
     name: ClassVar[str] = ""
+    warm_from_history: ClassVar[bool] = True
+    """Whether replaying recent requests is a good start for this policy when `auto`
+    switches to it (ghosts, counts); W-TinyLFU starts better from the resident set."""
 
     def __init__(self, capacity: int) -> None:
         if capacity < 1:
@@ -35,6 +38,14 @@ class Policy:
         """Access every key with size 1 and return the number of hits."""
         access = self.access
         return sum(1 for k in keys if access(k))
+
+    def adopt(self, keys: list[Key], sizes: dict[Key, int]) -> None:
+        """Take over another policy's resident `keys` (coldest first) as far as they fit;
+        by default each is admitted as a miss would be."""
+        access = self.access
+        for key in keys:
+            if key not in self:
+                access(key, sizes[key])
 
     def remove(self, key: Key) -> bool:
         """Drop `key` if resident (no eviction callback); True when it was."""

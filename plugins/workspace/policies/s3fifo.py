@@ -104,17 +104,38 @@ class S3FIFO(Policy):
         return False
 
     def replay(self, keys: Iterable[Key]) -> int:
-        freq = self.freq
-        get = freq.get
-        access = self.access
+        if self.small_cap <= 1:
+            access = self.access
+            return sum(1 for k in keys if access(k))
+        freq, small, main, ghost = self.freq, self.small, self.main, self.ghost
+        get, ghost_pop = freq.get, ghost.pop
+        evict_main, evict_small = self._evict_main, self._evict_small
+        cap, small_cap, main_cap = self.capacity, self.small_cap, self.main_cap
         hits = 0
         for k in keys:
             f = get(k)
             if f is not None:
                 freq[k] = f + 1
                 hits += 1
+                continue
+            # a miss, as `access(k, 1)` (1 < small_cap here)
+            s = ghost_pop(k, None)
+            if s is not None:
+                self.ghost_used -= s
+            while self.used >= cap:  # `_evict`, inlined
+                self.has_evicted = True
+                if self.main_used > main_cap or self.small_used == 0:
+                    evict_main()
+                else:
+                    evict_small()
+            if s is not None or (not self.has_evicted and self.small_used >= small_cap):
+                main[k] = 1
+                self.main_used += 1
             else:
-                access(k)
+                small[k] = 1
+                self.small_used += 1
+            freq[k] = 0
+            self.used += 1
         return hits
 
     def remove(self, key: Key) -> bool:

@@ -1,78 +1,178 @@
-"""Frequency sketch for TinyLFU: a count-min sketch (4 rows in one flat list),
-optionally behind a doorkeeper, halved every `sample` counted hits so old
-popularity fades.
+"""Frequency sketch for TinyLFU, built as libCacheSim's W-TinyLFU builds it, so
+simulations agree with the field's reference hit for hit: a counting Bloom filter
+of ceil(14.38 × entries) counters and 10 hash functions (error 0.001), indexed by
+double hashing `(a + i·b) mod n` in 32-bit arithmetic, where a and b are XXH64 of
+the 8-byte key under two seeds; an estimate is the least of a key's counters, and
+every counter is halved every `sample` counted hits so old popularity fades.
 
-The doorkeeper absorbs each key's first sighting in a period, so one-hit
-wonders never reach the counters. It is a plain set bounded by the sample
-period (exact, where a Bloom filter would be approximate).
+Integer keys hash exactly as libCacheSim's object ids (little-endian uint64);
+other keys (the workspace's strings) go through Python's `hash` first.
+
+`entries` is a number of objects. A byte-sized cache does not know how many
+objects it will hold, so `grow()` lets its owner resize the sketch as it fills
+(as Caffeine does): memory stays proportional to what is resident, not to the
+byte capacity. An optional doorkeeper (a set cleared at every halving) absorbs
+each key's first sighting in a period, so one-hit wonders never reach the
+counters; libCacheSim has none, so it is off by default.
 """
 
 from __future__ import annotations
 
-from collections.abc import Hashable
+import math
+from collections.abc import Hashable, Sequence
+
+import numpy as np
 
 _M = (1 << 64) - 1
-_S0, _S1 = 0x9E3779B97F4A7C15, 0xC2B2AE3D27D4EB4F
+_M32 = 0xFFFFFFFF
+_P1, _P2, _P3 = 0x9E3779B185EBCA87, 0xC2B2AE3D27D4EB4F, 0x165667B19E3779F9
+_P4, _P5 = 0x85EBCA77C2B2AE63, 0x27D4EB2F165667C5
+SEED0, SEED1 = 0x12345678, 0x12344321
+"""libCacheSim's HASH_SEED0 and HASH_SEED1."""
+_BPE = -math.log(0.001) / 0.480453013918201
+HASHES = math.ceil(0.693147180559945 * _BPE)  # 10
+MAX_ENTRIES = 1 << 21
+"""Largest object count a sketch is sized for (30 M counters): a guard, far above the
+resident objects of any memory tier this process would hold."""
 
 
-MAX_WIDTH = 1 << 20
-"""Counters per row at most (4 rows of Python ints: 32 MiB). The memory tier's capacity is
-in bytes, so sizing by capacity alone would ask for billions of counters; a million per
-row keeps estimates sharp for about 250k resident objects."""
+def xxh64_u64(value: int, seed: int) -> int:
+    """XXH64 of one little-endian 64-bit word (the 8-byte input case of the spec)."""
+    h = (seed + _P5 + 8) & _M
+    k = (value * _P2) & _M
+    k = (((k << 31) | (k >> 33)) & _M) * _P1 & _M
+    h ^= k
+    h = ((((h << 27) | (h >> 37)) & _M) * _P1 + _P4) & _M
+    h ^= h >> 33
+    h = (h * _P2) & _M
+    h ^= h >> 29
+    h = (h * _P3) & _M
+    return h ^ (h >> 32)
+
+
+def _xxh64_u64_np(v: np.ndarray, seed: int) -> np.ndarray:
+    """`xxh64_u64` over an array of uint64 (wrapping arithmetic)."""
+    u = np.uint64
+    h = np.full(v.shape, (seed + _P5 + 8) & _M, dtype=np.uint64)
+    k = v * u(_P2)
+    k = ((k << u(31)) | (k >> u(33))) * u(_P1)
+    h ^= k
+    h = ((h << u(27)) | (h >> u(37))) * u(_P1) + u(_P4)
+    h ^= h >> u(33)
+    h *= u(_P2)
+    h ^= h >> u(29)
+    h *= u(_P3)
+    return h ^ (h >> u(32))
+
+
+def counters_for(entries: int) -> int:
+    """Counters of a sketch sized for `entries` objects (libCacheSim's formula)."""
+    n = int(min(math.ceil(_BPE * entries), 2**31 - 1))
+    return 2 * HASHES if n < HASHES else n
 
 
 class FrequencySketch:
-    def __init__(self, capacity: int, sample: int, doorkeeper: bool = False) -> None:
-        width = 1
-        while width < min(MAX_WIDTH, max(64, 4 * capacity)):
-            width <<= 1
-        self.width = width
-        self.mask = width - 1
-        self.table = [0] * (4 * width)
+    def __init__(self, entries: int, sample: int, doorkeeper: bool = False,
+                 memo_per_entry: int = 32) -> None:
+        self.entries = max(1, min(int(entries), MAX_ENTRIES))
+        self.n = counters_for(self.entries)
+        self.table = [0] * self.n
         self.use_door = doorkeeper
         self.door: set[Hashable] = set()
         self.sample = max(1, sample)
         self.hits = 0
-        self.memo: dict[Hashable, tuple[int, int, int, int]] = {}
-        """Key → its four counter slots (hashing dominates the cost otherwise)."""
-        self.memo_max = 8 * width
+        self.memo: dict[Hashable, tuple[int, ...]] = {}
+        """Key → its counter slots (hashing dominates the cost otherwise)."""
+        self.memo_per_entry = memo_per_entry
+        self._memo_bounds()
 
-    def _slots(self, key: Hashable) -> tuple[int, int, int, int]:
-        h = hash(key)
-        h1, h2 = (h * _S0) & _M, (h * _S1) & _M
-        m, w = self.mask, self.width
-        s = ((h1 >> 8) & m, ((h2 >> 8) & m) + w, ((h1 >> 36) & m) + 2 * w,
-             ((h2 >> 36) & m) + 3 * w)
+    def slots(self, key: Hashable) -> tuple[int, ...]:
         memo = self.memo
-        if len(memo) > self.memo_max:
+        s = memo.get(key)
+        if s is not None:
+            return s
+        v = key & _M if isinstance(key, int) else hash(key) & _M
+        a, b, n = xxh64_u64(v, SEED0) & _M32, xxh64_u64(v, SEED1) & _M32, self.n
+        s = tuple(((a + i * b) & _M32) % n for i in range(HASHES))
+        if len(memo) >= self.memo_hard:
             memo.clear()
         memo[key] = s
         return s
+
+    def _memo_bounds(self) -> None:
+        """`prime` trims the memo to `memo_max` before each batch (at most 2^16 keys, plus
+        the victims met during it); `slots` alone keeps it under `memo_hard`."""
+        per = self.memo_per_entry
+        if per >= 8:  # replay: room for a batch on top
+            self.memo_max = per * self.entries + (1 << 16)
+            self.memo_hard = 2 * self.memo_max + (1 << 17)
+        else:  # a long-lived cache (no batches): a tight bound
+            self.memo_max = self.memo_hard = per * self.entries + 1024
+
+    def prime(self, keys: Sequence[Hashable]) -> bool:
+        """Memoise the slots of every key in `keys` at once (numpy), so a replay loop
+        can index the memo directly; False (nothing done) unless all are integers
+        that fit 64 bits. At most 2^16 keys, or the memo's bound may not hold."""
+        memo = self.memo
+        if set(map(type, keys)) != {int}:
+            return False
+        try:
+            arr = np.unique(np.fromiter(keys, dtype=np.int64, count=len(keys)))
+        except (TypeError, ValueError, OverflowError):
+            return False
+        if len(memo) + len(arr) > self.memo_max:
+            memo.clear()
+            todo = arr
+        else:
+            todo = np.array([k for k in arr.tolist() if k not in memo], dtype=np.int64)
+        if not len(todo):
+            return True
+        v = todo.view(np.uint64)  # two's complement: the same 64 bits as `key & _M`
+        with np.errstate(over="ignore"):
+            a = _xxh64_u64_np(v, SEED0) & np.uint64(_M32)
+            b = _xxh64_u64_np(v, SEED1) & np.uint64(_M32)
+            i = np.arange(HASHES, dtype=np.uint64)
+            idx = ((a[:, None] + i[None, :] * b[:, None]) & np.uint64(_M32)) % np.uint64(self.n)
+        memo.update(zip(todo.tolist(), map(tuple, idx.tolist()), strict=True))
+        return True
 
     def add(self, key: Hashable, hit: bool = False) -> None:
         """Count one event for `key`; `hit` events drive the ageing period."""
         if self.use_door and key not in self.door:
             self.door.add(key)
         else:
-            a, b, c, d = self.memo.get(key) or self._slots(key)
             t = self.table
-            t[a] += 1
-            t[b] += 1
-            t[c] += 1
-            t[d] += 1
+            for x in self.slots(key):
+                t[x] += 1
         if hit:
             self.hits += 1
             if self.hits >= self.sample:
                 self.hits = 0
-                self._age()
+                self.age()
 
     def estimate(self, key: Hashable) -> int:
         """Estimated recent count of `key`."""
-        a, b, c, d = self.memo.get(key) or self._slots(key)
         t = self.table
-        low = min(t[a], t[b], t[c], t[d])
+        low = min([t[x] for x in self.slots(key)])
         return low + 1 if self.use_door and key in self.door else low
 
-    def _age(self) -> None:
+    def age(self) -> None:
         self.door.clear()
         self.table[:] = [c >> 1 for c in self.table]  # in place: callers may hold the list
+
+    def grow(self, entries: int, keys: list[Hashable]) -> None:
+        """Resize for `entries` objects, carrying the estimates of `keys` (the resident
+        ones); used by byte-sized caches as their object count rises."""
+        entries = max(1, min(int(entries), MAX_ENTRIES))
+        if entries == self.entries:
+            return
+        counts = [(k, self.estimate(k)) for k in keys]
+        self.entries, self.n = entries, counters_for(entries)
+        self.table[:] = [0] * self.n
+        self.memo.clear()
+        self._memo_bounds()
+        t = self.table
+        for k, c in counts:
+            if c:
+                for x in self.slots(k):
+                    t[x] = max(t[x], c)

@@ -1,15 +1,18 @@
 """W-TinyLFU (Einziger et al., TOS '17): a small LRU window (1%) in front of a
 segmented LRU main area (20% probation, 80% protected). A key leaving the
-window enters main only if the frequency sketch (count-min, optionally behind
-a doorkeeper) says it is requested more often than the key main would evict.
-The doorkeeper is off by default: libCacheSim has none, and with it on hit
-ratios run up to a few points above libCacheSim's (see docs/workspace.md).
+window enters main only if the frequency sketch says it is requested more
+often than the key main would evict.
 
-Shaped like libCacheSim's WTinyLFU so hit ratios are comparable: the window is
-int(1% of capacity) (under 100 objects there is no window and nothing is
-admitted, as there); main inserts into the lowest segment with room; the
-sketch counts admissions, main hits and each admission contest, and ages
-every `32 × main size` main hits.
+Built as libCacheSim's WTinyLFU, step for step, so simulations give the same
+hits: the window is int(1% of capacity) (under 100 objects there is no window
+and nothing is admitted, as there); main inserts into the lowest segment with
+room and cools like libCacheSim's SLRU; the sketch is libCacheSim's counting
+Bloom filter (see sketch.py), counting admissions, main hits and each
+admission contest, and halving every `32 × main size` main hits.
+
+With `sized=True` (byte-sized entries, as in the memory tier) main's size is in
+bytes, so the sketch is instead sized by the objects main actually holds and
+grows with them; its ageing period follows.
 """
 
 from __future__ import annotations
@@ -18,14 +21,18 @@ from collections import OrderedDict
 from collections.abc import Iterable
 
 from .base import Key, Policy
-from .sketch import FrequencySketch
+from .sketch import HASHES, FrequencySketch
+
+assert HASHES == 10, "replay unrolls the sketch's ten counters"
 
 
 class WTinyLFU(Policy):
     name = "wtinylfu"
+    warm_from_history = False
 
     def __init__(self, capacity: int, window_ratio: float = 0.01,
-                 probation_ratio: float = 0.2, doorkeeper: bool = False) -> None:
+                 probation_ratio: float = 0.2, doorkeeper: bool = False,
+                 sized: bool = False) -> None:
         super().__init__(capacity)
         self.window_cap = int(capacity * window_ratio)
         self.main_cap = capacity - self.window_cap
@@ -35,8 +42,21 @@ class WTinyLFU(Policy):
         self.probation: OrderedDict[Key, int] = OrderedDict()
         self.protected: OrderedDict[Key, int] = OrderedDict()
         self.window_used = self.probation_used = self.protected_used = 0
-        self.sketch = FrequencySketch(max(1, self.main_cap), sample=32 * max(1, self.main_cap),
-                                       doorkeeper=doorkeeper)
+        self.sized = sized
+        entries = min(max(1, self.main_cap), 1024) if sized else max(1, self.main_cap)
+        # the memo of hashed slots is bounded tighter in the long-lived byte-sized tier
+        self.sketch = FrequencySketch(entries, sample=32 * entries, doorkeeper=doorkeeper,
+                                      memo_per_entry=2 if sized else 32)
+
+    def _grow_sketch(self) -> None:
+        """Byte mode: size the sketch for twice the objects main holds (at most main's
+        byte size), so estimates stay sharp without a table sized in bytes."""
+        sk = self.sketch
+        held = len(self.probation) + len(self.protected)
+        if held > sk.entries and sk.entries < self.main_cap:
+            entries = min(2 * held, self.main_cap)
+            sk.grow(entries, [*self.probation, *self.protected])
+            sk.sample = 32 * sk.entries
 
     # -- main area (segmented LRU) -------------------------------------------------
     def _main_insert(self, key: Key, s: int) -> None:
@@ -113,6 +133,8 @@ class WTinyLFU(Policy):
         self.window_used += size
         self.used += size
         self.sketch.add(key)
+        if self.sized:
+            self._grow_sketch()
 
     def access(self, key: Key, size: int = 1) -> bool:
         if key in self.window:
@@ -130,72 +152,156 @@ class WTinyLFU(Policy):
         return False
 
     def replay(self, keys: Iterable[Key]) -> int:
-        window, probation, protected = self.window, self.probation, self.protected
-        wmove, pmove = window.move_to_end, protected.move_to_end
         sk = self.sketch
-        add, promote, miss, evict = sk.add, self._promote, self._miss, self._evict
-        memo_get, slots, table = sk.memo.get, sk._slots, sk.table
-        fast = not sk.use_door and self.window_cap > 0
-        cap, main_cap = self.capacity, self.main_cap
+        if sk.use_door or self.sized or self.window_cap == 0:
+            return super().replay(keys)
+        seq = keys if isinstance(keys, list) else list(keys)
+        hits = 0
+        for start in range(0, len(seq), 1 << 16):
+            part = seq[start:start + (1 << 16)]
+            if sk.prime(part):
+                hits += self._replay_primed(part)
+            else:
+                access = self.access
+                hits += sum(1 for k in part if access(k))
+        return hits
+
+    def _replay_primed(self, keys: list[Key]) -> int:
+        """`replay` for keys whose sketch slots are all memoised: every step of
+        `access` inlined (this loop is most of a simulation's time)."""
+        sk = self.sketch
+        window, probation, protected = self.window, self.probation, self.protected
+        wmove, pmove, wpop = window.move_to_end, protected.move_to_end, window.popitem
+        promote, evict, insert = self._promote, self._evict, self._main_insert
+        memo, slots, table = sk.memo, sk.slots, sk.table
+        cap, main_cap, sample, counted = self.capacity, self.main_cap, sk.sample, sk.hits
+        notify = self.on_evict
+        used = self.used
         hits = 0
         for k in keys:
-            if k in window:
+            if k in protected:
+                pmove(k)
+            elif k in window:
                 wmove(k)
                 hits += 1
                 continue
-            if k in protected:
-                pmove(k)
             elif k in probation:
-                promote(k)
-            elif fast and window and self.used >= cap:
-                # the common miss, inlined: one admission contest, then insert into the window
-                cand, cs = window.popitem(last=False)
-                self.window_used -= cs
-                if self.probation_used + self.protected_used + cs <= main_cap:
-                    self._main_insert(cand, cs)
-                    add(cand)
-                else:
-                    victim = next(iter(probation)) if probation else next(iter(protected))
-                    a, b, c, d = memo_get(cand) or slots(cand)
-                    e, f, g, h = memo_get(victim) or slots(victim)
-                    if min(table[a], table[b], table[c], table[d]) > \
-                            min(table[e], table[f], table[g], table[h]):
-                        self._drop(victim, self._main_pop(victim))
-                        self._main_insert(cand, cs)
-                    else:
-                        self._drop(cand, cs)
-                    table[a] += 1
-                    table[b] += 1
-                    table[c] += 1
-                    table[d] += 1
-                while self.used + 1 > cap:
-                    evict()
-                window[k] = 1
-                self.window_used += 1
-                self.used += 1
-                a, b, c, d = memo_get(k) or slots(k)
-                table[a] += 1
-                table[b] += 1
-                table[c] += 1
-                table[d] += 1
-                continue
+                self.used = used
+                promote(k)  # may evict (SLRU cooling)
+                used = self.used
             else:
-                miss(k, 1)
+                if window and used >= cap:
+                    # the common miss: one admission contest, then insert into the window
+                    cand, cs = wpop(last=False)
+                    self.window_used -= cs
+                    c0, c1, c2, c3, c4, c5, c6, c7, c8, c9 = memo.get(cand) or slots(cand)
+                    if self.probation_used + self.protected_used + cs <= main_cap:
+                        insert(cand, cs)
+                    else:
+                        seg = probation or protected
+                        victim = next(iter(seg))
+                        v0, v1, v2, v3, v4, v5, v6, v7, v8, v9 = memo.get(victim) or slots(victim)
+                        if min(table[c0], table[c1], table[c2], table[c3], table[c4],
+                               table[c5], table[c6], table[c7], table[c8], table[c9]) > \
+                                min(table[v0], table[v1], table[v2], table[v3], table[v4],
+                                    table[v5], table[v6], table[v7], table[v8], table[v9]):
+                            vs = seg.pop(victim)
+                            used -= vs
+                            if seg is probation:
+                                self.probation_used -= vs
+                            else:
+                                self.protected_used -= vs
+                            insert(cand, cs)
+                            out = victim
+                        else:
+                            used -= cs
+                            out = cand
+                        if notify is not None:
+                            notify(out)
+                    table[c0] += 1
+                    table[c1] += 1
+                    table[c2] += 1
+                    table[c3] += 1
+                    table[c4] += 1
+                    table[c5] += 1
+                    table[c6] += 1
+                    table[c7] += 1
+                    table[c8] += 1
+                    table[c9] += 1
+                    if used >= cap:
+                        self.used = used
+                        while self.used >= cap:
+                            evict()
+                        used = self.used
+                    window[k] = 1
+                    self.window_used += 1
+                    used += 1
+                else:
+                    self.used = used
+                    self._miss(k, 1)
+                    used = self.used
+                    continue
+                c0, c1, c2, c3, c4, c5, c6, c7, c8, c9 = memo[k]
+                table[c0] += 1
+                table[c1] += 1
+                table[c2] += 1
+                table[c3] += 1
+                table[c4] += 1
+                table[c5] += 1
+                table[c6] += 1
+                table[c7] += 1
+                table[c8] += 1
+                table[c9] += 1
                 continue
             hits += 1
-            if fast:  # sketch.add(k, hit=True), inlined: this is the hot path
-                a, b, c, d = memo_get(k) or slots(k)
-                table[a] += 1
-                table[b] += 1
-                table[c] += 1
-                table[d] += 1
-                sk.hits += 1
-                if sk.hits >= sk.sample:
-                    sk.hits = 0
-                    sk._age()
-            else:
-                add(k, True)
+            c0, c1, c2, c3, c4, c5, c6, c7, c8, c9 = memo[k]
+            table[c0] += 1
+            table[c1] += 1
+            table[c2] += 1
+            table[c3] += 1
+            table[c4] += 1
+            table[c5] += 1
+            table[c6] += 1
+            table[c7] += 1
+            table[c8] += 1
+            table[c9] += 1
+            counted += 1
+            if counted >= sample:
+                counted = 0
+                sk.age()
+        self.used = used
+        sk.hits = counted
         return hits
+
+    def adopt(self, keys: list[Key], sizes: dict[Key, int]) -> None:
+        """The most recent keys fill the window, the rest go to probation (coldest at
+        its LRU end) with the sketch left as it is. Protected stays empty, so the new
+        workload's keys fill it while the carried ones are the first victims; admitting
+        them as misses would instead freeze protected with keys from before the switch."""
+        if self.window_cap == 0:
+            return  # nothing is admitted without a window (as in libCacheSim)
+        room = self.capacity - self.used
+        take: list[Key] = []
+        for key in reversed(keys):  # hottest first: they are the ones kept
+            s = sizes[key]
+            if key not in self and s <= room and s <= self.main_cap:
+                take.append(key)
+                room -= s
+        take.reverse()
+        split, w_room = len(take), self.window_cap - self.window_used
+        while split and sizes[take[split - 1]] <= w_room:
+            split -= 1
+            w_room -= sizes[take[split]]
+        for key in take[:split]:
+            self.probation[key] = s = sizes[key]
+            self.probation_used += s
+            self.used += s
+        for key in take[split:]:
+            self.window[key] = s = sizes[key]
+            self.window_used += s
+            self.used += s
+        if self.sized:
+            self._grow_sketch()
 
     def remove(self, key: Key) -> bool:
         s = self.window.pop(key, None)
