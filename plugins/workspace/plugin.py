@@ -23,6 +23,7 @@ from catalytic.plugins.base import (
 
 from .codec import CODECS
 from .disk import DiskError
+from .fanout import fan_out
 from .jobs import simulate_job
 from .policies import NAMES
 from .traces import FORMATS, TraceError
@@ -241,7 +242,8 @@ class WorkspacePlugin(Plugin):
          Param("capacities", "list", items="int", doc="Capacities in objects (size 1 each)."),
          Param("prefetch", "bool", required=False, default=False,
                doc="Also prefetch predicted successors."),
-         doc="Replay keys through policies and capacities in the process pool; hit ratios.",
+         doc="Replay keys through policies and capacities in the process pool (one job per "
+             "pair or per policy when there are several workers); hit ratios.",
          heavy=True)
     async def simulate(self, call: Call, capacities: list[int], keys: list[int] | None = None,
                        trace: str | None = None, format: str = "auto", limit: int | None = None,
@@ -261,10 +263,16 @@ class WorkspacePlugin(Plugin):
         if keys is not None and len(keys) > cap:
             raise TooLarge(f"{len(keys)} keys; workspace.max_simulate_requests is {cap}")
         path = self._trace_path(trace) if trace is not None else None
+        ex = self.ctx.executor
         try:
-            out: dict[str, Any] = await self.ctx.executor.submit(
-                simulate_job, keys, path, format, limit, policies, capacities, prefetch,
-                progress=call.progress)
+            if len(policies) * len(capacities) > 1 and ex.workers > 1:
+                out = await fan_out(ex, call.progress, self.ctx.state_dir, keys, path, format,
+                                    limit, policies, capacities, prefetch)
+                if path is not None:
+                    out["trace"] = path
+            else:
+                out = await ex.submit(simulate_job, keys, path, format, limit, policies,
+                                      capacities, prefetch, progress=call.progress)
         except TraceError as exc:
             raise RpcError(str(exc), code=TRACE_UNREADABLE) from None
         self.simulations += 1

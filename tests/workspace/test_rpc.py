@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 import gzip
+import shutil
 from pathlib import Path
 from typing import Any
 
 import pytest
-from ws_helpers import zipf_keys
+from ws_helpers import DATA, zipf_keys
 
 from catalytic.client.errors import Forbidden, InvalidParams, RpcError, TooLarge
+from catalytic.plugins.workspace.simulate import simulate
+from catalytic.plugins.workspace.traces import read_trace
 from catalytic.plugins.workspace.workload import artifact_bytes
 
 
@@ -90,7 +93,26 @@ def test_simulate_matches_libcachesim_with_progress(make_daemon: Any) -> None:
         assert r["hits"] + r["misses"] == len(keys) and r["prefetch"] is False
         if r["policy"] != "auto":
             assert r["hits"] == lcs_hits(lcs, r["policy"], keys, r["capacity"])
-    assert seen and seen[-1]["done"] == seen[-1]["total"]
+    assert seen and seen[-1]["done"] == seen[-1]["total"] == 8  # counts pairs
+    assert any("4 jobs on 2 workers" in (p.get("message") or "") for p in seen)  # per policy
+    assert not list((d.state_dir / "workspace").glob("simulate-*"))  # uploaded keys' file
+    local = simulate(keys, ["lru", "sieve", "s3fifo", "auto"], [100, 500])
+    assert rows == local["results"] and out["distinct"] == local["distinct"]
+
+
+def test_simulate_trace_fans_out_like_one_job(make_daemon: Any, tmp_path: Path) -> None:
+    trace = tmp_path / "web07.trace.xz"
+    shutil.copy(DATA / "web07-20k.trace.xz", trace)
+    d = make_daemon(_cfg(trace_roots=[str(tmp_path)]))
+    with d.client() as c:
+        out = c.call("workspace.simulate", {"trace": str(trace), "format": "i32",
+                                            "policies": ["wtinylfu", "arc", "auto"],
+                                            "capacities": [150, 900], "limit": 15000},
+                     timeout=120)
+    local = simulate(read_trace(trace, "i32", 15000), ["wtinylfu", "arc", "auto"], [150, 900])
+    assert out["results"] == local["results"] and out["requests"] == 15000
+    assert out["trace"] == str(trace)
+    assert not list((d.state_dir / "workspace").glob("simulate-*"))
 
 
 def test_acknowledged_puts_survive_sigkill(make_daemon: Any) -> None:
