@@ -11,6 +11,7 @@ told (a value or a failure), so several clients may hold batches at once.
 from __future__ import annotations
 
 import math
+import time
 from collections import deque
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
@@ -70,7 +71,10 @@ class Study:
     reason: str = ""
     seq: int = 0
     """Journaled calls applied so far (the store's replay position)."""
-    history: list[tuple[int, int, float | None, float | None]] = field(default_factory=list)
+    history: list[tuple[Any, ...]] = field(default_factory=list)
+    """(generation, evaluations, best score, hypervolume, mean score) per generation."""
+    updated: float = 0.0
+    """time.monotonic() of the last generation (the dashboard charts the latest study)."""
 
     @classmethod
     def new(cls, study_id: str, spec: StudySpec) -> Study:
@@ -243,8 +247,21 @@ class Study:
         if improved:
             self.best_generation = gen
         self.last_hv = hv
-        self.history.append((gen, self.evaluations, self.best["score"] if self.best else None, hv))
+        self.history.append((gen, self.evaluations, self.best["score"] if self.best else None, hv,
+                             self.mean_score()))
         del self.history[:-HISTORY]
+        self.updated = time.monotonic()
+
+    def mean_score(self) -> float | None:
+        """Mean weighted score of the feasible individuals of every island (convergence)."""
+        rows = [i.F[i.CV <= 0] for i in self.islands if len(i.F)]
+        F = np.concatenate(rows) if rows else np.empty((0, self.spec.n_obj))
+        F = F[np.isfinite(F).all(axis=1)]
+        if not len(F):
+            return None
+        w = np.array(self.spec.weights) if self.spec.weights else np.full(self.spec.n_obj,
+                                                                          1 / self.spec.n_obj)
+        return float((F @ w).mean())
 
     def refresh_best(self) -> None:
         """Take the best over the islands' populations too (server-side runs tell no one)."""

@@ -45,6 +45,10 @@ def bad(e: SpecError) -> InvalidParams:
     return InvalidParams(str(e), {"field": e.field})
 
 
+CHART_POINTS = 500
+"""Generations of the latest study published for the dashboard's convergence chart."""
+
+
 class EvolvePlugin(AutotuneMixin, Plugin):
     name = "evolve"
     version = "0.1.0"
@@ -89,8 +93,17 @@ class EvolvePlugin(AutotuneMixin, Plugin):
         self.writer.shutdown(wait=True)
 
     def stats(self) -> dict[str, Any]:
-        return {"studies": len(self.studies), "running": len(self.running),
-                "candidates_asked": self.asked, "results_told": self.told}
+        out: dict[str, Any] = {"studies": len(self.studies), "running": len(self.running),
+                               "candidates_asked": self.asked, "results_told": self.told}
+        latest = max(self.studies.values(), key=lambda s: getattr(s, "updated", 0.0),
+                     default=None)
+        if latest is not None and latest.history:
+            rows = [h for h in latest.history[-CHART_POINTS:] if len(h) >= 5]
+            out["charts"] = {"convergence": {
+                "title": f"Study {latest.id}: best and mean score by generation",
+                "x": [h[0] for h in rows], "x_label": "generation", "kind": "line",
+                "series": {"best": [h[2] for h in rows], "mean": [h[4] for h in rows]}}}
+        return out
 
     def memory_bytes(self) -> int:
         total = 0

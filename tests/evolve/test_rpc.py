@@ -187,3 +187,15 @@ def test_cancelled_run_keeps_its_last_epoch(make_daemon: MakeDaemon) -> None:
     d.start()
     with d.client() as c:  # the last completed epoch was checkpointed
         assert c.call("evolve.status", {"study": sid})["generation"] == st["generation"]
+
+
+def test_stats_publish_convergence_for_the_dashboard(make_daemon) -> None:
+    d = make_daemon({"daemon": {"plugins": ["evolve"]}})
+    with d.client() as c:
+        c.call("evolve.run", problem="zdt1", generations=30, population=40, seed=3)
+        chart = c.call("system.stats")["plugins"]["evolve"]["charts"]["convergence"]
+    assert chart["kind"] == "line" and chart["x"] == sorted(chart["x"]) and chart["x"][-1] == 30
+    best, mean = chart["series"]["best"], chart["series"]["mean"]
+    assert len(best) == len(mean) == len(chart["x"])
+    assert all(b <= m for b, m in zip(best, mean, strict=True))  # the best is never worse
+    assert best[-1] <= best[0]
