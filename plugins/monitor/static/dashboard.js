@@ -161,7 +161,7 @@
         var c = charts[cname];
         if (!c || !Array.isArray(c.x) || !c.series) { return; }
         var id = "pub-" + pname + "-" + cname.replace(/[^A-Za-z0-9_-]/g, "_");
-        var spec = {title: c.title || pname + ": " + cname, unit: c.unit || "",
+        var spec = {title: c.title || pname + ": " + cname, unit: c.unit || "", xy: true,
                     xLabel: c.x_label || "x", hint: c.hint || "Published by " + pname + "."};
         var el = ensurePanel(id, spec.title, spec.hint);
         var order = c.x.map(function (_, i) { return i; });
