@@ -2,8 +2,8 @@
 
 Wall-clock speedup is what the issue asks for, but on a shared machine it mostly
 measures the neighbours: with autogroup scheduling (Linux, on by default) all
-processes of one session share that session's slice, so two workers get no more
-CPU than one process when other sessions keep both cores busy. The CPU figures
+processes of one process session (setsid) share that session's slice, so two workers
+get no more CPU than one process when other process sessions keep both cores busy. The CPU figures
 show the parallel work itself: the sequential CPU time against the critical
 path of the parallel run (main process CPU + the busiest worker's CPU).
 """
