@@ -98,6 +98,14 @@ def conformance(rows: list[dict[str, Any]]) -> list[str]:
     return bad
 
 
+def identical(rows: list[dict[str, Any]]) -> dict[str, int]:
+    """Per policy, the rows where our hit ratio equals libCacheSim's (same hit count)."""
+    pairs = {"lru": "lcs_lru", "arc": "lcs_arc", "s3fifo": "lcs_s3fifo", "sieve": "lcs_sieve",
+             "wtinylfu": "lcs_wtinylfu"}
+    return {p: sum(abs(r[p] - r[ref]) * r["requests"] < 0.5 for r in rows)
+            for p, ref in pairs.items()}
+
+
 def print_table(rows: list[dict[str, Any]]) -> None:
     cols = [*POLICIES, "auto", "lcs_lru", "lcs_arc", "lcs_s3fifo", "lcs_sieve", "lcs_wtinylfu",
             "lcs_lirs", "belady"]

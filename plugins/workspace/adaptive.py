@@ -44,7 +44,7 @@ class Adaptive(Policy):
                  start: str = "s3fifo", min_shadow: int = 1000, min_rate: float = 0.01,
                  epoch: int | None = None, decay: float | None = None, margin: float = 0.02,
                  patience: int = 2, slack: float = 0.003, warm_switch: bool = True,
-                 sized: bool = False, mean_size: int = 4096) -> None:
+                 sized: bool = False, mean_size: int = 4096, z: float = 1.0) -> None:
         super().__init__(capacity)
         self.candidates = tuple(candidates)
         self.sized = sized
@@ -52,6 +52,9 @@ class Adaptive(Policy):
         self.min_shadow, self.min_rate = min_shadow, min_rate
         self._epoch_arg, self._decay_arg = epoch, decay
         self.margin = margin
+        self.z = z
+        """A lead must also exceed z × its sampling noise (√ of the scores): few sampled
+        hits (small shadows, low hit ratios) then need a larger relative lead."""
         self.patience = self.base_patience = patience
         self.slack = slack
         self.current = start
@@ -100,7 +103,7 @@ class Adaptive(Policy):
 
     def _set_pace(self, shadow_objects: int) -> None:
         # mirrored shadows switch for free, so they can decide often
-        self.epoch = self._epoch_arg or (max(250, shadow_objects) if self.mirror
+        self.epoch = self._epoch_arg or (max(500, shadow_objects) if self.mirror
                                          else max(1000, 2 * shadow_objects))
         """Sampled requests between two decisions."""
         # a decision weighs older epochs by `decay`; mirrored shadows react faster
@@ -155,15 +158,18 @@ class Adaptive(Policy):
             return
         best = max(scores, key=scores.__getitem__)
         leader = max(totals, key=totals.__getitem__)
-        if leader != self.current and self.realized + self.slack * self._warm < totals[leader]:
-            # chasing recent winners has earned less than the long-run leader would have:
-            # go with the long run now (a streak of noisy recent leads may never come)
+        cur = scores[self.current]
+        lead = max(cur * (1 + self.margin), cur + self.z * (2 * cur) ** 0.5)
+        if leader != self.current and self.realized + self.slack * self._warm < totals[leader] \
+                and scores[leader] > lead:
+            # chasing recent winners has earned less than the long-run leader would have, and
+            # it leads now too: go with it at once (a long streak of noisy leads may not come)
             self._streak = 0
             self.patience = min(self.patience * 2, 64)
             self._previous, self._gain = self.current, 0
             self.switch(leader)
             return
-        if best != self.current and scores[best] > scores[self.current] * (1 + self.margin):
+        if best != self.current and scores[best] > lead:
             self._streak += 1
             if self._streak >= self.patience:
                 self._streak = 0
