@@ -29,7 +29,7 @@ def lru_capacity(keys: list[str], target: float = 0.5) -> int:
 def bytes_read(policy: str, keys: list[str], capacity: int, sizes: dict[str, int],
                prefetch: bool) -> tuple[float, int, dict[str, Any] | None]:
     """(hit ratio, bytes read from disk incl. prefetch, prefetch stats) at a byte capacity."""
-    pol = make(policy, capacity)
+    pol = make(policy, capacity, sized=True)  # byte sizes, as in the memory tier
     if prefetch:
         hits, st = replay_prefetch(pol, keys, depth=2, sizes=sizes)
         return hits / len(keys), st.demand_miss_bytes + st.bytes_prefetched, st.as_dict()
