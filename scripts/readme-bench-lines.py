@@ -1,4 +1,6 @@
-"""Copy each benchmark's last summary line from bench/RESULTS.md into the README table.
+"""Copy each benchmark's latest summary line from bench/RESULTS.md into the README table.
+
+Each section of bench/RESULTS.md lists its latest run first.
 
 Run after updating bench/RESULTS.md: `.venv/bin/python scripts/readme-bench-lines.py`.
 """
@@ -20,7 +22,7 @@ def main() -> None:
         lines = re.findall(rf"^{name}: .*$", results, flags=re.MULTILINE)
         if not lines:
             continue
-        cell = f"`{lines[-1].strip()}`"
+        cell = f"`{lines[0].strip()}`"  # each section lists its latest run first
         # a row holds either the placeholder or a previous line of the same benchmark
         readme = re.sub(rf"(\| ){tag}_LINE( \|)|(\| )`{name}: [^`]*`( \|)",
                         lambda m, c=cell: f"{m.group(1) or m.group(3)}{c}{m.group(2) or m.group(4)}",
