@@ -161,7 +161,7 @@ class Adaptive(Policy):
         cur = scores[self.current]
         lead = max(cur * (1 + self.margin), cur + self.z * (2 * cur) ** 0.5)
         if leader != self.current and self.realized + self.slack * self._warm < totals[leader] \
-                and scores[leader] > lead:
+                and scores[leader] > lead and self._pays(leader):
             # chasing recent winners has earned less than the long-run leader would have, and
             # it leads now too: go with it at once (a long streak of noisy leads may not come)
             self._streak = 0
@@ -169,7 +169,7 @@ class Adaptive(Policy):
             self._previous, self._gain = self.current, 0
             self.switch(leader)
             return
-        if best != self.current and scores[best] > lead:
+        if best != self.current and scores[best] > lead and self._pays(best):
             self._streak += 1
             if self._streak >= self.patience:
                 self._streak = 0
@@ -182,6 +182,27 @@ class Adaptive(Policy):
                 self.switch(best)
         else:
             self._streak = 0
+
+    def _pays(self, name: str) -> bool:
+        """Whether switching to `name` is expected to pay. A carried-over switch costs about
+        a cache's worth of misses while the new policy learns (ghosts, counts); expect the
+        recent lead to hold for as long again as the trace has run so far, and switch only
+        if that wins more. Mirrored shadows switch for free."""
+        if self.mirror:
+            return True
+        window = self.epoch / (1 - self.decay)  # sampled requests the scores cover
+        lead = (self.scores[name] - self.scores[self.current]) / window  # hit-ratio gain
+        return lead * self._warm >= self.objects * self.rate  # in sampled units
+
+    def _steady(self) -> bool:
+        """Whether recent requests still describe the workload: the live policy's recent
+        sampled hit ratio is within 10% of its long-run one (after a shift, counts learnt
+        from the history would make the carried keys hard to displace)."""
+        cur = self.current
+        if not self._warm:
+            return False
+        recent = self.scores[cur] * (1 - self.decay) / self.epoch
+        return recent >= 0.9 * self.totals[cur] / self._warm
 
     def switch(self, name: str) -> None:
         """Make `name` the live policy, carrying the resident keys (coldest first)."""
@@ -196,7 +217,8 @@ class Adaptive(Policy):
                 new.replay(self.history)  # unit sizes: warm it on recent requests
                 for key in [k for k in new.resident() if k not in sizes]:
                     new.remove(key)  # only what is really resident may stay
-            new.adopt([k for k in old.resident() if k not in new], sizes)
+            history = self.history if not new.warm_from_history and self._steady() else ()
+            new.adopt([k for k in old.resident() if k not in new], sizes, history)
         self.live, self.current = new, name
         self.used = new.used
         new.on_evict = self._evicted

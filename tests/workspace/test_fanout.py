@@ -86,3 +86,14 @@ def test_keys_beyond_int64_are_shipped(tmp_path: Path) -> None:
     out, _ = _run(ex, tmp_path, keys, None, ["lru", "sieve"], [10, 20])
     assert out == simulate(keys, ["lru", "sieve"], [10, 20])
     assert all(isinstance(args[0], list) and args[1] is None for args in ex.sent)
+
+
+def test_capacity_beyond_the_distinct_keys_only_misses_first_sightings() -> None:
+    from catalytic.plugins.workspace.policies import NAMES
+    from catalytic.plugins.workspace.simulate import run_one
+
+    keys = zipf_keys(0.8, 3000, 10_000, seed=4)
+    for policy in NAMES:  # built for max(distinct, 100) objects, not 50 M
+        row = run_one(policy, 50_000_000, keys)
+        assert row["capacity"] == 50_000_000
+        assert row["misses"] == len(set(keys)), policy

@@ -103,3 +103,25 @@ def test_wtinylfu_adopts_a_resident_set_into_probation(source: str) -> None:
     assert not new.protected and len(new.window) <= new.window_cap
     new.replay(list(range(2000, 3000)))  # the carried keys are the first to go
     assert new.used <= new.capacity
+
+
+def test_wtinylfu_adoption_counts_the_history_it_is_given() -> None:
+    new = WTinyLFU(500)
+    history = [7] * 5 + [8] * 2 + list(range(100, 150))
+    new.adopt([1, 2, 3], {1: 1, 2: 1, 3: 1}, history)
+    assert new.sketch.estimate(7) >= 5 and new.sketch.estimate(8) >= 2
+    assert new.sketch.estimate(1) < 5  # carried keys are not counted for being carried
+    fresh = WTinyLFU(500)
+    fresh.adopt([1, 2, 3], {1: 1, 2: 1, 3: 1})
+    assert not any(fresh.sketch.table)
+
+
+def test_auto_switches_only_when_the_lead_can_pay_for_it() -> None:
+    auto = Adaptive(10_000, start="s3fifo")
+    assert not auto.mirror
+    auto._warm = 2000  # sampled requests so far
+    auto.scores = dict.fromkeys(auto.scores, 1000.0)
+    auto.scores["wtinylfu"] = 1010.0  # a 1% lead: pays back only over a long future
+    assert not auto._pays("wtinylfu")
+    auto._warm = 10_000_000
+    assert auto._pays("wtinylfu")

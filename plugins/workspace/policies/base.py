@@ -39,9 +39,11 @@ class Policy:
         access = self.access
         return sum(1 for k in keys if access(k))
 
-    def adopt(self, keys: list[Key], sizes: dict[Key, int]) -> None:
+    def adopt(self, keys: list[Key], sizes: dict[Key, int],
+              history: Iterable[Key] = ()) -> None:
         """Take over another policy's resident `keys` (coldest first) as far as they fit;
-        by default each is admitted as a miss would be."""
+        by default each is admitted as a miss would be. `history` (recent requests, when
+        they still describe the workload) may seed what the policy learns from."""
         access = self.access
         for key in keys:
             if key not in self:

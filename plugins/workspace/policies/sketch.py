@@ -32,8 +32,9 @@ SEED0, SEED1 = 0x12345678, 0x12344321
 _BPE = -math.log(0.001) / 0.480453013918201
 HASHES = math.ceil(0.693147180559945 * _BPE)  # 10
 MAX_ENTRIES = 1 << 21
-"""Largest object count a sketch is sized for (30 M counters): a guard, far above the
-resident objects of any memory tier this process would hold."""
+"""Largest object count a sketch is sized for (30 M counters, 240 MiB): a guard, far above
+the resident objects of any memory tier; a simulated cache holding more distinct keys than
+this no longer follows libCacheSim's sizing."""
 
 
 def xxh64_u64(value: int, seed: int) -> int:
@@ -103,8 +104,8 @@ class FrequencySketch:
         """`prime` trims the memo to `memo_max` before each batch (at most 2^16 keys, plus
         the victims met during it); `slots` alone keeps it under `memo_hard`."""
         per = self.memo_per_entry
-        if per >= 8:  # replay: room for a batch on top
-            self.memo_max = per * self.entries + (1 << 16)
+        if per >= 8:  # replay: room for a batch on top, within ~150 MiB of tuples
+            self.memo_max = min(per * self.entries, 1 << 18) + (1 << 16)
             self.memo_hard = 2 * self.memo_max + (1 << 17)
         else:  # a long-lived cache (no batches): a tight bound
             self.memo_max = self.memo_hard = per * self.entries + 1024

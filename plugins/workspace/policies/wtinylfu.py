@@ -273,13 +273,17 @@ class WTinyLFU(Policy):
         sk.hits = counted
         return hits
 
-    def adopt(self, keys: list[Key], sizes: dict[Key, int]) -> None:
+    def adopt(self, keys: list[Key], sizes: dict[Key, int],
+              history: Iterable[Key] = ()) -> None:
         """The most recent keys fill the window, the rest go to probation (coldest at
-        its LRU end) with the sketch left as it is. Protected stays empty, so the new
+        its LRU end); the sketch counts `history`. Protected stays empty, so the new
         workload's keys fill it while the carried ones are the first victims; admitting
         them as misses would instead freeze protected with keys from before the switch."""
         if self.window_cap == 0:
             return  # nothing is admitted without a window (as in libCacheSim)
+        add = self.sketch.add
+        for key in history:
+            add(key)
         room = self.capacity - self.used
         take: list[Key] = []
         for key in reversed(keys):  # hottest first: they are the ones kept
