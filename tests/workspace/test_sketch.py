@@ -125,3 +125,22 @@ def test_auto_switches_only_when_the_lead_can_pay_for_it() -> None:
     assert not auto._pays("wtinylfu")
     auto._warm = 10_000_000
     assert auto._pays("wtinylfu")
+
+
+def test_byte_sized_auto_moves_between_mirrored_and_sampled_shadows() -> None:
+    auto = Adaptive(1 << 20, sized=True, mean_size=64 << 10)  # guesses 16 objects: R = 1
+    assert auto.mirror
+    rng = random.Random(9)
+    resident: set[str] = set()
+    auto.on_evict = resident.discard
+    phases = ((100 << 10, 200), (100, 40_000), (100 << 10, 200))  # big, then small entries
+    for size, keys in phases:
+        for _ in range(30_000):
+            key = f"{size}/{rng.randrange(keys)}"
+            if not auto.access(key, size) and key in auto:
+                resident.add(key)
+            assert auto.used <= auto.capacity
+        assert resident == set(auto.sizes())
+        if size == 100:
+            assert not auto.mirror and auto.rate <= 0.5  # thousands of objects: sampled
+    assert auto.mirror  # back to ~10 objects: full-size shadows again
