@@ -201,10 +201,13 @@ class WTinyLFU(Policy):
                         seg = probation or protected
                         victim = next(iter(seg))
                         v0, v1, v2, v3, v4, v5, v6, v7, v8, v9 = memo.get(victim) or slots(victim)
-                        if min(table[c0], table[c1], table[c2], table[c3], table[c4],
-                               table[c5], table[c6], table[c7], table[c8], table[c9]) > \
-                                min(table[v0], table[v1], table[v2], table[v3], table[v4],
-                                    table[v5], table[v6], table[v7], table[v8], table[v9]):
+                        vmin = min(table[v0], table[v1], table[v2], table[v3], table[v4],
+                                   table[v5], table[v6], table[v7], table[v8], table[v9])
+                        # estimate(cand) > vmin, stopping at the first counter that says no
+                        if table[c0] > vmin and table[c1] > vmin and table[c2] > vmin and \
+                                table[c3] > vmin and table[c4] > vmin and table[c5] > vmin and \
+                                table[c6] > vmin and table[c7] > vmin and table[c8] > vmin and \
+                                table[c9] > vmin:
                             vs = seg.pop(victim)
                             used -= vs
                             if seg is probation:
