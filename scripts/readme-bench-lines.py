@@ -23,10 +23,9 @@ def main() -> None:
         if not lines:
             continue
         cell = f"`{lines[0].strip()}`"  # each section lists its latest run first
-        # a row holds either the placeholder or a previous line of the same benchmark
-        readme = re.sub(rf"(\| ){tag}_LINE( \|)|(\| )`{name}: [^`]*`( \|)",
-                        lambda m, c=cell: f"{m.group(1) or m.group(3)}{c}{m.group(2) or m.group(4)}",
-                        readme)
+        # a row holds a previous line of the same benchmark (or, at first, its placeholder)
+        readme = re.sub(rf"\| (?:{tag}_LINE|`{name}: [^`]*`) \|",
+                        lambda _m, c=cell: f"| {c} |", readme)
     (ROOT / "README.md").write_text(readme)
 
 
