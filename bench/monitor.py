@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import argparse
 import os
-import socket
 import statistics
 import sys
 import time
@@ -24,38 +23,14 @@ import urllib.request
 from pathlib import Path
 from typing import Any
 
-import msgpack
 import psutil
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
+from ipc import WINDOW, pipelined
 from monitor_scrape import scrape_figures
 
 from daemon_process import DaemonProcess
-
-WINDOW = 100
-
-
-def pipelined(path: Path, n: int) -> float:
-    """Keep WINDOW pings in flight on one connection; returns calls per second."""
-    s = socket.socket(socket.AF_UNIX)
-    s.connect(str(path))
-    up = msgpack.Unpacker(raw=False)
-    reqs = [msgpack.packb([0, i, "system.ping", []]) for i in range(WINDOW)]
-    t0 = time.perf_counter()
-    s.sendall(b"".join(reqs))
-    sent, received = WINDOW, 0
-    while received < n:
-        up.feed(s.recv(1 << 16))
-        got = sum(1 for _ in up)
-        received += got
-        more = min(got, n - sent)
-        if more > 0:
-            s.sendall(b"".join(reqs[:more]))
-            sent += more
-    elapsed = time.perf_counter() - t0
-    s.close()
-    return n / elapsed
 
 
 def overhead(calls: int, rounds: int) -> dict[str, Any]:
@@ -69,14 +44,14 @@ def overhead(calls: int, rounds: int) -> dict[str, Any]:
         with on.client() as c:
             assert "monitor" in c.call("system.hello")["plugins"], on.log()
         for d in (on, off):
-            pipelined(d.socket, calls // 5)  # warm up
+            pipelined(d.socket, calls // 5, d.pid)  # warm up
         rates: dict[str, list[float]] = {"on": [], "off": []}
         procs = {"on": psutil.Process(on.pid), "off": psutil.Process(off.pid)}
         cpu0 = {n: sum(p.cpu_times()[:2]) for n, p in procs.items()}
         for r in range(rounds):
             order = (("on", on), ("off", off)) if r % 2 == 0 else (("off", off), ("on", on))
             for name, d in order:
-                rates[name].append(pipelined(d.socket, calls))
+                rates[name].append(pipelined(d.socket, calls, d.pid)[0])
         cpu = {n: sum(p.cpu_times()[:2]) - cpu0[n] for n, p in procs.items()}
         with on.client() as c:
             samples = c.call("system.stats")["plugins"]["monitor"]["samples"]

@@ -216,15 +216,13 @@ class Connection(asyncio.Protocol):
                             append(pack([RESPONSE, msgid, None, result]))
                             fast_calls += 1
                             continue
-                if fast_calls:  # realign the message boundary after a run of fast calls
-                    fast_calls = 0
-                    boundary = -1
                 self.handle(message)
                 if self.closed:
                     return
                 boundary = self.unpacker.tell()
+                fast_calls = 0  # the boundary is exact again
         except (ValueError, msgpack.UnpackException) as exc:
-            if not fast_calls and boundary >= 0:  # else the failing message's start is unknown
+            if not fast_calls:  # after fast calls the failing message's start is unknown
                 self._capture_head(data, start_of_chunk, boundary)
             if "exceeds max" in str(exc):
                 self.fail(TooLarge(f"message larger than limits.max_message_bytes = "

@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import fcntl
 import gc
+import logging
 import os
 import signal
 import socket
@@ -17,11 +18,15 @@ import time
 from pathlib import Path
 from typing import Any
 
+from prometheus_client import CollectorRegistry
+
+from catalytic.client.discover import read_status
+from catalytic.client.errors import InvalidParams, InvalidRequest
 from catalytic.config.load import Config, ConfigError
 from catalytic.config.paths import status_path
 from catalytic.daemon import systemd
 from catalytic.daemon.connection import Connection
-from catalytic.daemon.dispatch import Dispatcher
+from catalytic.daemon.dispatch import Dispatcher, validate
 from catalytic.daemon.executor import BaseExecutor
 from catalytic.daemon.governor import MemoryGovernor
 from catalytic.daemon.http import HttpServer
@@ -89,8 +94,6 @@ class Server:
         system = System(st, self.request_stop, self.reload)
         for verb, method in System.methods().items():
             st.dispatcher.register("system", method, getattr(system, System.handler_name(verb)))
-        from prometheus_client import CollectorRegistry
-
         registry = CollectorRegistry(auto_describe=True)
         st.extra["registry"] = registry
         await self.host.start_all(lambda name: self.plugin_context(name, registry),
@@ -124,8 +127,6 @@ class Server:
         self.log.info("catalyticd %s %s (pid %d)", daemon_version(), status, os.getpid())
 
     def plugin_context(self, name: str, registry: Any) -> PluginContext:
-        import logging
-
         st = self.state
         assert st.executor is not None
         return PluginContext(
@@ -137,8 +138,6 @@ class Server:
 
     async def internal_call(self, method: str, params: dict[str, Any]) -> Any:
         """Plugins call each other through the dispatcher, never by import."""
-        from catalytic.daemon.dispatch import validate
-
         entry = self.state.dispatcher.entry(method)
         kwargs = validate(entry, dict(params))
         result = entry.handler(InternalCall(method), **kwargs) if entry.wants_call else \
@@ -188,8 +187,6 @@ class Server:
         return sock
 
     def _other_pid(self) -> str:
-        from catalytic.client.discover import read_status
-
         status = read_status(self.state.socket_path)
         return f"(pid {status.pid}) " if status else ""
 
@@ -208,8 +205,6 @@ class Server:
 
     async def sweep(self) -> None:
         """Close connections stalled mid-message (slowloris)."""
-        from catalytic.client.errors import InvalidRequest
-
         while True:
             await asyncio.sleep(SWEEP_INTERVAL_S)
             limit = self.state.limits.idle_partial_timeout_s
@@ -241,8 +236,6 @@ class Server:
         except ConfigError as exc:
             self.log.error("reload refused, keeping the running config: %s", exc)
             systemd.notify("READY=1", f"STATUS=reload refused: {exc}")
-            from catalytic.client.errors import InvalidParams
-
             raise InvalidParams(f"reload refused, keeping the running config: {exc}") from None
         changed = [f"{sec}.{key}" for sec, values in new.values.items()
                    for key, value in values.items()
@@ -251,8 +244,6 @@ class Server:
         st.limits = Limits.from_config(new)
         st.allowed_uids = frozenset(new.values["security"]["allowed_uids"])
         st.allowed_gids = frozenset(new.values["security"]["allowed_gids"])
-        import logging
-
         logging.getLogger("catalytic").setLevel(new.values["daemon"]["log_level"].upper())
         self.apply_gc(new)
         for name, plugin in self.host.running():
