@@ -9,7 +9,8 @@ import pytest
 from catalytic.plugins.workspace.adaptive import Adaptive
 from catalytic.plugins.workspace.policies import POLICIES, make
 from catalytic.plugins.workspace.policies.sketch import (
-    HASHES,
+    DEPTH,
+    LIBCACHESIM_HASHES,
     FrequencySketch,
     counters_for,
     xxh64_u64,
@@ -28,17 +29,20 @@ def test_xxh64_of_one_word(value: int, seed: int, digest: int) -> None:
 
 
 def test_sized_like_libcachesim() -> None:
-    assert HASHES == 10
+    assert LIBCACHESIM_HASHES == 10 and DEPTH == 4
     assert counters_for(136) == 1956  # ceil(14.3775 × 136)
     assert counters_for(0) == 20  # fewer counters than hashes: twice the hashes
 
 
-def test_prime_equals_slots_for_every_int() -> None:
+@pytest.mark.parametrize("hashes", [DEPTH, LIBCACHESIM_HASHES])
+def test_prime_equals_slots_for_every_int(hashes: int) -> None:
     keys = [random.Random(i).randint(-(1 << 63), (1 << 63) - 1) for i in range(500)]
     keys += list(range(-3, 300))
-    primed, lazy = FrequencySketch(1000, 100), FrequencySketch(1000, 100)
-    assert primed.prime(keys)
-    assert all(primed.memo[k] == lazy.slots(k) for k in keys)
+    primed = FrequencySketch(1000, 100, hashes=hashes)
+    lazy = FrequencySketch(1000, 100, hashes=hashes)
+    assert primed.prime(keys[:400], also=keys[400:])
+    assert all(list(primed.memo[k]) == list(lazy.slots(k)) for k in keys)
+    assert all(len(primed.memo[k]) == hashes for k in keys)
     assert not primed.prime(["a", 1])  # not all integers: left to `slots`
 
 
@@ -60,7 +64,7 @@ def test_grow_keeps_what_it_was_told() -> None:
     sk.grow(4096, list(range(50)))
     assert sk.n == counters_for(4096) and len(sk.table) == sk.n
     assert all(sk.estimate(i) >= before[i] for i in range(50))
-    assert sum(sk.table) <= HASHES * sum(before.values())  # nothing made up
+    assert sum(sk.table) <= sk.hashes * sum(before.values())  # nothing made up
 
 
 def test_byte_sized_wtinylfu_sizes_its_sketch_by_objects() -> None:
@@ -144,3 +148,23 @@ def test_byte_sized_auto_moves_between_mirrored_and_sampled_shadows() -> None:
         if size == 100:
             assert not auto.mirror and auto.rate <= 0.5  # thousands of objects: sampled
     assert auto.mirror  # back to ~10 objects: full-size shadows again
+
+
+def test_unrolled_replay_is_access_step_for_step() -> None:
+    """The fast replay (whole trace, then a second call on the warm cache, with ageing and
+    evictions) leaves the same hits, evictions, segments and counters as `access`."""
+    rng = random.Random(5)
+    keys = [int(rng.paretovariate(0.9)) % 3000 for _ in range(30_000)]
+    fast, slow = WTinyLFU(400), WTinyLFU(400)
+    out_fast: list[object] = []
+    out_slow: list[object] = []
+    fast.on_evict, slow.on_evict = out_fast.append, out_slow.append
+    fast.sketch.sample = slow.sketch.sample = 997  # several halvings within the trace
+    hits = fast.replay(keys[:20_000]) + fast.replay(keys[20_000:])
+    assert hits == sum(slow.access(k) for k in keys)
+    assert out_fast == out_slow
+    for seg in ("window", "probation", "protected"):
+        assert list(getattr(fast, seg)) == list(getattr(slow, seg)), seg
+    assert fast.sketch.table == slow.sketch.table
+    assert (fast.used, fast.probation_used, fast.protected_used, fast.window_used) == \
+        (slow.used, slow.probation_used, slow.protected_used, slow.window_used)

@@ -1,9 +1,13 @@
-"""Frequency sketch for TinyLFU, built as libCacheSim's W-TinyLFU builds it, so
-simulations agree with the field's reference hit for hit: a counting Bloom filter
-of ceil(14.38 × entries) counters and 10 hash functions (error 0.001), indexed by
-double hashing `(a + i·b) mod n` in 32-bit arithmetic, where a and b are XXH64 of
-the 8-byte key under two seeds; an estimate is the least of a key's counters, and
-every counter is halved every `sample` counted hits so old popularity fades.
+"""Frequency sketch for TinyLFU: one table of counters (a counting Bloom filter, the
+single-table form of a count-min sketch), sized as libCacheSim's W-TinyLFU sizes it —
+ceil(14.38 × entries) counters — and indexed by double hashing `(a + i·b) mod n` in
+32-bit arithmetic, where a and b are XXH64 of the 8-byte key under libCacheSim's two
+seeds. An estimate is the least of a key's counters, and every counter is halved every
+`sample` counted hits so old popularity fades.
+
+`hashes` counters per key: DEPTH (4, as Caffeine's sketch and the TinyLFU paper's) by
+default; LIBCACHESIM_HASHES (10, libCacheSim's error-0.001 filter) reproduces its
+simulations hit for hit, at two and a half times the counting work per request.
 
 Integer keys hash exactly as libCacheSim's object ids (little-endian uint64);
 other keys (the workspace's strings) go through Python's `hash` first.
@@ -18,8 +22,10 @@ counters; libCacheSim has none, so it is off by default.
 
 from __future__ import annotations
 
+import gc
 import math
 from collections.abc import Hashable, Sequence
+from itertools import chain
 
 import numpy as np
 
@@ -30,7 +36,9 @@ _P4, _P5 = 0x85EBCA77C2B2AE63, 0x27D4EB2F165667C5
 SEED0, SEED1 = 0x12345678, 0x12344321
 """libCacheSim's HASH_SEED0 and HASH_SEED1."""
 _BPE = -math.log(0.001) / 0.480453013918201
-HASHES = math.ceil(0.693147180559945 * _BPE)  # 10
+LIBCACHESIM_HASHES = math.ceil(0.693147180559945 * _BPE)  # 10
+DEPTH = 4
+"""Counters per key by default."""
 MAX_ENTRIES = 1 << 21
 """Largest object count a sketch is sized for (30 M counters, 240 MiB): a guard, far above
 the resident objects of any memory tier; a simulated cache holding more distinct keys than
@@ -69,12 +77,15 @@ def _xxh64_u64_np(v: np.ndarray, seed: int) -> np.ndarray:
 def counters_for(entries: int) -> int:
     """Counters of a sketch sized for `entries` objects (libCacheSim's formula)."""
     n = int(min(math.ceil(_BPE * entries), 2**31 - 1))
-    return 2 * HASHES if n < HASHES else n
+    return 2 * LIBCACHESIM_HASHES if n < LIBCACHESIM_HASHES else n
 
 
 class FrequencySketch:
     def __init__(self, entries: int, sample: int, doorkeeper: bool = False,
-                 memo_per_entry: int = 32) -> None:
+                 memo_per_entry: int = 32, hashes: int = DEPTH) -> None:
+        if not 1 <= hashes <= LIBCACHESIM_HASHES:
+            raise ValueError(f"hashes must be 1..{LIBCACHESIM_HASHES}, got {hashes}")
+        self.hashes = hashes
         self.entries = max(1, min(int(entries), MAX_ENTRIES))
         self.n = counters_for(self.entries)
         self.table = [0] * self.n
@@ -82,59 +93,69 @@ class FrequencySketch:
         self.door: set[Hashable] = set()
         self.sample = max(1, sample)
         self.hits = 0
-        self.memo: dict[Hashable, tuple[int, ...]] = {}
+        self.memo: dict[Hashable, Sequence[int]] = {}
         """Key → its counter slots (hashing dominates the cost otherwise)."""
         self.memo_per_entry = memo_per_entry
         self._memo_bounds()
 
-    def slots(self, key: Hashable) -> tuple[int, ...]:
+    def slots(self, key: Hashable) -> Sequence[int]:
         memo = self.memo
         s = memo.get(key)
         if s is not None:
             return s
         v = key & _M if isinstance(key, int) else hash(key) & _M
         a, b, n = xxh64_u64(v, SEED0) & _M32, xxh64_u64(v, SEED1) & _M32, self.n
-        s = tuple(((a + i * b) & _M32) % n for i in range(HASHES))
+        s = tuple(((a + i * b) & _M32) % n for i in range(self.hashes))
         if len(memo) >= self.memo_hard:
             memo.clear()
         memo[key] = s
         return s
 
     def _memo_bounds(self) -> None:
-        """`prime` trims the memo to `memo_max` before each batch (at most 2^16 keys, plus
-        the victims met during it); `slots` alone keeps it under `memo_hard`."""
+        """`prime` refuses a batch of more than `memo_max` distinct keys and clears the memo
+        before one that would overfill it; `slots` alone keeps it under `memo_hard`."""
         per = self.memo_per_entry
-        if per >= 8:  # replay: room for a batch on top, within ~150 MiB of tuples
+        if per >= 8:  # replay: a whole trace or a batch of 2^16 keys, within ~150 MiB
             self.memo_max = min(per * self.entries, 1 << 18) + (1 << 16)
             self.memo_hard = 2 * self.memo_max + (1 << 17)
         else:  # a long-lived cache (no batches): a tight bound
             self.memo_max = self.memo_hard = per * self.entries + 1024
 
-    def prime(self, keys: Sequence[Hashable]) -> bool:
-        """Memoise the slots of every key in `keys` at once (numpy), so a replay loop
-        can index the memo directly; False (nothing done) unless all are integers
-        that fit 64 bits. At most 2^16 keys, or the memo's bound may not hold."""
+    def prime(self, keys: Sequence[Hashable], also: Sequence[Hashable] = ()) -> bool:
+        """Memoise the slots of every key in `keys` and `also` at once (numpy), so a replay
+        loop can index the memo directly; False (nothing done) unless all are integers that
+        fit 64 bits and the distinct ones fit the memo's bound. Until the next `prime`,
+        nothing else clears the memo, so none of those keys goes missing."""
         memo = self.memo
-        if set(map(type, keys)) != {int}:
+        types = set(map(type, keys))
+        types.update(map(type, also))
+        if types - {int}:
             return False
-        try:
-            arr = np.unique(np.fromiter(keys, dtype=np.int64, count=len(keys)))
-        except (TypeError, ValueError, OverflowError):
-            return False
-        if len(memo) + len(arr) > self.memo_max:
+        wanted = dict.fromkeys(chain(also, keys))
+        fresh = [k for k in wanted if k not in memo] if memo else list(wanted)
+        if len(memo) + len(fresh) > self.memo_max:
+            if len(wanted) > self.memo_max:
+                return False
             memo.clear()
-            todo = arr
-        else:
-            todo = np.array([k for k in arr.tolist() if k not in memo], dtype=np.int64)
-        if not len(todo):
+            fresh = list(wanted)
+        if not fresh:
             return True
-        v = todo.view(np.uint64)  # two's complement: the same 64 bits as `key & _M`
+        try:
+            v = np.fromiter(fresh, dtype=np.int64, count=len(fresh)).view(np.uint64)
+        except (TypeError, ValueError, OverflowError):
+            return False  # two's complement above: the same 64 bits as `key & _M`
         with np.errstate(over="ignore"):
             a = _xxh64_u64_np(v, SEED0) & np.uint64(_M32)
             b = _xxh64_u64_np(v, SEED1) & np.uint64(_M32)
-            i = np.arange(HASHES, dtype=np.uint64)
+            i = np.arange(self.hashes, dtype=np.uint64)
             idx = ((a[:, None] + i[None, :] * b[:, None]) & np.uint64(_M32)) % np.uint64(self.n)
-        memo.update(zip(todo.tolist(), map(tuple, idx.tolist()), strict=True))
+        collect = gc.isenabled()
+        gc.disable()  # a list per key: collections triggered here would rescan them all
+        try:
+            memo.update(zip(fresh, idx.astype(np.int64).tolist(), strict=True))
+        finally:
+            if collect:
+                gc.enable()
         return True
 
     def add(self, key: Hashable, hit: bool = False) -> None:

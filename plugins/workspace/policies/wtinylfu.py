@@ -3,12 +3,13 @@ segmented LRU main area (20% probation, 80% protected). A key leaving the
 window enters main only if the frequency sketch says it is requested more
 often than the key main would evict.
 
-Built as libCacheSim's WTinyLFU, step for step, so simulations give the same
-hits: the window is int(1% of capacity) (under 100 objects there is no window
-and nothing is admitted, as there); main inserts into the lowest segment with
-room and cools like libCacheSim's SLRU; the sketch is libCacheSim's counting
-Bloom filter (see sketch.py), counting admissions, main hits and each
-admission contest, and halving every `32 × main size` main hits.
+Built as libCacheSim's WTinyLFU, step for step: the window is int(1% of
+capacity) (under 100 objects there is no window and nothing is admitted, as
+there); main inserts into the lowest segment with room and cools like
+libCacheSim's SLRU; the sketch (see sketch.py) counts admissions, main hits and
+each admission contest, and halves every `32 × main size` main hits. The one
+difference is the sketch's depth: 4 counters per key, as Caffeine's, where
+libCacheSim's filter has 10; `hashes=10` gives libCacheSim's hits exactly.
 
 With `sized=True` (byte-sized entries, as in the memory tier) main's size is in
 bytes, so the sketch is instead sized by the objects main actually holds and
@@ -21,9 +22,10 @@ from collections import OrderedDict
 from collections.abc import Iterable
 
 from .base import Key, Policy
-from .sketch import HASHES, FrequencySketch
+from .sketch import DEPTH, FrequencySketch
 
-assert HASHES == 10, "replay unrolls the sketch's ten counters"
+BATCH = 1 << 16
+"""Keys primed at a time when a whole trace's keys would overfill the sketch's memo."""
 
 
 class WTinyLFU(Policy):
@@ -32,7 +34,7 @@ class WTinyLFU(Policy):
 
     def __init__(self, capacity: int, window_ratio: float = 0.01,
                  probation_ratio: float = 0.2, doorkeeper: bool = False,
-                 sized: bool = False) -> None:
+                 sized: bool = False, hashes: int = DEPTH) -> None:
         super().__init__(capacity)
         self.window_cap = int(capacity * window_ratio)
         self.main_cap = capacity - self.window_cap
@@ -46,7 +48,7 @@ class WTinyLFU(Policy):
         entries = min(max(1, self.main_cap), 1024) if sized else max(1, self.main_cap)
         # the memo of hashed slots is bounded tighter in the long-lived byte-sized tier
         self.sketch = FrequencySketch(entries, sample=32 * entries, doorkeeper=doorkeeper,
-                                      memo_per_entry=2 if sized else 32)
+                                      memo_per_entry=2 if sized else 32, hashes=hashes)
 
     def _grow_sketch(self) -> None:
         """Byte mode: size the sketch for twice the objects main holds (at most main's
@@ -153,13 +155,19 @@ class WTinyLFU(Policy):
 
     def replay(self, keys: Iterable[Key]) -> int:
         sk = self.sketch
-        if sk.use_door or self.sized or self.window_cap == 0:
-            return super().replay(keys)
         seq = keys if isinstance(keys, list) else list(keys)
+        unit = self.window_used == len(self.window) and \
+            self.probation_used == len(self.probation) and \
+            self.protected_used == len(self.protected)
+        if sk.use_door or self.sized or self.window_cap == 0 or sk.hashes != 4 or not unit:
+            return super().replay(seq)
+        resident = self.resident()
+        if sk.prime(seq, resident):  # the whole trace at once when its keys fit the memo
+            return self._replay_primed(seq)
         hits = 0
-        for start in range(0, len(seq), 1 << 16):
-            part = seq[start:start + (1 << 16)]
-            if sk.prime(part):
+        for start in range(0, len(seq), BATCH):
+            part = seq[start:start + BATCH]
+            if sk.prime(part, self.resident()):
                 hits += self._replay_primed(part)
             else:
                 access = self.access
@@ -167,14 +175,18 @@ class WTinyLFU(Policy):
         return hits
 
     def _replay_primed(self, keys: list[Key]) -> int:
-        """`replay` for keys whose sketch slots are all memoised: every step of
-        `access` inlined (this loop is most of a simulation's time)."""
+        """`replay` of unit-sized keys whose sketch slots (and the resident keys') are all
+        memoised: every step of `access` inlined, sizes counted as objects, the sketch's
+        four counters unrolled (this loop is most of a simulation's time)."""
         sk = self.sketch
         window, probation, protected = self.window, self.probation, self.protected
         wmove, pmove, wpop = window.move_to_end, protected.move_to_end, window.popitem
-        promote, evict, insert = self._promote, self._evict, self._main_insert
-        memo, slots, table = sk.memo, sk.slots, sk.table
-        cap, main_cap, sample, counted = self.capacity, self.main_cap, sk.sample, sk.hits
+        ppop, rpop = probation.popitem, protected.popitem
+        memo, table = sk.memo, sk.table
+        cap, main_cap = self.capacity, self.main_cap
+        prob_cap, prot_cap = self.probation_cap, self.protected_cap
+        n_prob, n_prot = len(probation), len(protected)
+        sample, counted = sk.sample, sk.hits
         notify = self.on_evict
         used = self.used
         hits = 0
@@ -185,94 +197,89 @@ class WTinyLFU(Policy):
                 wmove(k)
                 hits += 1
                 continue
-            elif k in probation:
-                self.used = used
-                promote(k)  # may evict (SLRU cooling)
-                used = self.used
-            else:
-                if window and used >= cap:
-                    # the common miss: one admission contest, then insert into the window
-                    cand, cs = wpop(last=False)
-                    self.window_used -= cs
-                    c0, c1, c2, c3, c4, c5, c6, c7, c8, c9 = memo.get(cand) or slots(cand)
-                    if self.probation_used + self.protected_used + cs <= main_cap:
-                        insert(cand, cs)
-                    else:
-                        seg = probation or protected
-                        victim = next(iter(seg))
-                        v0, v1, v2, v3, v4, v5, v6, v7, v8, v9 = memo.get(victim) or slots(victim)
-                        vmin = min(table[v0], table[v1], table[v2], table[v3], table[v4],
-                                   table[v5], table[v6], table[v7], table[v8], table[v9])
-                        # estimate(cand) > vmin, stopping at the first counter that says no
-                        if table[c0] > vmin and table[c1] > vmin and table[c2] > vmin and \
-                                table[c3] > vmin and table[c4] > vmin and table[c5] > vmin and \
-                                table[c6] > vmin and table[c7] > vmin and table[c8] > vmin and \
-                                table[c9] > vmin:
-                            vs = seg.pop(victim)
-                            used -= vs
-                            if seg is probation:
-                                self.probation_used -= vs
-                            else:
-                                self.protected_used -= vs
-                            insert(cand, cs)
-                            out = victim
-                        else:
-                            used -= cs
-                            out = cand
+            elif k in probation:  # promote; an over-full protected segment cools
+                del probation[k]
+                protected[k] = 1
+                n_prot += 1
+                n_prob -= 1
+                while n_prot > prot_cap:
+                    k2, _ = rpop(last=False)
+                    n_prot -= 1
+                    probation[k2] = 1
+                    n_prob += 1
+                    while n_prob > prob_cap:  # (libCacheSim's SLRU cools by eviction)
+                        out, _ = ppop(last=False)
+                        n_prob -= 1
+                        used -= 1
                         if notify is not None:
                             notify(out)
+            else:
+                while used >= cap:  # free one unit (as `_evict`)
+                    if not window:
+                        out, _ = ppop(last=False) if n_prob else rpop(last=False)
+                        if n_prob:
+                            n_prob -= 1
+                        else:
+                            n_prot -= 1
+                        used -= 1
+                        if notify is not None:
+                            notify(out)
+                        continue
+                    cand, _ = wpop(last=False)
+                    c0, c1, c2, c3 = memo[cand]
+                    if n_prob + n_prot < main_cap:
+                        out = None  # main has room: no contest
+                    else:
+                        victim = next(iter(probation if n_prob else protected))
+                        v0, v1, v2, v3 = memo[victim]
+                        vmin = min(table[v0], table[v1], table[v2], table[v3])
+                        # estimate(cand) > vmin, stopping at the first counter that says no
+                        if table[c0] > vmin and table[c1] > vmin and table[c2] > vmin and \
+                                table[c3] > vmin:
+                            if n_prob:
+                                del probation[victim]
+                                n_prob -= 1
+                            else:
+                                del protected[victim]
+                                n_prot -= 1
+                            out = victim
+                        else:
+                            out = cand
+                        used -= 1
+                        if notify is not None:
+                            notify(out)
+                    if out is not cand:  # into main: the lowest segment with room
+                        if n_prob < prob_cap or n_prot >= prot_cap:
+                            probation[cand] = 1
+                            n_prob += 1
+                        else:
+                            protected[cand] = 1
+                            n_prot += 1
                     table[c0] += 1
                     table[c1] += 1
                     table[c2] += 1
                     table[c3] += 1
-                    table[c4] += 1
-                    table[c5] += 1
-                    table[c6] += 1
-                    table[c7] += 1
-                    table[c8] += 1
-                    table[c9] += 1
-                    if used >= cap:
-                        self.used = used
-                        while self.used >= cap:
-                            evict()
-                        used = self.used
-                    window[k] = 1
-                    self.window_used += 1
-                    used += 1
-                else:
-                    self.used = used
-                    self._miss(k, 1)
-                    used = self.used
-                    continue
-                c0, c1, c2, c3, c4, c5, c6, c7, c8, c9 = memo[k]
+                window[k] = 1
+                used += 1
+                c0, c1, c2, c3 = memo[k]
                 table[c0] += 1
                 table[c1] += 1
                 table[c2] += 1
                 table[c3] += 1
-                table[c4] += 1
-                table[c5] += 1
-                table[c6] += 1
-                table[c7] += 1
-                table[c8] += 1
-                table[c9] += 1
                 continue
             hits += 1
-            c0, c1, c2, c3, c4, c5, c6, c7, c8, c9 = memo[k]
+            c0, c1, c2, c3 = memo[k]
             table[c0] += 1
             table[c1] += 1
             table[c2] += 1
             table[c3] += 1
-            table[c4] += 1
-            table[c5] += 1
-            table[c6] += 1
-            table[c7] += 1
-            table[c8] += 1
-            table[c9] += 1
             counted += 1
             if counted >= sample:
                 counted = 0
                 sk.age()
         self.used = used
+        self.window_used = len(window)
+        self.probation_used, self.protected_used = n_prob, n_prot
         sk.hits = counted
         return hits
 
