@@ -21,6 +21,7 @@ from catalytic.plugins.evolve.sorting import (
     crowding_distance,
     fitness_tournament,
     non_dominated_sort,
+    prune_by_crowding,
     random_tournament,
 )
 
@@ -179,21 +180,18 @@ class Algorithm:
 
 def rank_and_crowding(F: np.ndarray, CV: np.ndarray, n: int,
                       rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
-    """NSGA-II survival: whole fronts, then the split front by crowding (ties at random)."""
+    """NSGA-II survival: whole fronts, then the split front pruned by crowding."""
     keep: list[np.ndarray] = []
     crowd: list[np.ndarray] = []
     taken = 0
     for front in non_dominated_sort(F, CV, n_stop=n):
-        cd = crowding_distance(F[front])
         if taken + len(front) > n:
-            n_take = n - taken
-            shuffle = rng.permutation(len(front))
-            order = shuffle[np.argsort(-cd[shuffle], kind="stable")][:n_take]
+            order, cd = prune_by_crowding(F[front], n - taken, rng)
             keep.append(front[order])
-            crowd.append(cd[order])
+            crowd.append(cd)
             break
         keep.append(front)
-        crowd.append(cd)
+        crowd.append(crowding_distance(F[front]))
         taken += len(front)
     return np.concatenate(keep), np.concatenate(crowd)
 

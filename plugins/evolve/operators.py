@@ -2,8 +2,9 @@
 
 Real and integer columns get simulated binary crossover (SBX) and polynomial
 mutation (PM), written after Deb & Agrawal (1995) and Deb & Goyal (1996) with
-the same defaults as pymoo (SBX eta 15, mating probability 0.9, per-variable
-probability 0.5; PM eta 20, per-individual probability 0.9, per-variable 1/n);
+pymoo's defaults (SBX eta 15, mating probability 0.9, per-variable probability
+0.5; PM per-individual probability 0.9, per-variable 1/n) except PM's eta: 10,
+not 20 (docs/evolve.md shows why);
 integer columns are rounded afterwards. Categorical and boolean columns get
 uniform crossover and random-reset / bit-flip mutation.
 """
@@ -19,12 +20,12 @@ from catalytic.plugins.evolve.genome import Genome
 
 @dataclass(frozen=True)
 class Variation:
-    """Operator parameters (pymoo's NSGA-II defaults)."""
+    """Operator parameters (pymoo's NSGA-II defaults, but PM eta 10)."""
 
     sbx_eta: float = 15.0
     sbx_prob: float = 0.9
     sbx_prob_var: float = 0.5
-    pm_eta: float = 20.0
+    pm_eta: float = 10.0
     pm_prob: float = 0.9
     pm_prob_var: float | None = None
     """Per-gene mutation probability; None means min(0.5, 1 / number of genes)."""

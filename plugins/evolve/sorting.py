@@ -1,4 +1,4 @@
-"""Constraint domination, fast non-dominated sort, crowding distance, binary tournament.
+"""Constraint domination, non-dominated sort, crowding distance and pruning, tournaments.
 
 All objectives are minimized here (the engine negates maximized ones). `CV` is
 the total constraint violation of each row: 0 when feasible. Constraint
@@ -79,6 +79,21 @@ def crowding_distance(F: np.ndarray) -> np.ndarray:
     after[np.isnan(after)] = 0.0
     back = np.argsort(order, axis=0)
     return (before[back, np.arange(m)] + after[back, np.arange(m)]).sum(axis=1) / m
+
+
+def prune_by_crowding(F: np.ndarray, n_keep: int, rng: np.random.Generator
+                      ) -> tuple[np.ndarray, np.ndarray]:
+    """Keep `n_keep` rows of one front by dropping the most crowded row one at a time and
+    recomputing crowding after each drop (Kukkonen & Deb 2006; pymoo's "pcd"): one pass
+    of plain crowding can drop two close neighbours together and open a gap. Returns the
+    kept rows, least crowded first, and their crowding distances. Ties go by chance."""
+    alive = rng.permutation(len(F))
+    cd = crowding_distance(F[alive])
+    while len(alive) > n_keep:
+        alive = np.delete(alive, int(np.argmin(cd)))
+        cd = crowding_distance(F[alive])
+    order = np.argsort(-cd, kind="stable")
+    return alive[order], cd[order]
 
 
 def pareto_relation(Fa: np.ndarray, Fb: np.ndarray) -> np.ndarray:

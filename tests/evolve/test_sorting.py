@@ -13,6 +13,7 @@ from catalytic.plugins.evolve.sorting import (
     crowding_distance,
     dominance_matrix,
     non_dominated_sort,
+    prune_by_crowding,
 )
 
 
@@ -91,6 +92,22 @@ def test_crowding_matches_brute_force(seed: int) -> None:
 
 def test_crowding_small_fronts_are_infinite() -> None:
     assert np.isinf(crowding_distance(np.array([[0.0, 1.0], [1.0, 0.0]]))).all()
+
+
+@pytest.mark.parametrize("seed", range(5))
+def test_pruning_drops_the_most_crowded_one_at_a_time(seed: int) -> None:
+    rng = np.random.default_rng(seed)
+    x = np.sort(rng.random(40))
+    F = np.column_stack([x, 1 - x**2, 0.5 * x + rng.random(40) * 0.01])[:, : 2 + seed % 2]
+    F = F[rng.permutation(40)]
+    alive = list(range(40))
+    while len(alive) > 23:  # brute force: recompute every distance after each drop
+        d = brute_crowding(F[alive])
+        del alive[int(np.argmin(d))]
+    kept, cd = prune_by_crowding(F, 23, np.random.default_rng(seed))
+    assert sorted(kept.tolist()) == sorted(alive)
+    np.testing.assert_allclose(cd, crowding_distance(F[kept]))
+    assert (np.diff(cd[np.isfinite(cd)]) <= 0).all()  # least crowded first
 
 
 def brute_hv(P: np.ndarray, ref: np.ndarray, grid: int = 60) -> float:
