@@ -168,3 +168,39 @@ def test_unrolled_replay_is_access_step_for_step() -> None:
     assert fast.sketch.table == slow.sketch.table
     assert (fast.used, fast.probation_used, fast.protected_used, fast.window_used) == \
         (slow.used, slow.probation_used, slow.protected_used, slow.window_used)
+
+
+def _chunked_against_access(fast: WTinyLFU, slow: WTinyLFU, keys: list[int]) -> None:
+    got = sum(fast.replay(keys[i:i + 500]) for i in range(0, len(keys), 500))
+    assert got == sum(slow.access(k) for k in keys)
+    assert list(fast.window) == list(slow.window)
+    assert list(fast.probation) == list(slow.probation)
+    assert fast.sketch.table == slow.sketch.table
+
+
+def _mixed_keys(seed: int, n: int) -> list[int]:
+    rng = random.Random(seed)
+    return [rng.randrange(6000) if rng.random() < 0.3 else int(rng.paretovariate(1.0))
+            for _ in range(n)]
+
+
+def test_replay_in_small_calls_survives_memo_clearings() -> None:
+    """Many short replays (as `auto` makes) with a memo too small for the trace: each
+    clearing must bring the resident keys' slots back."""
+    fast, slow = WTinyLFU(300), WTinyLFU(300)
+    fast.sketch.memo_max = 1200  # forces a clearing every few calls
+    _chunked_against_access(fast, slow, _mixed_keys(9, 40_000))
+    assert fast.sketch.memo_epoch >= 5
+
+
+def test_replay_after_adopting_keys_it_never_hashed() -> None:
+    fast, slow = WTinyLFU(300), WTinyLFU(300)
+    keys = _mixed_keys(10, 20_000)
+    _chunked_against_access(fast, slow, keys[:150])  # leaves room in the cache
+    newcomers = list(range(10**6, 10**6 + 150))
+    for pol in (fast, slow):
+        pol.adopt(newcomers, dict.fromkeys(newcomers, 1))
+    assert sum(k in fast for k in newcomers) >= 100
+    epoch = fast.sketch.memo_epoch
+    _chunked_against_access(fast, slow, keys[150:])
+    assert fast.sketch.memo_epoch == epoch  # no clearing hid the adopted keys

@@ -94,6 +94,9 @@ class FrequencySketch:
         self.sample = max(1, sample)
         self.hits = 0
         self.memo: dict[Hashable, Sequence[int]] = {}
+        self.memo_epoch = 0
+        """Counts the memo's clearings, so a user can tell whether keys it memoised are
+        still there."""
         """Key → its counter slots (hashing dominates the cost otherwise)."""
         self.memo_per_entry = memo_per_entry
         self._memo_bounds()
@@ -108,6 +111,7 @@ class FrequencySketch:
         s = tuple(((a + i * b) & _M32) % n for i in range(self.hashes))
         if len(memo) >= self.memo_hard:
             memo.clear()
+            self.memo_epoch += 1
         memo[key] = s
         return s
 
@@ -137,6 +141,7 @@ class FrequencySketch:
             if len(wanted) > self.memo_max:
                 return False
             memo.clear()
+            self.memo_epoch += 1
             fresh = list(wanted)
         if not fresh:
             return True
@@ -192,6 +197,7 @@ class FrequencySketch:
         self.entries, self.n = entries, counters_for(entries)
         self.table[:] = [0] * self.n
         self.memo.clear()
+        self.memo_epoch += 1
         self._memo_bounds()
         t = self.table
         for k, c in counts:

@@ -49,6 +49,8 @@ class WTinyLFU(Policy):
         # the memo of hashed slots is bounded tighter in the long-lived byte-sized tier
         self.sketch = FrequencySketch(entries, sample=32 * entries, doorkeeper=doorkeeper,
                                       memo_per_entry=2 if sized else 32, hashes=hashes)
+        self._resident_memo: int | None = None
+        """The sketch's memo epoch at which every resident key was known memoised."""
 
     def _grow_sketch(self) -> None:
         """Byte mode: size the sketch for twice the objects main holds (at most main's
@@ -161,18 +163,31 @@ class WTinyLFU(Policy):
             self.protected_used == len(self.protected)
         if sk.use_door or self.sized or self.window_cap == 0 or sk.hashes != 4 or not unit:
             return super().replay(seq)
-        resident = self.resident()
-        if sk.prime(seq, resident):  # the whole trace at once when its keys fit the memo
+        if self._prime(seq):  # the whole trace at once when its keys fit the memo
             return self._replay_primed(seq)
         hits = 0
         for start in range(0, len(seq), BATCH):
             part = seq[start:start + BATCH]
-            if sk.prime(part, self.resident()):
+            if self._prime(part):
                 hits += self._replay_primed(part)
             else:
                 access = self.access
                 hits += sum(1 for k in part if access(k))
         return hits
+
+    def _prime(self, keys: list[Key]) -> bool:
+        """Memoise the sketch slots of `keys` and of every resident key (the replay loop
+        indexes the memo directly); the resident keys are listed only when the memo may
+        lack some (a cleared memo, or keys adopted from another policy), since listing
+        them on every call would cost a chunked replay O(capacity) per chunk."""
+        sk = self.sketch
+        if self._resident_memo == sk.memo_epoch and sk.prime(keys) and \
+                sk.memo_epoch == self._resident_memo:
+            return True
+        if not sk.prime(keys, self.resident()):
+            return False
+        self._resident_memo = sk.memo_epoch
+        return True
 
     def _replay_primed(self, keys: list[Key]) -> int:
         """`replay` of unit-sized keys whose sketch slots (and the resident keys') are all
@@ -291,6 +306,7 @@ class WTinyLFU(Policy):
         them as misses would instead freeze protected with keys from before the switch."""
         if self.window_cap == 0:
             return  # nothing is admitted without a window (as in libCacheSim)
+        self._resident_memo = None  # adopted keys are not memoised
         add = self.sketch.add
         for key in history:
             add(key)
