@@ -3,6 +3,7 @@ workload with compression and prefetch, and speed in-process and over the socket
 
     .venv/bin/python bench/workspace.py            # everything, full traces
     .venv/bin/python bench/workspace.py --limit 300000 --skip-socket
+    .venv/bin/python bench/workspace.py --only-zipf --alphas 0.6 0.7 0.9 1.1 1.2
 
 Reads ../shared/corpus/traces relative to the repository (says so when absent;
 the Zipf rows and the pipeline workload still run). Ends with one line:
@@ -28,15 +29,18 @@ import workspace_speed as wsp
 CORPUS = Path(__file__).resolve().parents[1].parent / "shared" / "corpus"
 
 
-def hit_table(limit: int | None, jobs: int) -> list[dict[str, Any]]:
+def hit_table(limit: int | None, jobs: int, alphas: list[float],
+              traces: bool = True) -> list[dict[str, Any]]:
     todo: list[tuple[str, str | None, float | None, int | None]] = []
-    if (CORPUS / "traces").is_dir():
+    if not traces:
+        pass
+    elif (CORPUS / "traces").is_dir():
         for path in wh.corpus_traces(CORPUS):
             name = str(path.relative_to(CORPUS / "traces")).replace(".trace", "")
             todo.append((name, str(path), None, limit))
     else:
         print(f"(no trace corpus at {CORPUS / 'traces'}: real-trace rows skipped)")
-    todo += [("zipf-0.8", None, 0.8, None), ("zipf-1.0", None, 1.0, None)]
+    todo += [(f"zipf-{a:g}", None, a, None) for a in alphas]
     rows: list[dict[str, Any]] = []
     with ProcessPoolExecutor(jobs) as pool:
         for done in pool.map(wh.job, todo):
@@ -51,12 +55,16 @@ def main() -> int:
     ap.add_argument("--jobs", type=int, default=2, help="processes for the hit-ratio table")
     ap.add_argument("--skip-socket", action="store_true", help="skip the daemon measurement")
     ap.add_argument("--json", type=Path, help="also write every figure here")
+    ap.add_argument("--alphas", type=float, nargs="+", default=[0.8, 1.0], metavar="A",
+                    help="Zipf traces in table 1 (default: 0.8 1.0)")
+    ap.add_argument("--only-zipf", action="store_true",
+                    help="table 1 on the Zipf traces only, then stop")
     args = ap.parse_args()
     t0 = time.time()
 
     print("## 1. Hit ratios (object size 1; capacity = 1% and 10% of distinct keys)")
     print("ours: lru lfu arc s3f sieve wtlfu auto; L:* = libCacheSim 0.3.5; Belady = MIN\n")
-    rows = hit_table(args.limit, args.jobs)
+    rows = hit_table(args.limit, args.jobs, args.alphas, traces=not args.only_zipf)
     wh.print_table(rows)
     gaps = [r["auto_gap"] for r in rows]
     share = [r["gap_share"] for r in rows]
@@ -73,6 +81,8 @@ def main() -> int:
     same = wh.identical(rows)
     print("rows with exactly libCacheSim's hits: " +
           ", ".join(f"{p} {n}/{len(rows)}" for p, n in same.items()))
+    if args.only_zipf:
+        return 0
 
     print("\n## 2. Pipeline workload\n")
     pipe = wp.run()
