@@ -94,10 +94,10 @@ class FrequencySketch:
         self.sample = max(1, sample)
         self.hits = 0
         self.memo: dict[Hashable, Sequence[int]] = {}
+        """Key → its counter slots (hashing dominates the cost otherwise)."""
         self.memo_epoch = 0
         """Counts the memo's clearings, so a user can tell whether keys it memoised are
         still there."""
-        """Key → its counter slots (hashing dominates the cost otherwise)."""
         self.memo_per_entry = memo_per_entry
         self._memo_bounds()
 
@@ -128,8 +128,8 @@ class FrequencySketch:
     def prime(self, keys: Sequence[Hashable], also: Sequence[Hashable] = ()) -> bool:
         """Memoise the slots of every key in `keys` and `also` at once (numpy), so a replay
         loop can index the memo directly; False (nothing done) unless all are integers that
-        fit 64 bits and the distinct ones fit the memo's bound. Until the next `prime`,
-        nothing else clears the memo, so none of those keys goes missing."""
+        fit 64 bits and the distinct ones fit the memo's bound. Only `prime`, `slots` and
+        `grow` clear the memo (each counted in `memo_epoch`)."""
         memo = self.memo
         types = set(map(type, keys))
         types.update(map(type, also))

@@ -26,6 +26,8 @@ from .sketch import DEPTH, FrequencySketch
 
 BATCH = 1 << 16
 """Keys primed at a time when a whole trace's keys would overfill the sketch's memo."""
+UNROLLED = 4
+"""Counters per key that the replay loop is written out for."""
 
 
 class WTinyLFU(Policy):
@@ -161,7 +163,7 @@ class WTinyLFU(Policy):
         unit = self.window_used == len(self.window) and \
             self.probation_used == len(self.probation) and \
             self.protected_used == len(self.protected)
-        if sk.use_door or self.sized or self.window_cap == 0 or sk.hashes != 4 or not unit:
+        if sk.use_door or self.sized or self.window_cap == 0 or sk.hashes != UNROLLED or not unit:
             return super().replay(seq)
         if self._prime(seq):  # the whole trace at once when its keys fit the memo
             return self._replay_primed(seq)
