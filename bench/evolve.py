@@ -306,7 +306,7 @@ def autotune(quick: bool, workload_seed: int = 1) -> dict[str, Any]:
     for m in d_h[1]:
         print(f"  {m:<14} {d_h[1][m]:.3f} -> {b_h[1][m]:.3f}")
     print(f"tuned knobs: {best.to_map()}")
-    return {"heldout": b_h[0], "default": d_h[0], "gens": gens}
+    return {"heldout": b_h[0], "default": d_h[0], "gens": gens, "knobs": best.to_map()}
 
 
 def main() -> None:
