@@ -95,15 +95,17 @@ def run_stats(args: argparse.Namespace, cli: Any) -> int:
     def human(console: Any) -> None:
         from rich.table import Table
 
+        # one column per tier, so the table fits an 80-column terminal
         table = Table(title=f"workspace (policy: {result['policy']})")
-        for col in ("tier", "entries", "bytes", "capacity", "hits", "misses", "hit ratio",
-                    "evictions"):
-            table.add_column(col, justify="right" if col != "tier" else "left")
+        table.add_column("")
         for tier in ("memory", "disk"):
-            t = result[tier]
-            table.add_row(tier, str(t["entries"]), _size(t["bytes"]), _size(t["capacity"]),
-                          str(t["hits"]), str(t["misses"]), f"{t['hit_ratio']:.3f}",
-                          str(t["evictions"]))
+            table.add_column(tier, justify="right")
+        mem, disk = result["memory"], result["disk"]
+        for label, show in (("entries", str), ("bytes", _size), ("capacity", _size),
+                            ("hits", str), ("misses", str), ("hit ratio", "{:.3f}".format),
+                            ("evictions", str)):
+            key = label.replace(" ", "_")
+            table.add_row(label, show(mem[key]), show(disk[key]))
         console.print(table)
         c, pf = result["compression"], result["prefetch"]
         console.print(f"compression: {c['codec']}, ratio {c['ratio']:.2f}, "
