@@ -268,8 +268,8 @@ class TestrunPlugin(Plugin):
                    args: list[str]) -> dict[str, Any]:
         key = (str(root), python, n, tuple(args))
         run = await self._take_standby(key, root) or self._new_run(root, python, n, args)
-        history = await asyncio.to_thread(self.history.load, str(root))
         try:
+            history = await asyncio.to_thread(self.history.load, str(root))
             summary = await run.execute(history, call.progress)
         except RunFailed as exc:
             raise RpcError(exc.message, exc.data, code=exc.code) from exc

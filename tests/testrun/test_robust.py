@@ -111,8 +111,11 @@ def test_cancelling_a_run_stops_its_workers(make_daemon, tmp_path: Path) -> None
             break
         time.sleep(0.1)
     assert not left
-    with d.client() as c:
-        runs = c.call("testrun.history", {"root": str(root)})["runs"]
+    runs: list[dict] = []
+    with d.client() as c:  # the cancelled run is recorded after the call ends: wait for it
+        while time.monotonic() < deadline + 10 and not runs:
+            runs = c.call("testrun.history", {"root": str(root)})["runs"]
+            time.sleep(0.1)
     assert runs and runs[0]["cancelled"]
 
 
