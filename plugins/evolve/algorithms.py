@@ -42,9 +42,13 @@ def failure_fill(F: np.ndarray, CV: np.ndarray) -> tuple[np.ndarray, np.ndarray]
 class Algorithm:
     """One evolving population. `ask()` returns rows to evaluate; `tell()` hands back results."""
 
+    prune = True
+    """NSGA-II: prune the split front one member at a time (False: one pass of crowding,
+    as pymoo's default). A class default, so checkpoints from before it load unchanged."""
+
     def __init__(self, genome: Genome, n_obj: int, pop_size: int, seed: int | None = None, *,
                  kind: str = "nsga2", variation: Variation | None = None,
-                 rng: np.random.Generator | None = None) -> None:
+                 rng: np.random.Generator | None = None, prune: bool = True) -> None:
         if kind not in KINDS:
             raise ValueError(f"algorithm: unknown {kind!r}; allowed: {', '.join(KINDS)}")
         if n_obj < 1:
@@ -57,6 +61,7 @@ class Algorithm:
         self.n_obj = n_obj
         self.pop_size = pop_size
         self.kind = kind
+        self.prune = prune
         self.variation = variation or Variation()
         self.rng = rng if rng is not None else np.random.default_rng(seed)
         self.X = np.empty((0, genome.size))
@@ -132,7 +137,7 @@ class Algorithm:
             assert self.ref is not None
             keep = nsga3.survive(F, CV, n, self.ref, self.rng)
             return keep, np.zeros(len(keep))
-        return rank_and_crowding(F, CV, n, self.rng)
+        return rank_and_crowding(F, CV, n, self.rng, self.prune)
 
     # -- results --------------------------------------------------------------------------
 
@@ -178,15 +183,22 @@ class Algorithm:
                 "population": len(self.X)}
 
 
-def rank_and_crowding(F: np.ndarray, CV: np.ndarray, n: int,
-                      rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
-    """NSGA-II survival: whole fronts, then the split front pruned by crowding."""
+def rank_and_crowding(F: np.ndarray, CV: np.ndarray, n: int, rng: np.random.Generator,
+                      prune: bool = True) -> tuple[np.ndarray, np.ndarray]:
+    """NSGA-II survival: whole fronts, then the split front pruned by crowding one member at
+    a time (or, with `prune=False`, cut after one pass of crowding, ties at random)."""
     keep: list[np.ndarray] = []
     crowd: list[np.ndarray] = []
     taken = 0
     for front in non_dominated_sort(F, CV, n_stop=n):
         if taken + len(front) > n:
-            order, cd = prune_by_crowding(F[front], n - taken, rng)
+            if prune:
+                order, cd = prune_by_crowding(F[front], n - taken, rng)
+            else:
+                cd = crowding_distance(F[front])
+                shuffle = rng.permutation(len(front))
+                order = shuffle[np.argsort(-cd[shuffle], kind="stable")][:n - taken]
+                cd = cd[order]
             keep.append(front[order])
             crowd.append(cd)
             break
