@@ -7,6 +7,7 @@ import itertools
 import numpy as np
 import pytest
 
+from catalytic.plugins.evolve.algorithms import rank_and_crowding
 from catalytic.plugins.evolve.hypervolume import hypervolume
 from catalytic.plugins.evolve.sorting import (
     binary_tournament,
@@ -147,3 +148,13 @@ def test_tournament_prefers_feasible_then_dominating() -> None:
     # row 1 is dominated by 2 and 3, so it only wins when paired with row 0
     share = (winners == 1).mean()
     assert share < 0.2
+
+
+def test_one_pass_survival_keeps_the_least_crowded() -> None:
+    rng = np.random.default_rng(3)
+    x = np.sort(rng.random(30))
+    F = np.column_stack([x, 1 - np.sqrt(x)])  # one front of distinct points
+    keep, _ = rank_and_crowding(F, np.zeros(30), 12, rng, prune=False)
+    np.testing.assert_array_equal(np.sort(keep), np.sort(np.argsort(-crowding_distance(F))[:12]))
+    pruned, _ = rank_and_crowding(F, np.zeros(30), 12, rng)
+    assert sorted(pruned.tolist()) != sorted(keep.tolist())  # pruning picks another set
