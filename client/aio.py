@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import os
-from collections.abc import Callable
 from types import TracebackType
 from typing import Any
 
@@ -12,13 +11,12 @@ from catalytic.client.discover import RETRY_ERRNOS, ensure_daemon, read_status, 
 from catalytic.client.errors import DaemonNotRunning, DeadlineExceeded, from_map
 from catalytic.client.protocol import (
     ClientProtocol,
+    NotificationCallback,
+    ProgressCallback,
     Response,
     check_hello,
     encode_notification,
 )
-
-ProgressCallback = Callable[[dict[str, Any]], None]
-NotificationCallback = Callable[[str, dict[str, Any]], None]
 
 
 class AsyncClient:

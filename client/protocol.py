@@ -8,7 +8,7 @@ result]`, notification `[2, method, params]`; params is `[]` or `[{...}]`.
 from __future__ import annotations
 
 import itertools
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
@@ -20,6 +20,11 @@ PROTOCOL_VERSION = 1
 REQUEST, RESPONSE, NOTIFICATION = 0, 1, 2
 
 MAX_MSGID = 2**32 - 1
+
+ProgressCallback = Callable[[dict[str, Any]], None]
+"""Receives each progress notification of a call."""
+NotificationCallback = Callable[[str, dict[str, Any]], None]
+"""Receives (method, params) of notifications that belong to no call."""
 
 
 @dataclass(frozen=True)

@@ -5,7 +5,6 @@ from __future__ import annotations
 import os
 import socket
 import time
-from collections.abc import Callable
 from types import TracebackType
 from typing import Any
 
@@ -14,13 +13,12 @@ from catalytic.client.errors import DaemonNotRunning, DeadlineExceeded, from_map
 from catalytic.client.protocol import (
     ClientProtocol,
     Notification,
+    NotificationCallback,
+    ProgressCallback,
     Response,
     check_hello,
     encode_notification,
 )
-
-ProgressCallback = Callable[[dict[str, Any]], None]
-NotificationCallback = Callable[[str, dict[str, Any]], None]
 
 
 class Client:

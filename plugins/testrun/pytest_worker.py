@@ -63,7 +63,11 @@ def pytest_runtest_logreport(report: pytest.TestReport) -> None:
 
 
 def _clip(text: str, limit: int | None = None) -> str:
-    limit = limit or int(_state.get("max_output", 65536))
+    return clip(text, limit or int(_state.get("max_output", 65536)))
+
+
+def clip(text: str, limit: int) -> str:
+    """`text` cut to about `limit` UTF-8 bytes, keeping its start and its end."""
     data = text.encode("utf-8", "replace")
     if len(data) <= limit:
         return text

@@ -22,7 +22,7 @@ from typing import Any
 
 import pytest
 
-from catalytic.plugins.testrun.pytest_worker import ALONE_MARKER, _Meter, outcome_of
+from catalytic.plugins.testrun.pytest_worker import ALONE_MARKER, _Meter, clip, outcome_of
 
 ENV_OUT = "CATALYTIC_TESTRUN_SHARD"
 ENV_IDS = "CATALYTIC_TESTRUN_SHARD_IDS"
@@ -38,13 +38,7 @@ def _write(event: dict[str, Any]) -> None:
 
 
 def _clip(text: str, limit: int | None = None) -> str:
-    limit = limit or int(_state.get("max_output", 65536))
-    data = text.encode("utf-8", "replace")
-    if len(data) <= limit:
-        return text
-    half = limit // 2
-    return (data[:half].decode("utf-8", "ignore") + f"\n... [{len(data) - limit} bytes cut] ...\n"
-            + data[-half:].decode("utf-8", "ignore"))
+    return clip(text, limit or int(_state.get("max_output", 65536)))
 
 
 def pytest_configure(config: pytest.Config) -> None:
