@@ -33,8 +33,9 @@ def corpus_traces(corpus: Path) -> list[Path]:
     return names
 
 
-def lcs_hit_ratios(keys: list[int], capacity: int) -> dict[str, float]:
-    """libCacheSim's policies over `keys` (object size 1), via a plain-text trace."""
+def lcs_hit_ratios(keys: list[int], capacity: int, names: tuple[str, ...] = LCS
+                   ) -> dict[str, float]:
+    """libCacheSim's policies `names` over `keys` (object size 1), via a plain-text trace."""
     import libcachesim as lcs
 
     fd, name = tempfile.mkstemp(suffix=".txt")
@@ -43,7 +44,7 @@ def lcs_hit_ratios(keys: list[int], capacity: int) -> dict[str, float]:
             f.write("\n".join(str(k & U64) for k in keys))
             f.write("\n")
         out = {}
-        for cls_name in LCS:
+        for cls_name in names:
             reader = lcs.TraceReader(name, lcs.TraceType.PLAIN_TXT_TRACE,
                                      lcs.ReaderInitParam(ignore_obj_size=True))
             cache = getattr(lcs, cls_name)(capacity)

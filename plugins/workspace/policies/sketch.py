@@ -5,9 +5,9 @@ ceil(14.38 × entries) counters — and indexed by double hashing `(a + i·b) mo
 seeds. An estimate is the least of a key's counters, and every counter is halved every
 `sample` counted hits so old popularity fades.
 
-`hashes` counters per key: DEPTH (4, as Caffeine's sketch and the TinyLFU paper's) by
-default; LIBCACHESIM_HASHES (10, libCacheSim's error-0.001 filter) reproduces its
-simulations hit for hit, at two and a half times the counting work per request.
+`hashes` counters per key: LIBCACHESIM_HASHES (10, libCacheSim's error-0.001 filter)
+by default, so simulations agree with the field's reference hit for hit; DEPTH (4, as
+Caffeine's sketch) counts less per request, but admission contests then go otherwise.
 
 Integer keys hash exactly as libCacheSim's object ids (little-endian uint64);
 other keys (the workspace's strings) go through Python's `hash` first.
@@ -38,7 +38,7 @@ SEED0, SEED1 = 0x12345678, 0x12344321
 _BPE = -math.log(0.001) / 0.480453013918201
 LIBCACHESIM_HASHES = math.ceil(0.693147180559945 * _BPE)  # 10
 DEPTH = 4
-"""Counters per key by default."""
+"""Caffeine's counters per key (an option; the default is libCacheSim's 10)."""
 MAX_ENTRIES = 1 << 21
 """Largest object count a sketch is sized for (30 M counters, 240 MiB): a guard, far above
 the resident objects of any memory tier; a simulated cache holding more distinct keys than
@@ -82,7 +82,7 @@ def counters_for(entries: int) -> int:
 
 class FrequencySketch:
     def __init__(self, entries: int, sample: int, doorkeeper: bool = False,
-                 memo_per_entry: int = 32, hashes: int = DEPTH) -> None:
+                 memo_per_entry: int = 32, hashes: int = LIBCACHESIM_HASHES) -> None:
         if not 1 <= hashes <= LIBCACHESIM_HASHES:
             raise ValueError(f"hashes must be 1..{LIBCACHESIM_HASHES}, got {hashes}")
         self.hashes = hashes

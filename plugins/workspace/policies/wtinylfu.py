@@ -3,13 +3,14 @@ segmented LRU main area (20% probation, 80% protected). A key leaving the
 window enters main only if the frequency sketch says it is requested more
 often than the key main would evict.
 
-Built as libCacheSim's WTinyLFU, step for step: the window is int(1% of
-capacity) (under 100 objects there is no window and nothing is admitted, as
-there); main inserts into the lowest segment with room and cools like
-libCacheSim's SLRU; the sketch (see sketch.py) counts admissions, main hits and
-each admission contest, and halves every `32 × main size` main hits. The one
-difference is the sketch's depth: 4 counters per key, as Caffeine's, where
-libCacheSim's filter has 10; `hashes=10` gives libCacheSim's hits exactly.
+Built as libCacheSim's WTinyLFU, step for step, so simulations give the same
+hits: the window is int(1% of capacity) (under 100 objects there is no window
+and nothing is admitted, as there); main inserts into the lowest segment with
+room and cools like libCacheSim's SLRU; the sketch is libCacheSim's counting
+Bloom filter (see sketch.py), counting admissions, main hits and each
+admission contest, and halving every `32 × main size` main hits. `hashes=4`
+(Caffeine's depth) counts less per request but no longer agrees with
+libCacheSim: by up to 12.6 points at some capacities (bench/wtinylfu_small.py).
 
 With `sized=True` (byte-sized entries, as in the memory tier) main's size is in
 bytes, so the sketch is instead sized by the objects main actually holds and
@@ -22,11 +23,11 @@ from collections import OrderedDict
 from collections.abc import Iterable
 
 from .base import Key, Policy
-from .sketch import DEPTH, FrequencySketch
+from .sketch import LIBCACHESIM_HASHES, FrequencySketch
 
 BATCH = 1 << 16
 """Keys primed at a time when a whole trace's keys would overfill the sketch's memo."""
-UNROLLED = 4
+UNROLLED = LIBCACHESIM_HASHES
 """Counters per key that the replay loop is written out for."""
 
 
@@ -36,7 +37,7 @@ class WTinyLFU(Policy):
 
     def __init__(self, capacity: int, window_ratio: float = 0.01,
                  probation_ratio: float = 0.2, doorkeeper: bool = False,
-                 sized: bool = False, hashes: int = DEPTH) -> None:
+                 sized: bool = False, hashes: int = LIBCACHESIM_HASHES) -> None:
         super().__init__(capacity)
         self.window_cap = int(capacity * window_ratio)
         self.main_cap = capacity - self.window_cap
@@ -194,7 +195,7 @@ class WTinyLFU(Policy):
     def _replay_primed(self, keys: list[Key]) -> int:
         """`replay` of unit-sized keys whose sketch slots (and the resident keys') are all
         memoised: every step of `access` inlined, sizes counted as objects, the sketch's
-        four counters unrolled (this loop is most of a simulation's time)."""
+        ten counters unrolled (this loop is most of a simulation's time)."""
         sk = self.sketch
         window, probation, protected = self.window, self.probation, self.protected
         wmove, pmove, wpop = window.move_to_end, protected.move_to_end, window.popitem
@@ -243,16 +244,19 @@ class WTinyLFU(Policy):
                             notify(out)
                         continue
                     cand, _ = wpop(last=False)
-                    c0, c1, c2, c3 = memo[cand]
+                    c0, c1, c2, c3, c4, c5, c6, c7, c8, c9 = memo[cand]
                     if n_prob + n_prot < main_cap:
                         out = None  # main has room: no contest
                     else:
                         victim = next(iter(probation if n_prob else protected))
-                        v0, v1, v2, v3 = memo[victim]
-                        vmin = min(table[v0], table[v1], table[v2], table[v3])
+                        v0, v1, v2, v3, v4, v5, v6, v7, v8, v9 = memo[victim]
+                        vmin = min(table[v0], table[v1], table[v2], table[v3], table[v4],
+                                   table[v5], table[v6], table[v7], table[v8], table[v9])
                         # estimate(cand) > vmin, stopping at the first counter that says no
                         if table[c0] > vmin and table[c1] > vmin and table[c2] > vmin and \
-                                table[c3] > vmin:
+                                table[c3] > vmin and table[c4] > vmin and table[c5] > vmin and \
+                                table[c6] > vmin and table[c7] > vmin and table[c8] > vmin and \
+                                table[c9] > vmin:
                             if n_prob:
                                 del probation[victim]
                                 n_prob -= 1
@@ -276,20 +280,38 @@ class WTinyLFU(Policy):
                     table[c1] += 1
                     table[c2] += 1
                     table[c3] += 1
+                    table[c4] += 1
+                    table[c5] += 1
+                    table[c6] += 1
+                    table[c7] += 1
+                    table[c8] += 1
+                    table[c9] += 1
                 window[k] = 1
                 used += 1
-                c0, c1, c2, c3 = memo[k]
+                c0, c1, c2, c3, c4, c5, c6, c7, c8, c9 = memo[k]
                 table[c0] += 1
                 table[c1] += 1
                 table[c2] += 1
                 table[c3] += 1
+                table[c4] += 1
+                table[c5] += 1
+                table[c6] += 1
+                table[c7] += 1
+                table[c8] += 1
+                table[c9] += 1
                 continue
             hits += 1
-            c0, c1, c2, c3 = memo[k]
+            c0, c1, c2, c3, c4, c5, c6, c7, c8, c9 = memo[k]
             table[c0] += 1
             table[c1] += 1
             table[c2] += 1
             table[c3] += 1
+            table[c4] += 1
+            table[c5] += 1
+            table[c6] += 1
+            table[c7] += 1
+            table[c8] += 1
+            table[c9] += 1
             counted += 1
             if counted >= sample:
                 counted = 0
