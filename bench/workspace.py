@@ -97,6 +97,11 @@ def main() -> int:
     print("|---|---|---|")
     for name, rate in rates.items():
         print(f"| {name} | {rate / 1e6:.2f} | {rate / ct:.2f}× |")
+    first = wsp.first_call_s(len(keys), 10_000)
+    print(f"\nW-TinyLFU replays long traces with a loop compiled by numba; its first such "
+          f"replay in a new process took {first:.2f} CPU s (numba's import and the cached "
+          f"loop's load; {len(keys) / rates['wtinylfu']:.2f} s once loaded). The first run "
+          "after an install also compiles the loop.")
     sock: dict[str, float] = {}
     if not args.skip_socket:
         sock = wsp.over_socket()
@@ -108,7 +113,8 @@ def main() -> int:
           "absolute rates are noisy; ratios are side by side)")
     if args.json:
         args.json.write_text(json.dumps({"hits": rows, "pipeline": pipe, "rates": rates,
-                                         "socket": sock}, indent=1, default=str))
+                                         "socket": sock, "first_call_s": first},
+                                        indent=1, default=str))
     print(f"workspace: auto_gap_to_best={100 * max(gaps):.2f} "
           f"prefetch_hit={pipe['prefetch_hit']:.3f} lru_hit={pipe['hits']['lru']:.3f} "
           f"io_saving={pipe['io_saving']:.2f} lru_mreq_s={rates['lru'] / 1e6:.2f}")

@@ -5,6 +5,7 @@ over the socket."""
 from __future__ import annotations
 
 import asyncio
+import subprocess
 import sys
 import time
 from pathlib import Path
@@ -40,6 +41,27 @@ def in_process(keys: list[int], capacity: int, rounds: int = 3) -> dict[str, Any
             pol.replay(keys)
             rates[name] = max(rates[name], len(keys) / (time.process_time() - t))
     return rates
+
+
+_FIRST_CALL = """
+import sys, time
+sys.path.insert(0, {bench!r})
+import workspace_hits as wh
+keys = wh.zipf_trace(1.0, n_keys=100_000, n_req={n}, seed=7)
+t = time.process_time()
+from catalytic.plugins.workspace.policies import make
+make("wtinylfu", {capacity}).replay(keys)
+print(time.process_time() - t)
+"""
+
+
+def first_call_s(n_req: int, capacity: int) -> float:
+    """CPU seconds of W-TinyLFU's first long replay in a fresh interpreter: it also imports
+    numba and loads its compiled loop (compiling it, when nothing is cached yet)."""
+    code = _FIRST_CALL.format(bench=str(ROOT / "bench"), n=n_req, capacity=capacity)
+    out = subprocess.run([sys.executable, "-c", code], check=True, capture_output=True,
+                         text=True)
+    return float(out.stdout.split()[-1])
 
 
 async def _pipelined(client: Any, method: str, params: dict[str, Any], total: int,

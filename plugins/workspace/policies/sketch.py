@@ -149,19 +149,25 @@ class FrequencySketch:
             v = np.fromiter(fresh, dtype=np.int64, count=len(fresh)).view(np.uint64)
         except (TypeError, ValueError, OverflowError):
             return False  # two's complement above: the same 64 bits as `key & _M`
-        with np.errstate(over="ignore"):
-            a = _xxh64_u64_np(v, SEED0) & np.uint64(_M32)
-            b = _xxh64_u64_np(v, SEED1) & np.uint64(_M32)
-            i = np.arange(self.hashes, dtype=np.uint64)
-            idx = ((a[:, None] + i[None, :] * b[:, None]) & np.uint64(_M32)) % np.uint64(self.n)
+        idx = self.slots_of(v)
         collect = gc.isenabled()
         gc.disable()  # a list per key: collections triggered here would rescan them all
         try:
-            memo.update(zip(fresh, idx.astype(np.int64).tolist(), strict=True))
+            memo.update(zip(fresh, idx.tolist(), strict=True))
         finally:
             if collect:
                 gc.enable()
         return True
+
+    def slots_of(self, values: np.ndarray) -> np.ndarray:
+        """`slots` of many integer keys at once: `values` as uint64 (two's complement, the
+        same 64 bits as `key & _M`), one row of counter indices (int64) per key."""
+        with np.errstate(over="ignore"):
+            a = _xxh64_u64_np(values, SEED0) & np.uint64(_M32)
+            b = _xxh64_u64_np(values, SEED1) & np.uint64(_M32)
+            i = np.arange(self.hashes, dtype=np.uint64)
+            idx = ((a[:, None] + i[None, :] * b[:, None]) & np.uint64(_M32)) % np.uint64(self.n)
+        return idx.astype(np.int64)
 
     def add(self, key: Hashable, hit: bool = False) -> None:
         """Count one event for `key`; `hit` events drive the ageing period."""

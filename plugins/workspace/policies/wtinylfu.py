@@ -12,6 +12,11 @@ admission contest, and halving every `32 × main size` main hits. `hashes=4`
 (Caffeine's depth) counts less per request but no longer agrees with
 libCacheSim: by up to 12.6 points at some capacities (bench/wtinylfu_small.py).
 
+A long replay (a simulation's whole trace) runs compiled with numba
+(wtinylfu_kernel.py) over arrays built from the policy and written back after;
+short calls, as `auto` makes, and replays with an eviction listener take the
+Python loop. Both leave exactly the state `access` leaves.
+
 With `sized=True` (byte-sized entries, as in the memory tier) main's size is in
 bytes, so the sketch is instead sized by the objects main actually holds and
 grows with them; its ageing period follows.
@@ -19,8 +24,12 @@ grows with them; its ageing period follows.
 
 from __future__ import annotations
 
+import logging
 from collections import OrderedDict
 from collections.abc import Iterable
+from itertools import chain
+
+import numpy as np
 
 from .base import Key, Policy
 from .sketch import LIBCACHESIM_HASHES, FrequencySketch
@@ -29,6 +38,12 @@ BATCH = 1 << 16
 """Keys primed at a time when a whole trace's keys would overfill the sketch's memo."""
 UNROLLED = LIBCACHESIM_HASHES
 """Counters per key that the replay loop is written out for."""
+log = logging.getLogger(__name__)
+_KERNEL_MISSING = False
+COMPILED_MIN = 1 << 14
+"""Shortest replay sent to the compiled loop: below it, converting the state to arrays and
+back (and numba's import) costs more than the loop saves; it must also be at least 1/8 of
+the sketch's counters, which are copied each way."""
 
 
 class WTinyLFU(Policy):
@@ -164,7 +179,13 @@ class WTinyLFU(Policy):
         unit = self.window_used == len(self.window) and \
             self.probation_used == len(self.probation) and \
             self.protected_used == len(self.protected)
-        if sk.use_door or self.sized or self.window_cap == 0 or sk.hashes != UNROLLED or not unit:
+        if sk.use_door or self.sized or self.window_cap == 0 or not unit:
+            return super().replay(seq)
+        if self.on_evict is None and len(seq) >= COMPILED_MIN and 8 * len(seq) >= sk.n:
+            hits = self._replay_compiled(seq)
+            if hits is not None:
+                return hits
+        if sk.hashes != UNROLLED:
             return super().replay(seq)
         if self._prime(seq):  # the whole trace at once when its keys fit the memo
             return self._replay_primed(seq)
@@ -176,6 +197,62 @@ class WTinyLFU(Policy):
             else:
                 access = self.access
                 hits += sum(1 for k in part if access(k))
+        return hits
+
+    def _replay_compiled(self, seq: list[Key]) -> int | None:
+        """`replay` through the numba kernel (wtinylfu_kernel.py): the resident keys and
+        the trace become dense ids, the segments linked lists over them, the sketch a
+        numpy table; all are written back after. None (nothing done) when numba cannot
+        run here or a key is not an integer that fits 64 bits."""
+        global _KERNEL_MISSING
+        if _KERNEL_MISSING:
+            return None
+        try:
+            from . import wtinylfu_kernel as kern
+        except (ImportError, OSError) as e:  # no numba here, or no executable memory (W^X)
+            _KERNEL_MISSING = True
+            log.warning("W-TinyLFU replays in Python (slower): numba is unusable: %s", e)
+            return None
+        segments = (self.window, self.probation, self.protected)
+        resident = [k for seg in segments for k in seg]
+        if set(map(type, seq)) - {int} or set(map(type, resident)) - {int}:
+            return None
+        try:
+            arr = np.fromiter(chain(resident, seq), dtype=np.int64,
+                              count=len(resident) + len(seq))
+        except (TypeError, ValueError, OverflowError):
+            return None
+        uniq, inv = np.unique(arr, return_inverse=True)
+        sk = self.sketch
+        slots = sk.slots_of(uniq.view(np.uint64)).astype(np.int32)
+        d = len(uniq)
+        seg = np.full(d, kern.ABSENT, dtype=np.int8)
+        prev, nxt = np.full(d, -1, dtype=np.int64), np.full(d, -1, dtype=np.int64)
+        head, tail = np.full(3, -1, dtype=np.int64), np.full(3, -1, dtype=np.int64)
+        count = np.zeros(3, dtype=np.int64)
+        start = 0
+        for s, keys in enumerate(segments):  # WINDOW, PROBATION, PROTECTED
+            ids = inv[start:start + len(keys)]
+            start += len(keys)
+            if len(ids):
+                seg[ids] = s
+                prev[ids[1:]], nxt[ids[:-1]] = ids[:-1], ids[1:]
+                head[s], tail[s], count[s] = ids[0], ids[-1], len(ids)
+        table = np.array(sk.table, dtype=np.int64)
+        params = np.zeros(7, dtype=np.int64)
+        params[[kern.CAP, kern.MAIN_CAP, kern.PROB_CAP, kern.PROT_CAP]] = \
+            self.capacity, self.main_cap, self.probation_cap, self.protected_cap
+        params[[kern.SAMPLE, kern.COUNTED, kern.USED]] = sk.sample, sk.hits, self.used
+        hits = int(kern.replay(inv[start:], slots, table, seg, prev, nxt, head, tail,
+                               count, params))
+        for s, od in enumerate(segments):
+            od.clear()
+            od.update(dict.fromkeys(uniq[kern.walk(head[s], nxt, count[s])].tolist(), 1))
+        self.window_used, self.probation_used, self.protected_used = map(int, count)
+        self.used = int(params[kern.USED])
+        sk.hits = int(params[kern.COUNTED])
+        sk.table[:] = table.tolist()  # in place: the replay loop binds the list
+        self._resident_memo = None  # keys now resident may never have been memoised
         return hits
 
     def _prime(self, keys: list[Key]) -> bool:
@@ -195,7 +272,7 @@ class WTinyLFU(Policy):
     def _replay_primed(self, keys: list[Key]) -> int:
         """`replay` of unit-sized keys whose sketch slots (and the resident keys') are all
         memoised: every step of `access` inlined, sizes counted as objects, the sketch's
-        ten counters unrolled (this loop is most of a simulation's time)."""
+        ten counters unrolled (short calls and calls with an eviction listener)."""
         sk = self.sketch
         window, probation, protected = self.window, self.probation, self.protected
         wmove, pmove, wpop = window.move_to_end, protected.move_to_end, window.popitem
