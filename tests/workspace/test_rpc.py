@@ -100,6 +100,21 @@ def test_simulate_matches_libcachesim_with_progress(make_daemon: Any) -> None:
     assert rows == local["results"] and out["distinct"] == local["distinct"]
 
 
+def test_simulate_runs_wtinylfus_compiled_loop_in_the_pool(make_daemon: Any) -> None:
+    """40,000 requests take W-TinyLFU's numba loop, in the daemon's worker processes; the
+    hits are libCacheSim's."""
+    lcs = pytest.importorskip("libcachesim")
+    from ws_helpers import lcs_hits
+
+    keys = zipf_keys(0.9, 8000, 40_000, seed=6)
+    d = make_daemon(_cfg())
+    with d.client() as c:
+        out = c.call("workspace.simulate", {"keys": keys, "policies": ["wtinylfu"],
+                                            "capacities": [200, 1500]}, timeout=120)
+    for r in out["results"]:
+        assert r["hits"] == lcs_hits(lcs, "wtinylfu", keys, r["capacity"]), r
+
+
 def test_simulate_trace_fans_out_like_one_job(make_daemon: Any, tmp_path: Path) -> None:
     trace = tmp_path / "web07.trace.xz"
     shutil.copy(DATA / "web07-20k.trace.xz", trace)
