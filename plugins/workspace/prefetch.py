@@ -12,6 +12,7 @@ from __future__ import annotations
 from collections import OrderedDict
 from collections.abc import Hashable
 from dataclasses import dataclass
+from operator import itemgetter
 
 Key = Hashable
 
@@ -60,10 +61,13 @@ class SuccessorModel:
             succ = self._next.get(key)
         if not succ:
             return []
-        total = sum(succ.values())
-        ranked = sorted(succ.items(), key=lambda kv: -kv[1])
-        return [k for k, c in ranked[:limit]
-                if c >= self.min_count and c / total >= self.min_prob]
+        total, least, share = sum(succ.values()), self.min_count, self.min_prob
+        # filter first (it runs on every access; few successors pass), then rank: the
+        # passing ones are the most counted, and the sort is stable as over all of them
+        likely = [kv for kv in succ.items() if kv[1] >= least and kv[1] / total >= share]
+        if len(likely) > 1:
+            likely.sort(key=itemgetter(1), reverse=True)
+        return [k for k, _ in likely[:limit]]
 
     def __len__(self) -> int:
         return len(self._next)
