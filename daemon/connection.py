@@ -33,6 +33,7 @@ from catalytic.client.errors import (
 from catalytic.client.protocol import NOTIFICATION, REQUEST, RESPONSE, first_map
 from catalytic.daemon.dispatch import FAST_SAMPLE_EVERY, Entry, validate
 from catalytic.daemon.state import ServerState
+from catalytic.plugins.base import DEFER
 
 PROGRESS_INTERVAL_S = 0.05
 MAX_MSGID = 2**32 - 1
@@ -341,9 +342,14 @@ class Connection(asyncio.Protocol):
                 raise Overloaded(f"{method} refused: "
                                  f"{st.overload_reason or 'memory above hard limit'}")
             call = RequestCall(self, msgid, method)
+            result = DEFER
             if entry.inline:
                 result = entry.handler(call, **kwargs) if entry.wants_call else entry.handler(
                     **kwargs)
+            elif entry.quick is not None:
+                result = entry.quick(call, **kwargs) if entry.wants_call else entry.quick(
+                    **kwargs)
+            if result is not DEFER:
                 entry.stats.record(time.perf_counter() - started, None)
                 if st.recorder is not None:
                     st.recorder.add(method, params, time.perf_counter() - started, None)

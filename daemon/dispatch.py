@@ -101,6 +101,8 @@ class Entry:
     stats: MethodStats = field(default_factory=MethodStats)
     defaults: dict[str, Any] = field(default_factory=dict)
     """Keyword arguments for a call without params."""
+    quick: Callable[..., Any] | None = None
+    """The plugin's `Method.quick` method, tried before a task is made for the handler."""
     fast: Callable[[], Any] | None = None
     """For inline handlers with nothing required, not heavy and no Call: the handler bound
     to its defaults, which the connection calls directly."""
@@ -130,7 +132,8 @@ class Dispatcher:
         sig = inspect.signature(handler)
         wants_call = "call" in sig.parameters
         inline = not inspect.iscoroutinefunction(handler)
-        self.table[name] = Entry(name, plugin, method, handler, inline, wants_call)
+        quick = getattr(getattr(handler, "__self__", None), method.quick) if method.quick else None
+        self.table[name] = Entry(name, plugin, method, handler, inline, wants_call, quick=quick)
 
     def unregister_plugin(self, plugin: str) -> None:
         for name in [n for n, e in self.table.items() if e.plugin == plugin]:

@@ -120,12 +120,20 @@ class Method:
     doc: str = ""
     heavy: bool = False
     """Heavy calls are refused with -32002 while memory is above the hard limit."""
+    quick: str = ""
+    """Name of a plain method of the plugin, same arguments as the handler, that the
+    connection tries first: it answers at once when it can (no I/O, no await) or returns
+    `DEFER`, and then the `async def` handler runs as usual."""
 
+
+DEFER: Any = object()
+"""What a `quick` method returns when the call needs its async handler."""
 
 HANDLER_ATTR = "__catalytic_rpc__"
 
 
-def rpc(verb: str, *params: Param, doc: str = "", heavy: bool = False) -> Callable[[T], T]:
+def rpc(verb: str, *params: Param, doc: str = "", heavy: bool = False,
+        quick: str = "") -> Callable[[T], T]:
     """Mark an `async def` method of a plugin as the RPC verb `<plugin>.<verb>`."""
     names = [p.name for p in params]
     if len(names) != len(set(names)):
@@ -133,7 +141,7 @@ def rpc(verb: str, *params: Param, doc: str = "", heavy: bool = False) -> Callab
 
     def mark(fn: T) -> T:
         setattr(fn, HANDLER_ATTR, Method(verb, tuple(params), doc or (fn.__doc__ or "").strip(),
-                                         heavy))
+                                         heavy, quick))
         return fn
 
     return mark

@@ -48,6 +48,24 @@ def test_verbs_roundtrip(make_daemon: Any) -> None:
         assert c.call("workspace.stats")["disk"]["entries"] == 0
 
 
+def test_get_answers_memory_hits_at_once_and_defers_the_rest(make_daemon: Any) -> None:
+    """Memory-tier hits take `get`'s quick path; disk hits and misses its async handler;
+    a bad key is refused on either; every call is counted once in the method's stats."""
+    d = make_daemon(_cfg(policy="lru", memory_capacity=4096, compression="none"))
+    with d.client() as c:
+        for i in range(8):  # 8 × 1 KiB through a 4 KiB memory tier: the first ones go to disk
+            c.call("workspace.put", data=bytes([i]) * 1024, key=f"q/{i}")
+        assert c.call("workspace.get", key="q/7") == {"data": b"\x07" * 1024, "tier": "memory"}
+        assert c.call("workspace.get", key="q/0") == {"data": b"\x00" * 1024, "tier": "disk"}
+        assert c.call("workspace.get", key="q/0")["tier"] == "memory"  # promoted
+        assert c.call("workspace.get", key="q/none") == {"data": None, "tier": None}
+        with pytest.raises(InvalidParams) as e:
+            c.call("workspace.get", key="../escape")
+        assert "key" in e.value.message
+        got = c.call("system.stats")["methods"]["workspace.get"]
+        assert got["calls"] == 5 and got["errors"] == {"-32602": 1}
+
+
 def test_bad_input(make_daemon: Any, tmp_path: Path) -> None:
     d = make_daemon(_cfg(max_value_bytes=1000, trace_roots=[str(tmp_path)]))
     with d.client() as c:
