@@ -132,7 +132,12 @@ class Dispatcher:
         sig = inspect.signature(handler)
         wants_call = "call" in sig.parameters
         inline = not inspect.iscoroutinefunction(handler)
-        quick = getattr(getattr(handler, "__self__", None), method.quick) if method.quick else None
+        quick = None
+        if method.quick:
+            quick = getattr(getattr(handler, "__self__", None), method.quick, None)
+            if not callable(quick) or inspect.iscoroutinefunction(quick):
+                raise ValueError(f"method {name}: quick={method.quick!r} must name a plain "
+                                 "(not async) method of the plugin")
         self.table[name] = Entry(name, plugin, method, handler, inline, wants_call, quick=quick)
 
     def unregister_plugin(self, plugin: str) -> None:

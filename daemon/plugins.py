@@ -7,6 +7,7 @@ the rest.
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import importlib.metadata
 import logging
@@ -128,12 +129,22 @@ class PluginHost:
                 loaded.error = f"start failed: {type(exc).__name__}: {exc}"
                 self.log.error("plugin %s failed to start:\n%s", name, traceback.format_exc())
                 continue
+            try:
+                for verb, method in loaded.cls.methods().items():
+                    handler = getattr(instance, loaded.cls.handler_name(verb))
+                    dispatcher.register(name, method, handler)
+                    loaded.methods.append(f"{name}.{verb}")
+            except ValueError as exc:  # a duplicate method name, a bad `quick` method
+                dispatcher.unregister_plugin(name)
+                loaded.methods.clear()
+                loaded.state = "failed"
+                loaded.error = f"methods refused: {exc}"
+                self.log.error("plugin %s failed to register its methods: %s", name, exc)
+                with contextlib.suppress(Exception):
+                    await instance.stop()
+                continue
             loaded.instance = instance
             loaded.state = "running"
-            for verb, method in loaded.cls.methods().items():
-                handler = getattr(instance, loaded.cls.handler_name(verb))
-                dispatcher.register(name, method, handler)
-                loaded.methods.append(f"{name}.{verb}")
             self.log.info("plugin %s %s started (%d methods)", name, loaded.cls.version,
                           len(loaded.methods))
 

@@ -15,6 +15,7 @@ from pathlib import Path
 import pytest
 
 from catalytic.client import Cancelled, Client
+from catalytic.client.errors import InvalidParams, MethodNotFound
 from catalytic.config.paths import status_path
 
 from daemon_process import DaemonProcess
@@ -125,6 +126,30 @@ def test_env_override_with_bad_value_is_named(make_daemon) -> None:
     assert "http.port = 'eighty' (env CATALYTIC_HTTP_PORT)" in d.log()
 
 
+_QUICK_PATH = """
+from catalytic.plugins.base import DEFER, InvalidParams, Param, Plugin, rpc
+
+class Quickly(Plugin):
+    name = 'quickly'
+
+    @rpc('triple', Param('n', 'int'), quick='triple_now')
+    async def triple(self, n):
+        return {'n': 3 * n, 'path': 'task'}
+
+    def triple_now(self, n):
+        if n < 0:
+            raise InvalidParams(f'n must not be negative, got {n}')
+        return {'n': 3 * n, 'path': 'quick'} if n % 2 == 0 else DEFER
+
+class BadQuick(Plugin):
+    name = 'badquick'
+
+    @rpc('x', quick='missing')
+    async def x(self):
+        return 1
+"""
+
+
 def _fake_distribution(root: Path) -> Path:
     """A distribution on PYTHONPATH with a plugin that fails to import and one that fails
     to start."""
@@ -133,7 +158,9 @@ def _fake_distribution(root: Path) -> Path:
     info.mkdir(parents=True)
     (info / "METADATA").write_text("Metadata-Version: 2.1\nName: broken-plugins\nVersion: 0.1\n")
     (info / "entry_points.txt").write_text(
-        "[catalytic.plugins]\nbroken = broken_import:Nope\nbadstart = bad_start:BadStart\n")
+        "[catalytic.plugins]\nbroken = broken_import:Nope\nbadstart = bad_start:BadStart\n"
+        "quickly = quick_path:Quickly\nbadquick = quick_path:BadQuick\n")
+    (site / "quick_path.py").write_text(_QUICK_PATH)
     (site / "broken_import.py").write_text("raise ImportError('this plugin is broken')\n")
     (site / "bad_start.py").write_text(
         "from catalytic.plugins.base import Plugin\n"
@@ -157,6 +184,24 @@ def test_failing_plugins_are_reported_and_the_rest_serve(make_daemon, example_pl
         assert "cannot open its store" in plugins["badstart"]["error"]
         assert plugins["example"]["state"] == "running"
         assert c.call("example.greet", who="x") == "hello, x"
+
+
+def test_a_quick_method_answers_or_defers_to_its_handler(make_daemon, tmp_path) -> None:
+    site = _fake_distribution(tmp_path)
+    env = {"PYTHONPATH": os.pathsep.join([str(site), os.environ.get("PYTHONPATH", "")])}
+    d = make_daemon({"daemon": {"plugins": ["quickly", "badquick"]}}, env=env)
+    with d.client() as c:
+        assert c.call("quickly.triple", n=2) == {"n": 6, "path": "quick"}
+        assert c.call("quickly.triple", n=3) == {"n": 9, "path": "task"}
+        with pytest.raises(InvalidParams, match="must not be negative"):
+            c.call("quickly.triple", n=-1)
+        stats = c.call("system.stats")["methods"]["quickly.triple"]
+        assert stats["calls"] == 3 and stats["errors"] == {"-32602": 1}
+        plugins = {p["name"]: p for p in c.call("system.plugins")}
+        assert plugins["badquick"]["state"] == "failed"
+        assert "quick='missing' must name a plain" in plugins["badquick"]["error"]
+        with pytest.raises(MethodNotFound):
+            c.call("badquick.x")
 
 
 def test_client_autostarts_the_daemon(tmp_path, example_plugin) -> None:
