@@ -342,18 +342,8 @@ class Connection(asyncio.Protocol):
                 raise Overloaded(f"{method} refused: "
                                  f"{st.overload_reason or 'memory above hard limit'}")
             call = RequestCall(self, msgid, method)
-            result = DEFER
-            if entry.inline:
-                result = entry.handler(call, **kwargs) if entry.wants_call else entry.handler(
-                    **kwargs)
-            elif entry.quick is not None:
-                result = entry.quick(call, **kwargs) if entry.wants_call else entry.quick(
-                    **kwargs)
-            if result is not DEFER:
-                entry.stats.record(time.perf_counter() - started, None)
-                if st.recorder is not None:
-                    st.recorder.add(method, params, time.perf_counter() - started, None)
-                self.respond(msgid, None, result)
+            if (entry.inline or entry.quick is not None) and \
+                    self.answer_now(entry, call, kwargs, started):
                 return
             if len(self.inflight) >= st.limits.max_inflight:
                 raise Overloaded(f"too many requests in flight on this connection "
@@ -372,6 +362,31 @@ class Connection(asyncio.Protocol):
             if entry is not None:
                 entry.stats.record(time.perf_counter() - started, InternalError.code)
             self.respond(msgid, InternalError(f"{method} failed: {type(exc).__name__}: {exc}"))
+
+    def answer_now(self, entry: Entry, call: RequestCall, kwargs: dict[str, Any],
+                   started: float) -> bool:
+        """Run a plain handler, or a plugin's quick method, on the loop; False when the
+        quick method DEFERs to its async handler. Counted and recorded as `run` does."""
+        fn = entry.handler if entry.inline else entry.quick
+        assert fn is not None
+        error: RpcError | None = None
+        result: Any = None
+        try:
+            result = fn(call, **kwargs) if entry.wants_call else fn(**kwargs)
+        except RpcError as exc:
+            error = exc
+        except Exception as exc:
+            self.state.log.exception("%s failed", entry.name)
+            error = InternalError(f"{entry.name} failed: {type(exc).__name__}: {exc}")
+        if result is DEFER and error is None:
+            return False
+        elapsed = time.perf_counter() - started
+        entry.stats.record(elapsed, None if error is None else error.code)
+        if self.state.recorder is not None:
+            self.state.recorder.add(entry.name, kwargs, elapsed,
+                                    None if error is None else error.code)
+        self.respond(call.msgid, error, result)
+        return True
 
     def cancelled_early(self, call: RequestCall, entry: Entry, _task: object = None) -> None:
         """A task cancelled before it ran never answered: answer for it."""
