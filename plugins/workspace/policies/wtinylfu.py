@@ -24,10 +24,10 @@ grows with them; its ageing period follows.
 
 from __future__ import annotations
 
+import itertools
 import logging
 from collections import OrderedDict
 from collections.abc import Iterable
-from itertools import chain
 
 import numpy as np
 
@@ -218,37 +218,25 @@ class WTinyLFU(Policy):
         if set(map(type, seq)) - {int} or set(map(type, resident)) - {int}:
             return None
         try:
-            arr = np.fromiter(chain(resident, seq), dtype=np.int64,
+            arr = np.fromiter(itertools.chain(resident, seq), dtype=np.int64,
                               count=len(resident) + len(seq))
         except (TypeError, ValueError, OverflowError):
             return None
         uniq, inv = np.unique(arr, return_inverse=True)
         sk = self.sketch
         slots = sk.slots_of(uniq.view(np.uint64)).astype(np.int32)
-        d = len(uniq)
-        seg = np.full(d, kern.ABSENT, dtype=np.int8)
-        prev, nxt = np.full(d, -1, dtype=np.int64), np.full(d, -1, dtype=np.int64)
-        head, tail = np.full(3, -1, dtype=np.int64), np.full(3, -1, dtype=np.int64)
-        count = np.zeros(3, dtype=np.int64)
-        start = 0
-        for s, keys in enumerate(segments):  # WINDOW, PROBATION, PROTECTED
-            ids = inv[start:start + len(keys)]
-            start += len(keys)
-            if len(ids):
-                seg[ids] = s
-                prev[ids[1:]], nxt[ids[:-1]] = ids[:-1], ids[1:]
-                head[s], tail[s], count[s] = ids[0], ids[-1], len(ids)
+        bounds = np.cumsum([0, *map(len, segments)])
+        links = kern.link([inv[a:b] for a, b in itertools.pairwise(bounds)], len(uniq))
         table = np.array(sk.table, dtype=np.int64)
         params = np.zeros(7, dtype=np.int64)
         params[[kern.CAP, kern.MAIN_CAP, kern.PROB_CAP, kern.PROT_CAP]] = \
             self.capacity, self.main_cap, self.probation_cap, self.protected_cap
         params[[kern.SAMPLE, kern.COUNTED, kern.USED]] = sk.sample, sk.hits, self.used
-        hits = int(kern.replay(inv[start:], slots, table, seg, prev, nxt, head, tail,
-                               count, params))
-        for s, od in enumerate(segments):
+        hits = int(kern.replay(inv[bounds[-1]:], slots, table, *links, params))
+        for od, ids in zip(segments, kern.members(links), strict=True):
             od.clear()
-            od.update(dict.fromkeys(uniq[kern.walk(head[s], nxt, count[s])].tolist(), 1))
-        self.window_used, self.probation_used, self.protected_used = map(int, count)
+            od.update(dict.fromkeys(uniq[ids].tolist(), 1))
+        self.window_used, self.probation_used, self.protected_used = map(int, links[-1])
         self.used = int(params[kern.USED])
         sk.hits = int(params[kern.COUNTED])
         sk.table[:] = table.tolist()  # in place: the replay loop binds the list

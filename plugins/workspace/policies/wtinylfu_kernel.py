@@ -144,3 +144,27 @@ def walk(first, nxt, n):
         out[j] = i
         i = nxt[i]
     return out
+
+
+Links = tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]
+"""seg, prev, nxt (one per id), head, tail, count (one per segment): `replay`'s lists."""
+
+
+def link(segments: list[np.ndarray], ids: int) -> Links:
+    """The lists for `ids` dense ids, with `segments[s]` the ids of segment s, LRU first."""
+    seg = np.full(ids, ABSENT, dtype=np.int8)
+    prev, nxt = np.full(ids, -1, dtype=np.int64), np.full(ids, -1, dtype=np.int64)
+    head, tail = np.full(3, -1, dtype=np.int64), np.full(3, -1, dtype=np.int64)
+    count = np.zeros(3, dtype=np.int64)
+    for s, members in enumerate(segments):
+        if len(members):
+            seg[members] = s
+            prev[members[1:]], nxt[members[:-1]] = members[:-1], members[1:]
+            head[s], tail[s], count[s] = members[0], members[-1], len(members)
+    return seg, prev, nxt, head, tail, count
+
+
+def members(links: Links) -> list[np.ndarray]:
+    """Each segment's ids, LRU first (`link` undone)."""
+    _seg, _prev, nxt, head, _tail, count = links
+    return [walk(head[s], nxt, count[s]) for s in (WINDOW, PROBATION, PROTECTED)]
