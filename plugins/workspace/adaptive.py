@@ -27,9 +27,8 @@ from collections.abc import Iterable
 
 import numpy as np
 
-from .policies import POLICIES
+from .policies import make
 from .policies.base import Key, Policy
-from .policies.wtinylfu import WTinyLFU
 
 _M = (1 << 64) - 1
 _GOLD = 0x9E3779B97F4A7C15
@@ -69,10 +68,6 @@ class Adaptive(Policy):
         self._since_check = 0
         self._configure(first=True)
 
-    def _build(self, name: str, capacity: int) -> Policy:
-        cls = POLICIES[name]
-        return cls(capacity, sized=True) if self.sized and cls is WTinyLFU else cls(capacity)
-
     def _configure(self, first: bool = False) -> None:
         """(Re)build the shadows for a cache of about `self.objects` objects: sampling rate
         R = min_shadow / objects (at least min_rate, at most 1), each shadow R × capacity."""
@@ -82,10 +77,11 @@ class Adaptive(Policy):
         shadow_cap = max(1, round(self.capacity * self.rate))
         shadow_objects = max(1, round(objects * self.rate))
         self.mirror = self._threshold >= 1 << 24
-        self.shadows: dict[str, Policy] = {n: self._build(n, shadow_cap) for n in self.candidates}
+        self.shadows: dict[str, Policy] = {n: make(n, shadow_cap, self.sized)
+                                           for n in self.candidates}
         if first:
             self.live: Policy = self.shadows[self.current] if self.mirror else \
-                self._build(self.current, self.capacity)
+                make(self.current, self.capacity, self.sized)
             self.live.on_evict = self._evicted
         elif self.mirror:  # the live cache becomes its own shadow (full size at R = 1)
             self.shadows[self.current] = self.live
@@ -212,7 +208,7 @@ class Adaptive(Policy):
         if self.mirror:
             new = self.shadows[name]
         else:
-            new = self._build(name, self.capacity)
+            new = make(name, self.capacity, self.sized)
             if self.history and new.warm_from_history and old.used == len(sizes):
                 new.replay(self.history)  # unit sizes: warm it on recent requests
                 for key in [k for k in new.resident() if k not in sizes]:

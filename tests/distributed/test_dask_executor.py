@@ -31,13 +31,6 @@ TRACE_UNREADABLE = -33002  # workspace's code for a trace that cannot be parsed
 
 
 @pytest.fixture(scope="module")
-def cluster() -> Iterator[DaskCluster]:
-    c = DaskCluster().start(workers=2)
-    yield c
-    c.close()
-
-
-@pytest.fixture(scope="module")
 def traces(tmp_path_factory: pytest.TempPathFactory) -> Path:
     root = tmp_path_factory.mktemp("traces")
     (root / "bad.txt").write_text("1\n2\nthree\n")

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
@@ -14,13 +13,6 @@ from dask_cluster import DaskCluster
 from daemon_process import DaemonProcess
 
 SWEEP = {"preset": "quick", "sizes": [64, 128, 256, 512], "cm_max_work": 20_000}
-
-
-@pytest.fixture(scope="module")
-def cluster() -> Iterator[DaskCluster]:
-    c = DaskCluster().start(workers=2)
-    yield c
-    c.close()
 
 
 def _strip(value: Any) -> Any:

@@ -29,13 +29,6 @@ COUNTS = ("tests", "passed", "failed", "skipped", "xfailed", "xpassed", "errors"
 
 
 @pytest.fixture(scope="module")
-def cluster() -> Iterator[DaskCluster]:
-    c = DaskCluster().start(workers=2)
-    yield c
-    c.close()
-
-
-@pytest.fixture(scope="module")
 def roots(tmp_path_factory: pytest.TempPathFactory) -> Path:
     base = tmp_path_factory.mktemp("suites")
     shutil.copytree(SAMPLE, base / "sample")
