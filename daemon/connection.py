@@ -194,7 +194,7 @@ class Connection(asyncio.Protocol):
         pack, append, list_, int_, str_, type_, len_ = (_packb, batch.append, list, int, str,
                                                        type, len)
         mask, first, max_id = FAST_SAMPLE_MASK, FAST_TIME_FIRST, MAX_MSGID
-        fast_calls = 0
+        tell = self.unpacker.tell
         try:
             for message in self.unpacker:
                 # Fast path: a well-formed request without params for a quick built-in.
@@ -215,16 +215,14 @@ class Connection(asyncio.Protocol):
                                 stats.sample(perf() - started,
                                              1 if stats.calls <= first else mask + 1)
                             append(pack([RESPONSE, msgid, None, result]))
-                            fast_calls += 1
+                            boundary = tell()
                             continue
                 self.handle(message)
                 if self.closed:
                     return
-                boundary = self.unpacker.tell()
-                fast_calls = 0  # the boundary is exact again
+                boundary = tell()
         except (ValueError, msgpack.UnpackException) as exc:
-            if not fast_calls:  # after fast calls the failing message's start is unknown
-                self._capture_head(data, start_of_chunk, boundary)
+            self._capture_head(data, start_of_chunk, boundary)
             if "exceeds max" in str(exc):
                 self.fail(TooLarge(f"message larger than limits.max_message_bytes = "
                                    f"{limits.max_message_bytes}: {exc}"), self._head_msgid())

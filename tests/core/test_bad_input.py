@@ -92,6 +92,21 @@ def test_message_over_size_limit(make_daemon, example_plugin) -> None:
     assert_serving(good)
 
 
+def test_message_over_size_limit_after_quick_calls_keeps_its_msgid(make_daemon,
+                                                                    example_plugin) -> None:
+    """Quick built-ins answered from the same read must not hide where the oversized
+    message starts: its error still names its msgid."""
+    d = make_daemon({"daemon": {"plugins": [example_plugin]},
+                     "limits": {"max_message_bytes": 4096}})
+    raw = Raw(d.socket)
+    raw.send(msgpack.packb([0, 7, "system.ping", []]) +
+             msgpack.packb([0, 9, "system.ping", [{"payload": b"x" * 10_000}]]))
+    assert raw.recv()[1] == 7
+    answer = raw.recv()
+    assert answer[1] == 9 and error_code(answer) == -32004
+    assert raw.closed_by_peer()
+
+
 def test_slowloris_is_disconnected(make_daemon, example_plugin) -> None:
     d = make_daemon({"daemon": {"plugins": [example_plugin]},
                      "limits": {"idle_partial_timeout_s": 0.5}})
