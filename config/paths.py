@@ -49,6 +49,14 @@ def status_path(sock: Path) -> Path:
     return sock.with_name(sock.name + ".status.json")
 
 
+def recording_path(state: Path, name: str) -> Path | None:
+    """Where `system.record` saves the recording `name` under the daemon's state folder,
+    and `evolve.autotune` finds it; None when `name` is not letters, digits, - or _."""
+    if not name.replace("-", "").replace("_", "").isalnum():
+        return None
+    return state / "workloads" / f"{name}.jsonl"
+
+
 def default_config_path() -> Path:
     """The shipped defaults, every key commented."""
     return Path(__file__).with_name(f"{APP}.toml")

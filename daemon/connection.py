@@ -378,13 +378,17 @@ class Connection(asyncio.Protocol):
             error = InternalError(f"{entry.name} failed: {type(exc).__name__}: {exc}")
         if result is DEFER and error is None:
             return False
-        elapsed = time.perf_counter() - started
-        entry.stats.record(elapsed, None if error is None else error.code)
-        if self.state.recorder is not None:
-            self.state.recorder.add(entry.name, kwargs, elapsed,
-                                    None if error is None else error.code)
+        self.account(entry, kwargs, time.perf_counter() - started, error)
         self.respond(call.msgid, error, result)
         return True
+
+    def account(self, entry: Entry, kwargs: dict[str, Any], elapsed: float,
+                error: RpcError | None) -> None:
+        """Count a handled call in its method's stats and in a running `system.record`."""
+        code = None if error is None else error.code
+        entry.stats.record(elapsed, code)
+        if self.state.recorder is not None:
+            self.state.recorder.add(entry.name, kwargs, elapsed, code)
 
     def cancelled_early(self, call: RequestCall, entry: Entry, _task: object = None) -> None:
         """A task cancelled before it ran never answered: answer for it."""
@@ -418,11 +422,7 @@ class Connection(asyncio.Protocol):
         except Exception as exc:
             self.state.log.exception("%s failed", entry.name)
             error = InternalError(f"{entry.name} failed: {type(exc).__name__}: {exc}")
-        elapsed = time.perf_counter() - started
-        entry.stats.record(elapsed, None if error is None else error.code)
-        if self.state.recorder is not None:
-            self.state.recorder.add(entry.name, kwargs, elapsed,
-                                    None if error is None else error.code)
+        self.account(entry, kwargs, time.perf_counter() - started, error)
         if call.msgid is not None:
             self.inflight.pop(call.msgid, None)
             if call.cancel_reason != "disconnected":

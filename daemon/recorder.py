@@ -50,11 +50,9 @@ class WorkloadRecorder:
             entry["error"] = error
         self.calls.append(entry)
 
-    def save(self, directory: Path) -> Path:
-        directory.mkdir(parents=True, exist_ok=True, mode=0o700)
-        path = directory / f"{self.name}.jsonl"
+    def save(self, path: Path) -> None:
+        path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
         atomic_write(path, "".join(json.dumps(c) + "\n" for c in self.calls).encode())
-        return path
 
     def status(self) -> dict[str, Any]:
         return {"recording": True, "name": self.name, "calls": len(self.calls),

@@ -2,15 +2,17 @@
 
 from __future__ import annotations
 
+import asyncio
 import os
 from collections.abc import Awaitable, Callable
 from typing import Any
 
 import psutil
 
-from catalytic.client.errors import InvalidParams
+from catalytic.client.errors import InternalError, InvalidParams
 from catalytic.client.protocol import PROTOCOL_VERSION
 from catalytic.config.load import Config
+from catalytic.config.paths import recording_path
 from catalytic.daemon.connection import RequestCall
 from catalytic.daemon.plugins import daemon_version
 from catalytic.daemon.recorder import WorkloadRecorder
@@ -96,20 +98,31 @@ class System(Plugin):
                doc="File name (under <state>/workloads/) for the saved log."),
          Param("max_calls", "int", required=False, default=100_000, min=1, max=10_000_000),
          doc="Record the workload (method, key, sizes, latency; never payloads) for autotune.")
-    def record(self, action: str, name: str, max_calls: int) -> dict[str, Any]:
+    async def record(self, action: str, name: str, max_calls: int) -> dict[str, Any]:
         st = self.state
         if action == "start":
-            if not name.replace("-", "").replace("_", "").isalnum():
+            if recording_path(st.state_dir, name) is None:
                 raise InvalidParams(f"system.record: name {name!r} must be letters, digits, "
                                     "- or _")
+            if st.recorder is not None:
+                raise InvalidParams(f"system.record: {st.recorder.name!r} is being recorded; "
+                                    "stop it first", {"recording": st.recorder.name})
             st.recorder = WorkloadRecorder(name, max_calls)
             return st.recorder.status()
-        if st.recorder is None:
+        recorder = st.recorder
+        if recorder is None:
             return {"recording": False}
         if action == "status":
-            return st.recorder.status()
-        recorder, st.recorder = st.recorder, None
-        path = recorder.save(st.state_dir / "workloads")
+            return recorder.status()
+        path = recording_path(st.state_dir, recorder.name)
+        assert path is not None
+        st.recorder = None  # calls from here on are not the recording's
+        try:
+            await asyncio.to_thread(recorder.save, path)  # off the loop: up to max_calls lines
+        except OSError as exc:
+            st.recorder = recorder  # kept, and recording again: `stop` may be asked again
+            raise InternalError(f"system.record: could not save {path}: {exc}; the recording "
+                                "is kept, stop it again to retry") from None
         return {**recorder.status(), "recording": False, "path": str(path)}
 
     @rpc("shutdown", doc="Stop the daemon gracefully (as SIGTERM does).")

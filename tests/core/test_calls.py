@@ -151,6 +151,30 @@ def test_workload_recording_keeps_sizes_not_payloads(core_daemon) -> None:
     assert lines[2]["error"] == -33001 and lines[1]["latency_us"] >= 10_000
 
 
+def test_a_recording_is_kept_when_it_cannot_be_saved(core_daemon) -> None:
+    """A second `start` is refused while recording; a `stop` whose save fails keeps the
+    recording, and a later `stop` saves all of it."""
+    import json
+    import os
+    from pathlib import Path
+
+    folder = core_daemon.state_dir / "workloads"
+    with core_daemon.client() as c:
+        c.call("system.record", action="start", name="kept")
+        with pytest.raises(RpcError, match="'kept' is being recorded"):
+            c.call("system.record", action="start", name="other")
+        c.call("example.greet", who="a")
+        folder.mkdir(parents=True, exist_ok=True)
+        (folder / "kept.jsonl").mkdir()  # the save's target cannot be written
+        with pytest.raises(RpcError, match="the recording is kept"):
+            c.call("system.record", action="stop")
+        c.call("example.greet", who="b")
+        os.rmdir(folder / "kept.jsonl")
+        saved = c.call("system.record", action="stop")
+    lines = [json.loads(x) for x in Path(saved["path"]).read_text().splitlines()]
+    assert [x["method"] for x in lines] == ["example.greet", "example.greet"]
+
+
 def test_plugins_call_each_other_through_the_dispatcher(core_daemon) -> None:
     """ctx.call reaches handlers that take a Call (their progress goes nowhere)."""
     with core_daemon.client() as c:
