@@ -140,10 +140,11 @@ class DaskExecutor(BaseExecutor):
         else:
             from distributed import LocalCluster
 
-            self.cluster = await LocalCluster(
-                n_workers=self.local_workers or None, threads_per_worker=1, processes=True,
-                host="127.0.0.1", dashboard_address="127.0.0.1:0", asynchronous=True,
-                security=self.security)
+            if self.cluster is None:  # a reconnect reuses it: its workers are still ours
+                self.cluster = await LocalCluster(
+                    n_workers=self.local_workers or None, threads_per_worker=1,
+                    processes=True, host="127.0.0.1", dashboard_address="127.0.0.1:0",
+                    asynchronous=True, security=self.security)
             client = await Client(self.cluster, asynchronous=True, set_as_default=False)
         client.subscribe_topic(TOPIC, self._on_progress)
         self.client = client
@@ -158,6 +159,7 @@ class DaskExecutor(BaseExecutor):
             self.error = f"lost the Dask scheduler at {self.where} (client {client.status})"
             self.log.warning("dask: %s; reconnecting", self.error)
             self.client = None
+            await self._close_client(client)  # a failed client still holds comms and timers
             return
         try:
             assert client.scheduler is not None
@@ -309,17 +311,23 @@ class DaskExecutor(BaseExecutor):
                 "error": None if ok else self._why(), "distribution": "distributed",
                 "methods": [], "kind": "executor", "address": self.address or None}
 
+    async def _close_client(self, client: Client) -> None:
+        try:
+            await asyncio.wait_for(client.close(), 10)
+        except Exception as exc:
+            self.log.debug("dask: closing the client: %s", exc)
+
     async def close(self) -> None:
         self._closing = True
         if self._connector is not None:
             self._connector.cancel()
+            # a connect under way (a LocalCluster starting) finishes or unwinds first, so
+            # what it made is closed below
+            await asyncio.gather(self._connector, return_exceptions=True)
         for task in list(self._background):
             task.cancel()
         if self.client is not None:
-            try:
-                await asyncio.wait_for(self.client.close(), 10)
-            except Exception as exc:
-                self.log.debug("dask: closing the client: %s", exc)
+            await self._close_client(self.client)
         if self.cluster is not None:
             try:
                 await asyncio.wait_for(self.cluster.close(), 20)
