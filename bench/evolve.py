@@ -40,6 +40,8 @@ from catalytic.plugins.evolve.autotune.tuner import (
     key_of,
     knobs_of,
     plan,
+    strided,
+    unstrided,
     validate_chunk,
 )
 from catalytic.plugins.evolve.autotune.workload import synthetic
@@ -277,11 +279,8 @@ def autotune(quick: bool, workload_seed: int = 1) -> dict[str, Any]:
 
     with ProcessPoolExecutor(2, mp_context=get_context("fork")) as pool:
         def spread(fn: Any, rows: list[Any]) -> list[Any]:
-            futs = [pool.submit(fn, rows[i::2], judge) for i in range(2)]
-            out: list[Any] = [None] * len(rows)
-            for i, f in enumerate(futs):
-                out[i::2] = f.result()
-            return out
+            futs = [pool.submit(fn, part, judge) for part in strided(rows, 2)]
+            return unstrided([f.result() for f in futs], len(rows), 2)
 
         def score(parts: list[list[dict[str, Any]]]) -> list[list[list[float]]]:
             futs = [pool.submit(evaluate_chunk, part, judge) for part in parts]

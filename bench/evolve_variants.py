@@ -28,7 +28,7 @@ from evolve import hv_ratio
 from catalytic.plugins.evolve import algorithms
 from catalytic.plugins.evolve.operators import Variation
 from catalytic.plugins.evolve.problems import get_problem
-from catalytic.plugins.evolve.sorting import non_dominated_sort, random_pairs
+from catalytic.plugins.evolve.sorting import random_pairs, ranks
 
 PYMOO = Variation(pm_eta=20.0)
 
@@ -36,9 +36,7 @@ PYMOO = Variation(pm_eta=20.0)
 def rank_tournament(F: np.ndarray, CV: np.ndarray, crowd: np.ndarray, n_winners: int,
                     rng: np.random.Generator) -> np.ndarray:
     """Deb et al. 2002's crowded comparison: lower front rank, then larger crowding."""
-    rank = np.empty(len(F), dtype=int)
-    for r, front in enumerate(non_dominated_sort(F, CV)):
-        rank[front] = r
+    rank = ranks(F, CV)
     a, b = random_pairs(len(F), n_winners, rng).T
     coin = np.where(rng.random(n_winners) < 0.5, a, b)
     by_crowd = np.where(crowd[a] > crowd[b], a, np.where(crowd[b] > crowd[a], b, coin))

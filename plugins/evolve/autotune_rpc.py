@@ -7,7 +7,7 @@ import os
 from pathlib import Path
 from typing import Any
 
-from catalytic.config.paths import user_config_path
+from catalytic.config.paths import recording_path, user_config_path
 from catalytic.plugins.base import Call, InvalidParams, Param, PluginContext, rpc
 from catalytic.plugins.evolve.autotune import config_write
 from catalytic.plugins.evolve.autotune import workload as wl
@@ -22,10 +22,16 @@ from catalytic.plugins.evolve.autotune.tuner import (
     generations_to,
     knobs_of,
     plan,
+    strided,
+    unstrided,
     validate_chunk,
 )
 
 MIN_CALLS = 100
+
+REPORT_TARGET = 0.955
+"""The score `generations_to_target` is reported against when no `target` is given: the
+autonomy score the performance analysis hoped for."""
 
 
 class AutotuneMixin:
@@ -38,14 +44,13 @@ class AutotuneMixin:
         """The calls of `workload` (synthetic, a saved recording's name, or a path)."""
         if workload == "synthetic":
             return await asyncio.to_thread(wl.synthetic, calls, seed), "synthetic", {}
-        recordings = self.ctx.state_dir.parent / "workloads"
-        named = workload.replace("-", "").replace("_", "").isalnum()
-        path = recordings / f"{workload}.jsonl" if named else Path(workload).expanduser()
-        if named and not path.is_file():
-            path = Path(workload).expanduser()
+        recorded = recording_path(self.ctx.state_dir.parent, workload)
+        path = recorded if recorded is not None and recorded.is_file() else \
+            Path(workload).expanduser()
         if not path.is_file():
-            raise InvalidParams(f"workload: no recording named {workload!r} in {recordings} "
-                                f"and no file {path}", {"field": "workload"})
+            raise InvalidParams(f"workload: no recording named {workload!r} in "
+                                f"{self.ctx.state_dir.parent / 'workloads'} and no file {path}",
+                                {"field": "workload"})
         try:
             log, skipped = await asyncio.to_thread(wl.load, path)
         except (OSError, UnicodeDecodeError, ValueError) as e:
@@ -119,13 +124,9 @@ class AutotuneMixin:
         chunks = max(1, self.ctx.executor.workers)
 
         async def spread(fn: Any, rows: list[dict[str, Any]]) -> list[Any]:
-            parts = [rows[i::chunks] for i in range(chunks)]
             done = await asyncio.gather(*(self.ctx.executor.submit(fn, part, judge)
-                                          for part in parts if part))
-            out: list[Any] = [None] * len(rows)
-            for i, res in enumerate(done):
-                out[i::chunks] = res
-            return out
+                                          for part in strided(rows, chunks) if part))
+            return unstrided(done, len(rows), chunks)
 
         for g in range(generations + 1):
             X, rows = search.propose()
@@ -155,7 +156,8 @@ class AutotuneMixin:
             "history": [round(h, 6) for h in search.history],
             "validation_history": [round(search.validation_of(r), 6) for r in search.picks],
             "generations_to_target": generations_to(
-                [search.validation_of(r) for r in search.picks], target or 0.955),
+                [search.validation_of(r) for r in search.picks],
+                REPORT_TARGET if target is None else target),
             "current": {"knobs": current.to_map(), "score": fitness(judged[0][0]),
                         "validation_score": judged[1][0],
                         "heldout_score": judged[2][0], "heldout_metrics": judged[2][1]},

@@ -74,7 +74,7 @@ class Study:
     history: list[tuple[Any, ...]] = field(default_factory=list)
     """(generation, evaluations, best score, hypervolume, mean score) per generation."""
     updated: float = 0.0
-    """time.monotonic() of the last generation (the dashboard charts the latest study)."""
+    """time.time() of the last generation (the dashboard charts the latest study)."""
 
     @classmethod
     def new(cls, study_id: str, spec: StudySpec) -> Study:
@@ -96,10 +96,14 @@ class Study:
         """Generations completed by every island (the slowest one)."""
         return min(i.generation for i in self.islands)
 
+    @property
+    def weights(self) -> np.ndarray:
+        """The objectives' weights in the scalar score (equal when none were given)."""
+        n = self.spec.n_obj
+        return np.array(self.spec.weights) if self.spec.weights else np.full(n, 1 / n)
+
     def score(self, f_min: np.ndarray) -> float:
-        w = np.array(self.spec.weights) if self.spec.weights else np.full(self.spec.n_obj,
-                                                                          1 / self.spec.n_obj)
-        return float(f_min @ w)
+        return float(f_min @ self.weights)
 
     def reported(self, f_min: np.ndarray) -> list[float]:
         return (np.asarray(f_min) * self.signs).tolist()
@@ -250,7 +254,7 @@ class Study:
         self.history.append((gen, self.evaluations, self.best["score"] if self.best else None, hv,
                              self.mean_score()))
         del self.history[:-HISTORY]
-        self.updated = time.monotonic()
+        self.updated = time.time()  # wall clock: checkpoints outlive a reboot
 
     def mean_score(self) -> float | None:
         """Mean weighted score of the feasible individuals of every island (convergence)."""
@@ -259,9 +263,7 @@ class Study:
         F = F[np.isfinite(F).all(axis=1)]
         if not len(F):
             return None
-        w = np.array(self.spec.weights) if self.spec.weights else np.full(self.spec.n_obj,
-                                                                          1 / self.spec.n_obj)
-        return float((F @ w).mean())
+        return float((F @ self.weights).mean())
 
     def refresh_best(self) -> None:
         """Take the best over the islands' populations too (server-side runs tell no one)."""

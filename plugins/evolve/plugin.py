@@ -95,7 +95,7 @@ class EvolvePlugin(AutotuneMixin, Plugin):
     def stats(self) -> dict[str, Any]:
         out: dict[str, Any] = {"studies": len(self.studies), "running": len(self.running),
                                "candidates_asked": self.asked, "results_told": self.told}
-        latest = max(self.studies.values(), key=lambda s: getattr(s, "updated", 0.0),
+        latest = max(self.studies.values(), key=lambda s: s.updated,
                      default=None)
         if latest is not None and latest.history:
             rows = [h for h in latest.history[-CHART_POINTS:] if len(h) >= 5]
@@ -117,7 +117,14 @@ class EvolvePlugin(AutotuneMixin, Plugin):
         return await asyncio.get_running_loop().run_in_executor(self.writer, fn, *args)
 
     async def _checkpoint(self, s: Study) -> None:
-        await self._io(self.store.checkpoint, s.id, dump(s), s.seq)
+        """Write the study's checkpoint; a caller cancelled meanwhile still waits for the
+        write, so what `status` shows is what a restart finds."""
+        saving = asyncio.ensure_future(self._io(self.store.checkpoint, s.id, dump(s), s.seq))
+        try:
+            await asyncio.shield(saving)
+        except asyncio.CancelledError:
+            await saving
+            raise
 
     def _study(self, sid: str, *, idle: bool = True) -> Study:
         study = self.studies.get(sid)
@@ -338,12 +345,6 @@ class EvolvePlugin(AutotuneMixin, Plugin):
             if len(s.islands) > 1 and s.generation % s.spec.migration_interval == 0:
                 migrate(s.islands, s.spec.migration_rate, s.spec.topology)
             s.end_generation()
-            saving = asyncio.ensure_future(self._checkpoint(s))
-            try:
-                await asyncio.shield(saving)
-            except asyncio.CancelledError:
-                # cancelled while writing: finish, so what status shows is what a restart finds
-                await saving
-                raise
+            await self._checkpoint(s)
             call.progress(s.generation, generations,
                           f"generation {s.generation}, {s.evaluations} evaluations")

@@ -63,11 +63,11 @@ def ranks(F: np.ndarray, CV: np.ndarray | None = None) -> np.ndarray:
     return out
 
 
-def crowding_distance(F: np.ndarray) -> np.ndarray:
-    """NSGA-II crowding distance of the rows of one front (boundary rows get inf)."""
-    n, m = F.shape
-    if n <= 2:
-        return np.full(n, np.inf)
+def _gap_terms(F: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Per objective: the rows in stable sorted order and the objective's range (nan when
+    constant); per row and objective: the normalized gap to the row before and after it in
+    that order (inf at the ends, 0 in a constant objective). Crowding sums the gaps."""
+    m = F.shape[1]
     order = np.argsort(F, axis=0, kind="mergesort")
     S = F[order, np.arange(m)]
     gaps = np.vstack([S, np.full(m, np.inf)]) - np.vstack([np.full(m, -np.inf), S])
@@ -78,7 +78,16 @@ def crowding_distance(F: np.ndarray) -> np.ndarray:
     before[np.isnan(before)] = 0.0
     after[np.isnan(after)] = 0.0
     back = np.argsort(order, axis=0)
-    return (before[back, np.arange(m)] + after[back, np.arange(m)]).sum(axis=1) / m
+    return order, norm, before[back, np.arange(m)], after[back, np.arange(m)]
+
+
+def crowding_distance(F: np.ndarray) -> np.ndarray:
+    """NSGA-II crowding distance of the rows of one front (boundary rows get inf)."""
+    n, m = F.shape
+    if n <= 2:
+        return np.full(n, np.inf)
+    _, _, before, after = _gap_terms(F)
+    return (before + after).sum(axis=1) / m
 
 
 def prune_by_crowding(F: np.ndarray, n_keep: int, rng: np.random.Generator
@@ -86,14 +95,49 @@ def prune_by_crowding(F: np.ndarray, n_keep: int, rng: np.random.Generator
     """Keep `n_keep` rows of one front by dropping the most crowded row one at a time and
     recomputing crowding after each drop (Kukkonen & Deb 2006; pymoo's "pcd"): one pass
     of plain crowding can drop two close neighbours together and open a gap. Returns the
-    kept rows, least crowded first, and their crowding distances. Ties go by chance."""
+    kept rows, least crowded first, and their crowding distances. Ties go by chance.
+
+    A drop changes only its neighbours' gaps in each objective while the objectives'
+    ranges stand, which they do until a boundary row (infinite crowding) has to go: so
+    each drop updates at most 2m rows, and only then is crowding recomputed in full."""
     alive = rng.permutation(len(F))
-    cd = crowding_distance(F[alive])
-    while len(alive) > n_keep:
-        alive = np.delete(alive, int(np.argmin(cd)))
-        cd = crowding_distance(F[alive])
+    G = F[alive]  # position i is alive[i]: argmin's first-minimum rule stays alive's order
+    n, m = G.shape
+    gone = np.zeros(n, dtype=bool)
+    left = n
+    if n > 2 and n > n_keep:
+        order, norm, before, after = _gap_terms(G)
+        prev, nxt = np.full((m, n), -1), np.full((m, n), -1)
+        for k in range(m):
+            prev[k, order[1:, k]], nxt[k, order[:-1, k]] = order[:-1, k], order[1:, k]
+        cd = (before + after).sum(axis=1) / m
+        while left > max(n_keep, 2):
+            i = int(np.argmin(cd))
+            if cd[i] == np.inf:
+                break  # only boundary rows are left to drop: ranges change
+            gone[i], cd[i], left = True, np.inf, left - 1
+            touched = []
+            for k in range(m):
+                p, q = prev[k, i], nxt[k, i]
+                gap = G[q, k] - G[p, k] if p >= 0 and q >= 0 else np.inf
+                with np.errstate(invalid="ignore"):
+                    term = gap / norm[k]
+                term = 0.0 if np.isnan(term) else term
+                if p >= 0:
+                    nxt[k, p], after[p, k] = q, term
+                    touched.append(p)
+                if q >= 0:
+                    prev[k, q], before[q, k] = p, term
+                    touched.append(q)
+            rows = np.array(touched)
+            cd[rows] = (before[rows] + after[rows]).sum(axis=1) / m
+    kept = alive[~gone]
+    cd = crowding_distance(F[kept])
+    while len(kept) > n_keep:  # the rest, recomputing in full (few rows, ranges change)
+        kept = np.delete(kept, int(np.argmin(cd)))
+        cd = crowding_distance(F[kept])
     order = np.argsort(-cd, kind="stable")
-    return alive[order], cd[order]
+    return kept[order], cd[order]
 
 
 def pareto_relation(Fa: np.ndarray, Fb: np.ndarray) -> np.ndarray:

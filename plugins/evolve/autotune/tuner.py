@@ -163,6 +163,20 @@ def validate_chunk(rows: list[dict[str, Any]], judge: Judge) -> list[float]:
     return [judge.validate(knobs_of(r)) for r in rows]
 
 
+def strided(rows: Sequence[Any], chunks: int) -> list[list[Any]]:
+    """`rows` dealt into `chunks` parts (row i to part i mod chunks), so each part of a
+    generation gets a like mix of candidates; the later parts may be empty."""
+    return [list(rows[i::chunks]) for i in range(chunks)]
+
+
+def unstrided(parts: Sequence[Sequence[Any]], n: int, chunks: int) -> list[Any]:
+    """The results of `strided`'s first parts, back in the rows' order."""
+    out: list[Any] = [None] * n
+    for i, part in enumerate(parts):
+        out[i::chunks] = part
+    return out
+
+
 def key_of(row: dict[str, Any]) -> tuple[Any, ...]:
     return tuple(round(v, 4) if isinstance(v, float) else v for v in row.values())
 
@@ -239,11 +253,7 @@ class Search:
         """Evolve for `generations` generations after the initial population; the final pick."""
         for g in range(generations + 1):
             X, rows = self.propose()
-            scored = score_rows([rows[i::chunks] for i in range(chunks)])
-            per_row: list[Sequence[float]] = [[] for _ in rows]
-            for i in range(chunks):
-                per_row[i::chunks] = scored[i]
-            self.record(X, rows, per_row)
+            self.record(X, rows, unstrided(score_rows(strided(rows, chunks)), len(rows), chunks))
             todo = self.unvalidated()
             pick = self.choose(todo, validate_rows(todo) if todo else [])
             if on_generation is not None:
