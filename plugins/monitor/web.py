@@ -14,7 +14,6 @@ from typing import TYPE_CHECKING, Any
 
 from aiohttp import web
 
-from catalytic.client import AsyncClient
 from catalytic.plugins.base import RpcError
 from catalytic.plugins.monitor.history import columns
 from catalytic.plugins.monitor.summary import json_safe
@@ -119,15 +118,9 @@ def routes(plugin: MonitorPlugin) -> list[tuple[str, str, Any]]:
     async def evolve(request: web.Request) -> web.Response:
         if "evolve" not in (plugin.latest_stats.get("plugins") or {}):
             return web.json_response({"error": "the evolve plugin is not running"}, status=404)
-        if plugin.ctx.socket_path is None:
-            return web.json_response({"error": "the daemon's socket is unknown"}, status=503)
         try:
-            # evolve's verbs take a request (`Call`), so they are asked over the daemon's
-            # own socket, as any client would, rather than through ctx.call.
-            async with AsyncClient(plugin.ctx.socket_path, check_version=False,
-                                   timeout=10.0) as client:
-                body = await evolve_view(client.call)
-        except (RpcError, OSError) as exc:
+            body = await evolve_view(plugin.ctx.call)
+        except RpcError as exc:
             return web.json_response({"error": str(exc)}, status=502)
         return web.json_response(body, dumps=_dumps)
 
