@@ -141,7 +141,7 @@ def wait_warm(c: Any, limit: float = 300) -> bool:
         st = c.call("system.stats").get("plugins", {}).get("testrun", {})
         if st.get("warm_ready"):
             return True
-        if not st.get("warm_standby"):
+        if not st.get("warm_preparing"):  # no standby set up (or it was dropped)
             return False
         time.sleep(0.2)
     return False

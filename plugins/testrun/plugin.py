@@ -110,6 +110,7 @@ class TestrunPlugin(Plugin):
 
     def stats(self) -> dict[str, Any]:
         return {"active_runs": sum(r.active for r in self.runs.values()),
+                "warm_preparing": len(self.standby),
                 "warm_standby": sum(r.alive() for r, _, _ in self.standby.values()),
                 "warm_ready": sum(r.collected() for r, _, _ in self.standby.values()),
                 "completed_runs": self.completed,
@@ -318,7 +319,7 @@ class TestrunPlugin(Plugin):
                      int(r.get("rss_bytes", 0)), float(r.get("cpu_s", 0.0)),
                      int(r.get("io_bytes", 0)))
             for r in summary["results"]
-            if r.get("message") != "not run" and not r.get("collection")],
+            if not r.get("not_run") and not r.get("collection")],
             summary["order_dependent"])
         brief = {k: v for k, v in summary.items() if k not in ("results", "order")}
         self.history.add_run(root, brief)

@@ -18,6 +18,12 @@ OUTCOMES = ("passed", "failed", "skipped", "xfailed", "xpassed", "error")
 FAILING = ("failed", "error")
 
 
+def not_run(nodeid: str, why: str = "") -> dict[str, Any]:
+    """The result of a test that never ran (an error in the counts, never in the history)."""
+    return {"nodeid": nodeid, "outcome": "error", "duration_s": 0.0, "worker": "",
+            "message": f"not run ({why})" if why else "not run", "not_run": True}
+
+
 def exit_status(counts: Mapping[str, int], tests: int) -> int:
     """pytest's exit codes: 0 all good, 1 some failed, 5 nothing collected."""
     if tests == 0:

@@ -25,7 +25,7 @@ from catalytic.plugins.testrun import workers as wk
 from catalytic.plugins.testrun.dispatch import Batch, Dispatcher, simulate
 from catalytic.plugins.testrun.estimate import class_of, estimate, file_of
 from catalytic.plugins.testrun.history import TestStats
-from catalytic.plugins.testrun.results import FAILING, summarize
+from catalytic.plugins.testrun.results import FAILING, not_run, summarize
 from catalytic.plugins.testrun.schedule import Unit, build_units, lower_bound, matches_any
 
 Progress = Callable[[float, float | None, str], None]
@@ -363,8 +363,7 @@ class Run:
             return
         for t in self.tests or []:
             if t not in self.results:
-                self.results[t] = {"nodeid": t, "outcome": "error", "duration_s": 0.0,
-                                   "message": "not run", "worker": ""}
+                self.results[t] = not_run(t)
         self._finish()
 
     # -- watching workers --------------------------------------------------------------------

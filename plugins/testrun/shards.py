@@ -29,6 +29,7 @@ from typing import Any
 
 from catalytic.plugins.base import JobCancelled, Reporter
 from catalytic.plugins.testrun import workers as wk
+from catalytic.plugins.testrun.results import not_run
 from catalytic.plugins.testrun.shard_plugin import ENV_IDS, ENV_MAX_OUTPUT, ENV_OUT
 
 SHARD_PLUGIN = "catalytic.plugins.testrun.shard_plugin"
@@ -85,10 +86,14 @@ def collect(root: str, python: str, args: Sequence[str], env: Mapping[str, str],
         return {"error": _error(NO_PYTEST, str(exc))}
     with tempfile.TemporaryDirectory(prefix="catalytic-collect-") as tmp:
         journal = Path(tmp) / "collect.jsonl"
-        out = subprocess.run([*shard_argv(python, shim, args, info, seed), "--collect-only"],
-                             cwd=root, env={**env, ENV_OUT: str(journal)},
-                             stdin=subprocess.DEVNULL, capture_output=True, timeout=timeout_s,
-                             check=False)
+        try:
+            out = subprocess.run([*shard_argv(python, shim, args, info, seed), "--collect-only"],
+                                 cwd=root, env={**env, ENV_OUT: str(journal)},
+                                 stdin=subprocess.DEVNULL, capture_output=True,
+                                 timeout=timeout_s, check=False)
+        except subprocess.TimeoutExpired:
+            return {"error": _error(WORKERS_DIED, f"collecting the tests took more than "
+                                                  f"{timeout_s:g} s; pytest was stopped")}
         events, _ = _events(journal, 0)
     found = [e for e in events if e.get("e") == "collected"]
     if not found:
@@ -136,8 +141,7 @@ def _run(spec: dict[str, Any], tmp: Path, report: Reporter | None) -> dict[str, 
             return out
         todo = out["rest"]
     for nid in todo:
-        results[nid] = {"nodeid": nid, "outcome": "error", "duration_s": 0.0,
-                        "message": "not run (the shard's pytest restarted too often)"}
+        results[nid] = not_run(nid, "the shard's pytest restarted too often")
     return {"results": [results[n] for n in ids if n in results]}
 
 
@@ -198,8 +202,7 @@ def _attempt(argv: list[str], root: str, env: dict[str, str], spec: dict[str, An
     if current is None:  # finished (or stopped by -x / --maxfail): the rest did not run
         rest = [t for t in todo if t not in results]
         for nid in rest:
-            results[nid] = {"nodeid": nid, "outcome": "error", "duration_s": 0.0,
-                            "message": "not run"}
+            results[nid] = not_run(nid)
         return {"rest": []}
     crashed, began = current
     sig = -code if code < 0 else 0
