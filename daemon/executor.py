@@ -95,7 +95,8 @@ class BaseExecutor:
         raise NotImplementedError
 
     async def map(self, fn: Callable[[Any], T], items: Iterable[Any], *,
-                  progress: ProgressFn | None = None) -> list[T]:
+                  progress: ProgressFn | None = None,
+                  label: Callable[[Any], str] | None = None) -> list[T]:
         todo = list(items)
         done = 0
 
@@ -104,7 +105,7 @@ class BaseExecutor:
             result = await self.submit(fn, item)
             done += 1
             if progress is not None:
-                progress(done, len(todo), "")
+                progress(done, len(todo), "" if label is None else label(item))
             return result
 
         tasks = [asyncio.ensure_future(one(item)) for item in todo]

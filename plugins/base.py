@@ -192,7 +192,11 @@ class Executor(Protocol):
                      progress: ProgressFn | None = None, **kwargs: Any) -> T: ...
 
     async def map(self, fn: Callable[[Any], T], items: Iterable[Any], *,
-                  progress: ProgressFn | None = None) -> list[T]: ...
+                  progress: ProgressFn | None = None,
+                  label: Callable[[Any], str] | None = None) -> list[T]:
+        """`fn(item)` for every item, as jobs in that order; results in that order. Each
+        finished job is reported to `progress`, with `label(item)` as its message."""
+        ...
 
 
 @dataclass

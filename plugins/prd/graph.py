@@ -127,22 +127,22 @@ def critical_path(graph: dict[str, list[str]], order: list[str],
     return path[::-1], total
 
 
-def named_cycles(tasks: list[dict[str, Any]]) -> list[list[dict[str, str]]]:
+def named_cycles(tasks: list[dict[str, Any]],
+                 graph: dict[str, list[str]] | None = None) -> list[list[dict[str, str]]]:
     """Only the cycles, by ID and title (what `prd.decompose` reports)."""
     titles = {t["id"]: t["title"] for t in tasks}
-    return [[{"id": c, "title": titles[c]} for c in comp] for comp in cycles(edges(tasks))]
+    found = cycles(edges(tasks) if graph is None else graph)
+    return [[{"id": c, "title": titles[c]} for c in comp] for comp in found]
 
 
 def analyse(tasks: list[dict[str, Any]]) -> dict[str, Any]:
     """Everything `prd.graph` answers, in one pass."""
     graph = edges(tasks)
     position = {t["id"]: i for i, t in enumerate(tasks)}
-    titles = {t["id"]: t["title"] for t in tasks}
-    cyc = cycles(graph)
+    cyc = named_cycles(tasks, graph)
     order = topo_order(graph, position)
     path, total = critical_path(graph, order, {t["id"]: t["complexity"] for t in tasks})
-    return {"valid": not cyc, "cycles": [[{"id": c, "title": titles[c]} for c in comp]
-                                         for comp in cyc],
+    return {"valid": not cyc, "cycles": cyc,
             "order": order, "levels": levels(graph, order),
             "critical_path": path, "critical_path_complexity": total,
             "edges": sum(len(t["dependencies"]) for t in tasks)}

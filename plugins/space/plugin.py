@@ -8,6 +8,7 @@ a restart.
 from __future__ import annotations
 
 import asyncio
+import functools
 import json
 import os
 import time
@@ -213,28 +214,17 @@ class SpacePlugin(Plugin):
     async def _fan_out(self, call: Call, spec: dict[str, Any],
                        items: list[list[Any]]) -> dict[str, Any]:
         """One job per sweep point (heaviest sent first), then one job to fit and draw."""
-        started = time.time()
-        done = 0
-
-        async def one(item: list[Any]) -> dict[str, Any]:
-            nonlocal done
-            point: dict[str, Any] = await self.ctx.executor.submit(jobs.validate_item_job,
-                                                                   spec, item)
-            done += 1
-            call.progress(done, len(items), item_label(item))
-            return point
-
+        started, clock = time.time(), time.monotonic()
         heavy_first = sorted(range(len(items)), key=lambda i: -item_work(items[i]))
-        tasks = {i: asyncio.ensure_future(one(items[i])) for i in heavy_first}
-        try:
-            await asyncio.gather(*tasks.values())
-        except BaseException:
-            for t in tasks.values():
-                t.cancel()
-            raise
-        measured = [tasks[i].result() for i in range(len(items))]
+        points = await self.ctx.executor.map(
+            functools.partial(jobs.validate_item_job, spec), [items[i] for i in heavy_first],
+            progress=call.progress, label=item_label)
+        measured: list[dict[str, Any]] = [{}] * len(items)
+        for i, point in zip(heavy_first, points, strict=True):
+            measured[i] = point
         result: dict[str, Any] = await self.ctx.executor.submit(
             jobs.validate_assemble_job, spec, items, measured, started)
+        result["elapsed_s"] = time.monotonic() - clock  # this host's clock, not a worker's
         return result
 
     @rpc("report", doc="The last validation (summary, fits, points, SVG), kept across restarts.")
