@@ -81,8 +81,12 @@ async def run_sharded(executor: Executor, o: ShardOptions, history: dict[str, Te
                 "passthrough": o.passthrough, "timeout_s": o.timeout_s,
                 "max_output": o.max_output, "seed": o.seed}
 
-    jobs = [asyncio.ensure_future(executor.submit(run_shard, spec(ids), progress=reporter(i)))
-            for i, ids in enumerate(plan.shards) if ids]
+    async def shard(i: int, ids: list[str]) -> dict[str, Any]:
+        out: dict[str, Any] = await executor.submit(run_shard, spec(ids), progress=reporter(i))
+        _fail(out)  # at once: the other shards are cancelled, and nothing more is started
+        return out
+
+    jobs = [asyncio.ensure_future(shard(i, ids)) for i, ids in enumerate(plan.shards) if ids]
     try:
         outs = list(await asyncio.gather(*jobs))
     except BaseException:
@@ -91,13 +95,11 @@ async def run_sharded(executor: Executor, o: ShardOptions, history: dict[str, Te
         raise
     names = [f"s{i}" for i, ids in enumerate(plan.shards) if ids]
     if plan.alone:
-        outs.append(await executor.submit(run_shard, spec(plan.alone),
-                                          progress=reporter(len(plan.shards))))
+        outs.append(await shard(len(plan.shards), plan.alone))
         names.append("alone")
     results: dict[str, dict[str, Any]] = {}
     order: dict[str, list[str]] = {}
     for name, out in zip(names, outs, strict=True):
-        _fail(out)
         order[name] = [r["nodeid"] for r in out["results"]]
         for r in out["results"]:
             results[r["nodeid"]] = {**r, "worker": f"{name}@{out.get('host', '')}"}
