@@ -101,7 +101,6 @@ function evolvePanel(api, spec, el) {
   if (!st.evolveBusy) {
     st.evolveBusy = true;
     api.getJSON("/api/monitor/evolve").then(function (body) {
-      st.evolve = body;
       drawEvolve(api, spec, el, body);
     }, function (err) {
       api.showEmpty(spec.id, el, "The evolve plugin's figures cannot be read: " + err.message);
