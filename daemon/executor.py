@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import ctypes
+import functools
 import itertools
 import logging
 import multiprocessing as mp
@@ -24,6 +25,7 @@ from concurrent.futures.process import BrokenProcessPool
 from typing import Any, TypeVar
 
 from catalytic.client.errors import InternalError
+from catalytic.daemon.job_reporter import JobReporter, run_with
 from catalytic.plugins.base import JobCancelled, ProgressFn
 
 T = TypeVar("T")
@@ -50,30 +52,19 @@ def _worker_init(flags: Any, queue: Any) -> None:
         pass
 
 
-class WorkerReporter:
-    """The `Reporter` a job receives; picklable, keyed by job id."""
-
-    def __init__(self, job: int) -> None:
-        self.job = job
-        self._last = 0.0
+class WorkerReporter(JobReporter):
+    """The pool's `Reporter`: keyed by job id, cancelled through the shared flags,
+    progress through the shared queue. Picklable."""
 
     def cancelled(self) -> bool:
         return bool(_flags is not None and _flags[self.job % SLOTS])
 
-    def report(self, done: float, total: float | None = None, message: str = "") -> None:
-        if self.cancelled():
-            raise JobCancelled(f"job {self.job} cancelled")
-        now = time.monotonic()
-        if _queue is not None and (now - self._last >= 0.05 or (total and done >= total)):
-            self._last = now
+    def emit(self, done: float, total: float | None, message: str) -> None:
+        if _queue is not None:
             _queue.put((self.job, done, total, message))
 
 
-def _run_job(fn: Callable[..., Any], job: int, with_report: bool, args: tuple[Any, ...],
-             kwargs: dict[str, Any]) -> Any:
-    if with_report:
-        kwargs = dict(kwargs, report=WorkerReporter(job))
-    return fn(*args, **kwargs)
+_run_job = functools.partial(run_with, WorkerReporter)
 
 
 def _warm(_: int) -> int:

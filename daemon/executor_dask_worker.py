@@ -1,19 +1,17 @@
 """What runs inside Dask worker processes for the `dask` executor backend.
 
-Kept apart from the daemon side so a worker imports only this (and `distributed`):
-the job wrapper, the `Reporter` jobs receive, and the cancellation flags that
-`Client.run(mark_cancelled, job)` sets in every worker process.
+Kept apart from the daemon side so a worker imports only this, `job_reporter` and
+`distributed`: the job wrapper, the `Reporter` jobs receive, and the cancellation flags
+that `Client.run(mark_cancelled, job)` sets in every worker process.
 """
 
 from __future__ import annotations
 
-import time
-from collections.abc import Callable
-from typing import Any
+import functools
 
 from distributed import get_worker
 
-from catalytic.plugins.base import JobCancelled
+from catalytic.daemon.job_reporter import JobReporter, run_with
 
 TOPIC = "catalytic-progress"
 """The structured-event topic progress travels on (worker → scheduler → daemon)."""
@@ -31,28 +29,16 @@ def mark_cancelled(job: str) -> bool:
     return True
 
 
-class DaskReporter:
-    """The `Reporter` a job receives on a Dask worker; picklable, keyed by job key."""
-
-    def __init__(self, job: str) -> None:
-        self.job = job
-        self._last = 0.0
+class DaskReporter(JobReporter):
+    """The `Reporter` a job receives on a Dask worker: keyed by job key, cancelled through
+    `mark_cancelled`, progress as a structured event. Picklable."""
 
     def cancelled(self) -> bool:
         return self.job in _cancelled
 
-    def report(self, done: float, total: float | None = None, message: str = "") -> None:
-        if self.cancelled():
-            raise JobCancelled(f"job {self.job} cancelled")
-        now = time.monotonic()
-        if now - self._last >= 0.05 or (total and done >= total):
-            self._last = now
-            get_worker().log_event(TOPIC, {"job": self.job, "done": done, "total": total,
-                                           "message": message})
+    def emit(self, done: float, total: float | None, message: str) -> None:
+        get_worker().log_event(TOPIC, {"job": self.job, "done": done, "total": total,
+                                       "message": message})
 
 
-def run_job(fn: Callable[..., Any], job: str, with_report: bool, args: tuple[Any, ...],
-             kwargs: dict[str, Any]) -> Any:
-    if with_report:
-        kwargs = dict(kwargs, report=DaskReporter(job))
-    return fn(*args, **kwargs)
+run_job = functools.partial(run_with, DaskReporter)

@@ -1,0 +1,46 @@
+"""The `Reporter` a job receives, whatever backend runs it: progress at most every 50 ms
+(and always the last step), and `JobCancelled` from `report` once the caller gave up.
+Backends say how progress leaves the worker and how a cancellation is seen there.
+
+Imported inside worker processes (the local pool's and Dask's): standard library and the
+plugin contract only.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from typing import Any
+
+from catalytic.plugins.base import JobCancelled
+
+INTERVAL_S = 0.05
+
+
+class JobReporter:
+    def __init__(self, job: Any) -> None:
+        self.job = job
+        self._last = 0.0
+
+    def cancelled(self) -> bool:
+        raise NotImplementedError
+
+    def emit(self, done: float, total: float | None, message: str) -> None:
+        """Send one progress step towards the daemon."""
+        raise NotImplementedError
+
+    def report(self, done: float, total: float | None = None, message: str = "") -> None:
+        if self.cancelled():
+            raise JobCancelled(f"job {self.job} cancelled")
+        now = time.monotonic()
+        if now - self._last >= INTERVAL_S or (total and done >= total):
+            self._last = now
+            self.emit(done, total, message)
+
+
+def run_with(reporter: Callable[[Any], JobReporter], fn: Callable[..., Any], job: Any,
+             with_report: bool, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
+    """Call the job's function, giving it `report=` when it asked for progress."""
+    if with_report:
+        kwargs = dict(kwargs, report=reporter(job))
+    return fn(*args, **kwargs)
