@@ -290,19 +290,22 @@ def main() -> None:
         values = results[name][key]
         return max(values) if key == "tput" else min(values)
 
-    print(f"\nbest of {args.rounds} interleaved rounds per server:")
+    def median(name: str, key: str) -> float:
+        return statistics.median(results[name][key])
+
+    print(f"\nbest of {args.rounds} interleaved rounds per server (p99: the median round's, "
+          "since the best round's tail is the luckiest):")
     print("server            calls/s   server CPU µs/call (median)   seq p50 µs   seq p99 µs")
     for name in ("raw", "catalyticd", "http"):
-        print(f"{name:<17} {best(name):>10,.0f}   {statistics.median(results[name]['cpu']):>27.1f}"
-              f"   {best(name, 'p50'):>10.1f}   {best(name, 'p99'):>10.1f}")
+        print(f"{name:<17} {best(name):>10,.0f}   {median(name, 'cpu'):>27.1f}"
+              f"   {best(name, 'p50'):>10.1f}   {median(name, 'p99'):>10.1f}")
     r1 = best("catalyticd") / best("raw")
     r2 = best("catalyticd") / best("http")
-    p50, p99 = best("catalyticd", "p50"), best("catalyticd", "p99")
+    p50, p99 = best("catalyticd", "p50"), median("catalyticd", "p99")
     seq_ratio = p50 / best("raw", "p50")
     median_r1 = statistics.median(results["catalyticd"]["tput"]) / statistics.median(
         results["raw"]["tput"])
-    cpu_r1 = statistics.median(results["raw"]["cpu"]) / statistics.median(
-        results["catalyticd"]["cpu"])
+    cpu_r1 = median("raw", "cpu") / median("catalyticd", "cpu")
     print(f"\npipelined throughput vs raw echo: {r1:.2f} (target >= 0.7); ratio of medians "
           f"{median_r1:.2f}; server CPU per call, raw / catalyticd: {cpu_r1:.2f}")
     print(f"pipelined throughput vs aiohttp JSON: {r2:.1f}x (target >= 5)")
