@@ -314,12 +314,16 @@ def main() -> None:
     ap.add_argument("--quick", action="store_true", help="fewer seeds, smaller workload")
     ap.add_argument("--only-quality", action="store_true",
                     help="run only section 1 (e.g. with --seeds 20)")
+    ap.add_argument("--only-speed", action="store_true", help="run only section 2")
     ap.add_argument("--only-autotune", type=int, nargs="*", default=None, metavar="SEED",
                     help="run only section 6, on these synthetic workload seeds (default 1)")
     args = ap.parse_args()
     seeds = 2 if args.quick else args.seeds
     if args.only_quality:
         quality(seeds)
+        return
+    if args.only_speed:
+        speed()
         return
     if args.only_autotune is not None:
         for ws in args.only_autotune or [1]:
