@@ -15,7 +15,7 @@ import pytest
 import pytest_asyncio
 from contract_jobs import add, marks, sleeper, stepper
 
-from catalytic.daemon.executor import LocalExecutor
+from catalytic.daemon.executor import SLOTS, LocalExecutor
 
 pytestmark = pytest.mark.asyncio
 
@@ -89,6 +89,15 @@ async def test_cancelling_the_caller_cancels_every_job(pool: LocalExecutor,
     await asyncio.sleep(0.5)
     assert not marks(tmp_path, "completed")
     assert pool.cancelled >= 2 and pool.running == 0
+    # every cancel slot comes back once its job really ended
+    assert await settle(lambda: len(pool._free_slots) == SLOTS)
+
+
+async def test_more_jobs_than_cancel_slots(pool: LocalExecutor) -> None:
+    """Slots are reused: a map far longer than the slot table runs to the end."""
+    n = SLOTS + 500
+    assert await pool.map(add, range(n), args=(1,)) == [i + 1 for i in range(n)]
+    assert len(pool._free_slots) == SLOTS
 
 
 async def test_jobs_without_progress_are_cancellable_too(pool: LocalExecutor,
