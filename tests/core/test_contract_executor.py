@@ -13,11 +13,9 @@ from typing import Any
 
 import pytest
 import pytest_asyncio
-from contract_jobs import add, marks, sleeper, stepper
+from contract_jobs import add, marks, quiet, sleeper, stepper
 
 from catalytic.daemon.executor import SLOTS, LocalExecutor
-
-pytestmark = pytest.mark.asyncio
 
 
 @pytest_asyncio.fixture
@@ -113,6 +111,24 @@ async def test_jobs_without_progress_are_cancellable_too(pool: LocalExecutor,
     assert len(marks(tmp_path, "started")) <= 5, marks(tmp_path, "started")
     # the pool is free again: a new job runs at once
     assert await pool.submit(add, 1, 2) == 3
+
+
+async def test_a_job_without_progress_sees_its_cancellation(pool: LocalExecutor,
+                                                             tmp_path: Path) -> None:
+    task = asyncio.ensure_future(pool.submit(quiet, "q", str(tmp_path), 30.0))
+    assert await settle(lambda: "q" in marks(tmp_path, "started"))
+    task.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await task
+    assert await settle(lambda: "q" in marks(tmp_path, "cancelled"))
+    assert "q" not in marks(tmp_path, "completed")
+
+
+async def test_current_job_outside_a_job_is_never_cancelled() -> None:
+    from catalytic.plugins.base import current_job
+
+    assert current_job().cancelled() is False
+    current_job().report(1, 2, "ignored")
 
 
 async def test_submit_cancellation_reaches_a_reporting_job(pool: LocalExecutor,

@@ -87,3 +87,14 @@ async def test_cancelling_the_caller_cancels_every_job(dask: DaskExecutor,
     await asyncio.sleep(1.0)
     assert not marks(tmp_path, "completed")
     assert dask.running == 0
+
+
+async def test_a_job_without_progress_sees_its_cancellation(dask: DaskExecutor,
+                                                             tmp_path: Path) -> None:
+    task = asyncio.ensure_future(dask.submit(contract_jobs.quiet, "q", str(tmp_path), 60.0))
+    assert await settle(lambda: "q" in marks(tmp_path, "started"))
+    task.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await task
+    assert await settle(lambda: "q" in marks(tmp_path, "cancelled"))
+    assert "q" not in marks(tmp_path, "completed")
