@@ -67,7 +67,8 @@ class MapProgress:
         self.done += part - self.parts[index]
         self.parts[index] = part
         if self.sink is not None:
-            self.sink(round(self.done, 6), self.total, message)
+            done = round(self.done, 6)
+            self.sink(int(done) if done.is_integer() else done, self.total, message)
 
     def job(self, index: int, name: str) -> ProgressFn:
         """The progress callback of job `index` (its own steps, as a fraction of one)."""

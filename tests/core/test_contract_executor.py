@@ -40,7 +40,8 @@ async def test_map_passes_shared_args_and_keeps_order(pool: LocalExecutor) -> No
                          progress=lambda d, t, m: seen.append((d, t, m)),
                          label=lambda i: f"item {i}")
     assert out == [(i + 100) * 2 for i in range(10)]
-    assert [d for d, _, _ in seen] == [float(i) for i in range(1, 11)]
+    assert [d for d, _, _ in seen] == list(range(1, 11))
+    assert all(type(d) is int for d, _, _ in seen), "whole counts travel as integers"
     assert {t for _, t, _ in seen} == {10}
     assert {m for _, _, m in seen} == {f"item {i}" for i in range(10)}
     assert await pool.map(add, [], args=(1,)) == []
