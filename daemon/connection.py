@@ -69,7 +69,7 @@ class Connection(asyncio.Protocol):
         self.partial_since: float | None = None
         self.batch: list[bytes] | None = None
         self.closed = False
-        self.connected_at = self.last_read = time.monotonic()
+        self.connected_at = self.last_read = self.last_drained = time.monotonic()
         self.ever_read = False
         self.unsent_seen = 0
         """Unsent bytes at the previous sweep: a peer past the budget that did not read
@@ -294,9 +294,12 @@ class Connection(asyncio.Protocol):
                                    limits.max_unsent_bytes)
             self.close()
             return
+        if unsent < self.unsent_seen:
+            self.last_drained = now
         self.unsent_seen = unsent
-        if not self.session.inflight and self.partial_since is None and unsent == 0 and \
-                now - self.last_read > limits.idle_timeout_s:
-            self.state.log.info("closing a connection idle for %.0f s (limits.idle_timeout_s)",
-                                now - self.last_read)
+        quiet = now - (self.last_read if unsent == 0 else max(self.last_read, self.last_drained))
+        if not self.session.inflight and self.partial_since is None and \
+                quiet > limits.idle_timeout_s:
+            self.state.log.info("closing a connection idle for %.0f s (limits.idle_timeout_s)%s",
+                                quiet, "; it did not read its answers" if unsent else "")
             self.close()
