@@ -31,7 +31,6 @@ def daemon_with(make_daemon: MakeDaemon, plugin: str, **sections: Any) -> Any:
     return make_daemon({"daemon": {"plugins": [plugin], "workers": 2}, **sections})
 
 
-@pytest.mark.xfail(strict=False, reason="evolve.tell runs the generation step on the loop")
 def test_evolve_tell_generation_keeps_loop_free(make_daemon: MakeDaemon) -> None:
     d = daemon_with(make_daemon, "evolve")
     with d.client(timeout=300) as c:
