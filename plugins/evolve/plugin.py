@@ -18,11 +18,13 @@ import numpy as np
 from catalytic.plugins.base import (
     Call,
     InvalidParams,
+    Overloaded,
     Param,
     Plugin,
     PluginContext,
     RpcError,
     Setting,
+    TooLarge,
     rpc,
 )
 from catalytic.plugins.evolve.autotune_rpc import AutotuneMixin
@@ -37,10 +39,16 @@ from catalytic.plugins.evolve.calls import (
     tell_job,
 )
 from catalytic.plugins.evolve.engine import Study
+from catalytic.plugins.evolve.footprint import (
+    ask_bytes,
+    step_bytes,
+    stored_study_bytes,
+    study_bytes,
+)
 from catalytic.plugins.evolve.islands import Evaluator, run_epoch
 from catalytic.plugins.evolve.problems import PROBLEMS, get_problem
 from catalytic.plugins.evolve.spec import SpecError, StudySpec, parse_spec
-from catalytic.plugins.evolve.store import StudyStore, dump
+from catalytic.plugins.evolve.store import MIGRATIONS, StudyStore, dump
 
 T = TypeVar("T")
 
@@ -87,16 +95,27 @@ class EvolvePlugin(AutotuneMixin, Plugin):
     async def start(self, ctx: PluginContext) -> None:
         self.ctx = ctx
         self.writer = ThreadPoolExecutor(1, thread_name_prefix="evolve-store")
-        sync = "FULL" if ctx.config["durability"] == "full" else "NORMAL"
-        self.store = await self._io(StudyStore, ctx.state_dir / "evolve.sqlite3", sync)
+        sync = "FULL" if ctx.config["durability"] == "full" else None  # else the daemon's
+        db = await self._io(lambda: ctx.sqlite("evolve.sqlite3", MIGRATIONS, synchronous=sync))
+        self.store = StudyStore(db)
         self.studies: dict[str, Study] = {}
+        self.unloaded: dict[str, RpcError] = {}
+        """Studies left on disk at start because rebuilding them would not fit in memory."""
         self.running: set[str] = set()
         self.locks: dict[str, asyncio.Lock] = {}
         self.told = 0
         self.asked = 0
 
     async def restore(self) -> None:
-        for sid in await self._io(self.store.ids):
+        for sid, spec in (await self._io(self.store.specs)).items():
+            try:  # never rebuild blindly what would not fit (the budget may have shrunk)
+                self.ctx.admit(stored_study_bytes(spec), f"rebuilding study {sid}")
+            except (TooLarge, Overloaded) as e:
+                self.unloaded[sid] = e
+                self.ctx.log.error("evolve: study %s left on disk, not loaded: %s (raise "
+                                   "daemon.memory_budget and restart, or evolve.delete it)",
+                                   sid, e.message)
+                continue
             try:
                 self.studies[sid] = await self._io(self.store.load, sid)
             except Exception as exc:  # a study that cannot load must not stop the others
@@ -159,6 +178,9 @@ class EvolvePlugin(AutotuneMixin, Plugin):
 
     def _study(self, sid: str, *, idle: bool = True) -> Study:
         study = self.studies.get(sid)
+        if study is None and sid in self.unloaded:
+            why = self.unloaded[sid]
+            raise type(why)(f"study {sid} was not loaded at start: {why.message}", why.data)
         if study is None:
             raise InvalidParams(f"study: no study {sid!r} (evolve.list shows the ids)",
                                 {"field": "study"})
@@ -174,6 +196,8 @@ class EvolvePlugin(AutotuneMixin, Plugin):
         if spec.population > self.ctx.config["max_population"]:
             raise InvalidParams(f"population: {spec.population} is above evolve.max_population",
                                 {"field": "population"})
+        self.ctx.admit(study_bytes(spec), f"a study of {spec.islands} island(s) × population "
+                       f"{spec.population} × {spec.genome.size} genes")
         study = Study.new(secrets.token_hex(6), spec)
         await self._io(self.store.create, study.id, spec.name, spec.to_map(), dump(study))
         self.studies[study.id] = study
@@ -223,7 +247,10 @@ class EvolvePlugin(AutotuneMixin, Plugin):
         async with self._lock(study):
             s = self._study(study)
             seq = s.seq
-            s, out = await self._apply(ask_is_heavy(s, n), ask_job, s, n)
+            heavy = ask_is_heavy(s, n)
+            if heavy:
+                self.ctx.admit(ask_bytes(s.spec, n), f"evolve.ask of {n} candidates")
+            s, out = await self._apply(heavy, ask_job, s, n)
             if s.seq != seq:
                 await self._durably(self.store.journal, s.id, s.seq, ["ask", n])
         self.asked += len(out["candidates"])
@@ -279,6 +306,9 @@ class EvolvePlugin(AutotuneMixin, Plugin):
 
     @rpc("delete", Param("study", "str"), doc="Delete a study and its checkpoints.")
     async def delete(self, call: Call, study: str) -> dict[str, Any]:
+        if self.unloaded.pop(study, None) is not None:
+            await self._durably(self.store.delete, study)
+            return {"deleted": study}
         async with self._lock(study):
             self._study(study)
             del self.studies[study]
@@ -320,6 +350,8 @@ class EvolvePlugin(AutotuneMixin, Plugin):
             if s.outstanding:
                 raise InvalidParams(f"study: {len(s.outstanding)} candidates are still out; "
                                     "tell them first", {"field": "study"})
+            self.ctx.admit(step_bytes(s.spec.n_obj, s.spec.population, len(s.islands)),
+                           f"evolving study {s.id}")
         elif problem:
             p = get_problem(problem)
             n_islands = islands or self.ctx.config["islands"] or self.ctx.executor.workers
