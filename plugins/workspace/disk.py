@@ -7,6 +7,13 @@ before the index row is committed, so an acknowledged put survives SIGKILL or
 power loss. The index row records key, size, stored size, codec, checksum
 (BLAKE2b-128 of the stored bytes), last access, frequency and expiry. Keys
 sharing content share one blob.
+
+Thread safety: `lock` guards the index and the blob files and is held across
+I/O (fsync included), so only worker threads take it, never the event loop.
+Accesses noted by `touch` (which the loop may call) go into a small table of
+their own and reach the index in one transaction from `flush_access`, called
+off the loop. Entry counts and byte totals are kept as counters, so `stats`
+reads them without a query.
 """
 
 from __future__ import annotations
@@ -14,6 +21,7 @@ from __future__ import annotations
 import hashlib
 import os
 import sqlite3
+import threading
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -36,6 +44,8 @@ CREATE INDEX IF NOT EXISTS entries_access ON entries(last_access);
 """
 
 
+FLUSH_AFTER = 1024
+"""Distinct touched keys after which `touch` says a flush is due."""
 _NEVER = (0.0, 0)
 _CLOCK_OFFSET = time.monotonic() - time.time()
 """Wall-clock last-access times from the cheaper monotonic clock."""
@@ -71,15 +81,24 @@ class DiskTier:
         self.db.execute("PRAGMA journal_mode=WAL")
         self.db.execute("PRAGMA synchronous=FULL")
         self.db.executescript(SCHEMA)
-        self.used = self._stored_bytes()
+        self.lock = threading.RLock()
         self.evictions = 0
         self._touched: dict[str, tuple[float, int]] = {}
+        self._touch_lock = threading.Lock()
+        self._count_all()
 
-    def _stored_bytes(self) -> int:
+    def _count_all(self) -> None:
+        """Read the counters from the index (at open and after a clear)."""
         row = self.db.execute(
             "SELECT COALESCE(SUM(s), 0) FROM "
             "(SELECT MAX(stored_size) AS s FROM entries GROUP BY digest)").fetchone()
-        return int(row[0])
+        self.used = int(row[0])
+        """Stored bytes on disk: each blob once."""
+        n, raw, stored = self.db.execute(
+            "SELECT COUNT(*), COALESCE(SUM(size), 0), COALESCE(SUM(stored_size), 0)"
+            " FROM entries").fetchone()
+        self.entries, self.raw, self.stored_total = int(n), int(raw), int(stored)
+        """Keys; their raw bytes; their stored bytes counted per key (shared blobs twice)."""
 
     def path(self, digest: str) -> Path:
         return self.blobs / digest[:2] / digest[2:]
@@ -116,6 +135,11 @@ class DiskTier:
             ttl_s: float | None = None) -> list[str]:
         """Store durably; return the keys evicted to stay within capacity."""
         digest = hashlib.blake2b(stored, digest_size=32).hexdigest()
+        with self.lock:
+            return self._put(key, digest, size, codec, stored, ttl_s)
+
+    def _put(self, key: str, digest: str, size: int, codec: str, stored: bytes,
+             ttl_s: float | None) -> list[str]:
         new_blob = self._write_blob(digest, stored)
         now = time.time()
         old = self.get_entry(key)
@@ -129,8 +153,15 @@ class DiskTier:
             raise DiskError(0, f"cannot update the index: {exc}") from exc
         if new_blob:
             self.used += len(stored)
-        if old is not None and old.digest != digest:
-            self._release(old.digest, old.stored_size)
+        self.entries += 1
+        self.raw += size
+        self.stored_total += len(stored)
+        if old is not None:
+            self.entries -= 1
+            self.raw -= old.size
+            self.stored_total -= old.stored_size
+            if old.digest != digest:
+                self._release(old.digest, old.stored_size)
         return self._fit(keep=key)
 
     def _release(self, digest: str, stored_size: int) -> None:
@@ -157,10 +188,23 @@ class DiskTier:
         return evicted
 
     def get_entry(self, key: str) -> Entry | None:
-        row = self.db.execute(
-            "SELECT key, digest, size, stored_size, codec, checksum, expires FROM entries"
-            " WHERE key=?", (key,)).fetchone()
+        with self.lock:
+            row = self.db.execute(
+                "SELECT key, digest, size, stored_size, codec, checksum, expires FROM entries"
+                " WHERE key=?", (key,)).fetchone()
         return Entry(*row) if row else None
+
+    def sizes(self, keys: list[str]) -> dict[str, int]:
+        """The raw size of each stored key among `keys` (one query per 500 keys)."""
+        out: dict[str, int] = {}
+        distinct = list(dict.fromkeys(keys))
+        with self.lock:
+            for lo in range(0, len(distinct), 500):
+                part = distinct[lo:lo + 500]
+                marks = ",".join("?" * len(part))
+                out.update(self.db.execute(
+                    f"SELECT key, size FROM entries WHERE key IN ({marks})", part).fetchall())
+        return out
 
     def read(self, entry: Entry) -> bytes | None:
         """The stored bytes of `entry`, or None when the blob is missing or corrupt."""
@@ -172,49 +216,73 @@ class DiskTier:
             return None
         return stored
 
-    def touch(self, key: str) -> None:
-        """Note an access (batched; written by `flush_access`)."""
-        _, freq = self._touched.get(key, _NEVER)
-        self._touched[key] = (time.monotonic() - _CLOCK_OFFSET, freq + 1)
-        if len(self._touched) >= 1024:
-            self.flush_access()
+    def touch(self, key: str) -> bool:
+        """Note an access in memory (no I/O, safe on the event loop); True once
+        `FLUSH_AFTER` distinct keys wait for `flush_access`."""
+        with self._touch_lock:
+            _, freq = self._touched.get(key, _NEVER)
+            self._touched[key] = (time.monotonic() - _CLOCK_OFFSET, freq + 1)
+            return len(self._touched) >= FLUSH_AFTER
 
-    def flush_access(self) -> None:
-        if not self._touched:
-            return
-        rows = [(t, n, k) for k, (t, n) in self._touched.items()]
-        self._touched.clear()
-        self.db.executemany("UPDATE entries SET last_access=?, freq=freq+? WHERE key=?", rows)
+    @property
+    def flush_due(self) -> bool:
+        return len(self._touched) >= FLUSH_AFTER
+
+    def flush_access(self) -> int:
+        """Write the noted accesses to the index in one transaction (blocking: call it
+        from a thread); return how many keys were written."""
+        with self._touch_lock:
+            touched, self._touched = self._touched, {}
+        if not touched:
+            return 0
+        rows = [(t, n, k) for k, (t, n) in touched.items()]
+        with self.lock:
+            self.db.execute("BEGIN")
+            try:
+                self.db.executemany(
+                    "UPDATE entries SET last_access=?, freq=freq+? WHERE key=?", rows)
+            except BaseException:
+                self.db.execute("ROLLBACK")
+                raise
+            self.db.execute("COMMIT")
+        return len(rows)
 
     def delete(self, key: str) -> bool:
-        entry = self.get_entry(key)
-        if entry is None:
-            return False
-        self.db.execute("DELETE FROM entries WHERE key=?", (key,))
-        self._touched.pop(key, None)
-        self._release(entry.digest, entry.stored_size)
-        return True
+        with self.lock:
+            entry = self.get_entry(key)
+            if entry is None:
+                return False
+            self.db.execute("DELETE FROM entries WHERE key=?", (key,))
+            self.entries -= 1
+            self.raw -= entry.size
+            self.stored_total -= entry.stored_size
+            with self._touch_lock:
+                self._touched.pop(key, None)
+            self._release(entry.digest, entry.stored_size)
+            return True
 
     def clear(self) -> int:
-        n = int(self.db.execute("SELECT COUNT(*) FROM entries").fetchone()[0])
-        digests = [d for (d,) in self.db.execute("SELECT DISTINCT digest FROM entries")]
-        self.db.execute("DELETE FROM entries")
-        for d in digests:
-            self.path(d).unlink(missing_ok=True)
-        self.used = 0
-        self._touched.clear()
-        return n
+        with self.lock:
+            n = self.entries
+            digests = [d for (d,) in self.db.execute("SELECT DISTINCT digest FROM entries")]
+            self.db.execute("DELETE FROM entries")
+            for d in digests:
+                self.path(d).unlink(missing_ok=True)
+            with self._touch_lock:
+                self._touched.clear()
+            self._count_all()
+            return n
 
     def count(self) -> int:
-        return int(self.db.execute("SELECT COUNT(*) FROM entries").fetchone()[0])
+        return self.entries
 
     def raw_bytes(self) -> int:
-        return int(self.db.execute("SELECT COALESCE(SUM(size), 0) FROM entries").fetchone()[0])
+        return self.raw
 
     def stored_bytes_total(self) -> int:
-        return int(self.db.execute(
-            "SELECT COALESCE(SUM(stored_size), 0) FROM entries").fetchone()[0])
+        return self.stored_total
 
     def close(self) -> None:
         self.flush_access()
-        self.db.close()
+        with self.lock:
+            self.db.close()
