@@ -2,11 +2,13 @@
 
 A blob holds the stored (possibly compressed) bytes of an entry and is named by
 their BLAKE2b-256, so equal content stored the same way is kept once. It is
-written to a temporary name, fsynced, renamed and its directory fsynced
-before the index row is committed, so an acknowledged put survives SIGKILL or
-power loss. The index row records key, size, stored size, codec, checksum
-(BLAKE2b-128 of the stored bytes), last access, frequency and expiry. Keys
-sharing content share one blob.
+written with the plugin contract's `atomic_write` (unique temporary name, file
+and directory fsync) before the index row is committed, so an acknowledged put
+survives SIGKILL or power loss. The index is opened by the contract's `sqlite`
+(WAL, the daemon's durability setting, schema versions in `MIGRATIONS`). The
+index row records key, size, stored size, codec, checksum (BLAKE2b-128 of the
+stored bytes), last access, frequency and expiry. Keys sharing content share
+one blob.
 
 Thread safety: `lock` guards the index and the blob files and is held across
 I/O (fsync included), so only worker threads take it, never the event loop.
@@ -19,14 +21,16 @@ reads them without a query.
 from __future__ import annotations
 
 import hashlib
-import os
 import sqlite3
 import threading
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any, Protocol
 
-SCHEMA = """
+INDEX = "index.sqlite3"
+SCHEMA_1 = """
 CREATE TABLE IF NOT EXISTS entries (
     key TEXT PRIMARY KEY,
     digest TEXT NOT NULL,
@@ -42,6 +46,17 @@ CREATE TABLE IF NOT EXISTS entries (
 CREATE INDEX IF NOT EXISTS entries_digest ON entries(digest);
 CREATE INDEX IF NOT EXISTS entries_access ON entries(last_access);
 """
+MIGRATIONS = (SCHEMA_1,)
+"""Schema versions of the index; the first adopts the tables of releases before
+versions (the same statements, `IF NOT EXISTS`)."""
+
+
+class Storage(Protocol):
+    """What the disk tier needs from the plugin contract (a `PluginContext` is one)."""
+
+    def sqlite(self, name: str, migrations: Sequence[Any]) -> sqlite3.Connection: ...
+
+    def atomic_write(self, path: Path, data: bytes) -> None: ...
 
 
 FLUSH_AFTER = 1024
@@ -71,16 +86,13 @@ def checksum(stored: bytes) -> str:
 
 
 class DiskTier:
-    def __init__(self, root: Path, capacity: int) -> None:
+    def __init__(self, root: Path, capacity: int, storage: Storage) -> None:
         self.root = root
         self.blobs = root / "blobs"
         self.blobs.mkdir(parents=True, exist_ok=True)
         self.capacity = capacity
-        self.db = sqlite3.connect(root / "index.sqlite3", check_same_thread=False,
-                                  isolation_level=None)
-        self.db.execute("PRAGMA journal_mode=WAL")
-        self.db.execute("PRAGMA synchronous=FULL")
-        self.db.executescript(SCHEMA)
+        self.storage = storage
+        self.db = storage.sqlite(INDEX, MIGRATIONS)
         self.lock = threading.RLock()
         self.evictions = 0
         self._touched: dict[str, tuple[float, int]] = {}
@@ -108,26 +120,10 @@ class DiskTier:
         path = self.path(digest)
         if path.exists():
             return False
-        path.parent.mkdir(exist_ok=True)
-        tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
         try:
-            fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-            try:
-                view = memoryview(stored)
-                while view:
-                    n = os.write(fd, view)
-                    view = view[n:]
-                os.fsync(fd)
-            finally:
-                os.close(fd)
-            os.replace(tmp, path)
-            dfd = os.open(path.parent, os.O_RDONLY)
-            try:
-                os.fsync(dfd)
-            finally:
-                os.close(dfd)
+            path.parent.mkdir(exist_ok=True)
+            self.storage.atomic_write(path, stored)
         except OSError as exc:
-            tmp.unlink(missing_ok=True)
             raise DiskError(exc.errno, f"cannot write blob: {exc.strerror or exc}") from exc
         return True
 

@@ -83,7 +83,7 @@ class WorkspacePlugin(Plugin):
     async def start(self, ctx: PluginContext) -> None:
         self.ctx = ctx
         settings = Settings.from_config(ctx.config)
-        self.ws = await asyncio.to_thread(Workspace, ctx.state_dir, settings)
+        self.ws = await asyncio.to_thread(Workspace, ctx.state_dir, ctx, settings)
         self._prefetching: asyncio.Task[int] | None = None
         self._next_prefetch: str | None = None
         self._flushing: asyncio.Task[int] | None = None

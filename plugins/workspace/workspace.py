@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
 import re
 import threading
 import time
@@ -22,7 +21,7 @@ from pathlib import Path
 from typing import Any
 
 from .codec import Codec
-from .disk import DiskTier
+from .disk import DiskTier, Storage
 from .policies import NAMES, make
 from .policies.base import Policy
 from .prefetch import PrefetchStats, SuccessorModel
@@ -98,6 +97,8 @@ class _Mem:
 @dataclass
 class Workspace:
     root: Path
+    storage: Storage
+    """The plugin contract's storage services (`sqlite`, `atomic_write`): the context."""
     settings: Settings = field(default_factory=Settings)
 
     def __post_init__(self) -> None:
@@ -105,7 +106,7 @@ class Workspace:
         self.lock = threading.RLock()
         """The memory tier's lock: never held across I/O."""
         self.codec = Codec(s.compression, s.zstd_level, s.min_ratio)
-        self.disk = DiskTier(self.root, s.disk_capacity)
+        self.disk = DiskTier(self.root, s.disk_capacity, self.storage)
         self.mem: dict[str, _Mem] = {}
         self.mem_used = 0
         self.mem_raw = 0
@@ -378,12 +379,8 @@ class Workspace:
             keys = [k for k in self.policy.resident() if k in self.mem]
             keys = keys[-self.settings.snapshot_keys:]
         self.disk.flush_access()
-        tmp = path.with_name(path.name + ".tmp")
-        with open(tmp, "w") as f:
-            json.dump({"version": 1, "policy": self.settings.policy, "keys": keys}, f)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
+        body = {"version": 1, "policy": self.settings.policy, "keys": keys}
+        self.storage.atomic_write(path, json.dumps(body).encode())
         return len(keys)
 
     def restore(self, path: Path) -> int:

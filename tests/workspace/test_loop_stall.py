@@ -11,9 +11,10 @@ from typing import Any
 
 import pytest
 from ping_probe import get_each, p99, pings_during, put_keys
+from ws_helpers import open_workspace
 
 from catalytic.plugins.workspace import disk
-from catalytic.plugins.workspace.workspace import Settings, Workspace
+from catalytic.plugins.workspace.workspace import Workspace
 
 
 @pytest.fixture(autouse=True)
@@ -46,7 +47,7 @@ def _while_disk_is_held(ws: Workspace, work: Any) -> Any:
 
 
 def test_memory_hits_and_stats_never_wait_for_the_disk(tmp_path: Path) -> None:
-    ws = Workspace(tmp_path, Settings(policy="lru", prefetch=False))
+    ws: Workspace = open_workspace(tmp_path, policy="lru", prefetch=False)
     keys = [f"k/{i}" for i in range(disk.FLUSH_AFTER + 36)]
     for k in keys:
         ws.put(k.encode() * 10, key=k)
@@ -60,7 +61,7 @@ def test_memory_hits_and_stats_never_wait_for_the_disk(tmp_path: Path) -> None:
 
 
 def test_accesses_reach_the_index_in_one_transaction(tmp_path: Path) -> None:
-    ws = Workspace(tmp_path, Settings(policy="lru", prefetch=False))
+    ws: Workspace = open_workspace(tmp_path, policy="lru", prefetch=False)
     keys = [f"k/{i}" for i in range(disk.FLUSH_AFTER * 3)]
     for k in keys:
         ws.put(b"v" + k.encode(), key=k)
