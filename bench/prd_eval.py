@@ -67,7 +67,7 @@ def score_document(path: Path) -> dict[str, Any]:
         hit = next((t for t in tasks if t["id"] not in owner and matches(label, t)), None)
         if hit is not None:
             owner[hit["id"]] = k
-    by_title = {}
+    by_title: dict[str, int] = {}
     for k, label in enumerate(labels):
         by_title.setdefault(label["title"], k)
     want = {(by_title[a], by_title[b]) for a, b in spec["edges"]}
@@ -151,7 +151,8 @@ def main() -> None:
         bad = {k: v for k, v in res["corpus_duplicate_ids"].items() if v}
         print(f"corpus: {len(res['corpus_duplicate_ids'])} documents, duplicate ids: {bad or 0}")
     else:
-        print("corpus: ../shared/corpus/prd is absent; duplicate ids counted on the labelled set only")
+        print("corpus: ../shared/corpus/prd is absent; "
+              "duplicate ids counted on the labelled set only")
     print(f"unresolved references reported: {res['unresolved_reported']:.3f}")
     print(summary_line(res))
 
