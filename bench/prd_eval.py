@@ -5,7 +5,7 @@ written by reading the document (see the README there for the format and the
 matching rule). Also counts duplicate task IDs over the labelled set and, when
 present, over `../shared/corpus/prd` (a clone without it says so).
 
-Run: .venv/bin/python bench/prd_eval.py [--held-out-only] [-v]
+Run: .venv/bin/python bench/prd_eval.py [--held-out-only | --tuning-only] [-v] [--corpus DIR]
 The last line is `prd_eval: edge_recall=.. edge_precision=.. task_recall=..
 task_precision=.. duplicate_ids=..`.
 """
@@ -135,9 +135,11 @@ def main() -> None:
     ap.add_argument("--held-out-only", action="store_true", help="only the held-out documents")
     ap.add_argument("--tuning-only", action="store_true", help="only the tuning documents")
     ap.add_argument("-v", "--verbose", action="store_true", help="misses per document")
+    ap.add_argument("--corpus", type=Path, default=CORPUS,
+                    help="documents checked for duplicate IDs (default: ../shared/corpus/prd)")
     args = ap.parse_args()
     which = True if args.held_out_only else False if args.tuning_only else None
-    res = evaluate(held_out=which)
+    res = evaluate(corpus_dir=args.corpus, held_out=which)
     for d in res["per_document"]:
         print(f"{d['name']:48s} tasks {d['matched']}/{d['labels']} (found {d['tasks']}) "
               f"edges {d['edges_right']}/{d['edges']} (found {d['edges_found']}) "
@@ -151,7 +153,7 @@ def main() -> None:
         bad = {k: v for k, v in res["corpus_duplicate_ids"].items() if v}
         print(f"corpus: {len(res['corpus_duplicate_ids'])} documents, duplicate ids: {bad or 0}")
     else:
-        print("corpus: ../shared/corpus/prd is absent; "
+        print(f"corpus: {args.corpus} is absent; "
               "duplicate ids counted on the labelled set only")
     print(f"unresolved references reported: {res['unresolved_reported']:.3f}")
     print(summary_line(res))

@@ -131,16 +131,20 @@ def _tail(line: str, start: int, in_paren: bool) -> tuple[str, int]:
     return line[start:i], i
 
 
+PAIR_TAIL = re.compile(r",\s*(?:item|task|story|step|requirement)\s+\w+\b", re.I)
+"""The second half of `Epic C, item 1`: a comma that does not separate two references."""
+
+
 def _split(tail: str) -> list[str]:
     parts: list[str] = []
     depth = 0
     cur = ""
-    for ch in tail:
+    for i, ch in enumerate(tail):
         if ch in "([":
             depth += 1
         elif ch in ")]":
             depth = max(0, depth - 1)
-        if ch in ",;" and depth == 0:
+        if ch in ",;" and depth == 0 and not (ch == "," and PAIR_TAIL.match(tail, i)):
             parts.append(cur)
             cur = ""
         else:

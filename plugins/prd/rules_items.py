@@ -219,6 +219,10 @@ class ItemBuilder:
                         and not C.GWT_START.match(bold.group(1))):
                     e.title = C.plain(bold.group(1)).rstrip(":")
                     rest = C.plain(bold.group(2))
+                elif _first_line_titles(body):  # plain text: a title line, then its text
+                    head, _, tail = body.partition("\n")
+                    e.title, rest = _title(C.plain(head), self.options["max_title"])
+                    rest = " ".join(x for x in (rest, C.plain(tail)) if x)
                 else:
                     e.title, rest = _title(C.plain(body), self.options["max_title"])
                 e.more.insert(0, rest) if rest else None
@@ -299,6 +303,14 @@ def _local_lids(dep: str, lids: list[str]) -> str:
 
 NAME_END = re.compile(r"[:,(]| - | — ")
 DEP_PAREN = re.compile(r"\s*\((?:depends|requires|after|blocked|needs)[^)]*\)", re.I)
+
+
+def _first_line_titles(body: str) -> bool:
+    """An item whose first line is a short title and whose next line starts a new sentence."""
+    head, nl, tail = body.strip().partition("\n")
+    head = head.strip()
+    return (bool(nl) and 0 < len(head) <= 80 and head[-1] not in ".,;:-(" and
+            tail.lstrip()[:1].isupper() and not head.endswith((" and", " or", " the", " a")))
 
 
 def _title(text: str, limit: int) -> tuple[str, str]:
