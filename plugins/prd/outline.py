@@ -22,6 +22,8 @@ MARKERS: tuple[tuple[str, re.Pattern[str]], ...] = (
     ("paren", re.compile(rf"^( *)(\(((?i:{ROMAN})|[A-Za-z]|\d{{1,3}})\))[ \t]+(?=\S)")),
 )
 """Outline markers CommonMark does not know, tried in this order (table-driven)."""
+QUICK = re.compile(r"^ *(?:\d{1,3}\.\d|[A-Za-z][.)]|[ivxIVX]{1,4}[.)]|\()", re.M)
+"""Any line that might carry one of the markers (most Markdown sections have none)."""
 CM_ITEM = re.compile(r"^ *(?:[-*+]|\d{1,9}[.)])(?:[ \t]|$)")
 FENCE = re.compile(r"^ *(`{3,}|~{3,})")
 KEYWORDS = (r"epic|part|section|chapter|phase|stage|step|story|requirement|feature|module|"
@@ -48,6 +50,8 @@ def as_lists(text: str) -> tuple[str, dict[int, str]]:
     line, a list item, another marker line or an indented line, so a sentence
     that merely begins with `I.` inside a paragraph is left alone.
     """
+    if not QUICK.search(text):
+        return text, {}
     lines = text.split("\n")
     markers: dict[int, str] = {}
     fence = ""

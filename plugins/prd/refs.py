@@ -37,6 +37,8 @@ PHRASE = re.compile(
     r"(?P<pre>^|[\s(\[,;.:—–-])(?:\*\*|__|_|\*)?(?P<p>depends?\s+(?:up)?on|dependent\s+on|dependencies|"
     r"blocked\s+by|prerequisites?|pre-?reqs?|requires|require|needs|after|builds?\s+(?:up)?on|"
     r"waits?\s+(?:for|on))\b(?P<colon>\s*(?:\*\*|__|_|\*)?\s*:(?:\*\*|__)?)?", re.I)
+QUICK = re.compile(r"depend|block|pre-?req|requir|need|after|build|wait", re.I)
+"""Text without any of these has no reference (checked once, before the finer scan)."""
 LABEL_LINE = re.compile(
     r"^\s*(?:[-*+]\s+)?(?:\*\*|__|_|\*)?\s*(depends?\s+(?:up)?on|dependent\s+on|dependencies|"
     r"blocked\s+by|prerequisites?|pre-?reqs?|requires|after|needs|waits?\s+for)\b", re.I)
@@ -51,6 +53,10 @@ ANCHOR = re.compile(r"\[([^\]]*)\]\(#([^)\s]+)\)")
 BRACKETS = re.compile(r"^\[([^\]]+)\]$")
 MARKUP = re.compile(r"\*\*|__|`|(?<!\w)[*_]|[*_](?!\w)")
 ANY_ID_ONLY = re.compile(r"[A-Z]{1,5}-?\d{1,4}(?:\.\d+)*")
+LEADING = re.compile(r"^(?:and|or|also|the completion of|completion of)\s+", re.I)
+HINT = re.compile(r"\(([^()]*)\)\s*$")
+"""A parenthesis closing a reference: where it sits (`(B.1)`, `(Epic B, item 1)`)."""
+DASH = re.compile(r"\s+[-—–]\s+")
 
 
 class Dep(NamedTuple):
@@ -84,6 +90,8 @@ def is_label_line(line: str) -> bool:
 def parse(text: str) -> list[Dep]:
     """Every dependency reference in `text` (Markdown of one item, heading or line)."""
     out: list[Dep] = []
+    if not QUICK.search(text):
+        return out
     for line in text.split("\n"):
         pos = 0
         while True:
@@ -158,7 +166,7 @@ def _parts(tail: str, mode: str) -> list[Dep]:
     tail = MARKUP.sub("", tail).strip()
     for raw in _split(tail):
         part = raw.strip().strip(".:").strip()
-        part = re.sub(r"^(?:and|or|also|the completion of|completion of)\s+", "", part, flags=re.I)
+        part = LEADING.sub("", part)
         if (not part or part.lower() in ("none", "n/a", "-", "nothing", "tbd", "none or list")
                 or part.startswith(("[[", "{{")) or set(words(part).split()) <= STOP):
             continue
@@ -180,9 +188,9 @@ def _parts(tail: str, mode: str) -> list[Dep]:
             continue
         if mode == "weak":
             continue
-        hint = re.search(r"\(([^()]*)\)\s*$", part)
+        hint = HINT.search(part)
         title = part[:hint.start()].strip() if hint else part
-        title = re.split(r"\s+[-—–]\s+", title)[0]
+        title = DASH.split(title, maxsplit=1)[0]
         cands: list[str] = []
         if C.REQ_ID.fullmatch(title) or ANY_ID_ONLY.fullmatch(title):
             cands.append("id:" + title.upper())

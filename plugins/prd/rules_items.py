@@ -25,6 +25,8 @@ FOLD = re.compile(r"^\s*(?:\*\*|\*|_)?(why|how|what|rationale|notes?|details?|ex
 LEAD_MARKS = re.compile(r"^\s*(?:(?:[A-Z]{1,5}-?\d{1,4}(?:\.\d+)*|\d{1,3}(?:\.\d{1,3})+)\.?\s+)?"
                         r"((?:\[(?:P|US\d+|[A-Z]{1,4}\d*)\]\s*)*)")
 BOLD_LEAD = re.compile(r"^\*\*(.+?)\*\*\s*:?\s*(.*)$", re.S)
+LEAD_NUMBER = re.compile(r"^(\d{1,3}(?:\.\d{1,3})*)\.?\s")
+"""`2. Do it` / `2.1 Do it` written in a bullet's text: the item's outline label."""
 ID_COL = re.compile(r"^(id|#|req(uirement)?\.? ?id|key|ref|no\.?|number)$", re.I)
 TITLE_COL = re.compile(r"requirement|description|title|name|task|story|feature|summary|"
                        r"capability|criteri|deliverable", re.I)
@@ -123,7 +125,7 @@ class ItemBuilder:
         elif item.ordered and item.number:
             entry.label = item.number
         else:
-            lead = re.match(r"^(\d{1,3}(?:\.\d{1,3})*)\.?\s", text)
+            lead = LEAD_NUMBER.match(text)
             entry.label = lead.group(1) if lead else ""
             if lead and "." not in entry.label:  # "- [ ] 2. Do it": the number is a label
                 entry.text = entry.text[lead.end():]

@@ -150,3 +150,17 @@ def test_outline_recogniser_pieces() -> None:
     assert ref_outline("Epic C, item 1") == "c.1" and ref_outline("story 5") == "5"
     assert is_label_line("- Blocked by: X") and is_label_line("Requires 1.2 and 2.1.")
     assert not is_label_line("After login, show the dashboard")
+
+
+def test_through_the_daemon_edges_and_unresolved_references_arrive(make_daemon) -> None:
+    daemon = make_daemon({"daemon": {"plugins": ["prd"], "workers": 1}})
+    text = PLAIN + "3. Audit trail\n   - Requires: Compliance sign-off (D.2)\n"
+    with daemon.client() as c:
+        r = c.call("prd.decompose", text=text, document="orders")
+        title = {t["id"]: t["title"] for t in r["tasks"]}
+        assert len(title) == len(r["tasks"])
+        refunds = next(t for t in r["tasks"] if t["title"] == "Refunds")
+        assert [title[d] for d in refunds["dependencies"]] == ["Order records"]
+        (u,) = r["problems"]["unresolved"]
+        assert u["ref"] == "Compliance sign-off (D.2)" and u["line"] == text.count("\n")
+        assert "Compliance sign-off (D.2)" in u["message"]
