@@ -13,7 +13,8 @@ does not turn into edges or warnings.
 
 Candidates are strings: `id:<ID>`, `a:<anchor>`, `num:<n>` (sibling in the
 same numbered list), `t:<words>` (title prefix or close match), `T:<words>`
-(exact title only), `o:<outline>`, `n:<name slug>`. A reference whose only
+(exact title only), `&:<words>\x1d<words>` (several titles joined by "and",
+each found as `t:`), `o:<outline>`, `n:<name slug>`. A reference whose only
 candidate is an exact title (a phrase without a colon, such as "requires
 caching" in prose) is not reported when nothing has that title.
 """
@@ -56,6 +57,8 @@ ANY_ID_ONLY = re.compile(r"[A-Z]{1,5}-?\d{1,4}(?:\.\d+)*")
 LEADING = re.compile(r"^(?:and|or|also|the completion of|completion of)\s+", re.I)
 HINT = re.compile(r"\(([^()]*)\)\s*$")
 """A parenthesis closing a reference: where it sits (`(B.1)`, `(Epic B, item 1)`)."""
+AND = re.compile(r"\s+(?:and|&)\s+", re.I)
+"""`depends on <title> and <title>`: tried as two titles when the whole is no title."""
 DASH = re.compile(r"\s+[-—–]\s+")
 
 
@@ -197,6 +200,9 @@ def _parts(tail: str, mode: str) -> list[Dep]:
         w = words(title)
         if w and len(w) <= 200:
             cands.append(("t:" if mode == "strong" else "T:") + w)
+            pieces = [words(x) for x in AND.split(title)]
+            if mode == "strong" and len(pieces) > 1 and all(pieces):
+                cands.append("&:" + "\x1d".join(pieces))
         outline = (ref_outline(hint.group(1)) if hint else "") or ref_outline(title)
         if outline:
             cands.append("o:" + outline)

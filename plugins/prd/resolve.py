@@ -87,6 +87,7 @@ def resolve_all(blocks: list[Block]) -> tuple[Links, dict[str, list[Any]]]:
             ref_out: list[str] = []
             for is_dep, how, key, alt, shown in refs:
                 target: str | None = None
+                extra: list[str] = []
                 if how == LOCAL:
                     target = key
                 elif how == ID:
@@ -102,10 +103,16 @@ def resolve_all(blocks: list[Block]) -> tuple[Links, dict[str, list[Any]]]:
                             target = by_id.get(value) or by_id.get(value.replace("-", ""))
                         elif kind in ("a", "n", "o"):
                             target = by_name.get(cand)
-                        elif kind in ("t", "T"):
+                        elif kind in ("t", "T", "&"):
                             if titles is None:
                                 titles = Titles(blocks)
-                            target = titles.find(value, kind == "T", tid)
+                            if kind == "&":
+                                found = [titles.find(v, False, tid) for v in value.split("\x1d")]
+                                if all(found):
+                                    extra = [f for f in found[1:] if f is not None]
+                                    target = found[0]
+                            else:
+                                target = titles.find(value, kind == "T", tid)
                         if target is not None and target != tid:
                             break
                 if target is None:
@@ -122,8 +129,9 @@ def resolve_all(blocks: list[Block]) -> tuple[Links, dict[str, list[Any]]]:
                     if is_dep:
                         problems["self"].append({"task": tid})
                     continue
-                if target not in bucket:
-                    bucket.append(target)
+                for t in (target, *extra):
+                    if t not in bucket and t != tid:
+                        bucket.append(t)
             if dep_out or ref_out:
                 links[(pos, idx)] = (dep_out, ref_out)
     return links, problems

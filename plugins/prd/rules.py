@@ -92,6 +92,8 @@ class RuleDecomposer:
                     builder.placeholders += 1
                     continue
                 lab = LABEL.match(text) if not block.quoted else None
+                if lab and C.REQ_ID.fullmatch(C.plain(lab.group(1)).strip()):
+                    lab = None  # "REQ-101: The pump shall ..." is a requirement, not a label
                 if lab and len(lab.group(1).split()) <= 5:
                     key, value = lab.group(1).strip().lower(), lab.group(2).strip()
                     mode = key if not value else ""
@@ -119,7 +121,7 @@ class RuleDecomposer:
                     if C.is_requirement(sentence) or (acc_section and C.is_scenario(sentence)):
                         builder.sentence(sentence, block.first, block.last)
                         found = last = True
-                    elif last and R.is_label_line(sentence):
+                    elif last and (R.is_label_line(sentence) or R.parse(sentence)):
                         builder.extend_last(sentence, block.first, block.last)
                     else:
                         last = False
