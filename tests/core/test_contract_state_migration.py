@@ -25,9 +25,9 @@ VERSIONED: dict[str, bool] = {
     # moves onto ctx.sqlite (the file name may change with it).
     "monitor/monitor.sqlite": True,
     "workspace/index.sqlite3": True,
-    "prd/documents.sqlite": False,
-    "prd/memo.sqlite": False,
-    "evolve/evolve.sqlite3": False,
+    "prd/documents.sqlite": True,
+    "prd/memo.sqlite": True,
+    "evolve/evolve.sqlite3": True,
     "testrun/history.sqlite": False,
 }
 
