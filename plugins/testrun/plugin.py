@@ -31,6 +31,7 @@ from catalytic.plugins.base import (
     rpc,
 )
 from catalytic.plugins.testrun import workers as wk
+from catalytic.plugins.testrun.args import check_args
 from catalytic.plugins.testrun.dispatch import simulate
 from catalytic.plugins.testrun.estimate import classify, estimate
 from catalytic.plugins.testrun.fingerprint import fingerprint
@@ -50,12 +51,22 @@ DEFAULT_ENV = ["PATH", "HOME", "USER", "LOGNAME", "LANG", "LC_*", "TERM", "TZ", 
                "PYTHONHASHSEED", "CI", "NO_COLOR"]
 
 
+def _normal(path: Path) -> Path:
+    """Absolute, `..` and directory symlinks resolved, the last part kept (a venv's python is
+    a symlink to the base interpreter, and it is the venv's that is allowed)."""
+    path = Path(os.path.abspath(path))
+    return Path(os.path.realpath(path.parent)) / path.name
+
+
 class TestrunPlugin(Plugin):
     name = "testrun"
     version = "0.1.0"
     settings = (
         Setting("allowed_roots", "path_list", ["~"],
                 "Project roots that may be run (and their subfolders); default: your home."),
+        Setting("allowed_interpreters", "path_list", [],
+                "Interpreters (or folders of them) that may run tests besides those under the "
+                "project root and the daemon's own."),
         Setting("workers", "int", 0, "Worker processes per run; 0 = CPU count.", min=0,
                 max=256),
         Setting("timeout_s", "float", 300.0,
@@ -120,6 +131,8 @@ class TestrunPlugin(Plugin):
     # -- helpers -----------------------------------------------------------------------------
 
     def _root(self, root: str) -> Path:
+        if "\0" in root:
+            raise InvalidParams(f"root {root!r} contains a NUL byte")
         path = Path(root).expanduser()
         if not path.is_absolute():
             raise InvalidParams(f"root must be an absolute path, got {root!r}")
@@ -133,14 +146,24 @@ class TestrunPlugin(Plugin):
         return path
 
     def _python(self, root: Path, python: str | None) -> str:
-        if python:
-            p = Path(python).expanduser()
-            p = p if p.is_absolute() else root / p
-            if not p.exists():
-                raise InvalidParams(f"python interpreter {p} does not exist")
-            return str(p)
-        venv = root / ".venv" / "bin" / "python"
-        return str(venv) if venv.exists() else sys.executable
+        """The interpreter to run: under the root (its venv), allowed, or the daemon's own."""
+        if python is None or python == "":
+            venv = root / ".venv" / "bin" / "python"
+            return str(venv) if venv.exists() else sys.executable
+        if "\0" in python:
+            raise InvalidParams(f"python {python!r} contains a NUL byte")
+        given = Path(python).expanduser()
+        p = _normal(given if given.is_absolute() else root / given)
+        allowed = [_normal(Path(str(a)).expanduser())
+                   for a in self.ctx.config["allowed_interpreters"]]
+        ok = (p == root or p.is_relative_to(root) or p == _normal(Path(sys.executable))
+              or any(p == a or p.is_relative_to(a) for a in allowed))
+        if not ok:
+            raise Forbidden(f"python {python!r} is neither under the project root {root} nor "
+                            "in testrun.allowed_interpreters (nor the daemon's own interpreter)")
+        if not p.is_file() or not os.access(p, os.X_OK):
+            raise InvalidParams(f"python interpreter {p} does not exist or is not executable")
+        return str(p)
 
     def _workers(self, workers: int | None) -> int:
         n = workers or self.ctx.config["workers"] or os.cpu_count() or 1
@@ -158,7 +181,8 @@ class TestrunPlugin(Plugin):
          Param("workers", "int", required=False, nullable=True, min=1, max=256,
                doc="Worker processes; default testrun.workers (0 = CPU count)."),
          Param("args", "list", required=False, default=[], items="str",
-               doc="Extra pytest arguments (-k, -m, paths)."),
+               doc="Extra pytest arguments, from an allowlist (-k, -m, -x, --maxfail, --lf, "
+                   "--ff, -q, -v, -p no:<name>, node ids and paths under the root)."),
          Param("junitxml", "str", required=False, nullable=True,
                doc="Write JUnit XML here (relative to root; must stay under allowed roots)."),
          Param("shards", "str", required=False, default="local", choices=("local", "dask"),
@@ -180,8 +204,11 @@ class TestrunPlugin(Plugin):
         if worker_root is not None and (shards != "dask" or not Path(worker_root).is_absolute()):
             raise InvalidParams("worker_root must be an absolute path and needs shards = "
                                 f"\"dask\", got {worker_root!r}")
+        checked = check_args(args or [], path)
         xml = None
         if junitxml:
+            if "\0" in junitxml:
+                raise InvalidParams(f"junitxml {junitxml!r} contains a NUL byte")
             xml = (path / junitxml).resolve()
             self._root(str(xml.parent))
         interp = self._python(path, python)
@@ -191,11 +218,11 @@ class TestrunPlugin(Plugin):
         async with lock:
             if shards == "dask":
                 n = max(1, workers or self.ctx.executor.workers)
-                summary = await self._run_sharded(call, path, interp, n, list(args or []),
+                summary = await self._run_sharded(call, path, interp, n, checked.pytest,
                                                   worker_root or str(path))
             else:
                 n = self._workers(workers)
-                summary = await self._run(call, path, interp, n, list(args or []))
+                summary = await self._run(call, path, interp, n, checked.pytest)
         summary.update(root=str(path), python=interp, shards_mode=shards)
         self.recent.append({"root": path.name, "finished": round(time.time(), 3),
                             "shards": shards, "tests": summary["tests"],
@@ -332,9 +359,10 @@ class TestrunPlugin(Plugin):
     async def plan(self, call: Call, root: str, workers: int | None = None,
                    python: str | None = None, args: list[str] | None = None) -> dict[str, Any]:
         path = self._root(root)
+        checked = check_args(args or [], path)
         interp = self._python(path, python)
         n = self._workers(workers)
-        ids = await asyncio.to_thread(self._collect, path, interp, list(args or []))
+        ids = await asyncio.to_thread(self._collect, path, interp, checked.pytest)
         cfg = self.ctx.config
         hist = await asyncio.to_thread(self.history.load, str(path))
         ex = estimate(ids, hist, cfg["memory_heavy_bytes"])

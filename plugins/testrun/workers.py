@@ -51,7 +51,13 @@ def probe(python: str, root: Path, env: Mapping[str, str], timeout: float = 60) 
         raise PreflightError(f"cannot run the interpreter {python}: {exc}") from exc
     if out.returncode != 0:
         raise PreflightError(f"the interpreter {python} failed: {out.stderr.strip()[-2000:]}")
-    info: dict[str, Any] = json.loads(out.stdout.strip().splitlines()[-1])
+    try:
+        info: dict[str, Any] = json.loads(out.stdout.strip().splitlines()[-1])
+        if not isinstance(info, dict) or "pytest" not in info:
+            raise ValueError(info)
+    except (ValueError, IndexError) as exc:
+        raise PreflightError(f"{python} did not answer like a Python interpreter "
+                             f"(output: {out.stdout.strip()[-200:]!r})") from exc
     if not info["pytest"]:
         raise PreflightError(
             f"the interpreter {python} has no pytest; install it into the project's "
