@@ -16,6 +16,7 @@ import shutil
 import subprocess
 import sys
 import time
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -39,6 +40,7 @@ from catalytic.plugins.testrun.history import History, Measured
 from catalytic.plugins.testrun.results import write_junit
 from catalytic.plugins.testrun.runner import Run, RunFailed, RunOptions
 from catalytic.plugins.testrun.schedule import build_units, lower_bound, matches_any
+from catalytic.plugins.testrun.selection import SELECT_MODES, Verdicts, plan_phases, verdicts
 from catalytic.plugins.testrun.sharded import ShardOptions, run_sharded
 
 BUSY = -33005
@@ -46,6 +48,15 @@ BUSY = -33005
 COLLECT_FAILED = -33001
 RECENT_RUNS = 50
 """Runs kept in `stats()["recent_runs"]` (for the dashboard's makespan chart)."""
+
+@dataclass(frozen=True)
+class Choice:
+    """Which tests a run runs: `select` mode plus the --lf / --ff flags."""
+
+    select: str = "all"
+    last_failed: bool = False
+    failed_first: bool = False
+
 
 DEFAULT_ENV = ["PATH", "HOME", "USER", "LOGNAME", "LANG", "LC_*", "TERM", "TZ", "TMPDIR",
                "PYTHONHASHSEED", "CI", "NO_COLOR"]
@@ -191,12 +202,20 @@ class TestrunPlugin(Plugin):
          Param("worker_root", "str", required=False, nullable=True,
                doc="With shards = dask: the project's path on the cluster's workers "
                    "(default: root)."),
+         Param("select", "str", required=False, default="all", choices=SELECT_MODES,
+               doc="all; affected: only tests an edit can affect (by recorded dependencies), "
+                   "plus new, unrecorded and last-failed ones; affected-first: those first, "
+                   "then the rest."),
          doc="Run the suite on parallel workers, scheduled from remembered durations.")
     async def run(self, call: Call, root: str, python: str | None = None,
                   workers: int | None = None, args: list[str] | None = None,
                   junitxml: str | None = None, shards: str = "local",
-                  worker_root: str | None = None) -> dict[str, Any]:
+                  worker_root: str | None = None, select: str = "all") -> dict[str, Any]:
+        t_call = time.monotonic()
         path = self._root(root)
+        if shards == "dask" and select != "all":
+            raise InvalidParams("select = \"affected\" and \"affected-first\" need shards = "
+                                f"\"local\", got select {select!r} with shards = \"dask\"")
         if shards == "dask" and getattr(self.ctx.executor, "backend", "") != "dask":
             raise InvalidParams("shards = \"dask\" needs the daemon's executor to be the Dask "
                                 "backend (daemon.executor = \"dask\"); this daemon runs "
@@ -222,7 +241,9 @@ class TestrunPlugin(Plugin):
                                                   worker_root or str(path))
             else:
                 n = self._workers(workers)
-                summary = await self._run(call, path, interp, n, checked.pytest)
+                summary = await self._run(call, path, interp, n, checked.pytest,
+                                          Choice(select, checked.last_failed,
+                                                 checked.failed_first), t_call)
         summary.update(root=str(path), python=interp, shards_mode=shards)
         self.recent.append({"root": path.name, "finished": round(time.time(), 3),
                             "shards": shards, "tests": summary["tests"],
@@ -292,12 +313,38 @@ class TestrunPlugin(Plugin):
         self.runs.pop(run.id, None)
         await asyncio.to_thread(shutil.rmtree, run.o.run_dir, True)
 
+    async def _verdicts(self, root: Path, python: str) -> Verdicts:
+        """What the edits since the recordings affect (blocking work in a thread)."""
+        def work() -> Verdicts:
+            try:
+                env = str(wk.probe(python, root, self._env()).get("env", ""))
+            except wk.PreflightError as exc:
+                raise RunFailed(-33004, str(exc)) from exc
+            return verdicts(self.history.deps, root, env)
+        return await asyncio.to_thread(work)
+
     async def _run(self, call: Call, root: Path, python: str, n: int,
-                   args: list[str]) -> dict[str, Any]:
+                   args: list[str], choice: Choice | None = None,
+                   t_call: float | None = None) -> dict[str, Any]:
+        choice = choice or Choice()
+        t_call = time.monotonic() if t_call is None else t_call
         key = (str(root), python, n, tuple(args))
-        run = await self._take_standby(key, root) or self._new_run(root, python, n, args)
+        reasons: dict[str, str] = {}
         try:
             history = await asyncio.to_thread(self.history.load, str(root))
+            verdict = (await self._verdicts(root, python) if choice.select != "all" else None)
+        except RunFailed as exc:
+            raise RpcError(exc.message, exc.data, code=exc.code) from exc
+
+        def selector(ids: list[str]) -> list[list[str]]:
+            phases, why = plan_phases(choice.select, ids, verdict, history, choice.last_failed,
+                                      choice.failed_first)
+            reasons.update(why)
+            return phases
+
+        run = await self._take_standby(key, root) or self._new_run(root, python, n, args)
+        run.selector = selector
+        try:
             summary = await run.execute(history, call.progress)
         except RunFailed as exc:
             raise RpcError(exc.message, exc.data, code=exc.code) from exc
@@ -309,7 +356,20 @@ class TestrunPlugin(Plugin):
         finally:
             self.runs.pop(run.id, None)
             shutil.rmtree(run.o.run_dir, ignore_errors=True)
-        await asyncio.to_thread(self._record, str(root), summary)
+        collected = len(run.tests or [])
+        ran = {r["nodeid"] for r in summary["results"]}
+        for r in summary["results"]:
+            r["reason"] = reasons.get(r["nodeid"], "all")
+            if r.get("order_dependent") and choice.select != "all":
+                r["message"] = "fails only when selected alone: " + str(r.get("message", ""))
+        summary.update(select=choice.select, selected=len(ran),
+                       deselected=max(0, collected - len(ran)),
+                       first_failure_s=(round(run.first_failure - t_call, 4)
+                                        if run.first_failure is not None else None),
+                       call_s=round(time.monotonic() - t_call, 4))
+        if summary["tests"] == 0 and collected:
+            summary["exit_status"] = 0  # nothing affected: nothing can have broken
+        await asyncio.to_thread(self._record, str(root), summary, run)
         self.completed += 1
         summary["warm_workers"] = run.warm
         if self.ctx.config["keep_warm_s"] > 0 and summary["tests"]:
@@ -340,7 +400,9 @@ class TestrunPlugin(Plugin):
         self.completed += 1
         return summary
 
-    def _record(self, root: str, summary: dict[str, Any]) -> None:
+    def _record(self, root: str, summary: dict[str, Any], run: Run | None = None) -> None:
+        if run is not None and run.deps:
+            self.history.deps.record(root, run.env_id, run.deps)
         self.history.record(root, [
             Measured(r["nodeid"], r["outcome"], float(r["duration_s"]),
                      int(r.get("rss_bytes", 0)), float(r.get("cpu_s", 0.0)),
@@ -435,10 +497,12 @@ class TestrunPlugin(Plugin):
         return r.hello(worker, tests, alone, errors, skips or [])
 
     @rpc("pull", Param("run", "str"), Param("worker", "str"), Param("results", "list"),
-         doc="Internal: a worker reports results and asks for its next batch.")
-    async def pull(self, call: Call, run: str, worker: str,
-                   results: list[dict[str, Any]]) -> dict[str, Any]:
+         Param("blocks", "list", required=False, default=[]),
+         doc="Internal: a worker reports results (with the ids of the blocks each depended "
+             "on) and new block definitions, and asks for its next batch.")
+    async def pull(self, call: Call, run: str, worker: str, results: list[dict[str, Any]],
+                   blocks: list[list[Any]] | None = None) -> dict[str, Any]:
         r = self.runs.get(run)
         if r is None:
             return {"tests": []}
-        return await r.pull(worker, results)
+        return await r.pull(worker, results, blocks)
