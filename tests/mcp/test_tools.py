@@ -11,7 +11,7 @@ from typing import Any
 
 import pytest
 from mcp import Client
-from mcp_project import BUG, copy_project, edit, err, ok, daemon_config
+from mcp_project import BUG, copy_project, daemon_config, edit, err, ok
 
 from catalytic.client.mcp.link import DaemonLink
 from catalytic.client.mcp.server import build_server
