@@ -22,10 +22,10 @@ def tools_json(tools: list[Any]) -> str:
 
 @cache
 def _cl100k() -> Any:
-    from bpe_openai import get_encoding
-
-    with warnings.catch_warnings():  # its resource loading uses a deprecated importlib call
+    with warnings.catch_warnings():  # loading its vocabulary uses a deprecated importlib call
         warnings.simplefilter("ignore", DeprecationWarning)
+        from bpe_openai import get_encoding
+
         return get_encoding("cl100k_base")
 
 
