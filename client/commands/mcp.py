@@ -53,8 +53,10 @@ def run_mcp(args: argparse.Namespace, cli: CliContext) -> int:
         sys.stdout.write("\n")
         return EXIT_OK
     import anyio
+    from mcp.server.stdio import stdio_server
 
     from catalytic.client.mcp.link import DaemonLink
+    from catalytic.client.mcp.pipes import stdio_pipes
     from catalytic.client.mcp.server import build_server
 
     logging.basicConfig(level=args.log_level, stream=sys.stderr,
@@ -62,9 +64,14 @@ def run_mcp(args: argparse.Namespace, cli: CliContext) -> int:
     link = DaemonLink(cli.socket, autostart=args.autostart_flag, timeout=cli.timeout)
     server = build_server(link, version=_version(), log_level=args.log_level)
 
+    # The low-level server behind MCPServer, run on our pipes (run_stdio_async takes no streams).
+    lowlevel = server._lowlevel_server
+
     async def serve() -> None:
         try:
-            await server.run_stdio_async()
+            async with stdio_pipes() as pipes, stdio_server(*(pipes or (None, None))) as (
+                    read, write):
+                await lowlevel.run(read, write, lowlevel.create_initialization_options())
         finally:
             await link.close()
 
