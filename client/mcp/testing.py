@@ -10,7 +10,7 @@ from __future__ import annotations
 import os
 from typing import Any
 
-from catalytic.client.mcp.link import DaemonLink, ProgressSink, ToolFailure
+from catalytic.client.mcp.link import DaemonLink, ProgressSink
 
 FAILURES_SHOWN = 20
 TRACE_LINES = 12
@@ -26,9 +26,8 @@ def clip(text: str, lines: int = TRACE_LINES, width: int = LINE_WIDTH) -> str:
 
 async def run_tests(link: DaemonLink, *, root: str, select: str | None, args: list[str],
                     progress: ProgressSink | None = None) -> dict[str, Any]:
-    if not os.path.isabs(root):
-        raise ToolFailure(f"root must be an absolute path: {root!r}", -32602, "input")
-    params: dict[str, Any] = {"root": os.path.normpath(root), "args": args}
+    # A relative root is taken from the server's working folder (where the agent started it).
+    params: dict[str, Any] = {"root": os.path.abspath(os.path.expanduser(root)), "args": args}
     note = None
     if await link.has_param("testrun.run", "select"):
         params["select"] = select or "affected-first"

@@ -130,6 +130,25 @@ async def test_run_tests_reports_only_failures_with_clipped_tracebacks(served,
         assert len(json.dumps(red)) < 2000
 
 
+async def test_affected_selection_is_asked_only_of_a_daemon_that_has_it(served,
+                                                                        project: Path) -> None:
+    d, server = served
+    with d.client() as direct:
+        params = direct.hello_info["methods"]["testrun.run"]["params"]
+    has_select = any(p["name"] == "select" for p in params)
+    async with Client(server) as c:
+        default = ok(await c.call_tool("run_tests", {"root": str(project)}))
+        affected = ok(await c.call_tool("run_tests", {"root": str(project),
+                                                      "select": "affected"}))
+    if has_select:
+        assert default["select"] == "affected-first" and affected["select"] == "affected"
+        assert "selected" in affected and "note" not in affected
+    else:
+        assert "select" not in default and "note" not in default
+        assert "cannot select affected tests" in affected["note"]
+        assert affected["passed"] == default["passed"] == 4
+
+
 async def test_daemon_errors_become_tool_errors(served, project: Path, tmp_path: Path) -> None:
     _, server = served
     async with Client(server) as c:
@@ -150,8 +169,8 @@ async def test_daemon_errors_become_tool_errors(served, project: Path, tmp_path:
         assert e["code"] == -32602 and "missing.md" in e["message"]
         e = err(await c.call_tool("cache_put", {"key": "k", "base64": "%%%"}))
         assert e["code"] == -32602 and "base64" in e["message"]
-        e = err(await c.call_tool("run_tests", {"root": "relative/path"}))
-        assert e["code"] == -32602
+        e = err(await c.call_tool("run_tests", {"root": "no/such/relative/path"}))
+        assert e["code"] == -32003 and os.path.join(os.getcwd(), "no/such") in e["message"]
         outside = Path(os.path.dirname(tmp_path))  # not below testrun.allowed_roots
         e = err(await c.call_tool("run_tests", {"root": str(outside)}))
         assert e["code"] == -32003 and "allowed_roots" in e["message"]
