@@ -200,6 +200,7 @@ async def test_a_lost_daemon_is_reconnected(make_daemon, tmp_path: Path) -> None
     async with Client(build_server(DaemonLink(d.socket, autostart=False))) as c:
         first = ok(await c.call_tool("daemon_status", {}))
         d.restart()
+        await asyncio.sleep(0.5)  # the old connection's end is seen before the next call
         second = ok(await c.call_tool("daemon_status", {}))
         assert second["pid"] != first["pid"]
 
