@@ -71,10 +71,14 @@ class DaemonLink:
         await self.client()
         return method in self.hello.get("methods", {})
 
-    async def has_param(self, method: str, param: str) -> bool:
+    async def param(self, method: str, name: str) -> dict[str, Any] | None:
+        """The schema `system.hello` publishes for `method`'s param `name`, if it has one."""
         await self.client()
         spec = self.hello.get("methods", {}).get(method) or {}
-        return any(p.get("name") == param for p in spec.get("params", []))
+        return next((p for p in spec.get("params", []) if p.get("name") == name), None)
+
+    async def has_param(self, method: str, name: str) -> bool:
+        return await self.param(method, name) is not None
 
     async def call(self, method: str, params: dict[str, Any] | None = None, *,
                    progress: ProgressSink | None = None) -> Any:

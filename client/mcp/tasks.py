@@ -75,10 +75,11 @@ async def parse_prd(link: DaemonLink, *, path: str | None, text: str | None, doc
 async def all_tasks(link: DaemonLink, document: str) -> list[dict[str, Any]]:
     """Every stored task of `document` with its status, in document order."""
     if await link.has_method("prd.tasks"):
+        limit = (await link.param("prd.tasks", "limit") or {}).get("max") or PAGE
         tasks: list[dict[str, Any]] = []
         while True:
             page = await link.call("prd.tasks", {"document": document, "offset": len(tasks),
-                                                 "limit": PAGE})
+                                                 "limit": min(PAGE, int(limit))})
             tasks += page.get("tasks") or []
             if not page.get("tasks") or len(tasks) >= int(page.get("total", 0)):
                 break
