@@ -121,3 +121,43 @@ def test_the_client_library_does_not_load_the_sdk() -> None:
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                          check=True)
     assert out.stdout.strip() == "[]"
+
+
+def test_stdout_carries_only_protocol_messages(tmp_path: Path) -> None:
+    """Raw JSON-RPC lines in; every stdout line is a JSON-RPC message, logs are on stderr."""
+    command, *lead = command_path()
+    env = {k: v for k, v in os.environ.items() if not k.startswith("CATALYTIC_")}
+    proc = subprocess.Popen(
+        [command, *lead, "--no-autostart", "--socket", str(tmp_path / "none.sock"), "mcp",
+         "--log-level", "DEBUG"],
+        stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env)
+    assert proc.stdin is not None and proc.stdout is not None
+    requests = [
+        {"jsonrpc": "2.0", "id": 1, "method": "initialize",
+         "params": {"protocolVersion": "2025-06-18", "capabilities": {},
+                    "clientInfo": {"name": "raw", "version": "1"}}},
+        {"jsonrpc": "2.0", "method": "notifications/initialized"},
+        {"jsonrpc": "2.0", "id": 2, "method": "tools/call",
+         "params": {"name": "next_task", "arguments": {}}},
+    ]
+    answers: dict[int, Any] = {}
+    for message in requests:
+        proc.stdin.write((json.dumps(message) + "\n").encode())
+        proc.stdin.flush()
+        if "id" in message:
+            while message["id"] not in answers:
+                line = proc.stdout.readline()
+                assert line, "the server closed stdout"
+                decoded = json.loads(line)
+                assert decoded["jsonrpc"] == "2.0"
+                if "id" in decoded:
+                    answers[decoded["id"]] = decoded
+    proc.stdin.close()
+    rest, stderr = proc.stdout.read(), proc.stderr.read() if proc.stderr else b""
+    assert proc.wait(30) == 0
+    for line in rest.splitlines():
+        assert json.loads(line)["jsonrpc"] == "2.0"
+    assert answers[1]["result"]["serverInfo"]["name"] == "catalytic"
+    call = answers[2]["result"]
+    assert call["isError"] is True and call["structuredContent"]["error"] == "not-running"
+    assert b"not running" in stderr  # the log line went to stderr
