@@ -8,12 +8,15 @@ method schemas, so tools use newer verbs and params only where they exist.
 from __future__ import annotations
 
 import asyncio
+import logging
 import os
 from collections.abc import Awaitable, Callable
 from typing import Any
 
 from catalytic.client.aio import AsyncClient
 from catalytic.client.errors import DaemonNotRunning, ProtocolMismatch, RpcError
+
+log = logging.getLogger("catalytic.mcp")
 
 ProgressSink = Callable[[float, float | None, str | None], Awaitable[None]]
 """Receives (done, total, message) for each progress notification of a call."""
@@ -108,8 +111,11 @@ class DaemonLink:
 
         async def pump() -> None:
             while (item := await queue.get()) is not None:
-                await progress(float(item.get("done") or 0), _number(item.get("total")),
-                               item.get("message") or None)
+                try:
+                    await progress(float(item.get("done") or 0), _number(item.get("total")),
+                                   item.get("message") or None)
+                except Exception as exc:  # a progress note that cannot be sent loses no answer
+                    log.debug("progress not forwarded: %r", exc)
 
         forwarder = asyncio.create_task(pump())
         try:

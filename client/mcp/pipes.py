@@ -5,7 +5,7 @@ The SDK's default stdio transport reads and writes through worker threads
 a call. This hands the SDK's `stdio_server` line streams over asyncio pipes on
 private duplicates of fd 0 and 1, and, as the SDK does, points fd 0 at the null
 device and fd 1 at stderr meanwhile, so stray output never reaches the wire.
-Where stdin or stdout is not a pipe or socket, it yields None and the SDK's own
+Where stdin or stdout cannot be one (a regular file), it yields None and the SDK's own
 transport is used.
 """
 
@@ -73,7 +73,7 @@ async def stdio_pipes() -> AsyncIterator[tuple[Any, Any] | None]:
             lambda: asyncio.StreamReaderProtocol(reader), read_file)
         transport, protocol = await loop.connect_write_pipe(
             asyncio.streams.FlowControlMixin, write_file)
-    except (OSError, ValueError):  # a regular file or a terminal: not a pipe
+    except (OSError, ValueError):  # e.g. a regular file: not a pipe, socket or terminal
         if read_transport is not None:
             read_transport.close()
         read_file.close()

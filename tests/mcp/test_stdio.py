@@ -17,6 +17,7 @@ from mcp_project import BUG, copy_project, daemon_config, edit, err, ok
 
 from catalytic.client.commands.mcp import command_path
 from catalytic.client.discover import read_status
+from catalytic.client.mcp.budget import TOOLS_TOKEN_BUDGET, count_tokens
 
 
 def stdio(env: dict[str, str], *args: str) -> Client:
@@ -139,8 +140,10 @@ def test_stdout_carries_only_protocol_messages(tmp_path: Path) -> None:
         {"jsonrpc": "2.0", "method": "notifications/initialized"},
         {"jsonrpc": "2.0", "id": 2, "method": "tools/call",
          "params": {"name": "next_task", "arguments": {}}},
+        {"jsonrpc": "2.0", "id": 3, "method": "tools/list"},
     ]
     answers: dict[int, Any] = {}
+    raw: dict[int, str] = {}
     for message in requests:
         proc.stdin.write((json.dumps(message) + "\n").encode())
         proc.stdin.flush()
@@ -152,6 +155,7 @@ def test_stdout_carries_only_protocol_messages(tmp_path: Path) -> None:
                 assert decoded["jsonrpc"] == "2.0"
                 if "id" in decoded:
                     answers[decoded["id"]] = decoded
+                    raw[decoded["id"]] = line.decode()
     proc.stdin.close()
     rest, stderr = proc.stdout.read(), proc.stderr.read() if proc.stderr else b""
     assert proc.wait(30) == 0
@@ -161,3 +165,6 @@ def test_stdout_carries_only_protocol_messages(tmp_path: Path) -> None:
     call = answers[2]["result"]
     assert call["isError"] is True and call["structuredContent"]["error"] == "not-running"
     assert b"not running" in stderr  # the log line went to stderr
+    # The budget holds for the tool list exactly as it arrives, envelope included.
+    assert len(answers[3]["result"]["tools"]) == 10
+    assert count_tokens(raw[3]) <= TOOLS_TOKEN_BUDGET
