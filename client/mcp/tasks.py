@@ -145,7 +145,7 @@ async def next_task(link: DaemonLink, *, document: str) -> dict[str, Any]:
     reasons.append(f"all {len(deps)} dependencies done" if deps else "no dependencies")
     reasons.append(f"priority {task.get('priority')}")
     if len(picked) > 1:
-        reasons.append("first by in-progress, priority, fewest dependencies, document order")
+        reasons.append(f"ahead of {picked[1]['id']} by {ahead_by(task, picked[1])}")
     out: dict[str, Any] = {
         "document": document,
         "task": {**brief(task), "description": task.get("description", ""),
@@ -155,6 +155,21 @@ async def next_task(link: DaemonLink, *, document: str) -> dict[str, Any]:
     if len(picked) > 1:
         out["also_available"] = [t["id"] for t in picked[1:]]
     return out
+
+
+PRIORITY_RANK = {"critical": 0, "high": 1, "medium": 2, "low": 3}
+
+
+def ahead_by(first: dict[str, Any], second: dict[str, Any]) -> str:
+    """Which rule of prd.next's order put `first` before `second`."""
+    if (first.get("status") == "in-progress") != (second.get("status") == "in-progress"):
+        return "being in progress"
+    if PRIORITY_RANK.get(first.get("priority", ""), 9) != PRIORITY_RANK.get(
+            second.get("priority", ""), 9):
+        return "priority"
+    if len(first.get("dependencies") or []) != len(second.get("dependencies") or []):
+        return "fewer dependencies"
+    return "document order"
 
 
 async def set_task_status(link: DaemonLink, *, document: str, task_id: str,

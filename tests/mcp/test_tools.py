@@ -53,6 +53,7 @@ async def test_task_tools(served, project: Path) -> None:
         nxt = ok(await c.call_tool("next_task", {"document": DOC}))
         assert nxt["task"]["id"] == "arithmetic/fr-1"
         assert "priority high" in nxt["why"] and "no dependencies" in nxt["why"]
+        assert f"ahead of {nxt['also_available'][0]} by priority" in nxt["why"]
 
         fr2 = ok(await c.call_tool("get_task", {"document": DOC, "id": "arithmetic/fr-2"}))
         assert fr2["dependencies"] == [{"id": "arithmetic/fr-1",
