@@ -19,17 +19,18 @@ import os
 import signal
 import threading
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from concurrent.futures import Future, ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from typing import Any, TypeVar
 
 from catalytic.client.errors import InternalError
-from catalytic.daemon.job_reporter import JobReporter, run_with
+from catalytic.daemon.job_reporter import JobReporter, MapProgress, run_with
 from catalytic.plugins.base import JobCancelled, ProgressFn
 
 T = TypeVar("T")
 SLOTS = 4096
+MAP_JOBS_PER_WORKER = 2
 
 _flags: Any = None
 _queue: Any = None
@@ -85,26 +86,48 @@ class BaseExecutor:
                      **kwargs: Any) -> T:
         raise NotImplementedError
 
-    async def map(self, fn: Callable[[Any], T], items: Iterable[Any], *,
-                  progress: ProgressFn | None = None,
-                  label: Callable[[Any], str] | None = None) -> list[T]:
-        todo = list(items)
-        done = 0
+    @property
+    def same_host(self) -> bool:
+        return True
 
-        async def one(item: Any) -> T:
-            nonlocal done
-            result = await self.submit(fn, item)
-            done += 1
-            if progress is not None:
-                progress(done, len(todo), "" if label is None else label(item))
+    @property
+    def cluster(self) -> bool:
+        return False
+
+    def map_window(self) -> int:
+        """Jobs of one `map` handed to the backend at a time (the rest wait their turn)."""
+        return max(1, self.workers) * MAP_JOBS_PER_WORKER
+
+    async def map(self, fn: Callable[..., T], items: Iterable[Any], *,
+                  args: Sequence[Any] = (), kwargs: Mapping[str, Any] | None = None,
+                  progress: ProgressFn | None = None,
+                  label: Callable[[Any], str] | None = None,
+                  report: bool = False) -> list[T]:
+        """See `plugins.base.Executor.map`: all jobs or none, in item order."""
+        todo = list(items)
+        if not todo:
+            return []
+        shared_kw = dict(kwargs or {})
+        tally = MapProgress(len(todo), progress)
+        window = asyncio.Semaphore(self.map_window())
+
+        async def one(index: int, item: Any) -> T:
+            name = "" if label is None else label(item)
+            job_progress = tally.job(index, name) if report else None
+            async with window:
+                result = await self.submit(fn, item, *args, progress=job_progress, **shared_kw)
+            tally.finished(index, name)
             return result
 
-        tasks = [asyncio.ensure_future(one(item)) for item in todo]
+        tasks = [asyncio.ensure_future(one(i, item)) for i, item in enumerate(todo)]
         try:
             return list(await asyncio.gather(*tasks))
         except BaseException:
             for t in tasks:
                 t.cancel()
+            # let every sibling see its cancellation (flags set, futures dropped) before
+            # the caller hears of the failure
+            await asyncio.wait(tasks)
             raise
 
     def stats(self) -> dict[str, Any]:

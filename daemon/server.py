@@ -96,6 +96,7 @@ class Server:
             st.dispatcher.register("system", method, getattr(system, System.handler_name(verb)))
         registry = CollectorRegistry(auto_describe=True)
         st.extra["registry"] = registry
+        self.governor = MemoryGovernor(st, self.host, self.log)  # plugins admit through it
         await self.host.start_all(lambda name: self.plugin_context(name, registry),
                                   st.dispatcher)
         self.http = HttpServer(st, registry)
@@ -109,7 +110,6 @@ class Server:
             self.listeners.append(await loop.create_unix_server(
                 lambda: Connection(st), sock=sock, backlog=1024))
         self._background.append(asyncio.create_task(self.sweep()))
-        self.governor = MemoryGovernor(st, self.host, self.log)
         st.extra["governor"] = self.governor
         self._background.append(asyncio.create_task(self.governor.run()))
         interval = st.config.values["daemon"]["snapshot_interval_s"]
@@ -134,7 +134,8 @@ class Server:
             state_dir=private_dir(st.state_dir / name), executor=st.executor,
             metrics=registry, log=logging.getLogger(f"catalytic.plugins.{name}"),
             call=self.internal_call, daemon_config=st.config.values,
-            socket_path=st.socket_path)
+            socket_path=st.socket_path, durability=st.config.values["daemon"]["durability"],
+            memory=self.governor)
 
     async def internal_call(self, method: str, params: dict[str, Any]) -> Any:
         """Plugins call each other through the dispatcher, never by import."""

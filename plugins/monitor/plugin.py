@@ -64,7 +64,7 @@ class MonitorPlugin(Plugin):
     async def start(self, ctx: PluginContext) -> None:
         self.ctx = ctx
         cfg = ctx.config
-        self.store = await asyncio.to_thread(MonitorStore, ctx.state_dir / "monitor.sqlite")
+        self.store = await asyncio.to_thread(MonitorStore.open, ctx)
         self.ring = Ring(cfg["history_samples"])
         self.flat = StatsFlattener()
         self.sampler = ProcessSampler()
