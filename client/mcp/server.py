@@ -113,9 +113,12 @@ def build_server(link: DaemonLink, version: str = "", log_level: LogLevel = "WAR
                         select: Select | None = None,
                         args: Annotated[list[str] | None,
                                         Field(description="Extra pytest args")] = None,
+                        python: Annotated[str | None, Field(
+                            description="Interpreter; default root/.venv/bin/python")] = None,
                         ) -> CallToolResult:
         return await answer(test_ops.run_tests(link, root=root, select=select,
-                                               args=args or [], progress=progress_of(ctx)))
+                                               args=args or [], python=python,
+                                               progress=progress_of(ctx)))
 
     @tool(description="Store an artifact (text or base64) under a key in the workspace cache.")
     async def cache_put(key: str, text: str | None = None, base64: str | None = None,

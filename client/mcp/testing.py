@@ -25,9 +25,12 @@ def clip(text: str, lines: int = TRACE_LINES, width: int = LINE_WIDTH) -> str:
 
 
 async def run_tests(link: DaemonLink, *, root: str, select: str | None, args: list[str],
+                    python: str | None = None,
                     progress: ProgressSink | None = None) -> dict[str, Any]:
-    # A relative root is taken from the server's working folder (where the agent started it).
+    # Relative paths are taken from the server's working folder (where the agent started it).
     params: dict[str, Any] = {"root": os.path.abspath(os.path.expanduser(root)), "args": args}
+    if python is not None:
+        params["python"] = os.path.abspath(os.path.expanduser(python))
     note = None
     if await link.has_param("testrun.run", "select"):
         params["select"] = select or "affected-first"

@@ -6,6 +6,7 @@ import asyncio
 import base64
 import json
 import os
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -121,7 +122,8 @@ async def test_run_tests_reports_only_failures_with_clipped_tracebacks(served,
         assert "results" not in green
 
         edit(project / "calc" / "ops.py", *BUG)
-        red = ok(await c.call_tool("run_tests", {"root": str(project), "args": ["-q"]}))
+        red = ok(await c.call_tool("run_tests", {"root": str(project), "args": ["-q"],
+                                                 "python": sys.executable}))
         assert (red["passed"], red["failed"]) == (3, 1)
         [failure] = red["failures"]
         assert failure["nodeid"] == "tests/check_ops.py::test_add"
@@ -170,6 +172,9 @@ async def test_daemon_errors_become_tool_errors(served, project: Path, tmp_path:
         assert e["code"] == -32602 and "missing.md" in e["message"]
         e = err(await c.call_tool("cache_put", {"key": "k", "base64": "%%%"}))
         assert e["code"] == -32602 and "base64" in e["message"]
+        e = err(await c.call_tool("run_tests", {"root": str(project),
+                                                "python": str(tmp_path / "no-python")}))
+        assert e["code"] in (-32602, -32003) and "no-python" in e["message"]
         e = err(await c.call_tool("run_tests", {"root": "no/such/relative/path"}))
         assert e["code"] == -32003 and os.path.join(os.getcwd(), "no/such") in e["message"]
         outside = Path(os.path.dirname(tmp_path))  # not below testrun.allowed_roots
