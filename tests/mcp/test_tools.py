@@ -184,6 +184,19 @@ async def test_daemon_errors_become_tool_errors(served, project: Path, tmp_path:
         assert ok(await c.call_tool("next_task", {"document": DOC}))["task"]
 
 
+async def test_concurrent_calls_share_one_connection(served) -> None:
+    _, server = served
+    async with Client(server) as c:
+        puts = await asyncio.gather(*(c.call_tool("cache_put", {"key": f"k{i}", "text": str(i)})
+                                      for i in range(20)))
+        assert all(not r.is_error for r in puts)
+        gets = await asyncio.gather(*(c.call_tool("cache_get", {"key": f"k{i}"})
+                                      for i in range(20)))
+        assert [ok(r)["text"] for r in gets] == [str(i) for i in range(20)]
+        status = ok(await c.call_tool("daemon_status", {}))
+    assert status["load"]["connections"] == 1  # one daemon connection for every call
+
+
 async def test_no_daemon_is_a_tool_error_not_a_crash(tmp_path: Path,
                                                      monkeypatch: pytest.MonkeyPatch) -> None:
     server = build_server(DaemonLink(tmp_path / "none.sock", autostart=False))
@@ -218,10 +231,15 @@ async def test_progress_is_forwarded(served, project: Path) -> None:
     async def on_progress(done: float, total: float | None, message: str | None) -> None:
         seen.append((done, total, message))
 
+    big = "# Big\n\n" + "".join(
+        f"## Area {i}\n\n" + "".join(f"- Build part {j} of area {i}\n" for j in range(5)) + "\n"
+        for i in range(300))
     async with Client(server) as c:
-        ok(await c.call_tool("parse_prd", {"path": str(project / "PRD.md"), "document": DOC},
-                             progress_callback=on_progress))
-        assert seen and seen[-1][0] == seen[-1][1]  # the final note: done == total
+        parsed = ok(await c.call_tool("parse_prd", {"text": big, "document": "big"},
+                                      progress_callback=on_progress))
+        assert parsed["tasks"] == 300 * 6 and parsed["top_level_more"] == 300 - 40
+        assert len(seen) >= 2 and seen[0][0] < seen[0][1]  # a first note, then more
+        assert seen[-1][0] == seen[-1][1] and seen[-1][2]  # the final one: done == total
         seen.clear()
         ok(await c.call_tool("run_tests", {"root": str(project)}, progress_callback=on_progress))
         assert seen and all(t is None or d <= t for d, t, _ in seen)
