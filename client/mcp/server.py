@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import json
 import logging
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable
 from typing import Annotated, Any, Literal
 
 from mcp.server.mcpserver import Context, MCPServer
@@ -69,45 +69,45 @@ def build_server(link: DaemonLink, version: str = "", log_level: LogLevel = "WAR
     """An `MCPServer` whose tools forward to the daemon behind `link`."""
     server = MCPServer("catalytic", version=version, instructions=INSTRUCTIONS,
                        log_level=log_level)
-    tool: Callable[..., Callable[[Any], Any]] = server.tool
 
-    @tool(description="Decompose a PRD (file path or text) into a stored task graph; "
-                      "re-parsing is incremental. Returns counts, top-level task ids, "
-                      "warnings, revision.")
+    @server.tool(description="Decompose a PRD (file path or text) into a stored task graph; "
+                             "re-parsing is incremental. Returns counts, top-level task ids, "
+                             "warnings, revision.")
     async def parse_prd(ctx: Context, document: Doc = "default", path: str | None = None,
                         text: str | None = None) -> CallToolResult:
         return await answer(task_ops.parse_prd(link, path=path, text=text, document=document,
                                                progress=progress_of(ctx)))
 
-    @tool(description="List tasks (id, title, status, priority), optionally by status, "
-                      "paged.")
+    @server.tool(description="List tasks (id, title, status, priority), optionally by status, "
+                             "paged.")
     async def get_tasks(document: Doc = "default", status: Status | None = None,
                         offset: Annotated[int, Field(ge=0)] = 0,
                         limit: Annotated[int, Field(ge=1, le=500)] = 50) -> CallToolResult:
         return await answer(task_ops.get_tasks(link, document=document, status=status,
                                                offset=offset, limit=limit))
 
-    @tool(description="One task in full, with its subtasks and dependencies' status.")
+    @server.tool(description="One task in full, with its subtasks and dependencies' status.")
     async def get_task(id: TaskId, document: Doc = "default") -> CallToolResult:
         return await answer(task_ops.get_task(link, document=document, task_id=id))
 
-    @tool(description="The next task to work on (dependencies done, by priority) and why. "
-                      "Call after finishing one.")
+    @server.tool(description="The next task to work on (dependencies done, by priority) "
+                             "and why. Call after finishing one.")
     async def next_task(document: Doc = "default") -> CallToolResult:
         return await answer(task_ops.next_task(link, document=document))
 
-    @tool(description="Set a task's status (durable).")
+    @server.tool(description="Set a task's status (durable).")
     async def set_task_status(id: TaskId, status: Status,
                               document: Doc = "default") -> CallToolResult:
         return await answer(task_ops.set_task_status(link, document=document, task_id=id,
                                                      status=status))
 
-    @tool(description="A task's subtree of subtasks from the graph.")
+    @server.tool(description="A task's subtree of subtasks from the graph.")
     async def expand_task(id: TaskId, document: Doc = "default") -> CallToolResult:
         return await answer(task_ops.expand_task(link, document=document, task_id=id))
 
-    @tool(description="Run a project's pytest suite (affected tests first when supported). "
-                      "Returns counts, duration and only the failures with short tracebacks.")
+    @server.tool(description="Run a project's pytest suite (affected tests first when "
+                             "supported). Returns counts, duration and only the failures "
+                             "with short tracebacks.")
     async def run_tests(ctx: Context,
                         root: Annotated[str, Field(description="Absolute project path")],
                         select: Select | None = None,
@@ -120,18 +120,19 @@ def build_server(link: DaemonLink, version: str = "", log_level: LogLevel = "WAR
                                                args=args or [], python=python,
                                                progress=progress_of(ctx)))
 
-    @tool(description="Store an artifact (text or base64) under a key in the workspace cache.")
+    @server.tool(description="Store an artifact (text or base64) under a key in the "
+                             "workspace cache.")
     async def cache_put(key: str, text: str | None = None, base64: str | None = None,
                         ttl_s: float | None = None) -> CallToolResult:
         return await answer(status_ops.cache_put(link, key=key, text=text, base64_data=base64,
                                                  ttl_s=ttl_s))
 
-    @tool(description="Fetch an artifact by key: text, or base64 for binary; found=false "
-                      "on a miss.")
+    @server.tool(description="Fetch an artifact by key: text, or base64 for binary; found=false "
+                             "on a miss.")
     async def cache_get(key: str) -> CallToolResult:
         return await answer(status_ops.cache_get(link, key=key))
 
-    @tool(description="Daemon version, plugins, dashboard URL and load.")
+    @server.tool(description="Daemon version, plugins, dashboard URL and load.")
     async def daemon_status() -> CallToolResult:
         return await answer(status_ops.daemon_status(link))
 
