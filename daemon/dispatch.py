@@ -30,6 +30,7 @@ from catalytic.plugins.base import DEFER, Method
 from catalytic.protocol.errors import (
     Cancelled,
     DeadlineExceeded,
+    Forbidden,
     InternalError,
     InvalidParams,
     InvalidRequest,
@@ -55,6 +56,9 @@ cost more than the call itself."""
 FLUSH_BYTES = 256 << 10
 """Answers gathered from one read are handed to the transport once they reach this size,
 so a peer that does not read is noticed before the next message is answered."""
+
+REFUSED = frozenset({InvalidParams.code, Forbidden.code, TooLarge.code, Overloaded.code})
+"""Codes of calls refused before their work began: not recorded as workload."""
 
 _packb = msgpack.Packer(use_bin_type=True, unicode_errors="surrogateescape").pack
 
@@ -267,11 +271,12 @@ class Dispatcher:
 
     def account(self, entry: Entry, kwargs: dict[str, Any], elapsed: float,
                 error: RpcError | None) -> None:
-        """Count an accepted call in its method's stats and in a running `system.record`."""
+        """Count a call in its method's stats and, when its handler accepted it, in a
+        running `system.record` (a call refused for its params is no workload)."""
         code = None if error is None else error.code
         entry.stats.record(elapsed, code)
         st = self.state
-        if st is not None and st.recorder is not None:
+        if st is not None and st.recorder is not None and code not in REFUSED:
             st.recorder.add(entry.name, kwargs, elapsed, code)
 
     def _log(self) -> Any:
