@@ -109,6 +109,10 @@ CORE: dict[str, Sequence[Setting]] = {
                 min=0, max=86400),
         Setting("memory_budget", "bytes", 0,
                 "Memory budget in bytes for the governor; 0 = a quarter of RAM.", min=0),
+        Setting("durability", "str", "normal",
+                "How durable plugins' stores are: normal survives a daemon crash (SIGKILL), "
+                "full also survives an OS crash or power loss (SQLite synchronous=FULL).",
+                choices=("normal", "full")),
         Setting("memory_soft_ratio", "float", 0.85,
                 "Above this share of the budget the governor asks plugins to shrink.",
                 min=0.1, max=1.0),

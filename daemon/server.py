@@ -83,6 +83,8 @@ class Server:
             st.dispatcher.register("system", method, getattr(system, System.handler_name(verb)))
         registry = CollectorRegistry(auto_describe=True)
         st.registry = registry
+        self.governor = MemoryGovernor(st, self.host, self.log)  # plugins admit through it
+        st.governor = self.governor
         await self.host.start_all(lambda name: self.plugin_context(name, registry),
                                   st.dispatcher)
         self.http = HttpServer(st, registry)
@@ -96,8 +98,6 @@ class Server:
             self.listeners.append(await loop.create_unix_server(
                 lambda: Connection(st), sock=sock, backlog=1024))
         self._background.append(asyncio.create_task(self.sweep()))
-        self.governor = MemoryGovernor(st, self.host, self.log)
-        st.governor = self.governor
         self._background.append(asyncio.create_task(self.governor.run()))
         interval = st.config.values["daemon"]["snapshot_interval_s"]
         if interval > 0:
@@ -121,7 +121,8 @@ class Server:
             state_dir=private_dir(st.state_dir / name), executor=st.executor,
             metrics=registry, log=logging.getLogger(f"catalytic.plugins.{name}"),
             call=st.dispatcher.invoke, daemon_config=st.config.values,
-            socket_path=st.socket_path)
+            socket_path=st.socket_path, durability=st.config.values["daemon"]["durability"],
+            memory=self.governor)
 
     def bind(self) -> socket.socket:
         """Bind the socket, refusing to start beside a live daemon and replacing a stale one."""
