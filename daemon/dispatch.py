@@ -460,13 +460,14 @@ class Dispatcher:
                 answered, _result, error = self._now(entry, call, kwargs)
                 if answered:
                     if error is not None:
-                        log.info("notification %s failed: %s", method, error)
+                        log.debug("notification %s failed: %s", method, error)
                     return
             self._room(session)
         except RpcError as exc:
             if entry is not None:
                 entry.stats.record(0.0, exc.code)
-            log.info("notification %.80s ignored: %s", method, exc)
+            log.debug("notification %.80s ignored: %s", method, exc)  # a flood must not flood
+            # the log too; system.stats counts the refusals by code
             return
         key = call.key = session.new_key()
         session.inflight[key] = call
