@@ -178,7 +178,10 @@ class Dispatcher:
         if type(msgid) is not int:
             return False
         call = session.inflight.get(msgid)
-        return call is not None and call.cancel(reason)
+        if call is None:
+            return False
+        call.cancel(reason)  # a second cancel of a call still winding down is a no-op
+        return True
 
     def cancel_all(self, reason: str) -> None:
         for session in [*self.sessions, self.internal]:
