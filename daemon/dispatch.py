@@ -16,6 +16,7 @@ from __future__ import annotations
 import asyncio
 import functools
 import inspect
+import logging
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
@@ -282,9 +283,7 @@ class Dispatcher:
         if st is not None and st.recorder is not None and code not in REFUSED:
             st.recorder.add(entry.name, kwargs, elapsed, code)
 
-    def _log(self) -> Any:
-        import logging
-
+    def _log(self) -> logging.Logger:
         return self.state.log if self.state is not None else logging.getLogger("catalytic")
 
     # -- awaited callers: plugins (`ctx.call`) and HTTP --------------------------------------
