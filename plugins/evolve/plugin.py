@@ -90,6 +90,9 @@ class EvolvePlugin(AutotuneMixin, Plugin):
         Setting("max_studies", "int", 1000, "Studies kept before evolve.create refuses.",
                 min=1),
         Setting("max_population", "int", 10000, "Largest population per island.", min=4),
+        Setting("workload_roots", "path_list", [],
+                "Folders evolve.autotune may read a workload file from, by absolute path "
+                "(recordings of system.record are always readable by name)."),
     )
 
     async def start(self, ctx: PluginContext) -> None:
