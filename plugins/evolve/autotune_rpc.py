@@ -34,6 +34,26 @@ REPORT_TARGET = 0.955
 autonomy score the performance analysis hoped for."""
 
 
+def references(which: int, log: list[wl.Call], p: Any, costs: Costs,
+               weights: dict[str, float]) -> Any:
+    """The judge of the search (0) and the held-out reference (1): replays of the whole
+    workload, so they run as jobs too (threads would hold the loop's GIL)."""
+    return Judge.of(log, p, costs, weights) if which == 0 else Reference.of(log, costs, p.cut)
+
+
+def final_score(which: int, judge: Judge, log: list[wl.Call], held_ref: Reference,
+                costs: Costs, current: Knobs, best: Knobs, weights: dict[str, float],
+                cut: int) -> Any:
+    """One of the four closing scores, as a job of one `executor.map` (all or none):
+    0/1 the current knobs on the search and validation windows, 2/3 the current and the
+    chosen knobs on the held-out part."""
+    if which == 0:
+        return evaluate_chunk([current.to_map()], judge)
+    if which == 1:
+        return validate_chunk([current.to_map()], judge)
+    return evaluate(log, held_ref, costs, current if which == 2 else best, weights, cut)
+
+
 def _where(e: Exception) -> str:
     """The line an error names (`workload line 12: ...`), never the text it quotes."""
     head = str(e).split(":", 1)[0]
@@ -137,17 +157,16 @@ class AutotuneMixin:
                                 or 256 << 20)
         costs = Costs(cores=n_cores, memory_budget=memory_budget)
         p = plan(len(log), held_out, windows)
-        judge, held_ref = await asyncio.gather(
-            asyncio.to_thread(Judge.of, log, p, costs, w),
-            asyncio.to_thread(Reference.of, log, costs, p.cut))
+        judge, held_ref = await self.ctx.executor.map(references, range(2),
+                                                      args=(log, p, costs, w))
         current = Knobs(**config_write.current_knobs(self.ctx.daemon_config, n_cores,
                                                      memory_budget))
         search = Search(population=population, seed=seed, start=current)
         chunks = max(1, self.ctx.executor.workers)
 
         async def spread(fn: Any, rows: list[dict[str, Any]]) -> list[Any]:
-            done = await asyncio.gather(*(self.ctx.executor.submit(fn, part, judge)
-                                          for part in strided(rows, chunks) if part))
+            parts = [part for part in strided(rows, chunks) if part]
+            done = await self.ctx.executor.map(fn, parts, args=(judge,))
             return unstrided(done, len(rows), chunks)
 
         for g in range(generations + 1):
@@ -161,11 +180,8 @@ class AutotuneMixin:
             if target is not None and v >= target:
                 break
         best = knobs_of(search.picks[-1])
-        judged = await asyncio.gather(
-            self.ctx.executor.submit(evaluate_chunk, [current.to_map()], judge),
-            self.ctx.executor.submit(validate_chunk, [current.to_map()], judge),
-            self.ctx.executor.submit(evaluate, log, held_ref, costs, current, w, p.cut),
-            self.ctx.executor.submit(evaluate, log, held_ref, costs, best, w, p.cut))
+        judged = await self.ctx.executor.map(
+            final_score, range(4), args=(judge, log, held_ref, costs, current, best, w, p.cut))
         out: dict[str, Any] = {
             "workload": {"source": source, "calls": len(log), "skipped": skipped},
             "calls": len(log), "memory_budget": memory_budget, "cores": n_cores,

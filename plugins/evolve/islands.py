@@ -105,3 +105,22 @@ def run_epoch(island: Optimizer, evaluator: Evaluator, generations: int,
         if report is not None:
             report.report(g + 1, generations, f"generation {island.generation}")
     return island
+
+
+def run_island(island: Optimizer, evaluator: Evaluator, generations: int,
+               share: int | None = None, report: Any = None) -> Optimizer:
+    """`run_epoch` as one job of `executor.map` over the islands: `share` is how many
+    more evaluations each island may make (None: no limit)."""
+    cap = None if share is None else island.evaluations + share
+    return run_epoch(island, evaluator, generations, cap, report)
+
+
+async def evolve_islands(executor: Any, islands: Sequence[Optimizer], evaluator: Evaluator,
+                         generations: int, share: int | None = None) -> list[Optimizer]:
+    """One epoch of every island, one job each on `executor` (the plugin contract's
+    `map`): all islands come back, or the first failure is raised and every sibling job
+    is cancelled (each reports per generation, so a running one stops at its next)."""
+    out: list[Optimizer] = await executor.map(run_island, islands,
+                                              args=(evaluator, generations, share),
+                                              report=True)
+    return out

@@ -45,7 +45,7 @@ from catalytic.plugins.evolve.footprint import (
     stored_study_bytes,
     study_bytes,
 )
-from catalytic.plugins.evolve.islands import Evaluator, run_epoch
+from catalytic.plugins.evolve.islands import Evaluator, evolve_islands
 from catalytic.plugins.evolve.problems import PROBLEMS, get_problem
 from catalytic.plugins.evolve.spec import SpecError, StudySpec, parse_spec
 from catalytic.plugins.evolve.store import MIGRATIONS, StudyStore, dump
@@ -56,10 +56,6 @@ BUSY = -33001
 """The study is being evolved server-side by `evolve.run`; ask/tell/run must wait."""
 TOO_MANY = -33002
 """`evolve.max_studies` studies exist; delete one first."""
-
-
-def _quiet(done: float, total: float | None = None, message: str = "") -> None:
-    """Progress sink for island jobs: gives each job a Reporter so cancelling stops it."""
 
 
 def bad(e: SpecError) -> InvalidParams:
@@ -393,15 +389,10 @@ class EvolvePlugin(AutotuneMixin, Plugin):
             if evaluations is not None and s.evaluations >= evaluations:
                 break
             epoch = min(interval - s.generation % interval, generations - s.generation)
-            cap = None
-            if evaluations is not None:
-                cap = [i.evaluations + -(-(evaluations - s.evaluations) // len(s.islands))
-                       for i in s.islands]
-            jobs = [self.ctx.executor.submit(run_epoch, island, evaluator, epoch,
-                                             cap[k] if cap else None, progress=_quiet)
-                    for k, island in enumerate(s.islands)]
+            share = None if evaluations is None else \
+                -(-(evaluations - s.evaluations) // len(s.islands))
             try:
-                new = await asyncio.gather(*jobs)
+                new = await evolve_islands(self.ctx.executor, s.islands, evaluator, epoch, share)
             except asyncio.CancelledError:
                 await self._checkpoint(s)
                 raise
