@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import secrets
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any, TypeVar, cast
 
@@ -31,8 +31,10 @@ from catalytic.plugins.evolve.autotune_rpc import AutotuneMixin
 from catalytic.plugins.evolve.calls import (
     ask_is_heavy,
     ask_job,
-    pareto_is_heavy,
-    pareto_job,
+    decode_slices,
+    front_is_heavy,
+    front_job,
+    pareto_slices,
     settle_epoch,
     settle_is_heavy,
     tell_is_heavy,
@@ -56,6 +58,16 @@ BUSY = -33001
 """The study is being evolved server-side by `evolve.run`; ask/tell/run must wait."""
 TOO_MANY = -33002
 """`evolve.max_studies` studies exist; delete one first."""
+
+
+async def _sliced(slices: Iterator[list[dict[str, Any]]]) -> list[dict[str, Any]]:
+    """Concatenate the slices, letting other callbacks run between two (thousands of
+    candidates take milliseconds to build)."""
+    out: list[dict[str, Any]] = []
+    for part in slices:
+        out += part
+        await asyncio.sleep(0)
+    return out
 
 
 def bad(e: SpecError) -> InvalidParams:
@@ -249,11 +261,12 @@ class EvolvePlugin(AutotuneMixin, Plugin):
             heavy = ask_is_heavy(s, n)
             if heavy:
                 self.ctx.admit(ask_bytes(s.spec, n), f"evolve.ask of {n} candidates")
-            s, out = await self._apply(heavy, ask_job, s, n)
+            s, got = await self._apply(heavy, ask_job, s, n)
             if s.seq != seq:
                 await self._durably(self.store.journal, s.id, s.seq, ["ask", n])
-        self.asked += len(out["candidates"])
-        return out
+        self.asked += len(got.ids)
+        return {"candidates": await _sliced(decode_slices(s, got.ids, got.X)),
+                "done": got.done, "generation": got.generation}
 
     @rpc("tell", Param("study", "str"),
          Param("results", "list", items="map",
@@ -282,10 +295,12 @@ class EvolvePlugin(AutotuneMixin, Plugin):
          doc="The feasible non-dominated set over all islands: {front: [{genes, values}]}.")
     async def pareto(self, call: Call, study: str) -> dict[str, Any]:
         s = self._study(study, idle=False)
-        if pareto_is_heavy(s):  # a read: the copy sent to the worker is not adopted
-            out: dict[str, Any] = await self.ctx.executor.submit(pareto_job, s)
-            return out
-        return pareto_job(s)
+        if front_is_heavy(s):  # a read: the copy sent to the worker is not adopted
+            front = await self.ctx.executor.submit(front_job, s)
+        else:
+            front = s.current_front()
+        return {"front": await _sliced(pareto_slices(s, front)),
+                "objectives": [o.name for o in s.spec.objectives], "hypervolume": s.last_hv}
 
     @rpc("best", Param("study", "str"),
          doc="The best candidate told so far by the weighted score: {genes, values, score}.")

@@ -63,8 +63,9 @@ def test_worker_calls_equal_inline_calls_and_survive_sigkill(make_daemon: MakeDa
     answers: list[Any] = []
 
     def ask(n: int) -> dict[str, Any]:
-        _, out = calls.ask_job(local, n)
-        return out
+        _, got = calls.ask_job(local, n)
+        return {"candidates": [c for part in calls.decode_slices(local, got.ids, got.X)
+                               for c in part]}
 
     def tell(r: list[Any]) -> dict[str, Any]:
         _, out, _ = calls.tell_job(local, r)
@@ -72,7 +73,9 @@ def test_worker_calls_equal_inline_calls_and_survive_sigkill(make_daemon: MakeDa
         return out
 
     drive(ask, tell, generations=3)
-    assert remote["front"] == calls.pareto_job(local)["front"]
+    assert remote["front"] == [r for part in calls.pareto_slices(local, local.current_front())
+                               for r in part]
+    assert remote["front"] == local.pareto()
     assert status["best"] == local.best
     assert status["hypervolume"] == pytest.approx(local.last_hv, rel=1e-12)
     assert status["outstanding"] == len(local.outstanding) == 30
@@ -114,9 +117,9 @@ def test_heaviness_rules() -> None:
     big = Study.new("b", parse_spec({**SPEC, **DEFAULTS}))
     assert not calls.ask_is_heavy(small, 8) and calls.ask_is_heavy(small, calls.INLINE_ITEMS + 1)
     assert calls.ask_is_heavy(big, 1)  # breeding a batch from a large island
-    _, out = calls.ask_job(big, 10)
+    _, got = calls.ask_job(big, 10)
     assert not calls.ask_is_heavy(big, 10)  # the batch is bred: handing out is cheap
-    few = results(out["candidates"])
+    few = results([c for part in calls.decode_slices(big, got.ids, got.X) for c in part])
     assert not calls.tell_is_heavy(big, few)  # completes nothing
     assert not calls.tell_is_heavy(big, "not a list")  # refused at once, inline
     assert calls.tell_is_heavy(small, [{"id": 1}] * (calls.INLINE_ITEMS + 1))
