@@ -385,6 +385,10 @@ class EvolvePlugin(AutotuneMixin, Plugin):
         self.running.add(s.id)
         try:
             async with self._lock(s.id):
+                s = self._study(s.id, idle=False)  # a call that held the lock may have
+                if s.outstanding:                  # replaced it
+                    raise InvalidParams(f"study: {len(s.outstanding)} candidates are still "
+                                        "out; tell them first", {"field": "study"})
                 s = await self._evolve(call, s, generations, evaluations)
         finally:
             self.running.discard(s.id)

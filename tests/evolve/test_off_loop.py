@@ -123,3 +123,38 @@ def test_heaviness_rules() -> None:
     assert not calls.tell_is_heavy(big, few)  # completes nothing
     assert not calls.tell_is_heavy(big, "not a list")  # refused at once, inline
     assert calls.tell_is_heavy(small, [{"id": 1}] * (calls.INLINE_ITEMS + 1))
+
+
+def test_concurrent_clients_on_a_large_study_lose_nothing(make_daemon: MakeDaemon) -> None:
+    import threading
+
+    d = make_daemon({"daemon": {"plugins": ["evolve"], "workers": 2}})
+    with d.client(timeout=120) as c:
+        sid = c.call("evolve.create", SPEC)["study"]
+    errors: list[BaseException] = []
+
+    def worker(k: int) -> None:
+        try:
+            with d.client(timeout=120) as c:
+                for _ in range(3):
+                    cands = c.call("evolve.ask", study=sid, n=POP // 2)["candidates"]
+                    for part in (cands[: len(cands) // 2], cands[len(cands) // 2:]):
+                        c.call("evolve.tell", study=sid, results=results(part))
+        except BaseException as e:  # pragma: no cover - reported below
+            errors.append(e)
+
+    threads = [threading.Thread(target=worker, args=(k,)) for k in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(300)
+    assert not errors
+    with d.client(timeout=120) as c:
+        st = c.call("evolve.status", study=sid)
+        assert st["evaluations"] == 4 * 3 * (POP // 2) and st["outstanding"] == 0
+        assert st["generation"] == 5  # six batches of POP told: the initial one and 5 more
+    d.kill()
+    d.start()
+    with d.client(timeout=120) as c:
+        again = c.call("evolve.status", study=sid)
+        assert again["evaluations"] == st["evaluations"] and again["best"] == st["best"]
