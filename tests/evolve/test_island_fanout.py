@@ -42,7 +42,7 @@ def markers(folder: Path) -> int:
 
 async def test_islands_come_back_in_order_as_run_epoch_makes_them(pool: LocalExecutor) -> None:
     got = await evolve_islands(pool, islands(3), Evaluator("zdt1"), 4, share=40)
-    want = [run_epoch(i, Evaluator("zdt1"), 4, i.evaluations + 40) for i in islands(3)]
+    want = [run_epoch(i, Evaluator("zdt1"), 4, 40) for i in islands(3)]
     for a, b in zip(got, want, strict=True):
         assert a.generation == b.generation and a.evaluations == b.evaluations <= 16 + 40
         np.testing.assert_array_equal(a.X, b.X)
