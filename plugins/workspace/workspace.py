@@ -222,14 +222,19 @@ class Workspace:
             self.disk.flush_access()
         return Codec.decode(loaded.codec, loaded.stored), "disk"
 
-    def reply_bytes(self, keys: list[str]) -> int:
-        """What the values of `keys` add up to (raw sizes from the index; absent keys
-        count 0, repeated keys count each time): a reply's size before reading it."""
+    def value_sizes(self, keys: list[str]) -> dict[str, int]:
+        """The raw size of each stored key among `keys` (memory tier, else the index)."""
         with self.lock:
             mem = {k: self.mem[k].size for k in keys if k in self.mem}
         rest = [k for k in keys if k not in mem]
-        sizes = {**self.disk.sizes(rest), **mem} if rest else mem
-        return sum(sizes.get(k, 0) for k in keys)
+        return {**self.disk.sizes(rest), **mem} if rest else mem
+
+    def reply_bytes(self, keys: list[str]) -> tuple[int, int]:
+        """What the values of `keys` add up to, read from the index before reading any:
+        (each repeated key counted each time, as a reply carries it; each key once, as
+        `get_many` holds it). Absent keys count 0."""
+        sizes = self.value_sizes(keys)
+        return sum(sizes.get(k, 0) for k in keys), sum(sizes.values())
 
     def get_many(self, keys: list[str]) -> list[tuple[bytes | None, str | None]]:
         """`get` of each key in order; a repeated key shares one value object."""
