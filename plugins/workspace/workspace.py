@@ -108,6 +108,7 @@ class Workspace:
         self.codec = Codec(s.compression, s.zstd_level, s.min_ratio)
         self.disk = DiskTier(self.root, s.disk_capacity, self.storage)
         self.mem: dict[str, _Mem] = {}
+        """The memory tier's entries, least recently used first."""
         self.mem_used = 0
         self.mem_raw = 0
         self.policy = self._make_policy(s.policy)
@@ -193,6 +194,7 @@ class Workspace:
             if decode_limit is not None and m.codec != "none" and m.size > decode_limit:
                 return None
             self.policy.access(key, len(m.stored))
+            self.mem[key] = self.mem.pop(key)  # `mem` is kept in recency order
             self.memory.hits += 1
             self.disk.touch(key)
             if key in self._pending:
@@ -320,11 +322,12 @@ class Workspace:
         return moved
 
     def shrink(self, target: int) -> int:
-        """Evict memory-tier entries (coldest first) until at most `target` bytes remain,
-        a batch at a time so the event loop's memory hits wait at most one batch."""
+        """Evict memory-tier entries (least recently used first) until at most `target`
+        bytes remain, a batch at a time so the event loop's memory hits wait at most one
+        batch (asking the policy for its whole order would hold the lock for tens of ms)."""
         with self.lock:
             before = self.mem_used
-            order = self.policy.resident()
+            order = list(self.mem)
         for lo in range(0, len(order), 256):
             with self.lock:
                 for key in order[lo:lo + 256]:
@@ -379,10 +382,11 @@ class Workspace:
 
     # -- warm restart ----------------------------------------------------------------
     def snapshot(self, path: Path) -> int:
-        """Write the memory tier's keys (coldest first) atomically; return how many."""
+        """Write the memory tier's keys (least recently used first) atomically; return
+        how many. The lock is held only to copy the keys (recency order is `mem`'s own)."""
         with self.lock:
-            keys = [k for k in self.policy.resident() if k in self.mem]
-            keys = keys[-self.settings.snapshot_keys:]
+            keys = list(self.mem)
+        keys = keys[-self.settings.snapshot_keys:] if self.settings.snapshot_keys else []
         self.disk.flush_access()
         body = {"version": 1, "policy": self.settings.policy, "keys": keys}
         self.storage.atomic_write(path, json.dumps(body).encode())
