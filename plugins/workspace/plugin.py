@@ -29,7 +29,7 @@ from .codec import CODECS
 from .disk import DiskError
 from .jobs import simulate_job
 from .policies import NAMES
-from .sweep import plan, run_sweep
+from .sweep import job_input, plan, run_sweep
 from .traces import BYTES_PER_KEY, FORMATS, TraceError, estimate_requests
 from .workspace import KeyError_, Settings, ValueTooLarge, Workspace, check_key
 
@@ -39,6 +39,14 @@ TRACE_UNREADABLE = -33002
 """`workspace.simulate` was given a trace that cannot be read or parsed (names the line)."""
 
 SNAPSHOT = "snapshot.json"
+
+
+def _first_non_int(items: list[Any]) -> int | None:
+    """The index of the first item that is not an int (bools are not), or None."""
+    for i, item in enumerate(items):
+        if type(item) is not int:
+            return i
+    return None
 
 
 def _key(key: Any) -> str:
@@ -269,8 +277,9 @@ class WorkspacePlugin(Plugin):
             raise InvalidParams(f"trace {trace!r} cannot be read", {"param": "trace"}) from None
 
     @rpc("simulate",
-         Param("keys", "list", required=False, nullable=True, items="int",
-               doc="Uploaded key list (integers)."),
+         Param("keys", "list", required=False, nullable=True,
+               doc="Uploaded key list (integers; checked in a worker thread, since a "
+                   "list of millions would hold the event loop)."),
          Param("trace", "str", required=False, nullable=True,
                doc="Or: a trace file on the daemon's machine (under workspace.trace_roots)."),
          Param("format", "str", required=False, default="auto", choices=FORMATS,
@@ -307,6 +316,10 @@ class WorkspacePlugin(Plugin):
             path, requests = await asyncio.to_thread(self._trace_path, trace, format, limit)
         else:
             requests = len(keys or ())
+            at = await asyncio.to_thread(_first_non_int, keys or [])
+            if at is not None:
+                raise InvalidParams(f"keys[{at}] must be an integer",
+                                    {"param": "keys", "index": at})
         ex = self.ctx.executor
         fan = len(policies) * len(capacities) > 1 and ex.workers > 1
         at_once = min(ex.workers, len(plan(policies, capacities, ex.workers))) if fan else 1
@@ -319,8 +332,14 @@ class WorkspacePlugin(Plugin):
                 if path is not None:
                     out["trace"] = path
             else:
-                out = await ex.submit(simulate_job, keys, path, format, limit, policies,
-                                      capacities, prefetch, progress=call.progress)
+                async with job_input(ex, self.ctx.state_dir, keys, path, format,
+                                     limit) as (ship, job_path, job_fmt):
+                    out = await ex.submit(simulate_job, ship, job_path, job_fmt, limit,
+                                          policies, capacities, prefetch,
+                                          progress=call.progress)
+                out.pop("trace", None)  # a temporary file's name when keys were uploaded
+                if path is not None:
+                    out["trace"] = path
         except TraceError as exc:
             raise RpcError(str(exc), code=TRACE_UNREADABLE) from None
         self.simulations += 1

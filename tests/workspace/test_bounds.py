@@ -85,6 +85,9 @@ def test_simulate_never_quotes_a_trace_nor_reveals_what_lies_outside(make_daemon
             with pytest.raises(InvalidParams) as n:
                 c.call("workspace.simulate", trace=bad, capacities=[2])
             assert n.value.code == -32602
+        with pytest.raises(InvalidParams) as not_int:
+            c.call("workspace.simulate", keys=[1, 2, "three", 4], capacities=[2])
+        assert not_int.value.code == -32602 and "keys[2]" in not_int.value.message
         with pytest.raises(InvalidParams) as missing:
             c.call("workspace.simulate", trace=str(roots / "nope.trace"), capacities=[2])
         assert "does not exist" in missing.value.message
