@@ -130,13 +130,22 @@ class WorkspacePlugin(Plugin):
     # -- access bookkeeping and prefetch in the background --------------------------
     def _after_access(self, key: str) -> None:
         if self.ws.flush_due and (self._flushing is None or self._flushing.done()):
-            self._flushing = asyncio.create_task(asyncio.to_thread(self.ws.flush_access))
+            self._flushing = asyncio.create_task(self._flush_access())
         if not self.ws.wants_prefetch(key):
             return
         if self._prefetching is not None and not self._prefetching.done():
             self._next_prefetch = key  # the newest access wins; older ones are stale
             return
         self._prefetching = asyncio.create_task(self._prefetch(key))
+
+    async def _flush_access(self) -> int:
+        """Write the noted accesses in a thread; a failure is logged (they only order
+        disk-tier eviction) and the next batch tries again."""
+        try:
+            return await asyncio.to_thread(self.ws.flush_access)
+        except Exception as exc:
+            self.ctx.log.warning("workspace: cannot record accesses in the index: %s", exc)
+            return 0
 
     async def _prefetch(self, key: str) -> int:
         moved = 0

@@ -340,16 +340,28 @@ class Workspace:
             return before - self.mem_used
 
     def set_policy(self, name: str) -> None:
-        """Switch the memory tier's policy at run time, carrying the resident set."""
+        """Switch the memory tier's policy at run time, carrying the resident set.
+
+        The new policy is fed the entries (least recently used first) without the lock;
+        under it, only what changed meanwhile is applied and the policies swapped, so
+        memory hits on the event loop wait for a copy and two set differences (done in
+        C), not a rebuild."""
         with self.lock:
-            new = self._make_policy(name)
-            old = self.policy
-            old.on_evict = None
+            seen = dict(self.mem)
+        new = self._make_policy(name)
+        new.on_evict = None  # while building, an eviction touches nothing resident
+        for key, m in seen.items():
+            new.access(key, max(1, len(m.stored)))
+        dropped = [k for k in seen if k not in new]
+        with self.lock:
+            new.on_evict = self._on_evict
+            for key in seen.keys() - self.mem.keys():
+                new.remove(key)
+            for key in self.mem.keys() - seen.keys():
+                new.access(key, max(1, len(self.mem[key].stored)))
+            self.policy.on_evict = None
             self.policy = new
-            for key in old.resident():
-                if key in self.mem:
-                    new.access(key, len(self.mem[key].stored))
-            for key in [k for k in self.mem if k not in new]:
+            for key in dropped:
                 self._drop_mem(key)
             self.settings.policy = name
 
