@@ -123,3 +123,34 @@ def test_ping_stays_quick_during_a_simulation_of_uploaded_keys(make_daemon: Any)
     assert out["one"]["results"][0] == out["sweep"]["results"][0]
     assert p99(lat) < 100, f"system.ping p99 {p99(lat):.1f} ms during workspace.simulate"
     assert not list((d.state_dir / "workspace").glob("simulate-*"))
+
+
+def test_policy_switch_under_concurrent_gets_stays_consistent(tmp_path: Path) -> None:
+    """The new policy is built outside the lock; hits and evictions meanwhile must
+    leave the memory tier and the policy holding the same keys."""
+    ws: Workspace = open_workspace(tmp_path, policy="lru", prefetch=False,
+                                   memory_capacity=120 * 200)
+    keys = [f"k/{i}" for i in range(200)]
+    for k in keys:
+        ws.put(k.encode().ljust(200, b"."), key=k, codec="none")
+    done = threading.Event()
+
+    def reader() -> None:
+        i = 0
+        while not done.is_set():
+            ws.get(keys[i % len(keys)])
+            i += 7
+
+    t = threading.Thread(target=reader)
+    t.start()
+    try:
+        for name in ("s3fifo", "sieve", "auto", "wtinylfu", "lru"):
+            ws.set_policy(name)
+    finally:
+        done.set()
+        t.join()
+    with ws.lock:
+        resident = set(ws.policy.resident())
+        assert set(ws.mem) == resident
+        assert ws.mem_used == sum(len(m.stored) for m in ws.mem.values()) <= 120 * 200
+    ws.close()
