@@ -16,7 +16,7 @@ import bz2
 import gzip
 import lzma
 import zlib
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -80,6 +80,19 @@ def _parse_text(lines: Iterable[bytes], path: Path, columns: bool,
     return keys
 
 
+def _lines(f: Any, block: int = 4 << 20) -> Iterator[bytes]:
+    """The lines of a binary file, read a block at a time (as fast as one `read()` and
+    `splitlines()`, without holding the whole file when the reader stops early)."""
+    rest = b""
+    while chunk := f.read(block):
+        lines = (rest + chunk).splitlines(keepends=True)
+        # a last line without "\n" may go on in the next block (a "\r" may be half of "\r\n")
+        rest = lines.pop() if not lines[-1].endswith(b"\n") else b""
+        yield from lines
+    if rest:
+        yield rest
+
+
 def resolve_format(path: Path, fmt: str) -> str:
     if fmt not in FORMATS:
         raise TraceError(f"unknown trace format {fmt!r}; choose one of {', '.join(FORMATS)}")
@@ -110,7 +123,7 @@ def read_trace(path: str | Path, fmt: str = "auto", limit: int | None = None) ->
                 data = f.read(-1 if limit is None else limit * dtype.itemsize)
                 usable = len(data) - len(data) % dtype.itemsize
                 return [int(x) for x in np.frombuffer(data[:usable], dtype=dtype).tolist()]
-            return _parse_text(f, path, fmt == "columns", limit)
+            return _parse_text(_lines(f), path, fmt == "columns", limit)
     except (OSError, EOFError, lzma.LZMAError, zlib.error) as exc:
         reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else type(exc).__name__
         raise TraceError(f"{path.name}: cannot read: {reason}") from None

@@ -113,3 +113,18 @@ def test_simulate_estimates_its_memory_from_the_trace(make_daemon: Any, tmp_path
         out = c.call("workspace.simulate", trace=str(small), format="i64",
                      policies=["lru"], capacities=[2000])
         assert out["results"][0]["misses"] == 1000
+
+
+def test_text_traces_read_in_blocks_match_the_whole_file(tmp_path: Path) -> None:
+    import io
+
+    from catalytic.plugins.workspace.traces import _lines, read_trace
+
+    data = b"1\r\n2\r\n# note\n3\n\n4\r5*\n" * 50
+    for block in (1, 2, 3, 7, 64, 1 << 20):
+        assert [x.strip() for x in _lines(io.BytesIO(data), block)] == \
+            [x.strip() for x in data.splitlines()]
+    trace = tmp_path / "t.trace"
+    trace.write_bytes(data)
+    assert read_trace(trace) == [1, 2, 3, 4, 5] * 50
+    assert read_trace(trace, limit=7) == [1, 2, 3, 4, 5, 1, 2]
