@@ -190,20 +190,22 @@ class MonitorPlugin(Plugin):
         return held - self.ring.memory_bytes()
 
     # -- reports and baselines ---------------------------------------------------------------
-    def window_series(self, window_s: float | None) -> dict[str, list[float]]:
-        window = window_s or self.ctx.config["report_window_s"]
-        series = self.ring.series(since=time.time() - window)
-        series.update(self.spans.series())
-        return series
-
     async def series_now(self, window_s: float | None) -> dict[str, list[float]]:
-        """`window_series`, sampling first when the window holds no sample yet (right
-        after start, or a window shorter than the interval): a report never says nothing."""
-        window = window_s or self.ctx.config["report_window_s"]
+        """metric → values over the window, sampling first when the window holds no
+        sample yet (right after start, or a window shorter than the interval): a report
+        never says nothing. Built in a worker thread from a copy of the history."""
+        since = time.time() - (window_s or self.ctx.config["report_window_s"])
         last = self.ring.last()
-        if last is None or last[0] < time.time() - window:
-            await self.sample_once()
-        return self.window_series(window_s)
+        if last is None or last[0] <= since:
+            await self.sample_once()  # stamped after `since`, so inside the window
+        samples, spans = list(self.ring.samples), self.spans.series()
+
+        def build() -> dict[str, list[float]]:
+            series = summary.window(samples, since)
+            series.update(spans)
+            return series
+
+        return await asyncio.to_thread(build)
 
     @rpc("report", Param("baseline", "str", required=False, doc="Compare with this baseline."),
          Param("window_s", "float", required=False, min=0.001,
@@ -215,11 +217,13 @@ class MonitorPlugin(Plugin):
         if baseline is not None:
             found = await asyncio.to_thread(self.store.baseline, baseline)
             if found is None:
+                known = await asyncio.to_thread(self.store.baselines)
                 raise RpcError(f"no baseline named {baseline!r}; known: "
-                               f"{', '.join(n for n, _ in self.store.baselines()) or 'none'}",
+                               f"{', '.join(n for n, _ in known) or 'none'}",
                                {"baseline": baseline}, code=UNKNOWN_BASELINE)
             base = found[1]
-        return summary.json_safe(summary.report(await self.series_now(window_s), base))
+        series = await self.series_now(window_s)
+        return await asyncio.to_thread(lambda: summary.json_safe(summary.report(series, base)))
 
     @rpc("baseline.save", Param("name", "str", doc="Name to save under (replaces)."),
          Param("window_s", "float", required=False, min=0.001),
@@ -227,10 +231,14 @@ class MonitorPlugin(Plugin):
     async def baseline_save(self, name: str, window_s: float | None) -> dict[str, Any]:
         if not name.strip() or len(name) > 200:
             raise InvalidParams("baseline name must be 1-200 characters, not blank")
-        sums = {m: summary.summarize(v) for m, v in (await self.series_now(window_s)).items()}
-        sums = {m: s for m, s in sums.items() if s["n"]}
-        created = await asyncio.to_thread(self.store.save_baseline, name,
-                                          summary.json_safe(sums))
+        series = await self.series_now(window_s)
+
+        def summaries() -> dict[str, Any]:
+            sums = {m: summary.summarize(v) for m, v in series.items()}
+            return summary.json_safe({m: s for m, s in sums.items() if s["n"]})
+
+        sums = await asyncio.to_thread(summaries)
+        created = await asyncio.to_thread(self.store.save_baseline, name, sums)
         return {"name": name, "created": created, "metrics": len(sums)}
 
     @rpc("baseline.list", doc="Saved baselines with their creation times.")

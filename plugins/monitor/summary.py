@@ -1,6 +1,9 @@
 """Summaries of a metric's samples and the signed improvement against a baseline.
 
 Plain functions over lists of floats, so reports and baselines are testable alone.
+They use numpy (a report summarizes hundreds of metrics over hundreds of samples;
+the `statistics` module's exact arithmetic took about a second for that) and the
+plugin runs them in a worker thread on a copy of the history, off the event loop.
 Sign convention: `improvement_vs_baseline` is positive when the metric got better,
 whichever way "better" points for it (see `direction`).
 """
@@ -8,9 +11,10 @@ whichever way "better" points for it (see `direction`).
 from __future__ import annotations
 
 import math
-import statistics
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from typing import Any
+
+import numpy as np
 
 LOWER = "lower_is_better"
 HIGHER = "higher_is_better"
@@ -41,29 +45,44 @@ def direction(metric: str) -> str:
     return NEUTRAL
 
 
-def percentile(ordered: Sequence[float], q: float) -> float:
+def percentile(ordered: Sequence[float] | np.ndarray, q: float) -> float:
     """Nearest-rank percentile of an already sorted sequence (q in 0..1)."""
-    if not ordered:
+    if not len(ordered):
         return math.nan
     rank = max(1, math.ceil(q * len(ordered)))
     return float(ordered[min(len(ordered), rank) - 1])
 
 
-def summarize(values: Sequence[float]) -> dict[str, float | int]:
+def summarize(values: Sequence[float | None]) -> dict[str, float | int]:
     """mean, median, stdev (sample; 0 for one value), p95, min, max and n."""
-    clean = sorted(v for v in values if v is not None and math.isfinite(v))
-    if not clean:
+    arr = np.asarray(values, dtype=float)  # None becomes NaN
+    clean = np.sort(arr[np.isfinite(arr)])
+    n = int(clean.size)
+    if not n:
         return {"n": 0, "mean": math.nan, "median": math.nan, "stdev": math.nan,
                 "p95": math.nan, "min": math.nan, "max": math.nan}
     return {
-        "n": len(clean),
-        "mean": statistics.fmean(clean),
-        "median": statistics.median(clean),
-        "stdev": statistics.stdev(clean) if len(clean) > 1 else 0.0,
+        "n": n,
+        "mean": float(clean.mean()),
+        "median": float(clean[n // 2] if n % 2 else (clean[n // 2 - 1] + clean[n // 2]) / 2),
+        "stdev": float(clean.std(ddof=1)) if n > 1 else 0.0,
         "p95": percentile(clean, 0.95),
-        "min": clean[0],
-        "max": clean[-1],
+        "min": float(clean[0]),
+        "max": float(clean[-1]),
     }
+
+
+def window(samples: Iterable[tuple[float, dict[str, float]]],
+           since: float) -> dict[str, list[float]]:
+    """metric → its values in the samples taken after `since` (a copy of the history,
+    so a worker thread can build it while the loop keeps sampling)."""
+    out: dict[str, list[float]] = {}
+    for ts, values in samples:
+        if ts <= since:
+            continue
+        for name, v in values.items():
+            out.setdefault(name, []).append(v)
+    return out
 
 
 def improvement(metric: str, current_mean: float, baseline_mean: float) -> float | None:
