@@ -54,7 +54,8 @@ ANCHOR = re.compile(r"\[([^\]]*)\]\(#([^)\s]+)\)")
 BRACKETS = re.compile(r"^\[([^\]]+)\]$")
 MARKUP = re.compile(r"\*\*|__|`|(?<!\w)[*_]|[*_](?!\w)")
 ANY_ID_ONLY = re.compile(r"[A-Z]{1,5}-?\d{1,4}(?:\.\d+)*")
-LEADING = re.compile(r"^(?:and|or|also|the completion of|completion of)\s+", re.I)
+LEADING = re.compile(r"^(?:and|or|also|both|either|all of|the completion of|completion of)\s+",
+                     re.I)
 HINT = re.compile(r"\(([^()]*)\)\s*$")
 """A parenthesis closing a reference: where it sits (`(B.1)`, `(Epic B, item 1)`)."""
 AND = re.compile(r"\s+(?:and|&)\s+", re.I)
@@ -110,10 +111,10 @@ def parse(text: str) -> list[Dep]:
             paren = before.endswith("(")
             if phrase.startswith(LABEL_ONLY):
                 mode = "strong" if colon and (start or before.endswith(tuple(";,(."))) else ""
-            elif phrase.startswith(STRONG) or colon or paren:
+            elif phrase.startswith(STRONG) or colon or (paren and phrase != "after"):
                 mode = "strong"
             elif ((phrase.startswith("require") and (start or before.endswith(tuple(".;"))))
-                  or (phrase == "after" and before.endswith(tuple(",;—–-")))):
+                  or (phrase == "after" and before.endswith(tuple(",;—–-(")))):
                 mode = "exact"
             else:
                 mode = "weak"
@@ -170,7 +171,8 @@ def _parts(tail: str, mode: str) -> list[Dep]:
     for raw in _split(tail):
         part = raw.strip().strip(".:").strip()
         part = LEADING.sub("", part)
-        if (not part or part.lower() in ("none", "n/a", "-", "nothing", "tbd", "none or list")
+        if (not part or part.strip("[]").lower() in ("none", "n/a", "-", "nothing", "tbd",
+                                                      "none or list")
                 or part.startswith(("[[", "{{")) or set(words(part).split()) <= STOP):
             continue
         anchors = ANCHOR.findall(part)

@@ -248,8 +248,8 @@ class ItemBuilder:
         for i, e in enumerate(self.entries):
             if e.parent >= 0:
                 continue
-            if (ordered or e.chain) and prev >= 0 and not e.deps:
-                e.deps = ["local:" + str(prev)]
+            if (ordered or e.chain) and prev >= 0 and not any(map(_exact_target, e.deps)):
+                e.deps = [*e.deps, "local:" + str(prev)]
             prev = i
         for i, e in enumerate(self.entries):
             ments = tuple(x for x in e.more.pop()[1:].split("\x1f") if x)
@@ -293,6 +293,11 @@ class ItemBuilder:
                     cands.append(c)
             out.append((R.Dep(dep.quote, tuple(cands)), line))
         return out
+
+
+def _exact_target(dep: str) -> bool:
+    """Whether a reference names its target exactly (an ID, number, link), not by title only."""
+    return any(not c.startswith(("t:", "T:", "&:")) for c in dep.split("\x1f")[2:])
 
 
 def _local_lids(dep: str, lids: list[str]) -> str:

@@ -107,6 +107,22 @@ def test_an_ambiguous_title_prefix_is_reported_not_guessed() -> None:
     assert d.problems["missing"] == [{"task": "w/ship-it", "ref": "Build the"}]
 
 
+def test_titles_joined_by_and_and_the_nearest_of_two_equal_titles() -> None:
+    text = ("# Plan\n\n## Roadmap\n\n1. Task store\n2. Basic operations\n\n"
+            "## Chain\n\n1. Task store\n2. Basic operations\n   - Depends on task store\n"
+            "3. Search and filters\n   - Depends on both task store and basic operations\n"
+            "4. Export\n   - Depends on basic operations and CSV writer\n")
+    d = run(text)
+    ids = {t["id"]: t for t in d.tasks}
+    got = {(t["id"], d2) for t in d.tasks for d2 in t["dependencies"]}
+    assert got == {("chain/basic-operations", "chain/task-store"),
+                   ("chain/search-and-filters", "chain/task-store"),
+                   ("chain/search-and-filters", "chain/basic-operations"),
+                   ("chain/export", "chain/basic-operations")}
+    assert "chain/export" in ids
+    assert d.problems["missing"] == [{"task": "chain/export", "ref": "csv writer"}]
+
+
 def test_an_unresolved_reference_is_reported_with_its_line_and_quote() -> None:
     text = "# W\n\n- Ship it\n  - Blocked by: Legal review (C.4)\n- Test it\n"
     d = run(text)
