@@ -82,6 +82,8 @@ def is_label_line(line: str) -> bool:
     `Prerequisites` only with a colon or when what follows is only IDs/numbers
     (an item "After login, show the dashboard" is work, not a dependency).
     """
+    if not QUICK.search(line, 0, 60):
+        return False
     m = LABEL_LINE.match(line)
     if not m:
         return False

@@ -194,14 +194,15 @@ class ItemBuilder:
                 children[e.parent] += 1
                 kids[e.parent].append(j)
         for i, e in enumerate(self.entries):
-            source = e.text
-            kept = [source.split("\n")[0]]
-            for k, extra in enumerate(source.split("\n")[1:], 1):
-                if R.is_label_line(extra):
-                    e.dep_lines.append((e.first + k, extra))
-                else:
-                    kept.append(extra)
-            e.text = "\n".join(kept)
+            if "\n" in e.text:
+                first_line, *others = e.text.split("\n")
+                kept = [first_line]
+                for k, extra in enumerate(others, 1):
+                    if R.is_label_line(extra):
+                        e.dep_lines.append((e.first + k, extra))
+                    else:
+                        kept.append(extra)
+                e.text = "\n".join(kept)
             if e.marker:
                 e.text = strip_marker(e.text)
             e.outline = join(self.entries[e.parent].outline if e.parent >= 0
