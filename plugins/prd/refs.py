@@ -13,10 +13,12 @@ does not turn into edges or warnings.
 
 Candidates are strings: `id:<ID>`, `a:<anchor>`, `num:<n>` (sibling in the
 same numbered list), `t:<words>` (title prefix or close match), `T:<words>`
-(exact title only), `&:<words>\x1d<words>` (several titles joined by "and",
-each found as `t:`), `o:<outline>`, `n:<name slug>`. A reference whose only
-candidate is an exact title (a phrase without a colon, such as "requires
-caching" in prose) is not reported when nothing has that title.
+(exact title only), `&:<words>...` (several titles joined by "and",
+each found as `t:`), `o:<outline>`, `n:<name slug>`. A first candidate `rev:`
+marks a reverse reference (`Blocks:`, `Required by:`, `Enables:`, `Unblocks:`,
+`Needed by:`, `Prerequisite for:`, with a colon): its target waits for the item.
+A reference whose only candidate is an exact title (a phrase without a colon,
+such as "requires caching" in prose) is not reported when nothing has that title.
 """
 
 from __future__ import annotations
@@ -37,12 +39,14 @@ STOP = frozenset({"this", "that", "it", "them", "these", "those", "what", "wheth
 PHRASE = re.compile(
     r"(?P<pre>^|[\s(\[,;.:—–-])(?:\*\*|__|_|\*)?(?P<p>depends?\s+(?:up)?on|dependent\s+on|dependencies|"
     r"blocked\s+by|prerequisites?|pre-?reqs?|requires|require|needs|after|builds?\s+(?:up)?on|"
-    r"waits?\s+(?:for|on))\b(?P<colon>\s*(?:\*\*|__|_|\*)?\s*:(?:\*\*|__)?)?", re.I)
-QUICK = re.compile(r"depend|block|pre-?req|requir|need|after|build|wait", re.I)
+    r"waits?\s+(?:for|on)|(?P<rev>blocks|required\s+by|needed\s+by|enables|unblocks|"
+    r"prerequisite\s+(?:for|of)))\b(?P<colon>\s*(?:\*\*|__|_|\*)?\s*:(?:\*\*|__)?)?", re.I)
+QUICK = re.compile(r"depend|block|pre-?req|requir|need|after|build|wait|enable", re.I)
 """Text without any of these has no reference (checked once, before the finer scan)."""
 LABEL_LINE = re.compile(
     r"^\s*(?:[-*+]\s+)?(?:\*\*|__|_|\*)?\s*(depends?\s+(?:up)?on|dependent\s+on|dependencies|"
-    r"blocked\s+by|prerequisites?|pre-?reqs?|requires|after|needs|waits?\s+for)\b", re.I)
+    r"blocked\s+by|prerequisites?\s+(?:for|of)|prerequisites?|pre-?reqs?|requires|after|needs|"
+    r"waits?\s+for|blocks|required\s+by|needed\s+by|enables|unblocks)\b", re.I)
 """A line (or list item) that only states what its item waits for."""
 TOKEN = (r"(?:(?:FR|NFR|REQ|REQT|SC|US|UJ|AC|TC|BR|UC|T|R|NF|QR|SR|PR|DR|IR|CR|OR|[A-Z]{2,4})"
          r"-?\d{1,4}(?:\.\d+)*|\d{1,3}(?:\.\d{1,3})*|[A-Za-z](?:\.\d{1,3})+|[IVX]{1,4}\.[a-z])")
@@ -61,6 +65,10 @@ HINT = re.compile(r"\(([^()]*)\)\s*$")
 AND = re.compile(r"\s+(?:and|&)\s+", re.I)
 """`depends on <title> and <title>`: tried as two titles when the whole is no title."""
 DASH = re.compile(r"\s+[-—–]\s+")
+
+
+REVERSE = "rev:"
+"""First candidate of a reference that points the other way (`Blocks: X`: X depends on us)."""
 
 
 class Dep(NamedTuple):
@@ -107,11 +115,14 @@ def parse(text: str) -> list[Dep]:
             tail, end = _tail(line, m.end(), m.group("pre") == "(")
             pos = max(end, m.end())
             phrase = m.group("p").lower()
+            reverse = m.group("rev") is not None
             before = line[:m.start("p")].rstrip(" *_")
             start = not before.strip(" -+>")
             colon = bool(m.group("colon"))
             paren = before.endswith("(")
-            if phrase.startswith(LABEL_ONLY):
+            if reverse:  # "Blocks: X" / "Required by: X": X waits for this item
+                mode = "strong" if colon else "weak" if start else ""
+            elif phrase.startswith(LABEL_ONLY):
                 mode = "strong" if colon and (start or before.endswith(tuple(";,(."))) else ""
             elif phrase.startswith(STRONG) or colon or (paren and phrase != "after"):
                 mode = "strong"
@@ -120,7 +131,9 @@ def parse(text: str) -> list[Dep]:
                 mode = "exact"
             else:
                 mode = "weak"
-            if mode:
+            if mode and reverse:
+                out.extend(Dep(d.quote, (REVERSE, *d.candidates)) for d in _parts(tail, mode))
+            elif mode:
                 out.extend(_parts(tail, mode))
     return out
 

@@ -15,6 +15,7 @@ from bisect import bisect_left
 from typing import Any
 
 from catalytic.plugins.prd.layout import ALT, ID, LOCAL, NAME, Block
+from catalytic.plugins.prd.refs import REVERSE, words
 
 Links = dict[tuple[int, int], tuple[list[str], list[str]]]
 """(block position, task index) → (dependencies, references) for tasks that have any."""
@@ -26,8 +27,6 @@ class Titles:
     """Task titles as lower-case words: exact, unambiguous prefix, close match."""
 
     def __init__(self, blocks: list[Block]) -> None:
-        from catalytic.plugins.prd.refs import words
-
         exact: dict[str, list[str]] = {}
         for b in blocks:
             for t in b.tasks:
@@ -143,6 +142,8 @@ def resolve_all(blocks: list[Block]) -> tuple[Links, dict[str, list[Any]]]:
     problems: dict[str, list[Any]] = {"missing": [], "unresolved": [], "self": [],
                                       "duplicate_ids": []}
     links: Links = {}
+    reverse: list[tuple[str, str]] = []
+    """(waiting task, task it waits for) from references that point the other way."""
     for pos, b in enumerate(blocks):
         for idx, refs in b.refs:
             task = b.tasks[idx]
@@ -169,6 +170,9 @@ def resolve_all(blocks: list[Block]) -> tuple[Links, dict[str, list[Any]]]:
                 if is_dep:
                     for piece in lost:
                         _report(problems, task, piece, line, shown)
+                if how == ALT and key.startswith(REVERSE) and is_dep:
+                    reverse.extend((t, tid) for t in targets if t != tid)
+                    continue
                 bucket = dep_out if is_dep else ref_out
                 for t in targets:
                     if t == tid:
@@ -178,4 +182,10 @@ def resolve_all(blocks: list[Block]) -> tuple[Links, dict[str, list[Any]]]:
                         bucket.append(t)
             if dep_out or ref_out:
                 links[(pos, idx)] = (dep_out, ref_out)
+    if reverse:
+        where = {t["id"]: (pos, k) for pos, b in enumerate(blocks) for k, t in enumerate(b.tasks)}
+        for waiting, first in reverse:
+            deps, _ = links.setdefault(where[waiting], ([], []))
+            if first not in deps:
+                deps.append(first)
     return links, problems

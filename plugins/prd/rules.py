@@ -100,9 +100,10 @@ class RuleDecomposer:
                     if "priority" in key:
                         head_prio = C.priority_of("priority: " + value) or head_prio
                     elif key.startswith(("depend", "requires", "blocked by", "prerequisite",
-                                         "after", "needs", "waits for")):
+                                         "after", "needs", "waits for", "blocks", "required by",
+                                         "needed by", "enables", "unblocks")):
                         head_deps += [R.encode(d, block.first)
-                                      for d in R.parse("Depends on: " + value)]
+                                      for d in R.parse(f"{key}: {value}")]
                     elif "test" in key or "verification" in key:
                         test = C.plain(value)
                     elif value and not C.ACCEPT_TITLES.search(key):

@@ -298,7 +298,8 @@ class ItemBuilder:
 
 def _exact_target(dep: str) -> bool:
     """Whether a reference names its target exactly (an ID, number, link), not by title only."""
-    return any(not c.startswith(("t:", "T:", "&:")) for c in dep.split("\x1f")[2:])
+    cands = dep.split("\x1f")[2:]
+    return cands[:1] != [R.REVERSE] and any(not c.startswith(("t:", "T:", "&:")) for c in cands)
 
 
 def _local_lids(dep: str, lids: list[str]) -> str:

@@ -123,6 +123,16 @@ def test_titles_joined_by_and_and_the_nearest_of_two_equal_titles() -> None:
     assert d.problems["missing"] == [{"task": "chain/export", "ref": "csv writer"}]
 
 
+def test_reverse_forms_blocks_required_by() -> None:
+    text = ("# Plan\n\n## Build\n\n- Cart page\n  - Blocks: Payment form, Order summary\n"
+            "- Payment form\n- Order summary\n- Ledger schema\n  - Required by: Refunds (B.2)\n"
+            "- Enables the minimal workflow\n\n## B\n\n1. Refund policy\n2. Refunds\n")
+    d = run(text)
+    assert edges(d) == {("Payment form", "Cart page"), ("Order summary", "Cart page"),
+                        ("Refunds", "Ledger schema")}
+    assert not d.problems["missing"]
+
+
 def test_an_unresolved_reference_is_reported_with_its_line_and_quote() -> None:
     text = "# W\n\n- Ship it\n  - Blocked by: Legal review (C.4)\n- Test it\n"
     d = run(text)
