@@ -29,23 +29,23 @@ from typing import NamedTuple
 from catalytic.plugins.prd import classify as C
 from catalytic.plugins.prd.outline import ref_outline
 
-STRONG = ("depend", "blocked", "wait")
+STRONG = ("depend", "blocked", "wait", "deps")
 """Phrases that always introduce a dependency (`requires`, `after`, `needs` may be prose)."""
-LABEL_ONLY = ("dependencies", "prereq", "pre-req", "build")
+LABEL_ONLY = ("dependencies", "dependency", "prereq", "pre-req", "build")
 """Words that introduce one only as a label (`Prerequisites: ...`)."""
 STOP = frozenset({"this", "that", "it", "them", "these", "those", "what", "whether", "which",
                   "other", "others", "each", "all", "everything", "something", "anything",
                   "nothing"})
 PHRASE = re.compile(
     r"(?P<pre>^|[\s(\[,;.:—–-])(?:\*\*|__|_|\*)?(?P<p>depends?\s+(?:up)?on|dependent\s+on|dependencies|"
-    r"blocked\s+by|prerequisites?|pre-?reqs?|requires|require|needs|after|builds?\s+(?:up)?on|"
+    r"depends(?=\s*:)|deps(?=\s*:)|dependency(?=\s*:)|blocked\s+(?:by|on)|waiting\s+(?:for|on)|prerequisites?|pre-?reqs?|requires|require|needs|after|builds?\s+(?:up)?on|"
     r"waits?\s+(?:for|on)|(?P<rev>blocks|required\s+by|needed\s+by|enables|unblocks|"
     r"prerequisite\s+(?:for|of)))\b(?P<colon>\s*(?:\*\*|__|_|\*)?\s*:(?:\*\*|__)?)?", re.I)
-QUICK = re.compile(r"depend|block|pre-?req|requir|need|after|build|wait|enable", re.I)
+QUICK = re.compile(r"dep|block|pre-?req|requir|need|after|build|wait|enable", re.I)
 """Text without any of these has no reference (checked once, before the finer scan)."""
 LABEL_LINE = re.compile(
     r"^\s*(?:[-*+]\s+)?(?:\*\*|__|_|\*)?\s*(depends?\s+(?:up)?on|dependent\s+on|dependencies|"
-    r"blocked\s+by|prerequisites?\s+(?:for|of)|prerequisites?|pre-?reqs?|requires|after|needs|"
+    r"depends(?=\s*:)|deps(?=\s*:)|dependency(?=\s*:)|blocked\s+(?:by|on)|waiting\s+(?:for|on)|prerequisites?\s+(?:for|of)|prerequisites?|pre-?reqs?|requires|after|needs|"
     r"waits?\s+for|blocks|required\s+by|needed\s+by|enables|unblocks)\b", re.I)
 """A line (or list item) that only states what its item waits for."""
 TOKEN = (r"(?:(?:FR|NFR|REQ|REQT|SC|US|UJ|AC|TC|BR|UC|T|R|NF|QR|SR|PR|DR|IR|CR|OR|[A-Z]{2,4})"

@@ -99,7 +99,7 @@ class RuleDecomposer:
                     mode = key if not value else ""
                     if "priority" in key:
                         head_prio = C.priority_of("priority: " + value) or head_prio
-                    elif key.startswith(("depend", "requires", "blocked by", "prerequisite",
+                    elif key.startswith(("depend", "deps", "requires", "blocked", "prerequisite",
                                          "after", "needs", "waits for", "blocks", "required by",
                                          "needed by", "enables", "unblocks")):
                         head_deps += [R.encode(d, block.first)

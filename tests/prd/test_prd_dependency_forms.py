@@ -123,6 +123,17 @@ def test_titles_joined_by_and_and_the_nearest_of_two_equal_titles() -> None:
     assert d.problems["missing"] == [{"task": "chain/export", "ref": "csv writer"}]
 
 
+@pytest.mark.parametrize("line", ["  - Depends: Alpha store", "  - Deps: Alpha store",
+                                  "  - Dependency: Alpha store", "  - Blocked on Alpha store",
+                                  "  - Waiting for: Alpha store", "  - Prerequisite: Alpha store",
+                                  "  - After: Alpha store", "  - Needs: Alpha store",
+                                  "  - **Depends on**: Alpha store"])
+def test_label_variants(line: str) -> None:
+    d = run(f"- Alpha store\n- Beta api\n{line}\n")
+    assert edges(d) == {("Beta api", "Alpha store")}
+    assert [t["title"] for t in d.tasks] == ["Alpha store", "Beta api"]
+
+
 def test_reverse_forms_blocks_required_by() -> None:
     text = ("# Plan\n\n## Build\n\n- Cart page\n  - Blocks: Payment form, Order summary\n"
             "- Payment form\n- Order summary\n- Ledger schema\n  - Required by: Refunds (B.2)\n"
