@@ -310,6 +310,8 @@ def _local_lids(dep: str, lids: list[str]) -> str:
                         for p in dep.split("\x1f"))
 
 
+SENTENCE_END = re.compile(r"(?<!\b[A-Z]\.)(?<!\b[IVX]{2}\.)(?<!\b[IVX]{3}\.)(?<=[.!?])\s")
+"""Where a title's first sentence ends: not after `A.` or `II.` (`PART II. Payments`)."""
 NAME_END = re.compile(r"[:,(]| - | — ")
 DEP_PAREN = re.compile(r"\s*\((?:depends|requires|after|blocked|needs)[^)]*\)", re.I)
 
@@ -325,7 +327,7 @@ def _first_line_titles(body: str) -> bool:
 def _title(text: str, limit: int) -> tuple[str, str]:
     """First sentence (cut at a word near `limit`) and the rest of the text."""
     text = DEP_PAREN.sub("", text)
-    m = re.search(r"(?<=[.!?])\s", text)
+    m = SENTENCE_END.search(text)
     first = text[:m.start()] if m and m.start() <= limit else text
     if len(first) > limit:
         first = first[:limit].rsplit(" ", 1)[0] + "…"

@@ -176,6 +176,15 @@ def test_a_table_of_contents_is_skipped_and_ids_stay_unique() -> None:
     assert not [i for i, n in Counter(t["id"] for t in d.tasks).items() if n > 1]
 
 
+def test_issue_keys_and_part_lines_are_items() -> None:
+    text = ("Scope\n=====\n\nWAL-1  Scan a card\nWAL-2  Verify the card\n       Blocked by WAL-1\n"
+            "\nPART II. Payments\n  a. Pay by NFC\n  b. Refund\n     Requires: II.a\n")
+    d = run(text)
+    assert [t["title"] for t in d.tasks] == ["Scope", "Scan a card", "Verify the card", "PART II. Payments",
+                                             "Pay by NFC", "Refund"]
+    assert edges(d) == {("Verify the card", "Scan a card"), ("Refund", "Pay by NFC")}
+
+
 def test_outline_recogniser_pieces() -> None:
     listed, markers = as_lists("A. One\n   a) Two\n   (iii) Three\n2.3.1 Four\nPlain text.\n")
     assert markers == {0: "A", 1: "a", 2: "iii", 3: "2.3.1"}
