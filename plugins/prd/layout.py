@@ -44,6 +44,9 @@ class Block:
     linked: set[int] = field(default_factory=set)
     """Indices of tasks whose dependencies/references lists are not empty."""
     _tids: dict[str, int] | None = None
+    titles: list[tuple[str, str]] | None = None
+    """(title as lower-case words, task ID), filled the first time a title is looked up
+    (`resolve.py`) and kept while the block is reused or shifted."""
 
     def tid_index(self) -> dict[str, int]:
         """Task ID → index of its last task in the block."""
@@ -128,4 +131,4 @@ def shifted(block: Block, start: int) -> Block:
     d = start - block.start
     tasks = [{**t, "lines": [t["lines"][0] + d, t["lines"][1] + d]} for t in block.tasks]
     return Block(tasks, start, block.base, block.owner, block.prio, block.ids, block.names,
-                 block.refs, True, set(block.linked), None)
+                 block.refs, True, set(block.linked), None, block.titles)

@@ -29,10 +29,19 @@ class Titles:
     def __init__(self, blocks: list[Block]) -> None:
         exact: dict[str, list[str]] = {}
         for b in blocks:
-            for t in b.tasks:
-                exact.setdefault(words(t["title"]), []).append(t["id"])
+            if b.titles is None:  # kept on the block: an edit recomputes only new blocks'
+                b.titles = [(words(t["title"]), t["id"]) for t in b.tasks]
+            for w, tid in b.titles:
+                exact.setdefault(w, []).append(tid)
         self.exact = exact
-        self.sorted = sorted(exact)
+        self._sorted: list[str] | None = None
+
+    @property
+    def sorted(self) -> list[str]:
+        """All titles in order, for prefix and close matches (sorted only when one is needed)."""
+        if self._sorted is None:
+            self._sorted = sorted(self.exact)
+        return self._sorted
 
     def find(self, key: str, exact_only: bool, me: str) -> str | None:
         hits = [t for t in self.exact.get(key, ()) if t != me]
