@@ -23,12 +23,16 @@ MARKERS: tuple[tuple[str, re.Pattern[str]], ...] = (
     ("part", re.compile(r"^( *)((?i:part|section|chapter|epic|module|area|phase|stage|milestone)"
                         r"\s+([IVX]{1,4}|\d{1,3}|[A-Z])\b[.:)]?)[ \t]+(?=\S)")),
     ("key", re.compile(r"^( *)(([A-Z][A-Z0-9]{1,9}-\d{1,5}):?)[ \t]+(?=\S)")),
+    ("gherkin", re.compile(r"^( *)(((?:Feature|Rule|Scenario(?: Outline)?|Example|Background)):)"
+                           r"[ \t]+(?=\S)")),
 )
 """Outline markers CommonMark does not know, tried in this order (table-driven). `part` is
 a keyword and its number (`PART II. ...`, `Epic C: ...`), `key` an issue key (`WAL-101 ...`);
-those two stay in the item's text, the letter/roman/parenthesised markers are stripped."""
-STRIPPED = ("letter", "roman", "paren")
-QUICK = re.compile(r"^ *(?:\d{1,3}\.\d|[A-Za-z][.)]|[ivxIVX]{1,4}[.)]|\(|[A-Z][A-Z0-9]{1,9}-\d|"
+those two stay in the item's text; the letter/roman/parenthesised markers and Gherkin's
+`Feature:` / `Scenario:` keywords (which carry no number) are stripped."""
+STRIPPED = ("letter", "roman", "paren", "gherkin")
+QUICK = re.compile(r"^ *(?:Feature:|Scenario|Rule:|Example:|Background:|"
+                   r"\d{1,3}\.\d|[A-Za-z][.)]|[ivxIVX]{1,4}[.)]|\(|[A-Z][A-Z0-9]{1,9}-\d|"
                    r"(?i:part|section|chapter|epic|module|area|phase|stage|milestone)\s)", re.M)
 """Any line that might carry one of the markers (most Markdown sections have none)."""
 CM_ITEM = re.compile(r"^ *(?:[-*+]|\d{1,9}[.)])(?:[ \t]|$)")
@@ -85,7 +89,7 @@ def as_lists(text: str) -> tuple[str, dict[int, str]]:
                 lab = m.group(3)
                 if not lab or (kind == "roman" and not _is_roman(lab)):
                     continue
-                label = lab.lower() if kind in ("part", "key") else lab
+                label = "" if kind == "gherkin" else lab.lower() if kind in ("part", "key") else lab
                 indent = m.group(1)
                 break
         indented = line.startswith(" ")

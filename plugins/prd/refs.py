@@ -39,21 +39,23 @@ STOP = frozenset({"this", "that", "it", "them", "these", "those", "what", "wheth
 PHRASE = re.compile(
     r"(?P<pre>^|[\s(\[,;.:—–-])(?:\*\*|__|_|\*)?(?P<p>depends?\s+(?:up)?on|dependent\s+on|dependencies|"
     r"depends(?=\s*:)|deps(?=\s*:)|dependency(?=\s*:)|blocked\s+(?:by|on)|waiting\s+(?:for|on)|prerequisites?|pre-?reqs?|requires|require|needs|after|builds?\s+(?:up)?on|"
-    r"waits?\s+(?:for|on)|(?P<rev>blocks|required\s+by|needed\s+by|enables|unblocks|"
+    r"waits?\s+(?:for|on)|once|(?P<rev>blocks|required\s+by|needed\s+by|enables|unblocks|"
     r"prerequisite\s+(?:for|of)))\b(?P<colon>\s*(?:\*\*|__|_|\*)?\s*:(?:\*\*|__)?)?", re.I)
-QUICK = re.compile(r"dep|block|pre-?req|requir|need|after|build|wait|enable", re.I)
+QUICK = re.compile(r"dep|block|pre-?req|requir|need|after|build|wait|enable|once", re.I)
 """Text without any of these has no reference (checked once, before the finer scan)."""
 LABEL_LINE = re.compile(
     r"^\s*(?:[-*+]\s+)?(?:\*\*|__|_|\*)?\s*(depends?\s+(?:up)?on|dependent\s+on|dependencies|"
     r"depends(?=\s*:)|deps(?=\s*:)|dependency(?=\s*:)|blocked\s+(?:by|on)|waiting\s+(?:for|on)|prerequisites?\s+(?:for|of)|prerequisites?|pre-?reqs?|requires|after|needs|"
     r"waits?\s+for|blocks|required\s+by|needed\s+by|enables|unblocks)\b", re.I)
 """A line (or list item) that only states what its item waits for."""
-TOKEN = (r"(?:(?:FR|NFR|REQ|REQT|SC|US|UJ|AC|TC|BR|UC|T|R|NF|QR|SR|PR|DR|IR|CR|OR|[A-Z]{2,4})"
+TOKEN = (r"(?:#\d{1,6}|"
+         r"(?:FR|NFR|REQ|REQT|SC|US|UJ|AC|TC|BR|UC|T|R|NF|QR|SR|PR|DR|IR|CR|OR|[A-Z]{2,4})"
          r"-?\d{1,4}(?:\.\d+)*|\d{1,3}(?:\.\d{1,3})*|[A-Za-z](?:\.\d{1,3})+|[IVX]{1,4}\.[a-z])")
 NUMLIST = re.compile(
-    rf"^(?:(?:items?|tasks?|steps?|stories|story|requirements?|reqs?|#)\s*)?({TOKEN})"
-    rf"((?:\s*(?:,|and|&|or|/)\s*(?:#\s*)?{TOKEN})*)$")
-ANY_ID = re.compile(rf"(?<![\w./-]){TOKEN}(?![\w-])")
+    rf"^(?:(?:items?|tasks?|steps?|stories|story|requirements?|reqs?|issues?)\s*)?({TOKEN})"
+    rf"((?:\s*(?:,|and|&|or|/)\s*{TOKEN})*)"
+    r"(?:\s+(?:are|is|have|has)?\s*(?:done|complete|completed|finished|merged|landed|shipped))?$")
+ANY_ID = re.compile(rf"(?<![\w./#-]){TOKEN}(?![\w-])")
 ANCHOR = re.compile(r"\[([^\]]*)\]\(#([^)\s]+)\)")
 BRACKETS = re.compile(r"^\[([^\]]+)\]$")
 MARKUP = re.compile(r"\*\*|__|`|(?<!\w)[*_]|[*_](?!\w)")
@@ -232,6 +234,8 @@ def _parts(tail: str, mode: str) -> list[Dep]:
 
 def _token(tok: str) -> tuple[str, ...]:
     """Candidates for a bare ID or number: a sibling's number, a declared ID, an outline."""
+    if tok.startswith("#"):  # an issue number: `#101 Title` declares it
+        return ("id:" + tok, "num:" + tok[1:], "o:" + tok[1:])
     if re.fullmatch(r"\d{1,3}", tok):
         return ("num:" + tok, "o:" + tok)
     if re.fullmatch(r"\d{1,3}(?:\.\d{1,3})+", tok):

@@ -22,9 +22,12 @@ from catalytic.plugins.prd.outline import join, strip_marker
 CHECKBOX = re.compile(r"^\[([ xX])\]\s*")
 FOLD = re.compile(r"^\s*(?:\*\*|\*|_)?(why|how|what|rationale|notes?|details?|example|e\.g\.|"
                   r"purpose|goal|context|mitigation|because|files?|location)\b[^:\n]{0,12}:", re.I)
-LEAD_MARKS = re.compile(r"^\s*(?:(?:[A-Z]{1,5}-?\d{1,4}(?:\.\d+)*|\d{1,3}(?:\.\d{1,3})+)\.?\s+)?"
+LEAD_MARKS = re.compile(r"^\s*(?:(?:[A-Z]{1,5}-?\d{1,4}(?:\.\d+)*|\d{1,3}(?:\.\d{1,3})+|#\d{1,6})"
+                        r"\.?\s+)?"
                         r"((?:\[(?:P|US\d+|[A-Z]{1,4}\d*)\]\s*)*)")
 BOLD_LEAD = re.compile(r"^\*\*(.+?)\*\*\s*:?\s*(.*)$", re.S)
+ISSUE = re.compile(r"^\s*(#\d{1,6})\s+\S")
+"""An item led by an issue number (`#101 Upgrade the ORM`) declares it as its ID."""
 LEAD_NUMBER = re.compile(r"^(\d{1,3}(?:\.\d{1,3})*)\.?\s")
 """`2. Do it` / `2.1 Do it` written in a bullet's text: the item's outline label."""
 ID_COL = re.compile(r"^(id|#|req(uirement)?\.? ?id|key|ref|no\.?|number)$", re.I)
@@ -210,6 +213,9 @@ class ItemBuilder:
             raw = C.plain(e.text)
             if not e.ids:
                 e.ids = C.explicit_ids(e.text)
+                issue = ISSUE.match(e.text)
+                if issue and not e.ids:
+                    e.ids = [issue.group(1)]
             body = e.text
             marks = LEAD_MARKS.match(body)
             tags = marks.group(1) if marks else ""

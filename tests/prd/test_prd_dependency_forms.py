@@ -185,6 +185,19 @@ def test_issue_keys_and_part_lines_are_items() -> None:
     assert edges(d) == {("Verify the card", "Scan a card"), ("Refund", "Pay by NFC")}
 
 
+def test_issue_numbers_once_and_gherkin_features() -> None:
+    d = run("- [x] #101 Upgrade the ORM\n- [ ] #102 Drop old tables (blocked by #101)\n"
+            "- [ ] #103 Clean up once #101 and #102 are done\n")
+    assert edges(d) == {("Drop old tables", "Upgrade the ORM"),
+                        ("Clean up once #101 and #102 are done", "Upgrade the ORM"),
+                        ("Clean up once #101 and #102 are done", "Drop old tables")}
+    g = run("Shop\n====\n\nFeature: Login\n  Scenario: Password\n    Given a customer\n"
+            "    Then they are in\n\nFeature: Wish list\n  Depends on: Login\n")
+    assert [t["title"] for t in g.tasks] == ["Shop", "Login", "Password", "Wish list"]
+    assert next(t for t in g.tasks if t["title"] == "Password")["kind"] == "acceptance-criterion"
+    assert edges(g) == {("Wish list", "Login")}
+
+
 def test_outline_recogniser_pieces() -> None:
     listed, markers = as_lists("A. One\n   a) Two\n   (iii) Three\n2.3.1 Four\nPlain text.\n")
     assert markers == {0: "A", 1: "a", 2: "iii", 3: "2.3.1"}
