@@ -92,6 +92,8 @@ def build_block(sec: Section, res: SectionResult, key: tuple[Any, ...], last: in
             names.setdefault("n:" + t.name, tid)
         if t.outline:
             names.setdefault("o:" + t.outline, tid)
+            if parent is not None:  # `(Loans, item 1)`: item 1 of the task titled "Loans"
+                names.setdefault(f"c:{parent}\x1d{t.outline.rsplit('.', 1)[-1]}", tid)
         priority = t.priority or prio.get(parent, "medium")
         prio[tid] = priority
         for rid in t.ids:

@@ -14,7 +14,8 @@ does not turn into edges or warnings.
 Candidates are strings: `id:<ID>`, `a:<anchor>`, `num:<n>` (sibling in the
 same numbered list), `t:<words>` (title prefix or close match), `T:<words>`
 (exact title only), `&:<words>...` (several titles joined by "and",
-each found as `t:`), `o:<outline>`, `n:<name slug>`. A first candidate `rev:`
+each found as `t:`), `o:<outline>`, `e:<words>...<n>` (item n of the task with that
+title), `n:<name slug>`. A first candidate `rev:`
 marks a reverse reference (`Blocks:`, `Required by:`, `Enables:`, `Unblocks:`,
 `Needed by:`, `Prerequisite for:`, with a colon): its target waits for the item.
 A reference whose only candidate is an exact title (a phrase without a colon,
@@ -66,6 +67,9 @@ HINT = re.compile(r"\(([^()]*)\)\s*$")
 """A parenthesis closing a reference: where it sits (`(B.1)`, `(Epic B, item 1)`)."""
 AND = re.compile(r"\s+(?:and|&)\s+", re.I)
 """`depends on <title> and <title>`: tried as two titles when the whole is no title."""
+NAMED_ITEM = re.compile(r"^(.+?),\s*(?:item|task|story|step|requirement|no\.?|#)\s*"
+                        r"(\d{1,3}|[a-zA-Z]|[ivxIVX]{1,4})$", re.I)
+"""`Loans, item 1`: an item of the task with that title (an epic named, not lettered)."""
 DASH = re.compile(r"\s+[-—–]\s+")
 
 
@@ -225,6 +229,9 @@ def _parts(tail: str, mode: str) -> list[Dep]:
         outline = (ref_outline(hint.group(1)) if hint else "") or ref_outline(title)
         if outline:
             cands.append("o:" + outline)
+        named = NAMED_ITEM.match(hint.group(1).strip()) if hint and not outline else None
+        if named and words(named.group(1)):
+            cands.append(f"e:{words(named.group(1))}\x1d{named.group(2).lower()}")
         if hint and not outline:
             cands.extend("id:" + rid.upper() for rid in C.REQ_ID.findall(hint.group(1)))
         if cands:

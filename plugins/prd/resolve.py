@@ -43,6 +43,15 @@ class Titles:
             self._sorted = sorted(self.exact)
         return self._sorted
 
+    def naming(self, key: str) -> list[str]:
+        """Tasks whose title is, starts with or ends with these words (`Loans` finds
+        "Epic B: Loans"); a linear scan, only for `(<name>, item n)` references."""
+        out: list[str] = []
+        for title, ids in self.exact.items():
+            if (title == key or title.startswith(key + " ") or title.endswith(" " + key)):
+                out.extend(ids)
+        return out
+
     def find(self, key: str, exact_only: bool, me: str) -> str | None:
         hits = [t for t in self.exact.get(key, ()) if t != me]
         if hits:
@@ -125,6 +134,12 @@ class Lookups:
                 target = self.by_name.get(cand)
             elif kind in ("t", "T"):
                 target = self.titles.find(value, kind == "T", me)
+            elif kind == "e":  # item n of a task named by (the end of) its title
+                name, _, n = value.partition("\x1d")
+                owners = {h for h in self.titles.naming(name)
+                          if f"c:{h}\x1d{n}" in self.by_name}
+                if len(owners) == 1:
+                    target = self.by_name[f"c:{owners.pop()}\x1d{n}"]
             elif kind == "&":  # titles joined by "and": each found counts, the rest are reported
                 pieces = value.split("\x1d")
                 found = [self.titles.find(v, False, me) for v in pieces]

@@ -92,6 +92,16 @@ def test_outline_numbers_dotted_roman_and_epic_item() -> None:
     assert ("Export", "Vacuum job") in got
 
 
+def test_an_item_of_an_epic_named_by_its_title() -> None:
+    text = ("Library\n=======\n\nEpic A: Catalogue\n-----------------\n\n1. Import the catalogue\n"
+            "2. Search by title\n   - Requires: Catalogue import job (Catalogue, item 1)\n\n"
+            "Loans\n-----\n\n1. Loan records\n2. Renewals\n"
+            "   - Blocked by: Record of loans (Loans, item 1)\n")
+    d = run(text)
+    assert edges(d) == {("Search by title", "Import the catalogue"), ("Renewals", "Loan records")}
+    assert not d.problems["missing"]
+
+
 def test_references_by_title_prefix_and_close_match() -> None:
     text = ("# Work\n\n- Design the ledger schema\n- Write the invoice renderer\n"
             "  - Requires: Design the ledger\n"
