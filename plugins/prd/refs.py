@@ -73,6 +73,36 @@ NAMED_ITEM = re.compile(r"^(.+?),\s*(?:item|task|story|step|requirement|no\.?|#)
 DASH = re.compile(r"\s+[-—–]\s+")
 
 
+STATEMENT = re.compile(
+    r"^\s*(?:\*\*|__)?(?P<subj>[^:*_\n]{2,80}?)(?:\*\*|__)?\s*(?::\s*|\s+)(?:\*\*|__)?"
+    r"(?:depends\s+on|is\s+blocked\s+by|blocked\s+by|requires|must\s+wait\s+for|waits\s+for|"
+    r"comes\s+after|starts?\s+after)\b\s*:?\s*(?P<obj>.+)$", re.I | re.S)
+"""`Phase 2 depends on Phase 1.` / `**Foundational (Phase 2)**: Depends on Setup`, an item
+of a dependency section saying what another task waits for."""
+SUBJECT = "sub:"
+"""First candidate of a statement's reference: the task that waits, then what it waits for."""
+
+
+def statement(text: str) -> list[Dep]:
+    """The references of a dependency statement, each led by its subject's candidates."""
+    m = STATEMENT.match(MARKUP.sub("", text))
+    if not m:
+        return []
+    subj = m.group("subj").strip()
+    if set(words(subj).split()) <= STOP | {"it", "this", "that"}:
+        return []
+    hint = HINT.search(subj)
+    title = subj[:hint.start()].strip() if hint else subj
+    cands = [("t:" if " " in words(title) else "T:") + words(title)] if words(title) else []
+    outline = (ref_outline(hint.group(1)) if hint else "") or ref_outline(title)
+    if outline:
+        cands.append("o:" + outline)
+    if not cands:
+        return []
+    lead = SUBJECT + "\x1d".join((subj, *cands))
+    return [Dep(d.quote, (lead, *d.candidates)) for d in _parts(m.group("obj"), "strong")]
+
+
 REVERSE = "rev:"
 """First candidate of a reference that points the other way (`Blocks: X`: X depends on us)."""
 

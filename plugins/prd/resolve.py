@@ -15,7 +15,7 @@ from bisect import bisect_left
 from typing import Any
 
 from catalytic.plugins.prd.layout import ALT, ID, LOCAL, NAME, Block
-from catalytic.plugins.prd.refs import REVERSE, words
+from catalytic.plugins.prd.refs import REVERSE, SUBJECT, words
 
 Links = dict[tuple[int, int], tuple[list[str], list[str]]]
 """(block position, task index) → (dependencies, references) for tasks that have any."""
@@ -196,6 +196,13 @@ def resolve_all(blocks: list[Block]) -> tuple[Links, dict[str, list[Any]]]:
                         _report(problems, task, piece, line, shown)
                 if how == ALT and key.startswith(REVERSE) and is_dep:
                     reverse.extend((t, tid) for t in targets if t != tid)
+                    continue
+                if how == ALT and key.startswith(SUBJECT):  # "<subject> depends on <target>"
+                    subject, *cands = key.split("\x1e", 1)[0][len(SUBJECT):].split("\x1d")
+                    who, _ = look.find("\x1e".join(cands), tid)
+                    if not who:
+                        _report(problems, task, subject, line)
+                    reverse.extend((who[0], t) for t in targets if who and t != who[0])
                     continue
                 bucket = dep_out if is_dep else ref_out
                 for t in targets:

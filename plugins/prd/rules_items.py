@@ -76,6 +76,10 @@ class ItemBuilder:
         self.by_block: dict[int, int] = {}
         self.dep_owner: dict[int, int] = {}
         self.section_deps: list[tuple[int, str]] = []
+        self.dep_section = False
+        """The section lists dependencies (`Dependencies`, `Execution order`)."""
+        self.statements: list[tuple[int, R.Dep]] = []
+        """(line, reference) of its items that say which task waits for which."""
         """(line, text) of labelled dependency items that belong to the section heading."""
         """Block index of a labelled dependency line → the entry it belongs to."""
         self.placeholders = 0
@@ -100,6 +104,11 @@ class ItemBuilder:
             self.entries[owner].dep_lines.append((item.first, "Depends on: " + text))
             self.dep_owner[index] = owner
             return
+        if self.dep_section and parent < 0:
+            said = R.statement(text)
+            if said:  # "Phase 2 depends on Phase 1.": an edge between two other tasks
+                self.statements.extend((item.first, d) for d in said)
+                return
         if R.is_label_line(text):
             owner = parent
             if owner < 0 and self.entries and self.entries[-1].block != item.block:

@@ -208,6 +208,18 @@ def test_issue_numbers_once_and_gherkin_features() -> None:
     assert edges(g) == {("Wish list", "Login")}
 
 
+def test_statements_in_a_dependencies_section() -> None:
+    text = ("# Tasks\n\n## Phase 1: Setup\n\n- [ ] T001 Repo\n\n## Phase 3: Search\n\n"
+            "- [ ] T010 Index\n\n## Reports\n\n- [ ] T020 Charts\n\n## Dependencies\n\n"
+            "- Reports depends on Phase 3.\n- **Search (Phase 3)**: Depends on T001\n"
+            "- Billing depends on Reports\n")
+    d = run(text)
+    assert edges(d) == {("Reports", "Phase 3: Search"), ("Phase 3: Search", "Repo")}
+    assert "Dependencies" in [t["title"] for t in d.tasks]
+    assert len(d.tasks) == 7  # the statements are not tasks
+    assert d.problems["missing"] == [{"task": "dependencies", "ref": "Billing"}]
+
+
 def test_outline_recogniser_pieces() -> None:
     listed, markers = as_lists("A. One\n   a) Two\n   (iii) Three\n2.3.1 Four\nPlain text.\n")
     assert markers == {0: "A", 1: "a", 2: "iii", 3: "2.3.1"}
