@@ -38,16 +38,19 @@ STOP = frozenset({"this", "that", "it", "them", "these", "those", "what", "wheth
                   "other", "others", "each", "all", "everything", "something", "anything",
                   "nothing"})
 PHRASE = re.compile(
-    r"(?P<pre>^|[\s(\[,;.:—–-])(?:\*\*|__|_|\*)?(?P<p>depends?\s+(?:up)?on|dependent\s+on|dependencies|"
-    r"depends(?=\s*:)|deps(?=\s*:)|dependency(?=\s*:)|blocked\s+(?:by|on)|waiting\s+(?:for|on)|prerequisites?|pre-?reqs?|requires|require|needs|after|builds?\s+(?:up)?on|"
-    r"waits?\s+(?:for|on)|once|(?P<rev>blocks|required\s+by|needed\s+by|enables|unblocks|"
-    r"prerequisite\s+(?:for|of)))\b(?P<colon>\s*(?:\*\*|__|_|\*)?\s*:(?:\*\*|__)?)?", re.I)
+    r"(?P<pre>^|[\s(\[,;.:—–-])(?:\*\*|__|_|\*)?(?P<p>depends?\s+(?:up)?on|dependent\s+on|"
+    r"dependencies|depends(?=\s*:)|deps(?=\s*:)|dependency(?=\s*:)|blocked\s+(?:by|on)|"
+    r"waiting\s+(?:for|on)|prerequisites?|pre-?reqs?|requires|require|needs|after|"
+    r"builds?\s+(?:up)?on|waits?\s+(?:for|on)|once|"
+    r"(?P<rev>blocks|required\s+by|needed\s+by|enables|unblocks|prerequisite\s+(?:for|of)))\b"
+    r"(?P<colon>\s*(?:\*\*|__|_|\*)?\s*:(?:\*\*|__)?)?", re.I)
 QUICK = re.compile(r"dep|block|pre-?req|requir|need|after|build|wait|enable|once", re.I)
 """Text without any of these has no reference (checked once, before the finer scan)."""
 LABEL_LINE = re.compile(
     r"^\s*(?:[-*+]\s+)?(?:\*\*|__|_|\*)?\s*(depends?\s+(?:up)?on|dependent\s+on|dependencies|"
-    r"depends(?=\s*:)|deps(?=\s*:)|dependency(?=\s*:)|blocked\s+(?:by|on)|waiting\s+(?:for|on)|prerequisites?\s+(?:for|of)|prerequisites?|pre-?reqs?|requires|after|needs|"
-    r"waits?\s+for|blocks|required\s+by|needed\s+by|enables|unblocks)\b", re.I)
+    r"depends(?=\s*:)|deps(?=\s*:)|dependency(?=\s*:)|blocked\s+(?:by|on)|waiting\s+(?:for|on)|"
+    r"prerequisites?\s+(?:for|of)|prerequisites?|pre-?reqs?|requires|after|needs|waits?\s+for|"
+    r"blocks|required\s+by|needed\s+by|enables|unblocks)\b", re.I)
 """A line (or list item) that only states what its item waits for."""
 TOKEN = (r"(?:#\d{1,6}|"
          r"(?:FR|NFR|REQ|REQT|SC|US|UJ|AC|TC|BR|UC|T|R|NF|QR|SR|PR|DR|IR|CR|OR|[A-Z]{2,4})"
@@ -71,36 +74,6 @@ NAMED_ITEM = re.compile(r"^(.+?),\s*(?:item|task|story|step|requirement|no\.?|#)
                         r"(\d{1,3}|[a-zA-Z]|[ivxIVX]{1,4})$", re.I)
 """`Loans, item 1`: an item of the task with that title (an epic named, not lettered)."""
 DASH = re.compile(r"\s+[-—–]\s+")
-
-
-STATEMENT = re.compile(
-    r"^\s*(?:\*\*|__)?(?P<subj>[^:*_\n]{2,80}?)(?:\*\*|__)?\s*(?::\s*|\s+)(?:\*\*|__)?"
-    r"(?:depends\s+on|is\s+blocked\s+by|blocked\s+by|requires|must\s+wait\s+for|waits\s+for|"
-    r"comes\s+after|starts?\s+after)\b\s*:?\s*(?P<obj>.+)$", re.I | re.S)
-"""`Phase 2 depends on Phase 1.` / `**Foundational (Phase 2)**: Depends on Setup`, an item
-of a dependency section saying what another task waits for."""
-SUBJECT = "sub:"
-"""First candidate of a statement's reference: the task that waits, then what it waits for."""
-
-
-def statement(text: str) -> list[Dep]:
-    """The references of a dependency statement, each led by its subject's candidates."""
-    m = STATEMENT.match(MARKUP.sub("", text))
-    if not m:
-        return []
-    subj = m.group("subj").strip()
-    if set(words(subj).split()) <= STOP | {"it", "this", "that"}:
-        return []
-    hint = HINT.search(subj)
-    title = subj[:hint.start()].strip() if hint else subj
-    cands = [("t:" if " " in words(title) else "T:") + words(title)] if words(title) else []
-    outline = (ref_outline(hint.group(1)) if hint else "") or ref_outline(title)
-    if outline:
-        cands.append("o:" + outline)
-    if not cands:
-        return []
-    lead = SUBJECT + "\x1d".join((subj, *cands))
-    return [Dep(d.quote, (lead, *d.candidates)) for d in _parts(m.group("obj"), "strong")]
 
 
 REVERSE = "rev:"
@@ -294,3 +267,33 @@ def line_of(quote: str, lines: list[str], first: int, last: int) -> int:
         if key in lines[i] or key in MARKUP.sub("", lines[i]):
             return i
     return first
+
+
+STATEMENT = re.compile(
+    r"^\s*(?:\*\*|__)?(?P<subj>[^:*_\n]{2,80}?)(?:\*\*|__)?\s*(?::\s*|\s+)(?:\*\*|__)?"
+    r"(?:depends\s+on|is\s+blocked\s+by|blocked\s+by|requires|must\s+wait\s+for|waits\s+for|"
+    r"comes\s+after|starts?\s+after)\b\s*:?\s*(?P<obj>.+)$", re.I | re.S)
+"""`Phase 2 depends on Phase 1.` / `**Foundational (Phase 2)**: Depends on Setup`, an item
+of a dependency section saying what another task waits for."""
+SUBJECT = "sub:"
+"""First candidate of a statement's reference: the task that waits, then what it waits for."""
+
+
+def statement(text: str) -> list[Dep]:
+    """The references of a dependency statement, each led by its subject's candidates."""
+    m = STATEMENT.match(MARKUP.sub("", text))
+    if not m:
+        return []
+    subj = m.group("subj").strip()
+    if set(words(subj).split()) <= STOP | {"it", "this", "that"}:
+        return []
+    hint = HINT.search(subj)
+    title = subj[:hint.start()].strip() if hint else subj
+    cands = [("t:" if " " in words(title) else "T:") + words(title)] if words(title) else []
+    outline = (ref_outline(hint.group(1)) if hint else "") or ref_outline(title)
+    if outline:
+        cands.append("o:" + outline)
+    if not cands:
+        return []
+    lead = SUBJECT + "\x1d".join((subj, *cands))
+    return [Dep(d.quote, (lead, *d.candidates)) for d in _parts(m.group("obj"), "strong")]

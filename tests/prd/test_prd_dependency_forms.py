@@ -190,8 +190,8 @@ def test_issue_keys_and_part_lines_are_items() -> None:
     text = ("Scope\n=====\n\nWAL-1  Scan a card\nWAL-2  Verify the card\n       Blocked by WAL-1\n"
             "\nPART II. Payments\n  a. Pay by NFC\n  b. Refund\n     Requires: II.a\n")
     d = run(text)
-    assert [t["title"] for t in d.tasks] == ["Scope", "Scan a card", "Verify the card", "PART II. Payments",
-                                             "Pay by NFC", "Refund"]
+    assert [t["title"] for t in d.tasks] == ["Scope", "Scan a card", "Verify the card",
+                                             "PART II. Payments", "Pay by NFC", "Refund"]
     assert edges(d) == {("Verify the card", "Scan a card"), ("Refund", "Pay by NFC")}
 
 

@@ -71,8 +71,8 @@ def plain_text(draw: st.DrawFn) -> str:
         lines += [title, draw(st.sampled_from(["=", "-"])) * max(3, len(title)), ""]
         letter = "ABCDE"[e % 5]
         for i in range(draw(st.integers(0, 4))):
-            marker = draw(st.sampled_from([f"{i + 1}.", f"{letter}.", "a)", "iv.", f"{e + 1}.{i + 1}",
-                                           "(b)"]))
+            marker = draw(st.sampled_from([f"{i + 1}.", f"{letter}.", "a)", "iv.",
+                                           f"{e + 1}.{i + 1}", "(b)"]))
             indent = draw(st.sampled_from(["", "  ", "   "]))
             lines.append(f"{indent}{marker} {_title(draw)}")
             if draw(st.booleans()):
