@@ -142,7 +142,8 @@ class PrdService:
             else:
                 state.at = self.store.write_changes(document, revision, meta, changes)
             self._keep(document, state)
-        out = self._answer(document, state, changes, current, since_time=old.at if old is not None else None)
+        out = self._answer(document, state, changes, current,
+                           since_time=old.at if old is not None else None)
         out["moved"] = [{"from": a, "to": b} for a, b in moves]
         return out
 
