@@ -159,20 +159,27 @@ def test_stored_rows_follow_every_edit_and_survive_a_restart(prd_daemon) -> None
 
 def test_cycles_follow_edits(prd_daemon) -> None:
     base = ("## Work\n\n- Alpha task, depends on [beta]\n- beta: second step\n"
-            "- gamma: third step\n")
+            "- gamma: third step\n- delta: fourth step\n")
     closed = base.replace("- beta: second step", "- beta: second step, requires [gamma]") \
         .replace("- gamma: third step", "- gamma: third step, blocked by [alpha task]")
+    texts = [base, closed, closed.replace("Alpha task", "Alpha task renamed"),
+             closed.replace(", blocked by [alpha task]", ""), closed,
+             closed.replace("- delta: fourth step", "- delta: fourth step, after [gamma]"),
+             base]
+
+    def cycles(answer: dict[str, Any]) -> set[frozenset[str]]:
+        return {frozenset(x["id"] for x in comp) for comp in answer["problems"]["cycles"]}
+
     with prd_daemon.client() as c:
         m = TaskMirror("c")
-        assert m.decompose(c, base)["problems"]["cycles"] == []
-        r = m.decompose(c, closed)
-        assert r["since_current"] and len(r["problems"]["cycles"]) == 1
-        names = {x["title"] for x in r["problems"]["cycles"][0]}
-        assert any(n.startswith("gamma") for n in names)
-        r = m.decompose(c, closed.replace("Alpha task", "Alpha task renamed"))
-        assert r["problems"]["cycles"] == []  # the reference to it no longer resolves
-        assert m.decompose(c, closed)["problems"]["cycles"]
-        assert m.decompose(c, base)["problems"]["cycles"] == []
+        seen = []
+        for k, text in enumerate(texts):
+            r = m.decompose(c, text)
+            assert r["since_current"] is (k > 0)
+            ref = c.call("prd.decompose", text=text, document=f"cycles-{k}")
+            assert cycles(r) == cycles(ref), k
+            seen.append(len(r["problems"]["cycles"]))
+        assert seen[0] == 0 and seen[1] == 1 and seen[3] == 0 and seen[-1] == 0
 
 
 def test_bad_input_keeps_the_daemon_up(make_daemon, tmp_path) -> None:
