@@ -216,6 +216,30 @@ def socket_edits(n: int, repeat: int, edits_each: int = 5) -> dict[str, float]:
     return {"cold": cold, "delta": delta, "whole": whole, "tasks": tasks}
 
 
+def profile_edit(n: int) -> None:
+    """cProfile of the same one-line edit inside the service (the daemon's worker-thread
+    part of the call), to see what the socket figure is made of."""
+    import cProfile
+    import pstats
+
+    from catalytic.plugins.prd.service import PrdService
+
+    base = generate(n)
+    with tempfile.TemporaryDirectory() as tmp:
+        svc = PrdService(Path(tmp), RuleDecomposer(), 2 << 30)
+        rev = svc.decompose("p", base)["revision"]
+        text = base.replace(EDITED, "Implement step 4 of feature 7 now\n")
+        prof = cProfile.Profile()
+        t = time.perf_counter()
+        prof.enable()
+        svc.decompose("p", text, since=rev)
+        prof.disable()
+        print(f"  service part of the edit: {(time.perf_counter() - t) * 1000:.1f} ms "
+              "(with the profiler on); by cumulative time:")
+        pstats.Stats(prof).sort_stats("cumulative").print_stats(14)
+        svc.close()
+
+
 def labelled() -> dict[str, Any] | None:
     """The parsing scores over the labelled set (bench/prd_eval.py), or None without it."""
     try:
@@ -248,12 +272,16 @@ def main() -> None:
     ap.add_argument("--quick", action="store_true", help="smaller sizes, one repeat")
     ap.add_argument("--socket-only", action="store_true",
                     help="only the socket figures and the labelled set")
+    ap.add_argument("--profile", action="store_true",
+                    help="also profile the service part of a one-line edit (10k tasks)")
     args = ap.parse_args()
     sizes = [1000, 3000, 10000] if args.quick else [1000, 3000, 10000, 30000, 100000]
     repeat = 1 if args.quick else 3
     print("through the socket (real client, real daemon, 2 pool workers):")
     ten = socket_edits(10000, repeat)
     big = socket_edits(100000, 1, 3)
+    if args.profile:
+        profile_edit(10000)
     if not args.socket_only:
         engine(sizes, repeat)
     scores = labelled()

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import itertools
+import re
 from pathlib import Path
 from typing import Any
 
@@ -246,3 +247,26 @@ async def test_cancelling_a_large_decompose_frees_the_next_one(make_daemon) -> N
         ex = stats.get("executor") or {}
         if "cancelled" in ex:  # the local pool counts its jobs
             assert ex["cancelled"] >= 1 and ex["completed"] == 0
+
+
+def test_cli_prints_the_change_summary(prd_daemon, tmp_path) -> None:
+    import subprocess
+    import sys
+
+    def cli(*args: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run([sys.executable, "-m", "catalytic.client.cli", "--socket",
+                               str(prd_daemon.socket), "--no-autostart", *args],
+                              capture_output=True, text=True, env=prd_daemon.env)
+
+    doc = tmp_path / "prd.md"
+    doc.write_text(SAMPLE)
+    out = cli("prd", "decompose", str(doc), "-d", "cli")
+    assert out.returncode == 0, out.stderr
+    assert "added, 0 changed, 0 removed" in out.stdout
+    doc.write_text(EDITS[1])
+    out = cli("prd", "decompose", str(doc), "-d", "cli")
+    assert out.returncode == 0, out.stderr
+    assert re.search(r"4 added, \d+ changed, 1 removed", out.stdout), out.stdout
+    assert "- core-features/short-url-display" in out.stdout and "+ extra" in out.stdout
+    out = cli("prd", "decompose", str(doc), "-d", "cli")
+    assert "no task changed" in out.stdout
