@@ -207,6 +207,9 @@ def socket_edits(n: int, repeat: int, edits_each: int = 5) -> dict[str, float]:
                 r = c.call("prd.decompose", text=text, document="edited")
                 whole = min(whole, time.perf_counter() - t)
                 rev = r["revision"]
+    except Exception:
+        print(d.log()[-3000:])
+        raise
     finally:
         d.cleanup()
     print(f"  {tasks:>7} tasks ({len(base) / 1e6:.1f} MB): cold call {cold * 1000:8.1f} ms; "

@@ -170,7 +170,9 @@ class PrdService:
     def _answer(self, document: str, state: DocState, changes: Changes, current: bool, *,
                 unchanged: bool = False, since_time: float | None = None) -> dict[str, Any]:
         """The answer; tasks whose status was set after `since_time` (the previous
-        revision's) count as changed, so a mirror learns of them too."""
+        revision's) count as changed, so a mirror learns of them too. A whole answer
+        names its added and changed tasks by `{"id"}` only: they are in `tasks` already
+        (a first decomposition would otherwise send every task twice)."""
         times = self.store.saved_status_times(document)
         saved = {tid: (st, h) for tid, (st, h, _) in times.items()}
         changed = changes.changed
@@ -188,8 +190,10 @@ class PrdService:
             stats["sections_placed"] = stats["sections_shifted"] = 0
         out: dict[str, Any] = {
             "document": document, "revision": state.revision, "since_current": current,
-            "changes": {"added": shown(changes.added, saved),
-                        "changed": shown(changed, saved),
+            "changes": {"added": shown(changes.added, saved) if current else
+                        [{"id": t["id"]} for t in changes.added],
+                        "changed": shown(changed, saved) if current else
+                        [{"id": t["id"]} for t in changed],
                         "removed": changes.removed},
             "stats": stats, "warnings": state.meta["warnings"],
             "problems": state.meta["problems"], "moved": [],

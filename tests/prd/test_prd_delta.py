@@ -54,6 +54,7 @@ def test_since_gives_only_changes_and_a_stale_since_the_whole_list(prd_daemon) -
         rev = first["revision"]
         assert isinstance(rev, str) and rev and first["since_current"] is False
         assert {t["id"] for t in first["changes"]["added"]} == {t["id"] for t in first["tasks"]}
+        assert all(set(t) == {"id"} for t in first["changes"]["added"])  # tasks not sent twice
 
         edited = EDITS[0]
         delta = c.call("prd.decompose", text=edited, document="d", since=rev)
