@@ -44,17 +44,9 @@ class Block:
     linked: set[int] = field(default_factory=set)
     """Indices of tasks whose dependencies/references lists are not empty."""
     _tids: dict[str, int] | None = None
-    _titles: list[tuple[str, str]] | None = None
-
-    def title_words(self) -> list[tuple[str, str]]:
-        """(title as lower-case words, task ID) of every task, worked out once per block
-        (titles and IDs never change once placed), so a title index over the whole
-        document costs a lookup per task, not a parse."""
-        if self._titles is None:
-            from catalytic.plugins.prd.refs import words
-
-            self._titles = [(words(t["title"]), t["id"]) for t in self.tasks]
-        return self._titles
+    titles: list[tuple[str, str]] | None = None
+    """(title as lower-case words, task ID), filled the first time a title is looked up
+    (`resolve.py`) and kept while the block is reused or shifted."""
 
     def tid_index(self) -> dict[str, int]:
         """Task ID → index of its last task in the block."""
@@ -139,4 +131,4 @@ def shifted(block: Block, start: int) -> Block:
     d = start - block.start
     tasks = [{**t, "lines": [t["lines"][0] + d, t["lines"][1] + d]} for t in block.tasks]
     return Block(tasks, start, block.base, block.owner, block.prio, block.ids, block.names,
-                 block.refs, True, set(block.linked), None, block._titles)
+                 block.refs, True, set(block.linked), None, block.titles)

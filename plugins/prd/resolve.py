@@ -26,10 +26,12 @@ class Titles:
     """Task titles as lower-case words: exact, unambiguous prefix, close match."""
 
     def __init__(self, blocks: list[Block]) -> None:
+        from catalytic.plugins.prd.refs import words
+
         exact: dict[str, list[str]] = {}
         for b in blocks:
-            for key, tid in b.title_words():
-                exact.setdefault(key, []).append(tid)
+            for t in b.tasks:
+                exact.setdefault(words(t["title"]), []).append(t["id"])
         self.exact = exact
         self.sorted = sorted(exact)
 
