@@ -32,7 +32,7 @@ def test_affected_misses_no_failure_of_a_full_run(make_daemon, tmp_path: Path) -
                 full = serial_failures(root)
                 checked += 1
                 killed += bool(full)
-                if full and not got or not {f for f in full if not f.startswith("<")} <= got:
+                if (full and not got) or not {f for f in full if not f.startswith("<")} <= got:
                     misses.append((str(path.relative_to(root)), what, sorted(full), sorted(got)))
             finally:
                 path.write_text(original)
