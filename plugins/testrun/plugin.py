@@ -367,7 +367,7 @@ class TestrunPlugin(Plugin):
                        first_failure_s=(round(run.first_failure - t_call, 4)
                                         if run.first_failure is not None else None),
                        call_s=round(time.monotonic() - t_call, 4))
-        if summary["tests"] == 0 and collected:
+        if summary["tests"] == 0 and collected and choice.select != "all":
             summary["exit_status"] = 0  # nothing affected: nothing can have broken
         await asyncio.to_thread(self._record, str(root), summary, run)
         self.completed += 1
