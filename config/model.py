@@ -109,6 +109,10 @@ CORE: dict[str, Sequence[Setting]] = {
                 min=0, max=86400),
         Setting("memory_budget", "bytes", 0,
                 "Memory budget in bytes for the governor; 0 = a quarter of RAM.", min=0),
+        Setting("durability", "str", "normal",
+                "How durable plugins' stores are: normal survives a daemon crash (SIGKILL), "
+                "full also survives an OS crash or power loss (SQLite synchronous=FULL).",
+                choices=("normal", "full")),
         Setting("memory_soft_ratio", "float", 0.85,
                 "Above this share of the budget the governor asks plugins to shrink.",
                 min=0.1, max=1.0),
@@ -129,6 +133,13 @@ CORE: dict[str, Sequence[Setting]] = {
         Setting("max_connections", "int", 2048, "Concurrent connections.", min=1),
         Setting("idle_partial_timeout_s", "float", 30.0,
                 "A connection that stalls mid-message this long is closed (slowloris).",
+                min=0.1),
+        Setting("max_unsent_bytes", "bytes", 64 << 20,
+                "Answers a peer may leave unread before its connection is closed; above 256 "
+                "KiB unread the daemon already stops reading the peer's requests.",
+                min=1 << 16),
+        Setting("idle_timeout_s", "float", 300.0,
+                "A connection with nothing in flight that sends nothing this long is closed.",
                 min=0.1),
     ),
     "security": (

@@ -63,7 +63,7 @@ class DaskExecutor(BaseExecutor):
         self.retries = retries
         self.log = log or logging.getLogger("catalytic.executor")
         self.client: Client | None = None
-        self.cluster: Any = None
+        self.local_cluster: Any = None
         self.error: str | None = "not connected yet"
         self._token = secrets.token_hex(4)
         self._ids = itertools.count(1)
@@ -94,6 +94,15 @@ class DaskExecutor(BaseExecutor):
     @property
     def where(self) -> str:
         return self.address or "a LocalCluster"
+
+    @property
+    def same_host(self) -> bool:
+        """A LocalCluster's workers are on this host; a scheduler's address may be anywhere."""
+        return not self.address
+
+    @property
+    def cluster(self) -> bool:
+        return True
 
     @property
     def workers(self) -> int:
@@ -140,12 +149,12 @@ class DaskExecutor(BaseExecutor):
         else:
             from distributed import LocalCluster
 
-            if self.cluster is None:  # a reconnect reuses it: its workers are still ours
-                self.cluster = await LocalCluster(
+            if self.local_cluster is None:  # a reconnect reuses it: its workers are still ours
+                self.local_cluster = await LocalCluster(
                     n_workers=self.local_workers or None, threads_per_worker=1,
                     processes=True, host="127.0.0.1", dashboard_address="127.0.0.1:0",
                     asynchronous=True, security=self.security)
-            client = await Client(self.cluster, asynchronous=True, set_as_default=False)
+            client = await Client(self.local_cluster, asynchronous=True, set_as_default=False)
         client.subscribe_topic(TOPIC, self._on_progress)
         self.client = client
         await self._refresh()
@@ -328,9 +337,9 @@ class DaskExecutor(BaseExecutor):
             task.cancel()
         if self.client is not None:
             await self._close_client(self.client)
-        if self.cluster is not None:
+        if self.local_cluster is not None:
             try:
-                await asyncio.wait_for(self.cluster.close(), 20)
+                await asyncio.wait_for(self.local_cluster.close(), 20)
             except Exception as exc:
                 self.log.debug("dask: closing the LocalCluster: %s", exc)
         self.shutdown()

@@ -11,6 +11,7 @@ import asyncio
 import ctypes
 import gc
 import logging
+import time
 from typing import Any
 
 import psutil
@@ -18,6 +19,9 @@ import psutil
 from catalytic.config.model import ram_quarter
 from catalytic.daemon.plugins import PluginHost
 from catalytic.daemon.state import ServerState
+
+RSS_MAX_AGE_S = 0.005
+"""How stale an admission's RSS may be (a sample costs tens of microseconds)."""
 
 
 def _malloc_trim() -> None:
@@ -38,6 +42,16 @@ class MemoryGovernor:
         self.shrinks = 0
         self.freed_bytes = 0
         self.refusing = False
+        self._sampled_at = 0.0
+
+    def current_rss(self) -> int:
+        """RSS at most `RSS_MAX_AGE_S` old, for admission (`PluginContext.admit`)."""
+        now = time.monotonic()
+        if now - self._sampled_at > RSS_MAX_AGE_S:
+            self.rss = self.proc.memory_info().rss
+            self.peak_rss = max(self.peak_rss, self.rss)
+            self._sampled_at = now
+        return self.rss
 
     @property
     def budget(self) -> int:
@@ -53,8 +67,8 @@ class MemoryGovernor:
             await asyncio.sleep(self.state.config.values["daemon"]["governor_interval_s"])
 
     async def check(self) -> None:
-        self.rss = self.proc.memory_info().rss
-        self.peak_rss = max(self.peak_rss, self.rss)
+        self._sampled_at = 0.0
+        self.current_rss()
         if self.budget <= 0 or self.rss <= self.soft_limit:
             self._set_overloaded(False)
             return

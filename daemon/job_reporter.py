@@ -12,7 +12,7 @@ import time
 from collections.abc import Callable
 from typing import Any
 
-from catalytic.plugins.base import JobCancelled
+from catalytic.plugins.base import JobCancelled, ProgressFn, _current_job
 
 INTERVAL_S = 0.05
 
@@ -40,7 +40,43 @@ class JobReporter:
 
 def run_with(reporter: Callable[[Any], JobReporter], fn: Callable[..., Any], job: Any,
              with_report: bool, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
-    """Call the job's function, giving it `report=` when it asked for progress."""
+    """Call the job's function, giving it `report=` when it asked for progress; every job
+    finds its Reporter through `current_job()` either way."""
+    own = reporter(job)
     if with_report:
-        kwargs = dict(kwargs, report=reporter(job))
-    return fn(*args, **kwargs)
+        kwargs = dict(kwargs, report=own)
+    token = _current_job.set(own)
+    try:
+        return fn(*args, **kwargs)
+    finally:
+        _current_job.reset(token)
+
+
+class MapProgress:
+    """One `map`'s progress on the daemon side: finished jobs count 1, running ones the
+    fraction they last reported; each change goes to the call's progress callback."""
+
+    def __init__(self, total: int, sink: ProgressFn | None) -> None:
+        self.total = total
+        self.sink = sink
+        self.parts = [0.0] * total
+        self.done = 0.0
+
+    def _set(self, index: int, part: float, message: str) -> None:
+        part = min(1.0, max(self.parts[index], part))
+        self.done += part - self.parts[index]
+        self.parts[index] = part
+        if self.sink is not None:
+            done = round(self.done, 6)
+            self.sink(int(done) if done.is_integer() else done, self.total, message)
+
+    def job(self, index: int, name: str) -> ProgressFn:
+        """The progress callback of job `index` (its own steps, as a fraction of one)."""
+        def step(done: float, total: float | None, message: str) -> None:
+            if total:
+                text = f"{name}: {message}" if name and message else (name or message)
+                self._set(index, min(0.999, done / total), text)
+        return step
+
+    def finished(self, index: int, name: str) -> None:
+        self._set(index, 1.0, name)

@@ -1,4 +1,5 @@
-"""State-dir helpers: private directories, atomic files, SQLite in WAL mode."""
+"""State-dir helpers: private directories, atomic files, SQLite in WAL mode with schema
+versions (what `PluginContext.sqlite` and `PluginContext.atomic_write` run)."""
 
 from __future__ import annotations
 
@@ -6,6 +7,7 @@ import json
 import os
 import sqlite3
 import tempfile
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -60,6 +62,91 @@ def connect_sqlite(path: Path, *, synchronous: str = "NORMAL",
     conn = sqlite3.connect(path, check_same_thread=check_same_thread, isolation_level=None,
                            timeout=30)
     conn.execute("PRAGMA journal_mode=WAL")
-    conn.execute(f"PRAGMA synchronous={synchronous}")
+    if synchronous.upper() not in ("OFF", "NORMAL", "FULL", "EXTRA"):
+        raise ValueError(f"synchronous must be OFF, NORMAL, FULL or EXTRA, got {synchronous!r}")
+    conn.execute(f"PRAGMA synchronous={synchronous.upper()}")
     conn.execute("PRAGMA foreign_keys=ON")
+    return conn
+
+
+Migration = str | Callable[[sqlite3.Connection], None]
+"""One schema step: an SQL script, or a function given the connection (inside the
+step's transaction; it must not commit)."""
+
+SYNCHRONOUS = {"normal": "NORMAL", "full": "FULL"}
+"""`daemon.durability` → SQLite's `PRAGMA synchronous`."""
+
+
+class SchemaTooNew(RuntimeError):
+    """A database carries a schema version newer than the code opening it knows."""
+
+
+def schema_version(conn: sqlite3.Connection) -> int:
+    return int(conn.execute("PRAGMA user_version").fetchone()[0])
+
+
+def migrate(conn: sqlite3.Connection, migrations: Sequence[Migration], where: Path | str) -> int:
+    """Bring the database to `len(migrations)`, one transaction per step; return the version.
+
+    `PRAGMA user_version` counts the steps applied. A newer version than the code knows
+    raises `SchemaTooNew` naming the file and both versions. Each step re-reads the version
+    under the write lock, so two processes opening the file at once apply a step only once.
+    """
+    known = len(migrations)
+    version = schema_version(conn)
+    if version > known:
+        raise SchemaTooNew(f"{where} has schema version {version}, newer than the {known} this "
+                           "version of catalytic knows (written by a newer release); upgrade "
+                           "catalytic or move the file away")
+    while version < known:
+        conn.execute("BEGIN IMMEDIATE")
+        try:
+            version = schema_version(conn)
+            if version >= known:
+                conn.execute("COMMIT")
+                break
+            step = migrations[version]
+            if callable(step):
+                step(conn)
+            else:
+                for statement in _statements(step):
+                    conn.execute(statement)
+            version += 1
+            conn.execute(f"PRAGMA user_version={version}")
+            conn.execute("COMMIT")
+        except BaseException:
+            if conn.in_transaction:
+                conn.execute("ROLLBACK")
+            raise
+    return version
+
+
+def _statements(script: str) -> list[str]:
+    """Split an SQL script into complete statements (executescript would commit); a `;`
+    inside a string or a trigger body does not end a statement."""
+    out: list[str] = []
+    pending = ""
+    pieces = script.split(";")
+    for i, piece in enumerate(pieces):
+        pending += piece if i == len(pieces) - 1 else piece + ";"
+        if pending.strip() and sqlite3.complete_statement(pending):
+            out.append(pending)
+            pending = ""
+    if pending.strip():
+        pending += "\n;"
+        if not sqlite3.complete_statement(pending):
+            raise ValueError(f"incomplete SQL statement in a migration: {pending.strip()[:80]!r}")
+        out.append(pending)
+    return out
+
+
+def open_store(path: Path, migrations: Sequence[Migration], *, synchronous: str = "NORMAL"
+               ) -> sqlite3.Connection:
+    """`connect_sqlite` then `migrate`: the connection behind `PluginContext.sqlite`."""
+    conn = connect_sqlite(path, synchronous=synchronous)
+    try:
+        migrate(conn, migrations, path)
+    except BaseException:
+        conn.close()
+        raise
     return conn

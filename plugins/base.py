@@ -25,13 +25,16 @@ already be durable when the handler returns; snapshots are only for warmth.
 
 from __future__ import annotations
 
+import contextvars
 import logging
-from collections.abc import Awaitable, Callable, Iterable, Sequence
+import sqlite3
+from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, ClassVar, Protocol, TypeVar
+from typing import TYPE_CHECKING, Any, ClassVar, Protocol, TypeVar
 
-from catalytic.client.errors import (
+from catalytic.config.model import Setting
+from catalytic.protocol.errors import (
     Cancelled,
     DeadlineExceeded,
     Forbidden,
@@ -41,7 +44,13 @@ from catalytic.client.errors import (
     RpcError,
     TooLarge,
 )
-from catalytic.config.model import Setting
+
+if TYPE_CHECKING:
+    from catalytic.daemon.admission import MemoryGauge
+
+Migration = str | Callable[[sqlite3.Connection], None]
+"""One schema step of `PluginContext.sqlite`: an SQL script, or a function given the
+connection inside the step's transaction (it must not commit)."""
 
 __all__ = [
     "Call",
@@ -53,6 +62,7 @@ __all__ = [
     "InvalidParams",
     "JobCancelled",
     "Method",
+    "Migration",
     "Overloaded",
     "Param",
     "Plugin",
@@ -61,6 +71,7 @@ __all__ = [
     "RpcError",
     "Setting",
     "TooLarge",
+    "current_job",
     "rpc",
 ]
 
@@ -166,7 +177,7 @@ class JobCancelled(Exception):
 
 
 class Reporter(Protocol):
-    """Given to executor jobs submitted with `progress=`: report and check for cancellation."""
+    """What an executor job receives as `report=`: report progress, check for cancellation."""
 
     def report(self, done: float, total: float | None = None, message: str = "") -> None:
         """Report progress; raises `JobCancelled` when the call was cancelled."""
@@ -178,30 +189,96 @@ class Reporter(Protocol):
 ProgressFn = Callable[[float, float | None, str], None]
 
 
+class _NoJob:
+    """`current_job()` outside an executor job: never cancelled, reports go nowhere."""
+
+    def report(self, done: float, total: float | None = None, message: str = "") -> None:
+        pass
+
+    def cancelled(self) -> bool:
+        return False
+
+
+_NO_JOB = _NoJob()
+_current_job: contextvars.ContextVar[Reporter | None] = contextvars.ContextVar(
+    "catalytic_current_job", default=None)
+
+
+def current_job() -> Reporter:
+    """The `Reporter` of the executor job running in this thread, whether or not it was
+    submitted with progress: deep code of a job checks `current_job().cancelled()` (or
+    calls `report`) without threading `report=` through. Outside a job it is never
+    cancelled."""
+    return _current_job.get() or _NO_JOB
+
+
 class Executor(Protocol):
     """Where CPU-heavy work runs: the daemon's process pool (or a cluster).
 
-    `fn` and its arguments must be picklable (module-level functions). When
-    `progress` is given, `fn` is called with an extra keyword argument
-    `report: Reporter`. Cancelling the awaiting task cancels the job.
+    Jobs: `fn` and its arguments must be picklable (module-level functions, plain data);
+    errors `fn` raises come back unchanged.
+
+    Progress and cancellation: a job asked for progress (`submit(..., progress=fn)`,
+    `map(..., report=True)`) is called with an extra keyword argument `report: Reporter`.
+    Every job is cancellable: cancelling the awaiting task (the caller's `system.cancel`,
+    a deadline, a disconnect) drops a job that has not started, and a running job stops
+    at its next `report()` (which raises `JobCancelled`); a job submitted without
+    progress reaches the same Reporter through `current_job()`. A job that never looks
+    runs to its end, its result discarded. A plugin never needs to know which backend runs
+    its jobs: ask `same_host` or `cluster` instead.
     """
 
-    workers: int
+    @property
+    def workers(self) -> int:
+        """How many jobs run at once (pool processes, cluster threads): the fan-out width."""
+        ...
+
+    @property
+    def same_host(self) -> bool:
+        """True when jobs run on this machine and see the daemon's files (the local pool,
+        a cluster started on this host); False when they may run elsewhere, so a job must
+        be given its data, not a path."""
+        ...
+
+    @property
+    def cluster(self) -> bool:
+        """True when jobs run on a cluster's workers (Dask) rather than the daemon's own
+        pool: static sharding across `workers` pays off, and a job may be retried on
+        another worker after a crash."""
+        ...
 
     async def submit(self, fn: Callable[..., T], *args: Any,
-                     progress: ProgressFn | None = None, **kwargs: Any) -> T: ...
+                     progress: ProgressFn | None = None, **kwargs: Any) -> T:
+        """`fn(*args, **kwargs)` as one job; with `progress`, also `report=` whose steps
+        are passed to `progress(done, total, message)` on the loop (rate-limited)."""
+        ...
 
-    async def map(self, fn: Callable[[Any], T], items: Iterable[Any], *,
+    async def map(self, fn: Callable[..., T], items: Iterable[Any], *,
+                  args: Sequence[Any] = (), kwargs: Mapping[str, Any] | None = None,
                   progress: ProgressFn | None = None,
-                  label: Callable[[Any], str] | None = None) -> list[T]:
-        """`fn(item)` for every item, as jobs in that order; results in that order. Each
-        finished job is reported to `progress`, with `label(item)` as its message."""
+                  label: Callable[[Any], str] | None = None,
+                  report: bool = False) -> list[T]:
+        """`fn(item, *args, **kwargs)` for every item, one job each; results in item order.
+
+        `args`/`kwargs` are shared by every job. `progress(done, total, message)` counts
+        jobs: `total` is the number of items, `done` the finished ones, `message` the
+        `label(item)` of the job that moved. With `report=True` each job also receives
+        `report: Reporter`, and its steps move the count by fractions (a job halfway
+        through counts 0.5), the message being `"<label>: <job's message>"`.
+
+        All or nothing: when one job fails, every other job of the map is cancelled
+        and the first error is raised; when the awaiting task is cancelled, every job
+        is cancelled. At most a few jobs per worker are handed to the backend at a time,
+        so cancelling never leaves a long queue running.
+        """
         ...
 
 
 @dataclass
 class PluginContext:
-    """What the daemon gives a plugin at start."""
+    """What the daemon gives a plugin at start: its config, its state directory, and the
+    services every plugin uses instead of writing its own (storage, atomic files, caller
+    paths, memory admission, the executor)."""
 
     name: str
     config: dict[str, Any]
@@ -218,6 +295,79 @@ class PluginContext:
     """The whole effective configuration, read-only."""
     socket_path: Path | None = None
     """The daemon's socket, for helpers (e.g. test workers) that call back."""
+    durability: str = "normal"
+    """`daemon.durability`: "normal" (a commit survives the daemon's crash) or "full"
+    (also an OS crash or power loss)."""
+    memory: MemoryGauge | None = None
+    """The governor's budget and current RSS, read by `admit` (None: no admission)."""
+
+    def sqlite(self, name: str, migrations: Sequence[Migration], *,
+               synchronous: str | None = None) -> sqlite3.Connection:
+        """Open `<state_dir>/<name>` in WAL mode and bring its schema up to date.
+
+        `PRAGMA user_version` is the schema version: the number of `migrations` applied.
+        A migration is an SQL script or a function of the connection; each pending one
+        runs in a transaction of its own (a function must not commit). A database with a
+        newer version than `len(migrations)` is refused (`SchemaTooNew`, naming the file
+        and both versions), so the plugin fails to start rather than misread it.
+
+        Migration 1 must accept a database made by a release before schema versions
+        (`user_version` 0 with its tables already there): write it with
+        `CREATE TABLE IF NOT EXISTS` / `CREATE INDEX IF NOT EXISTS`. Never edit a
+        migration once released; append a new one.
+
+        `synchronous` defaults to the daemon's durability ("NORMAL" or "FULL"); pass
+        "FULL" for a store whose every commit must survive power loss. The connection
+        is autocommit (`isolation_level=None`; use `BEGIN`/`COMMIT` for transactions),
+        usable from any thread (guard it with a lock; run slow queries through
+        `asyncio.to_thread`), and the plugin closes it in `stop()`.
+        """
+        from catalytic.daemon.store import SYNCHRONOUS, open_store
+
+        level = synchronous or SYNCHRONOUS.get(self.durability, "NORMAL")
+        return open_store(self._own(name), migrations, synchronous=level)
+
+    def atomic_write(self, path: Path, data: bytes) -> None:
+        """Replace the file `path` with `data` atomically and durably, for the plugin's
+        own files: a unique temporary name in the same directory, file fsync, rename,
+        directory fsync. Readers see the old or the new content, never a mix; a crash
+        leaves no partial file. Blocking: call it through `asyncio.to_thread` for large
+        data or on a hot path."""
+        from catalytic.daemon.store import atomic_write
+
+        atomic_write(Path(path), data)
+
+    def resolve_path(self, path: str, setting: str, *, must_exist: bool = False) -> Path:
+        """A path a caller named, resolved and checked against the roots of `setting`.
+
+        `setting` is a `path_list` setting of this plugin (e.g. "allowed_roots"). The
+        path must be an absolute string without NUL bytes (else `InvalidParams`, -32602);
+        symlinks and `..` are resolved; it must lie under one of the roots (resolved the
+        same way; a root itself counts) else `Forbidden` (-32003) naming
+        `<plugin>.<setting>` and never saying whether the file exists. With
+        `must_exist`, a missing file inside the roots is `InvalidParams` naming it.
+        """
+        from catalytic.daemon.caller_paths import resolve_under
+
+        roots = self.config.get(setting)
+        if not isinstance(roots, list):
+            raise KeyError(f"{self.name}.{setting} is not a path_list setting of this plugin")
+        return resolve_under(path, roots, f"{self.name}.{setting}", must_exist=must_exist)
+
+    def admit(self, nbytes: int, what: str) -> None:
+        """Memory admission before a call allocates about `nbytes`: raises `TooLarge`
+        (-32004) when that alone exceeds `daemon.memory_budget`, `Overloaded` (-32002)
+        when the daemon's current RSS plus `nbytes` would; both name `what` and the
+        limit. Cheap (RSS is sampled, at most a few ms old): call it on every such call.
+        """
+        from catalytic.daemon.admission import admit
+
+        admit(self.memory, nbytes, what)
+
+    def _own(self, name: str) -> Path:
+        if not name or "/" in name or "\x00" in name or name in (".", ".."):
+            raise ValueError(f"store name {name!r} must be a plain file name")
+        return self.state_dir / name
 
 
 class Plugin:
@@ -256,6 +406,11 @@ class Plugin:
     async def reload(self, config: dict[str, Any]) -> None:
         """Apply a new config section after SIGHUP / `system.reload`."""
         self.ctx.config = config
+
+    def health_problems(self) -> list[str]:
+        """Problems `/healthz` reports (503 while there is any), each a short sentence;
+        cheap, called on every health check."""
+        return []
 
     def http_routes(self) -> Sequence[tuple[str, str, Callable[..., Awaitable[Any]]]]:
         """(HTTP method, path, aiohttp handler) tuples the daemon mounts on its HTTP server."""

@@ -1,4 +1,5 @@
-"""SQLite (WAL) persistence of samples and baselines, under the plugin's state dir.
+"""SQLite persistence of samples, spans and baselines (`monitor.sqlite`, opened with
+`ctx.sqlite`, so WAL, the daemon's durability and a schema version).
 
 Blocking calls meant to run in a thread (`asyncio.to_thread`); a lock keeps one
 statement at a time on the shared connection.
@@ -10,28 +11,35 @@ import json
 import sqlite3
 import threading
 import time
-from pathlib import Path
 from typing import Any
 
+from catalytic.plugins.base import Migration, PluginContext
 from catalytic.plugins.monitor.history import Sample
 
-SCHEMA = """
-CREATE TABLE IF NOT EXISTS samples (ts REAL PRIMARY KEY, data TEXT NOT NULL);
-CREATE TABLE IF NOT EXISTS spans (ts REAL NOT NULL, name TEXT NOT NULL, seconds REAL NOT NULL);
-CREATE INDEX IF NOT EXISTS spans_name_ts ON spans (name, ts);
-CREATE TABLE IF NOT EXISTS baselines (
-    name TEXT PRIMARY KEY, created REAL NOT NULL, summary TEXT NOT NULL);
-"""
+FILE = "monitor.sqlite"
+MIGRATIONS: list[Migration] = [
+    # 1: the tables of 0.1.0, which had no schema version (IF NOT EXISTS adopts them)
+    """
+    CREATE TABLE IF NOT EXISTS samples (ts REAL PRIMARY KEY, data TEXT NOT NULL);
+    CREATE TABLE IF NOT EXISTS spans (ts REAL NOT NULL, name TEXT NOT NULL,
+                                      seconds REAL NOT NULL);
+    CREATE INDEX IF NOT EXISTS spans_name_ts ON spans (name, ts);
+    CREATE TABLE IF NOT EXISTS baselines (
+        name TEXT PRIMARY KEY, created REAL NOT NULL, summary TEXT NOT NULL);
+    """,
+]
 
 
 class MonitorStore:
-    def __init__(self, path: Path) -> None:
-        self.path = path
+    def __init__(self, db: sqlite3.Connection) -> None:
         self.lock = threading.Lock()
-        self.db = sqlite3.connect(path, check_same_thread=False, isolation_level=None)
-        self.db.execute("PRAGMA journal_mode=WAL")
-        self.db.execute("PRAGMA synchronous=NORMAL")
-        self.db.executescript(SCHEMA)
+        self.db = db
+        self.synchronous = int(db.execute("PRAGMA synchronous").fetchone()[0])
+
+    @classmethod
+    def open(cls, ctx: PluginContext) -> MonitorStore:
+        """Open (and migrate) the plugin's store: blocking, run it in a thread."""
+        return cls(ctx.sqlite(FILE, MIGRATIONS))
 
     def close(self) -> None:
         with self.lock:
@@ -88,7 +96,7 @@ class MonitorStore:
                 self.db.execute("INSERT OR REPLACE INTO baselines VALUES (?, ?, ?)",
                                 (name, created, json.dumps(summary)))
             finally:
-                self.db.execute("PRAGMA synchronous=NORMAL")
+                self.db.execute(f"PRAGMA synchronous={self.synchronous:d}")
         return created
 
     def baseline(self, name: str) -> tuple[float, dict[str, Any]] | None:

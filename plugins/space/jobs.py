@@ -100,8 +100,8 @@ def validate_job(spec: dict[str, Any], report: Reporter | None = None) -> dict[s
     return run_validation(spec, report=report)
 
 
-def validate_item_job(spec: dict[str, Any], item: list[Any]) -> dict[str, Any]:
-    """One point of a sweep (the fan-out sends each point as its own job)."""
+def validate_item_job(item: list[Any], spec: dict[str, Any]) -> dict[str, Any]:
+    """One point of a sweep (the fan-out maps it over the points, `spec` shared)."""
     return measure_item(spec, item)
 
 

@@ -8,11 +8,8 @@ a restart.
 from __future__ import annotations
 
 import asyncio
-import functools
 import json
-import os
 import time
-from pathlib import Path
 from typing import Any
 
 from catalytic.plugins.base import (
@@ -48,15 +45,6 @@ NO_REPORT = -33001
 def _refuse(e: jobs.WorkTooLarge) -> TooLarge:
     return TooLarge(str(e), {"estimate": float(e.estimate), "limit": e.limit,
                              "setting": e.setting})
-
-
-def _write_atomic(path: Path, text: str) -> None:
-    tmp = path.with_suffix(path.suffix + ".tmp")
-    with open(tmp, "w", encoding="utf-8") as fh:
-        fh.write(text)
-        fh.flush()
-        os.fsync(fh.fileno())
-    os.replace(tmp, path)
 
 
 class SpacePlugin(Plugin):
@@ -208,7 +196,8 @@ class SpacePlugin(Plugin):
                                                     progress=call.progress)
         result["r2_table"] = r2_table(result)
         self.last = result
-        await asyncio.to_thread(_write_atomic, self.report_path, json.dumps(result))
+        await asyncio.to_thread(self.ctx.atomic_write, self.report_path,
+                                json.dumps(result).encode())
         return result
 
     async def _fan_out(self, call: Call, spec: dict[str, Any],
@@ -217,7 +206,7 @@ class SpacePlugin(Plugin):
         started, clock = time.time(), time.monotonic()
         heavy_first = sorted(range(len(items)), key=lambda i: -item_work(items[i]))
         points = await self.ctx.executor.map(
-            functools.partial(jobs.validate_item_job, spec), [items[i] for i in heavy_first],
+            jobs.validate_item_job, [items[i] for i in heavy_first], args=(spec,),
             progress=call.progress, label=item_label)
         measured: list[dict[str, Any]] = [{}] * len(items)
         for i, point in zip(heavy_first, points, strict=True):
