@@ -36,7 +36,7 @@ from catalytic.plugins.testrun.args import check_args
 from catalytic.plugins.testrun.dispatch import simulate
 from catalytic.plugins.testrun.estimate import classify, estimate
 from catalytic.plugins.testrun.fingerprint import fingerprint
-from catalytic.plugins.testrun.history import History, Measured
+from catalytic.plugins.testrun.history import MIGRATIONS, History, Measured
 from catalytic.plugins.testrun.results import write_junit
 from catalytic.plugins.testrun.runner import Run, RunFailed, RunOptions
 from catalytic.plugins.testrun.schedule import build_units, lower_bound, matches_any
@@ -113,7 +113,8 @@ class TestrunPlugin(Plugin):
 
     async def start(self, ctx: PluginContext) -> None:
         self.ctx = ctx
-        self.history = History(ctx.state_dir / "history.sqlite", ctx.config["ewma_alpha"])
+        db = await asyncio.to_thread(ctx.sqlite, "history.sqlite", MIGRATIONS)
+        self.history = History(db, ctx.config["ewma_alpha"])
         self.runs: dict[str, Run] = {}
         self.locks: dict[str, asyncio.Lock] = {}
         self.completed = 0
@@ -144,14 +145,10 @@ class TestrunPlugin(Plugin):
     def _root(self, root: str) -> Path:
         if "\0" in root:
             raise InvalidParams(f"root {root!r} contains a NUL byte")
-        path = Path(root).expanduser()
-        if not path.is_absolute():
+        expanded = str(Path(root).expanduser())
+        if not Path(expanded).is_absolute():
             raise InvalidParams(f"root must be an absolute path, got {root!r}")
-        path = path.resolve()
-        allowed = [Path(str(a)).expanduser().resolve() for a in self.ctx.config["allowed_roots"]]
-        if not any(path == a or path.is_relative_to(a) for a in allowed):
-            raise Forbidden(f"root {path} is outside testrun.allowed_roots "
-                            f"({', '.join(map(str, allowed))})")
+        path = self.ctx.resolve_path(expanded, "allowed_roots")
         if not path.is_dir():
             raise Forbidden(f"root {path} does not exist or is not a directory")
         return path
@@ -228,8 +225,7 @@ class TestrunPlugin(Plugin):
         if junitxml:
             if "\0" in junitxml:
                 raise InvalidParams(f"junitxml {junitxml!r} contains a NUL byte")
-            xml = (path / junitxml).resolve()
-            self._root(str(xml.parent))
+            xml = self.ctx.resolve_path(str(path / junitxml), "allowed_roots")
         interp = self._python(path, python)
         lock = self.locks.setdefault(str(path), asyncio.Lock())
         if lock.locked() and self.ctx.config["same_root"] == "refuse":
@@ -251,7 +247,7 @@ class TestrunPlugin(Plugin):
                             "lower_bound_s": summary["lower_bound_s"],
                             "efficiency": summary["efficiency"]})
         if xml is not None:
-            await asyncio.to_thread(write_junit, xml, summary)
+            await asyncio.to_thread(write_junit, xml, summary, self.ctx.atomic_write)
             summary["junitxml"] = str(xml)
         return summary
 
