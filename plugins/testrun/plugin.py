@@ -106,6 +106,9 @@ class TestrunPlugin(Plugin):
         Setting("keep_warm_s", "float", 600.0,
                 "After a run, keep that many workers started (imports done, tests collected) "
                 "for this long, for the next run of the same root and args (0 = off).", min=0),
+        Setting("record", "bool", True,
+                "Record each test's dependencies (code blocks it ran, files it opened) as it "
+                "runs, for select = \"affected\"; off: every test counts as unrecorded."),
         Setting("max_reruns", "int", 10,
                 "Failures re-run in collection order per run to detect order dependence.",
                 min=0),
@@ -261,7 +264,7 @@ class TestrunPlugin(Plugin):
             timeout_s=cfg["timeout_s"], memory_budget=cfg["memory_budget"],
             memory_heavy_bytes=cfg["memory_heavy_bytes"], run_alone=list(cfg["run_alone"]),
             max_output=cfg["max_output_bytes"], batch_target=cfg["batch_target_s"],
-            max_reruns=cfg["max_reruns"])
+            max_reruns=cfg["max_reruns"], record=cfg["record"])
 
     def _new_run(self, root: Path, python: str, n: int, args: list[str]) -> Run:
         run_id = secrets.token_hex(8)
