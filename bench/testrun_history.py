@@ -150,8 +150,19 @@ def affected(c: Any, work: Path, python: Path, select: str = "affected") -> Outc
     return Outcome(wall, failing, r["selected"], r.get("first_failure_s"))
 
 
+def settle(c: Any, limit: float = 1800) -> float:
+    """Wait for the daemon's background recording to finish; the seconds waited."""
+    t = time.perf_counter()
+    end = time.monotonic() + limit
+    while time.monotonic() < end:
+        if not c.call("system.stats")["plugins"]["testrun"]["recording"]:
+            break
+        time.sleep(0.2)
+    return time.perf_counter() - t
+
+
 def replay(name: str, steps: int, mutants: int, c: Any, log: list[dict[str, Any]]
-           ) -> tuple[list[Step], tuple[int, int], list[float], int]:
+           ) -> tuple[list[Step], tuple[int, int], dict[str, list[float]], int]:
     python = venv(name)
     work = extract(name)
     print(f"\n## {name}: {work}", flush=True)
@@ -163,6 +174,7 @@ def replay(name: str, steps: int, mutants: int, c: Any, log: list[dict[str, Any]
             apply(work, patch)
             touched += changed_py(patch)
         s = Step(i)
+        settle(c)  # the previous step's background recording does not share the machine
         s.runs["serial"] = pytest_run(python, work, [])
         s.runs["xdist"] = pytest_run(python, work, ["-n", "2", "--dist", "load"])
         s.runs["testmon"] = pytest_run(python, work, ["--testmon"])
@@ -184,6 +196,7 @@ def replay(name: str, steps: int, mutants: int, c: Any, log: list[dict[str, Any]
         what, text = mutate(original, which)
         path.write_text(text)
         try:
+            settle(c)
             got = affected(c, work, python).failing
             want = pytest_run(python, work, []).failing
             checked += 1
@@ -196,23 +209,34 @@ def replay(name: str, steps: int, mutants: int, c: Any, log: list[dict[str, Any]
             path.write_text(original)
             affected(c, work, python)
     print(f"mutants: {checked - missed}/{checked} with parity", flush=True)
-    # recording overhead: warm full runs, record on (this daemon) vs off, alternating
-    ratios = []
-    off = DaemonProcess({"testrun": {"allowed_roots": [str(ENVS)],
-                                     "allowed_interpreters": [str(ENVS)], "record": False}})
-    off.start()
+    settle(c)
+    # recording cost: warm full runs, alternating, on daemons recording in the background
+    # (the default: the run itself is not traced), inline, and not at all
+    ratios: dict[str, list[float]] = {"background": [], "inline": [], "background_cpu": []}
+    others = {mode: DaemonProcess({"testrun": {"allowed_roots": [str(ENVS)],
+                                               "allowed_interpreters": [str(ENVS)],
+                                               "record": mode}}) for mode in ("inline", "off")}
+    for d in others.values():
+        d.start()
     try:
-        with off.client() as c_off:
-            for client in (c, c_off):  # warm both (collection, standby workers)
-                affected(client, work, python, "all")
-            for _ in range(2):
-                on_t = affected(c, work, python, "all").wall
-                off_t = affected(c_off, work, python, "all").wall
-                ratios.append(on_t / off_t)
+        c_in, c_off = others["inline"].client(), others["off"].client()
+        for client in (c, c_in, c_off):  # warm each (collection, standby workers)
+            affected(client, work, python, "all")
+            settle(client)
+        for _ in range(2):
+            off_t = affected(c_off, work, python, "all").wall
+            settle(c_off)
+            bg_t = affected(c, work, python, "all").wall
+            waited = settle(c)
+            in_t = affected(c_in, work, python, "all").wall
+            ratios["background"].append(bg_t / off_t)
+            ratios["background_cpu"].append((bg_t + waited) / off_t)
+            ratios["inline"].append(in_t / off_t)
     finally:
-        off.cleanup()
-    print(f"record overhead (warm full run, on/off): {[round(r, 3) for r in ratios]}",
-          flush=True)
+        for d in others.values():
+            d.cleanup()
+    print("recording cost, warm full run over an unrecorded one: " + ", ".join(
+        f"{k} {[round(r, 2) for r in v]}" for k, v in ratios.items()), flush=True)
     return results, (checked - missed, checked), ratios, len(results)
 
 
@@ -240,14 +264,15 @@ def main() -> None:
     log: list[dict[str, Any]] = []
     all_steps: list[Step] = []
     ok = total = 0
-    ratios: list[float] = []
+    ratios: dict[str, list[float]] = {"background": [], "inline": [], "background_cpu": []}
     try:
         with d.client() as c:
             for name in names:
                 steps, (m_ok, m_all), r, _ = replay(name, opts.steps, opts.mutants, c, log)
                 all_steps += steps[1:]  # step 0 is every runner's full first run
                 ok, total = ok + m_ok, total + m_all
-                ratios += r
+                for k, v in r.items():
+                    ratios[k] += v
     finally:
         d.cleanup()
     if opts.json:
@@ -268,7 +293,14 @@ def main() -> None:
           f"replay_vs_testmon={wall['affected'] / wall['testmon']:.3f} "
           f"median_tests_run={statistics.median(share) if share else 0:.1f}% "
           f"failing_parity={parity}/{len(all_steps)} mutant_parity={ok}/{total} "
-          f"record_overhead={statistics.median(ratios) if ratios else float('nan'):.3f}")
+          f"record_overhead={med(ratios['background']):.3f}")
+    print(f"(inline recording: {med(ratios['inline']):.2f}x a plain run; the background "
+          f"re-run that records a whole suite: {med(ratios['background_cpu']):.2f}x "
+          "including the run)")
+
+
+def med(xs: list[float]) -> float:
+    return statistics.median(xs) if xs else float("nan")
 
 
 if __name__ == "__main__":

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import collections
+import contextlib
 import os
 import random
 import secrets
@@ -106,9 +107,12 @@ class TestrunPlugin(Plugin):
         Setting("keep_warm_s", "float", 600.0,
                 "After a run, keep that many workers started (imports done, tests collected) "
                 "for this long, for the next run of the same root and args (0 = off).", min=0),
-        Setting("record", "bool", True,
-                "Record each test's dependencies (code blocks it ran, files it opened) as it "
-                "runs, for select = \"affected\"; off: every test counts as unrecorded."),
+        Setting("record", "str", "background",
+                "Recording of each test's dependencies (code blocks it ran, files it opened) "
+                "for select = \"affected\": background (the run is not traced; afterwards "
+                "its tests are re-run traced on idle workers), inline (traced as they run), or "
+                "off (every test counts as unrecorded).",
+                choices=("background", "inline", "off")),
         Setting("max_reruns", "int", 10,
                 "Failures re-run in collection order per run to detect order dependence.",
                 min=0),
@@ -122,6 +126,10 @@ class TestrunPlugin(Plugin):
         self.locks: dict[str, asyncio.Lock] = {}
         self.completed = 0
         self._bg: set[asyncio.Future[None]] = set()
+        self.recording: dict[str, asyncio.Task[None]] = {}
+        """Background recordings in progress, by root (a new run of the root cancels it)."""
+        self.recorded_in_background = 0
+        self.background_record_s = 0.0
         self.standby: dict[tuple[Any, ...], tuple[Run, str, asyncio.Task[None]]] = {}
         self.recent: collections.deque[dict[str, Any]] = collections.deque(maxlen=RECENT_RUNS)
         shim_dir = ctx.state_dir / "shim"
@@ -140,6 +148,9 @@ class TestrunPlugin(Plugin):
                 "warm_standby": sum(r.alive() for r, _, _ in self.standby.values()),
                 "warm_ready": sum(r.collected() for r, _, _ in self.standby.values()),
                 "completed_runs": self.completed,
+                "recording": len(self.recording),
+                "recorded_in_background": self.recorded_in_background,
+                "background_record_s": round(self.background_record_s, 3),
                 "tests_known": self.history.count(),
                 "recent_runs": list(self.recent)}
 
@@ -264,7 +275,7 @@ class TestrunPlugin(Plugin):
             timeout_s=cfg["timeout_s"], memory_budget=cfg["memory_budget"],
             memory_heavy_bytes=cfg["memory_heavy_bytes"], run_alone=list(cfg["run_alone"]),
             max_output=cfg["max_output_bytes"], batch_target=cfg["batch_target_s"],
-            max_reruns=cfg["max_reruns"], record=cfg["record"])
+            max_reruns=cfg["max_reruns"], record=cfg["record"] == "inline")
 
     def _new_run(self, root: Path, python: str, n: int, args: list[str]) -> Run:
         run_id = secrets.token_hex(8)
@@ -329,6 +340,9 @@ class TestrunPlugin(Plugin):
         t_call = time.monotonic() if t_call is None else t_call
         key = (str(root), python, n, tuple(args))
         reasons: dict[str, str] = {}
+        await self._stop_recording(root)
+        background = self.ctx.config["record"] == "background"
+        fp = await asyncio.to_thread(fingerprint, root) if background else ""
         try:
             history = await asyncio.to_thread(self.history.load, str(root))
             verdict = (await self._verdicts(root, python) if choice.select != "all" else None)
@@ -371,11 +385,70 @@ class TestrunPlugin(Plugin):
         await asyncio.to_thread(self._record, str(root), summary, run)
         self.completed += 1
         summary["warm_workers"] = run.warm
-        if self.ctx.config["keep_warm_s"] > 0 and summary["tests"]:
-            prep = asyncio.ensure_future(self._prepare(key, root, python, n, args))
-            self._bg.add(prep)
-            prep.add_done_callback(self._bg.discard)
+        ran_ids = [r["nodeid"] for r in summary["results"]
+                   if not r.get("not_run") and not r.get("collection")]
+        recording = None
+        if background and ran_ids:  # registered now: `system.stats` shows it at once
+            recording = asyncio.ensure_future(self._record_later(root, python, n, args,
+                                                                 ran_ids, fp))
+            self.recording[str(root)] = recording
+        after = asyncio.ensure_future(self._after_run(
+            key, root, python, n, args, recording,
+            self.ctx.config["keep_warm_s"] > 0 and bool(summary["tests"])))
+        self._bg.add(after)
+        after.add_done_callback(self._bg.discard)
         return summary
+
+    async def _stop_recording(self, root: Path) -> None:
+        """A new run of the root: a background recording still going is dropped (its tests
+        stay unrecorded, so the next selection picks them again)."""
+        task = self.recording.get(str(root))
+        if task is not None:
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await task
+
+    async def _after_run(self, key: tuple[Any, ...], root: Path, python: str, n: int,
+                         args: list[str], task: asyncio.Future[None] | None,
+                         warm: bool) -> None:
+        """After answering: record what ran in the background, then keep workers warm."""
+        if task is not None:
+            try:
+                await task
+            except asyncio.CancelledError:
+                if task.cancelled():
+                    return  # a new run of the root took over
+                raise
+            except Exception as exc:
+                self.ctx.log.warning("background recording of %s failed: %s", root, exc)
+            finally:
+                if self.recording.get(str(root)) is task:
+                    del self.recording[str(root)]
+        if warm:
+            await self._prepare(key, root, python, n, args)
+
+    async def _record_later(self, root: Path, python: str, n: int, args: list[str],
+                            ran: list[str], fp: str) -> None:
+        """Re-run, traced, the tests that ran whose fingerprints are missing or stale; keep
+        the recording only if the tree did not change meanwhile."""
+        t0 = time.monotonic()
+        verdict = await self._verdicts(root, python)
+        wanted = {t for t in ran if t not in verdict.recorded or t in verdict.reasons}
+        if not wanted:
+            return
+        run = self._new_run(root, python, n, args)
+        run.o.record = True
+        run.selector = lambda got: [[t for t in got if t in wanted]]
+        try:
+            history = await asyncio.to_thread(self.history.load, str(root))
+            await run.execute(history, lambda *a: None)
+        finally:
+            self.runs.pop(run.id, None)
+            await asyncio.to_thread(shutil.rmtree, run.o.run_dir, True)
+        if run.deps and fp != "too-large" and await asyncio.to_thread(fingerprint, root) == fp:
+            await asyncio.to_thread(self.history.deps.record, str(root), run.env_id, run.deps)
+            self.recorded_in_background += len(run.deps)
+        self.background_record_s += time.monotonic() - t0
 
     async def _run_sharded(self, call: Call, root: Path, python: str, n: int, args: list[str],
                            worker_root: str) -> dict[str, Any]:

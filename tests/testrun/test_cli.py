@@ -58,7 +58,7 @@ def test_catalytic_test_affected(make_daemon, tmp_path: Path) -> None:
     from projects import copy_affected, edit
 
     root = copy_affected(tmp_path)
-    d = make_daemon(config(tmp_path))
+    d = make_daemon(config(tmp_path, record="inline"))
     first = cli(d, "test", str(root), "--affected", "--python", sys.executable)
     assert first.returncode == 0, first.stdout + first.stderr
     assert "affected: ran 13 of 13 tests (13 new)" in first.stdout

@@ -16,7 +16,7 @@ MUTANTS = 12
 def test_affected_misses_no_failure_of_a_full_run(make_daemon, tmp_path: Path) -> None:
     root = copy_affected(tmp_path)
     files = sorted((root / "mylib").rglob("*.py"))
-    d = make_daemon(config(tmp_path))
+    d = make_daemon(config(tmp_path, record="inline"))
     misses, checked, killed = [], 0, 0
     with d.client() as c:
         run(c, root)
