@@ -1,9 +1,10 @@
 """Starting worker processes in the project's own interpreter, without a shell.
 
 Why a shim: the project's virtualenv usually does not have catalytic installed.
-The worker only needs `catalytic.client` (stdlib + msgpack, with `catalytic.protocol`)
-and the pytest plugin, so a small directory of symlinks to this installation is
-put first on the worker's `sys.path`; msgpack and psutil are offered last, as a fallback the
+The worker only needs `catalytic.client` (stdlib + msgpack, with the wire protocol's
+`catalytic.protocol`) and the pytest plugin,
+so a small directory of symlinks to this installation is put first on the
+worker's `sys.path`; msgpack and psutil are offered last, as a fallback the
 project's own copies win over (msgpack falls back to pure Python when its C
 extension does not match the interpreter).
 """
