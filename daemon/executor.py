@@ -10,6 +10,7 @@ running: the pool is rebuilt for the next submission.
 from __future__ import annotations
 
 import asyncio
+import collections
 import ctypes
 import functools
 import itertools
@@ -24,7 +25,7 @@ from concurrent.futures import Future, ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from typing import Any, TypeVar
 
-from catalytic.client.errors import InternalError
+from catalytic.client.errors import InternalError, Overloaded
 from catalytic.daemon.job_reporter import JobReporter, MapProgress, run_with
 from catalytic.plugins.base import JobCancelled, ProgressFn
 
@@ -54,15 +55,15 @@ def _worker_init(flags: Any, queue: Any) -> None:
 
 
 class WorkerReporter(JobReporter):
-    """The pool's `Reporter`: keyed by job id, cancelled through the shared flags,
-    progress through the shared queue. Picklable."""
+    """The pool's `Reporter`: `job` is (job id, cancel slot); cancelled through the shared
+    flags, progress through the shared queue (keyed by the job id). Picklable."""
 
     def cancelled(self) -> bool:
-        return bool(_flags is not None and _flags[self.job % SLOTS])
+        return bool(_flags is not None and _flags[self.job[1]])
 
     def emit(self, done: float, total: float | None, message: str) -> None:
         if _queue is not None:
-            _queue.put((self.job, done, total, message))
+            _queue.put((self.job[0], done, total, message))
 
 
 _run_job = functools.partial(run_with, WorkerReporter)
@@ -160,6 +161,7 @@ class LocalExecutor(BaseExecutor):
         self._ctx = mp.get_context("fork")
         self._flags = self._ctx.RawArray("b", SLOTS)
         self._queue = self._ctx.SimpleQueue()
+        self._free_slots: collections.deque[int] = collections.deque(range(SLOTS))
         self._ids = itertools.count(1)
         self._progress: dict[int, tuple[asyncio.AbstractEventLoop, ProgressFn]] = {}
         self._pool = self._new_pool()
@@ -193,17 +195,26 @@ class LocalExecutor(BaseExecutor):
 
     async def submit(self, fn: Callable[..., T], *args: Any, progress: ProgressFn | None = None,
                      **kwargs: Any) -> T:
+        slot = self._take_slot()
         job = next(self._ids)
-        self._flags[job % SLOTS] = 0
         if progress is not None:
             self._progress[job] = (asyncio.get_running_loop(), progress)
         self.submitted += 1
         self.running += 1
         try:
-            cfut = self._submit(fn, job, progress is not None, args, kwargs)
+            cfut = self._submit(fn, (job, slot), progress is not None, args, kwargs)
+        except BaseException:
+            self._release_slot(slot)
+            self.running -= 1
+            self._progress.pop(job, None)
+            raise
+        # the slot stays taken until the job really ended, so a cancelled job that is
+        # still running keeps seeing its flag
+        cfut.add_done_callback(lambda _f: self._release_slot(slot))
+        try:
             result: T = await asyncio.wrap_future(cfut)
         except asyncio.CancelledError:
-            self._flags[job % SLOTS] = 1
+            self._flags[slot] = 1
             self.cancelled += 1
             raise
         except JobCancelled:
@@ -222,7 +233,20 @@ class LocalExecutor(BaseExecutor):
         self.completed += 1
         return result
 
-    def _submit(self, fn: Callable[..., Any], job: int, with_report: bool,
+    def _take_slot(self) -> int:
+        """A cancel slot of its own for every job, held until the job really ended."""
+        try:
+            slot = self._free_slots.popleft()
+        except IndexError:
+            raise Overloaded(f"the executor has {SLOTS} jobs in flight; try again "
+                             "later") from None
+        self._flags[slot] = 0
+        return slot
+
+    def _release_slot(self, slot: int) -> None:
+        self._free_slots.append(slot)
+
+    def _submit(self, fn: Callable[..., Any], job: tuple[int, int], with_report: bool,
                 args: tuple[Any, ...], kwargs: dict[str, Any]) -> Future[Any]:
         try:
             return self._pool.submit(_run_job, fn, job, with_report, args, kwargs)

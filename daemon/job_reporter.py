@@ -12,7 +12,7 @@ import time
 from collections.abc import Callable
 from typing import Any
 
-from catalytic.plugins.base import JobCancelled, ProgressFn
+from catalytic.plugins.base import JobCancelled, ProgressFn, _current_job
 
 INTERVAL_S = 0.05
 
@@ -40,10 +40,16 @@ class JobReporter:
 
 def run_with(reporter: Callable[[Any], JobReporter], fn: Callable[..., Any], job: Any,
              with_report: bool, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
-    """Call the job's function, giving it `report=` when it asked for progress."""
+    """Call the job's function, giving it `report=` when it asked for progress; every job
+    finds its Reporter through `current_job()` either way."""
+    own = reporter(job)
     if with_report:
-        kwargs = dict(kwargs, report=reporter(job))
-    return fn(*args, **kwargs)
+        kwargs = dict(kwargs, report=own)
+    token = _current_job.set(own)
+    try:
+        return fn(*args, **kwargs)
+    finally:
+        _current_job.reset(token)
 
 
 class MapProgress:
@@ -61,7 +67,8 @@ class MapProgress:
         self.done += part - self.parts[index]
         self.parts[index] = part
         if self.sink is not None:
-            self.sink(round(self.done, 6), self.total, message)
+            done = round(self.done, 6)
+            self.sink(int(done) if done.is_integer() else done, self.total, message)
 
     def job(self, index: int, name: str) -> ProgressFn:
         """The progress callback of job `index` (its own steps, as a fraction of one)."""

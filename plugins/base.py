@@ -25,6 +25,7 @@ already be durable when the handler returns; snapshots are only for warmth.
 
 from __future__ import annotations
 
+import contextvars
 import logging
 import sqlite3
 from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
@@ -32,7 +33,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar, Protocol, TypeVar
 
-from catalytic.client.errors import (
+from catalytic.config.model import Setting
+from catalytic.protocol.errors import (
     Cancelled,
     DeadlineExceeded,
     Forbidden,
@@ -42,7 +44,6 @@ from catalytic.client.errors import (
     RpcError,
     TooLarge,
 )
-from catalytic.config.model import Setting
 
 if TYPE_CHECKING:
     from catalytic.daemon.admission import MemoryGauge
@@ -70,6 +71,7 @@ __all__ = [
     "RpcError",
     "Setting",
     "TooLarge",
+    "current_job",
     "rpc",
 ]
 
@@ -187,6 +189,29 @@ class Reporter(Protocol):
 ProgressFn = Callable[[float, float | None, str], None]
 
 
+class _NoJob:
+    """`current_job()` outside an executor job: never cancelled, reports go nowhere."""
+
+    def report(self, done: float, total: float | None = None, message: str = "") -> None:
+        pass
+
+    def cancelled(self) -> bool:
+        return False
+
+
+_NO_JOB = _NoJob()
+_current_job: contextvars.ContextVar[Reporter | None] = contextvars.ContextVar(
+    "catalytic_current_job", default=None)
+
+
+def current_job() -> Reporter:
+    """The `Reporter` of the executor job running in this thread, whether or not it was
+    submitted with progress: deep code of a job checks `current_job().cancelled()` (or
+    calls `report`) without threading `report=` through. Outside a job it is never
+    cancelled."""
+    return _current_job.get() or _NO_JOB
+
+
 class Executor(Protocol):
     """Where CPU-heavy work runs: the daemon's process pool (or a cluster).
 
@@ -197,8 +222,9 @@ class Executor(Protocol):
     `map(..., report=True)`) is called with an extra keyword argument `report: Reporter`.
     Every job is cancellable: cancelling the awaiting task (the caller's `system.cancel`,
     a deadline, a disconnect) drops a job that has not started, and a running job stops
-    at its next `report()` (which raises `JobCancelled`); a job that never reports runs
-    to its end, its result discarded. A plugin never needs to know which backend runs
+    at its next `report()` (which raises `JobCancelled`); a job submitted without
+    progress reaches the same Reporter through `current_job()`. A job that never looks
+    runs to its end, its result discarded. A plugin never needs to know which backend runs
     its jobs: ask `same_host` or `cluster` instead.
     """
 
@@ -380,6 +406,11 @@ class Plugin:
     async def reload(self, config: dict[str, Any]) -> None:
         """Apply a new config section after SIGHUP / `system.reload`."""
         self.ctx.config = config
+
+    def health_problems(self) -> list[str]:
+        """Problems `/healthz` reports (503 while there is any), each a short sentence;
+        cheap, called on every health check."""
+        return []
 
     def http_routes(self) -> Sequence[tuple[str, str, Callable[..., Awaitable[Any]]]]:
         """(HTTP method, path, aiohttp handler) tuples the daemon mounts on its HTTP server."""

@@ -78,6 +78,8 @@ class MonitorPlugin(Plugin):
         self.last_error = ""
         self.profiling = False
         self.shrinks = 0
+        self._sampling = asyncio.Lock()
+        """One sample at a time: the sampler's rates are differences between calls."""
         self.collector = MonitorCollector(self.ring.last, self.spans.series, self.counters)
         ctx.metrics.register(self.collector)
         self.tasks = [asyncio.create_task(self.probe.run()),
@@ -120,6 +122,10 @@ class MonitorPlugin(Plugin):
                 self.ctx.log.exception("monitor: sample failed")
 
     async def sample_once(self) -> Sample:
+        async with self._sampling:
+            return await self._sample()
+
+    async def _sample(self) -> Sample:
         mono, now = time.monotonic(), time.time()
         values = await asyncio.to_thread(self.sampler.sample, mono)
         stats = await self.ctx.call("system.stats", {})
@@ -190,6 +196,15 @@ class MonitorPlugin(Plugin):
         series.update(self.spans.series())
         return series
 
+    async def series_now(self, window_s: float | None) -> dict[str, list[float]]:
+        """`window_series`, sampling first when the window holds no sample yet (right
+        after start, or a window shorter than the interval): a report never says nothing."""
+        window = window_s or self.ctx.config["report_window_s"]
+        last = self.ring.last()
+        if last is None or last[0] < time.time() - window:
+            await self.sample_once()
+        return self.window_series(window_s)
+
     @rpc("report", Param("baseline", "str", required=False, doc="Compare with this baseline."),
          Param("window_s", "float", required=False, min=0.001,
                doc="Seconds of history to summarize (default monitor.report_window_s)."),
@@ -204,7 +219,7 @@ class MonitorPlugin(Plugin):
                                f"{', '.join(n for n, _ in self.store.baselines()) or 'none'}",
                                {"baseline": baseline}, code=UNKNOWN_BASELINE)
             base = found[1]
-        return summary.json_safe(summary.report(self.window_series(window_s), base))
+        return summary.json_safe(summary.report(await self.series_now(window_s), base))
 
     @rpc("baseline.save", Param("name", "str", doc="Name to save under (replaces)."),
          Param("window_s", "float", required=False, min=0.001),
@@ -212,7 +227,7 @@ class MonitorPlugin(Plugin):
     async def baseline_save(self, name: str, window_s: float | None) -> dict[str, Any]:
         if not name.strip() or len(name) > 200:
             raise InvalidParams("baseline name must be 1-200 characters, not blank")
-        sums = {m: summary.summarize(v) for m, v in self.window_series(window_s).items()}
+        sums = {m: summary.summarize(v) for m, v in (await self.series_now(window_s)).items()}
         sums = {m: s for m, s in sums.items() if s["n"]}
         created = await asyncio.to_thread(self.store.save_baseline, name,
                                           summary.json_safe(sums))

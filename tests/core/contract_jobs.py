@@ -7,7 +7,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from catalytic.plugins.base import JobCancelled, Reporter
+from catalytic.plugins.base import JobCancelled, Reporter, current_job
 
 
 def mark(folder: str, name: str, what: str) -> None:
@@ -47,5 +47,18 @@ def sleeper(item: Any, folder: str, seconds: float) -> Any:
     """A job that never reports: marks started, then completed."""
     mark(folder, str(item), "started")
     time.sleep(seconds)
+    mark(folder, str(item), "completed")
+    return item
+
+
+def quiet(item: Any, folder: str, seconds: float) -> Any:
+    """A job submitted without progress that still notices its cancellation."""
+    mark(folder, str(item), "started")
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        if current_job().cancelled():
+            mark(folder, str(item), "cancelled")
+            return None
+        time.sleep(0.02)
     mark(folder, str(item), "completed")
     return item

@@ -13,11 +13,9 @@ from typing import Any
 
 import pytest
 import pytest_asyncio
-from contract_jobs import add, marks, sleeper, stepper
+from contract_jobs import add, marks, quiet, sleeper, stepper
 
-from catalytic.daemon.executor import LocalExecutor
-
-pytestmark = pytest.mark.asyncio
+from catalytic.daemon.executor import SLOTS, LocalExecutor
 
 
 @pytest_asyncio.fixture
@@ -42,7 +40,8 @@ async def test_map_passes_shared_args_and_keeps_order(pool: LocalExecutor) -> No
                          progress=lambda d, t, m: seen.append((d, t, m)),
                          label=lambda i: f"item {i}")
     assert out == [(i + 100) * 2 for i in range(10)]
-    assert [d for d, _, _ in seen] == [float(i) for i in range(1, 11)]
+    assert [d for d, _, _ in seen] == list(range(1, 11))
+    assert all(type(d) is int for d, _, _ in seen), "whole counts travel as integers"
     assert {t for _, t, _ in seen} == {10}
     assert {m for _, _, m in seen} == {f"item {i}" for i in range(10)}
     assert await pool.map(add, [], args=(1,)) == []
@@ -89,6 +88,15 @@ async def test_cancelling_the_caller_cancels_every_job(pool: LocalExecutor,
     await asyncio.sleep(0.5)
     assert not marks(tmp_path, "completed")
     assert pool.cancelled >= 2 and pool.running == 0
+    # every cancel slot comes back once its job really ended
+    assert await settle(lambda: len(pool._free_slots) == SLOTS)
+
+
+async def test_more_jobs_than_cancel_slots(pool: LocalExecutor) -> None:
+    """Slots are reused: a map far longer than the slot table runs to the end."""
+    n = SLOTS + 500
+    assert await pool.map(add, range(n), args=(1,)) == [i + 1 for i in range(n)]
+    assert len(pool._free_slots) == SLOTS
 
 
 async def test_jobs_without_progress_are_cancellable_too(pool: LocalExecutor,
@@ -104,6 +112,24 @@ async def test_jobs_without_progress_are_cancellable_too(pool: LocalExecutor,
     assert len(marks(tmp_path, "started")) <= 5, marks(tmp_path, "started")
     # the pool is free again: a new job runs at once
     assert await pool.submit(add, 1, 2) == 3
+
+
+async def test_a_job_without_progress_sees_its_cancellation(pool: LocalExecutor,
+                                                             tmp_path: Path) -> None:
+    task = asyncio.ensure_future(pool.submit(quiet, "q", str(tmp_path), 30.0))
+    assert await settle(lambda: "q" in marks(tmp_path, "started"))
+    task.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await task
+    assert await settle(lambda: "q" in marks(tmp_path, "cancelled"))
+    assert "q" not in marks(tmp_path, "completed")
+
+
+async def test_current_job_outside_a_job_is_never_cancelled() -> None:
+    from catalytic.plugins.base import current_job
+
+    assert current_job().cancelled() is False
+    current_job().report(1, 2, "ignored")
 
 
 async def test_submit_cancellation_reaches_a_reporting_job(pool: LocalExecutor,

@@ -17,16 +17,17 @@ from daemon_process import DaemonProcess
 FIXTURE = Path(__file__).resolve().parents[1] / "data" / "state-0.1.0" / "state.tar.gz"
 PLUGINS = ["workspace", "prd", "evolve", "testrun", "monitor", "space"]
 STUDY = "dc44740e1116"
+BASELINE_CREATED = 1796406430.5441477
 
 VERSIONED: dict[str, bool] = {
     # store (relative to the state dir) → whether it is opened with ctx.sqlite yet, so
     # must carry user_version >= 1 after the start. Switch a row on when its plugin
     # moves onto ctx.sqlite (the file name may change with it).
     "monitor/monitor.sqlite": True,
-    "workspace/index.sqlite3": False,
-    "prd/documents.sqlite": False,
-    "prd/memo.sqlite": False,
-    "evolve/evolve.sqlite3": False,
+    "workspace/index.sqlite3": True,
+    "prd/documents.sqlite": True,
+    "prd/memo.sqlite": True,
+    "evolve/evolve.sqlite3": True,
     "testrun/history.sqlite": False,
 }
 
@@ -77,9 +78,8 @@ def test_previous_release_state_migrates(migrated: DaemonProcess) -> None:
         study = c.call("evolve.status", study=STUDY)
         assert study["name"] == "fixture-study" and study["evaluations"] == 16
 
-        names = [b["name"] for b in c.call("monitor.baseline.list")]
-        assert "fixture-baseline" in names
-        assert c.call("monitor.report", baseline="fixture-baseline")
+        baselines = {b["name"]: b for b in c.call("monitor.baseline.list")}
+        assert baselines["fixture-baseline"]["created"] == pytest.approx(BASELINE_CREATED)
 
         report = c.call("space.report")
         assert report["spec"] and report["r2_table"]
