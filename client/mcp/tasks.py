@@ -69,6 +69,8 @@ async def parse_prd(link: DaemonLink, *, path: str | None, text: str | None, doc
             out["warnings_more"] = len(warnings) - WARNINGS_SHOWN
     if "revision" in result:
         out["revision"] = result["revision"]
+        if "tasks" in result and await _by_ids(link):  # the whole graph at that revision
+            link.graphs[document] = (result["revision"], Graph(tasks, fresh=False))
     changes = result.get("changes")
     if isinstance(changes, dict):
         out["changes"] = {k: len(changes.get(k) or []) for k in ("added", "changed", "removed")}
