@@ -2,7 +2,9 @@
 
 Plain async functions over a `DaemonLink` returning short JSON-ready maps; the
 MCP layer only wraps them. Verbs added by newer daemons (`prd.tasks`, a
-`revision` in `prd.decompose`'s answer) are used where the daemon has them.
+`revision` in `prd.decompose`'s answer) are used where the daemon has them:
+then a document's graph is read once per revision and kept, and each call reads
+only the statuses it shows.
 """
 
 from __future__ import annotations
@@ -14,11 +16,11 @@ from typing import Any
 
 from catalytic.client.mcp.link import DaemonLink, ProgressSink, ToolFailure
 
-STATUSES = ("pending", "in-progress", "blocked", "done", "cancelled", "deferred")
 TOP_LEVEL_SHOWN = 40
 """parse_prd lists at most this many top-level tasks (the count says how many exist)."""
 WARNINGS_SHOWN = 10
 PAGE = 10_000
+"""Tasks asked for per prd.tasks page when reading a whole graph."""
 STATUS_BY_ID_MAX = 200
 """Above this many tasks, statuses are read as the whole status map instead of by id."""
 
