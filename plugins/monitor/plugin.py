@@ -190,6 +190,17 @@ class MonitorPlugin(Plugin):
         series.update(self.spans.series())
         return series
 
+    async def fresh_series(self, window_s: float | None) -> dict[str, list[float]]:
+        """The window's series; when it holds no sample yet (just after start, or a window
+        shorter than the interval), one is taken now rather than answering nothing."""
+        window = window_s or self.ctx.config["report_window_s"]
+        series = self.ring.series(since=time.time() - window)
+        if not series:
+            await self.sample_once()
+            series = self.ring.series(since=time.time() - window)
+        series.update(self.spans.series())
+        return series
+
     @rpc("report", Param("baseline", "str", required=False, doc="Compare with this baseline."),
          Param("window_s", "float", required=False, min=0.001,
                doc="Seconds of history to summarize (default monitor.report_window_s)."),
@@ -204,7 +215,7 @@ class MonitorPlugin(Plugin):
                                f"{', '.join(n for n, _ in self.store.baselines()) or 'none'}",
                                {"baseline": baseline}, code=UNKNOWN_BASELINE)
             base = found[1]
-        return summary.json_safe(summary.report(self.window_series(window_s), base))
+        return summary.json_safe(summary.report(await self.fresh_series(window_s), base))
 
     @rpc("baseline.save", Param("name", "str", doc="Name to save under (replaces)."),
          Param("window_s", "float", required=False, min=0.001),
@@ -212,7 +223,7 @@ class MonitorPlugin(Plugin):
     async def baseline_save(self, name: str, window_s: float | None) -> dict[str, Any]:
         if not name.strip() or len(name) > 200:
             raise InvalidParams("baseline name must be 1-200 characters, not blank")
-        sums = {m: summary.summarize(v) for m, v in self.window_series(window_s).items()}
+        sums = {m: summary.summarize(v) for m, v in (await self.fresh_series(window_s)).items()}
         sums = {m: s for m, s in sums.items() if s["n"]}
         created = await asyncio.to_thread(self.store.save_baseline, name,
                                           summary.json_safe(sums))
