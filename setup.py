@@ -2,7 +2,7 @@
 
 from setuptools import find_packages, setup
 
-FOLDERS = ("daemon", "client", "plugins", "config")
+FOLDERS = ("daemon", "client", "plugins", "config", "protocol")
 
 package_dir = {f"catalytic.{folder}": folder for folder in FOLDERS}
 packages = []

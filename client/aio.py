@@ -92,6 +92,9 @@ class AsyncClient:
         """Call `method` and await its result; cancelling this task cancels the call."""
         if self._writer is None:
             raise DaemonNotRunning("client is not connected (use `async with` or connect())")
+        if self._reader_task is not None and self._reader_task.done():
+            # Nothing would ever answer: the read loop ended with the connection.
+            raise DaemonNotRunning("the daemon closed the connection")
         msgid, data = self._proto.request(method, {**(params or {}), **kw})
         fut: asyncio.Future[Response] = asyncio.get_running_loop().create_future()
         self._pending[msgid] = fut

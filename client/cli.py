@@ -21,7 +21,7 @@ from catalytic.client.commands import (
 )
 from catalytic.client.errors import DaemonNotRunning, ProtocolMismatch, RpcError
 
-COMMAND_MODULES = ("core", "workspace", "prd", "evolve", "testrun", "space", "monitor")
+COMMAND_MODULES = ("core", "workspace", "prd", "evolve", "testrun", "space", "monitor", "mcp")
 
 
 def parser() -> argparse.ArgumentParser:

@@ -14,12 +14,32 @@ from typing import Any
 
 import msgpack
 
-PROTOCOL_VERSION = 1
-"""Bumped only for incompatible wire changes; `system.hello` reports it."""
+from catalytic.protocol.wire import (
+    MAX_MSGID,
+    NOTIFICATION,
+    PROTOCOL_VERSION,
+    REQUEST,
+    RESPONSE,
+    first_map,
+)
 
-REQUEST, RESPONSE, NOTIFICATION = 0, 1, 2
-
-MAX_MSGID = 2**32 - 1
+__all__ = [
+    "MAX_MSGID",
+    "NOTIFICATION",
+    "PROTOCOL_VERSION",
+    "REQUEST",
+    "RESPONSE",
+    "ClientProtocol",
+    "Notification",
+    "Response",
+    "check_hello",
+    "decode_incoming",
+    "encode_notification",
+    "encode_request",
+    "encode_response",
+    "first_map",
+    "pack",
+]
 
 ProgressCallback = Callable[[dict[str, Any]], None]
 """Receives each progress notification of a call."""
@@ -58,15 +78,6 @@ def encode_notification(method: str, params: dict[str, Any] | None) -> bytes:
 
 def encode_response(msgid: int, error: Any, result: Any) -> bytes:
     return pack([RESPONSE, msgid, error, result])
-
-
-def first_map(params: Any) -> dict[str, Any]:
-    """The named-arguments map of a params array (empty when there is none)."""
-    if isinstance(params, list) and params and isinstance(params[0], dict):
-        return params[0]
-    if isinstance(params, dict):
-        return params
-    return {}
 
 
 class ClientProtocol:

@@ -134,6 +134,13 @@ CORE: dict[str, Sequence[Setting]] = {
         Setting("idle_partial_timeout_s", "float", 30.0,
                 "A connection that stalls mid-message this long is closed (slowloris).",
                 min=0.1),
+        Setting("max_unsent_bytes", "bytes", 64 << 20,
+                "Answers a peer may leave unread before its connection is closed; above 256 "
+                "KiB unread the daemon already stops reading the peer's requests.",
+                min=1 << 16),
+        Setting("idle_timeout_s", "float", 300.0,
+                "A connection with nothing in flight that sends nothing this long is closed.",
+                min=0.1),
     ),
     "security": (
         Setting("allowed_uids", "int_list", [],

@@ -1,15 +1,17 @@
-"""One client connection: feed bytes to the decoder, dispatch, write answers.
+"""One client connection: bytes in, msgpack documents to the dispatcher, answers out.
 
-An asyncio.Protocol (not streams) keeps the per-request cost low: inline
-handlers answer within `data_received`, and all answers produced by one read
-go out in one write. Async handlers run as tasks, so many calls are in flight
-per connection and answers leave in whatever order they finish.
+The connection only frames: it checks the peer, decodes the stream with a
+bounded `msgpack.Unpacker`, hands the decoded messages to
+`Dispatcher.serve`, and writes the answers one read produced in one write.
+It also keeps the connection's bounds: a peer that does not read its answers
+is not read from (backpressure) and is closed past `limits.max_unsent_bytes`;
+a stream that breaks is answered once, naming the msgid when it was readable,
+and closed. An asyncio.Protocol (not streams) keeps the per-request cost low.
 """
 
 from __future__ import annotations
 
 import asyncio
-import functools
 import os
 import socket
 import struct
@@ -18,64 +20,34 @@ from typing import Any
 
 import msgpack
 
-from catalytic.client.errors import (
-    Cancelled,
-    DeadlineExceeded,
+from catalytic.daemon.dispatch import FrameError
+from catalytic.daemon.state import ServerState
+from catalytic.protocol.errors import (
     Forbidden,
     InternalError,
-    InvalidParams,
     InvalidRequest,
     Overloaded,
     ParseError,
     RpcError,
     TooLarge,
 )
-from catalytic.client.protocol import NOTIFICATION, REQUEST, RESPONSE, first_map
-from catalytic.daemon.dispatch import FAST_SAMPLE_EVERY, Entry, validate
-from catalytic.daemon.state import ServerState
-from catalytic.plugins.base import DEFER
+from catalytic.protocol.wire import REQUEST, RESPONSE
 
-PROGRESS_INTERVAL_S = 0.05
-MAX_MSGID = 2**32 - 1
-FAST_SAMPLE_MASK = FAST_SAMPLE_EVERY - 1
-FAST_TIME_FIRST = 64
-"""Quick built-ins are counted every time; their first FAST_TIME_FIRST calls are timed,
-then one call in FAST_SAMPLE_EVERY: their cost is the transport's, and timing each would
-cost more than the call itself."""
+HEAD_BYTES = 64
+WRITE_HIGH_WATER = 256 << 10
+"""Above this many unsent bytes the connection stops reading its peer's requests."""
 _CRED = struct.Struct("3i")
 _packb = msgpack.Packer(use_bin_type=True, unicode_errors="surrogateescape").pack
 
 
-class RequestCall:
-    """The `Call` a handler receives: msgid, progress, cancellation state."""
-
-    __slots__ = ("_last_progress", "cancel_reason", "conn", "method", "msgid", "task")
-
-    def __init__(self, conn: Connection, msgid: int | None, method: str) -> None:
-        self.conn = conn
-        self.msgid = msgid
-        self.method = method
-        self.task: asyncio.Task[None] | None = None
-        self.cancel_reason: str | None = None
-        self._last_progress = 0.0
-
-    def progress(self, done: float, total: float | None = None, message: str = "") -> None:
-        now = time.monotonic()
-        final = total is not None and done >= total
-        if not final and now - self._last_progress < PROGRESS_INTERVAL_S:
-            return
-        self._last_progress = now
-        self.conn.send([NOTIFICATION, "progress",
-                        [{"id": self.msgid, "done": done, "total": total, "message": message}]])
-
-    @property
-    def cancelled(self) -> bool:
-        return self.cancel_reason is not None
-
-    def cancel(self, reason: str) -> None:
-        if self.task is not None and not self.task.done() and self.cancel_reason is None:
-            self.cancel_reason = reason
-            self.task.cancel()
+def _pairs(pairs: list[tuple[Any, Any]]) -> dict[Any, Any]:
+    """Maps as dicts; a key that cannot be one (an array or a map) becomes a string naming
+    it, so validation refuses it as an unknown param instead of the stream breaking."""
+    try:
+        return dict(pairs)
+    except TypeError:
+        return {(k if isinstance(k, str | int | float | bytes | bool | None)
+                 else f"<{type(k).__name__} key {k!r:.40}>"): v for k, v in pairs}
 
 
 class Connection(asyncio.Protocol):
@@ -83,18 +55,29 @@ class Connection(asyncio.Protocol):
         self.state = state
         limits = state.limits
         self.unpacker = msgpack.Unpacker(
-            raw=False, strict_map_key=False, unicode_errors="surrogateescape",
-            max_buffer_size=limits.max_buffer_bytes,
+            raw=False, strict_map_key=False, unicode_errors="strict",
+            object_pairs_hook=_pairs, max_buffer_size=limits.max_buffer_bytes,
             max_bin_len=limits.max_message_bytes, max_str_len=limits.max_message_bytes)
         self.transport: asyncio.Transport | None = None
-        self.inflight: dict[int, RequestCall] = {}
+        self.session = state.dispatcher.open_session("socket", self.send)
         self.peer: tuple[int, int, int] | None = None
         self.fed = 0
+        self.boundary = 0
+        """Stream offset where the first message not yet answered begins."""
         self.head = b""
+        self.head_at = -1
         self.partial_since: float | None = None
         self.batch: list[bytes] | None = None
         self.closed = False
-        self.paused_writing = False
+        self.connected_at = self.last_read = self.last_drained = time.monotonic()
+        self.ever_read = False
+        self.unsent_seen = 0
+        """Unsent bytes at the previous sweep: a peer past the budget that did not read
+        since then is closed."""
+
+    @property
+    def inflight(self) -> dict[int, Any]:
+        return self.session.inflight
 
     # -- connection lifecycle ---------------------------------------------------
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
@@ -114,12 +97,27 @@ class Connection(asyncio.Protocol):
             self.fail(Forbidden(f"uid {self.peer[1]} is not allowed to use this daemon "
                                 "(security.allowed_uids / allowed_gids)"), None)
             return
-        if len(st.connections) >= st.limits.max_connections:
+        if len(st.connections) >= st.limits.max_connections and not self._evict_silent():
             st.refused_connections += 1
             self.fail(Overloaded(f"too many connections (limits.max_connections = "
                                  f"{st.limits.max_connections})"), None)
             return
+        transport.set_write_buffer_limits(high=WRITE_HIGH_WATER)  # type: ignore[attr-defined]
         st.connections.add(self)
+
+    def _evict_silent(self) -> bool:
+        """At the connection limit, close the oldest peer that never sent a byte (a silent
+        peer must not lock others out); False when there is none."""
+        now = time.monotonic()
+        silent = [c for c in self.state.connections
+                  if not c.ever_read and not c.closed and now - c.connected_at > 1.0]
+        if not silent:
+            return False
+        victim = min(silent, key=lambda c: c.connected_at)
+        self.state.log.info("closing a connection silent for %.0f s to admit a new one "
+                            "(limits.max_connections)", now - victim.connected_at)
+        victim.close()
+        return True
 
     def _peer_allowed(self, peer: tuple[int, int, int]) -> bool:
         _pid, uid, gid = peer
@@ -129,18 +127,26 @@ class Connection(asyncio.Protocol):
     def connection_lost(self, exc: Exception | None) -> None:
         self.closed = True
         self.state.connections.discard(self)
-        for call in list(self.inflight.values()):
-            call.cancel("disconnected")
+        self.state.dispatcher.close_session(self.session)
+
+    def close(self) -> None:
+        """Close without a last answer; everything the peer started is cancelled."""
+        self.closed = True
+        self.session.open = False
+        if self.transport is not None:
+            self.transport.abort()
 
     def pause_writing(self) -> None:
-        self.paused_writing = True
+        self.session.blocked = True
         if self.transport is not None:
             self.transport.pause_reading()
 
     def resume_writing(self) -> None:
-        self.paused_writing = False
+        self.session.blocked = False
         if self.transport is not None and not self.closed:
             self.transport.resume_reading()
+            # answer what was read but left waiting while the peer did not read
+            asyncio.get_running_loop().call_soon(self.process, b"", self.fed)
 
     # -- output -------------------------------------------------------------------
     def send(self, message: list[Any]) -> None:
@@ -152,22 +158,32 @@ class Connection(asyncio.Protocol):
             msgid = message[1] if message[0] == RESPONSE else None
             data = _packb([RESPONSE, msgid, InternalError(
                 f"result could not be encoded as msgpack: {exc}").to_map(), None])
-        if self.batch is not None:
+        unsent = self.transport.get_write_buffer_size()
+        limit = self.state.limits.max_unsent_bytes
+        if unsent > limit:
+            self.state.log.warning("closing a connection that left %d bytes of answers unread "
+                                   "(limits.max_unsent_bytes = %d)", unsent, limit)
+            self.close()
+            return
+        if self.batch is not None and len(data) < WRITE_HIGH_WATER:
             self.batch.append(data)
         else:
+            self.flush()
             self.transport.write(data)
 
-    def respond(self, msgid: int | None, error: RpcError | None, result: Any = None) -> None:
-        self.send([RESPONSE, msgid, None if error is None else error.to_map(), result])
+    def flush(self) -> None:
+        """Hand the answers gathered so far to the transport."""
+        if self.batch and self.transport is not None and not self.closed:
+            self.transport.write(b"".join(self.batch))
+            self.batch.clear()
 
     def fail(self, error: RpcError, msgid: int | None) -> None:
         """Answer one last error and close the stream (it cannot be trusted any more)."""
-        self.respond(msgid, error)
-        if self.batch:
-            assert self.transport is not None
-            self.transport.write(b"".join(self.batch))
-            self.batch = None
+        self.send([RESPONSE, msgid, error.to_map(), None])
+        self.flush()
+        self.batch = None
         self.closed = True
+        self.session.open = False
         if self.transport is not None:
             self.transport.close()
 
@@ -175,70 +191,56 @@ class Connection(asyncio.Protocol):
     def data_received(self, data: bytes) -> None:
         if self.closed:
             return
-        limits = self.state.limits
         start_of_chunk = self.fed
         self.fed += len(data)
+        self.last_read = time.monotonic()
+        self.ever_read = True
         try:
             self.unpacker.feed(data)
         except msgpack.BufferFull:
-            self.fail(TooLarge(f"more than {limits.max_buffer_bytes} bytes of unanswered "
-                               "request data buffered (limits.max_buffer_bytes)"), None)
+            self.fail(TooLarge(f"more than {self.state.limits.max_buffer_bytes} bytes of "
+                               "unanswered request data buffered (limits.max_buffer_bytes)"),
+                      None)
             return
-        batch: list[bytes] = []
-        self.batch = batch
-        boundary = self.unpacker.tell()
-        table_get = self.state.dispatcher.table.get
-        inflight = self.inflight
-        perf = time.perf_counter
-        # locals, not globals or builtins: this loop runs once per message
-        pack, append, list_, int_, str_, type_, len_ = (_packb, batch.append, list, int, str,
-                                                       type, len)
-        mask, first, max_id = FAST_SAMPLE_MASK, FAST_TIME_FIRST, MAX_MSGID
-        tell = self.unpacker.tell
+        self.process(data, start_of_chunk)
+
+    def process(self, data: bytes, start_of_chunk: int) -> None:
+        """Answer the complete messages buffered; note where an incomplete one begins."""
+        if self.closed or self.session.blocked:
+            return
+        limits = self.state.limits
+        self.batch = []
+        unpacker = self.unpacker
         try:
-            for message in self.unpacker:
-                # Fast path: a well-formed request without params for a quick built-in.
-                if type_(message) is list_ and len_(message) == 4:
-                    kind, msgid, method, params = message
-                    if kind == REQUEST and type_(params) is list_ and not params \
-                            and type_(msgid) is int_ and type_(method) is str_:
-                        entry = table_get(method)
-                        if entry is not None and entry.fast and 0 <= msgid <= max_id \
-                                and msgid not in inflight:
-                            stats = entry.stats
-                            stats.calls += 1
-                            if stats.calls & mask and stats.calls > first:
-                                result = entry.fast()
-                            else:
-                                started = perf()
-                                result = entry.fast()
-                                stats.sample(perf() - started,
-                                             1 if stats.calls <= first else mask + 1)
-                            append(pack([RESPONSE, msgid, None, result]))
-                            boundary = tell()
-                            continue
-                self.handle(message)
-                if self.closed:
-                    return
-                boundary = tell()
-        except (ValueError, msgpack.UnpackException) as exc:
-            self._capture_head(data, start_of_chunk, boundary)
-            if "exceeds max" in str(exc):
+            self.boundary = self.state.dispatcher.serve(self.session, unpacker, unpacker.tell,
+                                                        self.batch, self.flush, self.boundary)
+        except FrameError as exc:
+            self._capture_head(data, start_of_chunk, exc.boundary)
+            cause = exc.cause
+            msgid = self._head_msgid()
+            if "exceeds max" in str(cause):
                 self.fail(TooLarge(f"message larger than limits.max_message_bytes = "
-                                   f"{limits.max_message_bytes}: {exc}"), self._head_msgid())
+                                   f"{limits.max_message_bytes}: {cause}"), msgid)
+            elif isinstance(cause, UnicodeDecodeError):
+                self.fail(ParseError(f"a string is not valid UTF-8 ({cause.reason} at byte "
+                                     f"{cause.start}); send bytes as msgpack bin"), msgid)
             else:
-                self.fail(ParseError(f"not a msgpack stream: {exc}"), None)
+                self.fail(ParseError(f"not a msgpack stream: {cause}"), msgid)
             return
         finally:
-            if self.batch and self.transport is not None and not self.closed:
-                self.transport.write(b"".join(self.batch))
+            if self.batch is not None:
+                self.flush()
             self.batch = None
-        pending = self.fed - self.unpacker.tell()
+        if self.closed:
+            return
+        pending = self.fed - self.boundary
         if pending <= 0:
             self.partial_since = None
-            self.head = b""
+            self.head, self.head_at = b"", -1
             return
-        self._capture_head(data, start_of_chunk, self.unpacker.tell())
+        self._capture_head(data, start_of_chunk, self.boundary)
+        if self.session.blocked:
+            return
         if self.partial_since is None:
             self.partial_since = time.monotonic()
         if pending > limits.max_message_bytes:
@@ -247,183 +249,57 @@ class Connection(asyncio.Protocol):
 
     def _capture_head(self, data: bytes, start_of_chunk: int, boundary: int) -> None:
         """Keep the first bytes of the message starting at `boundary` (to name its msgid)."""
-        if boundary >= start_of_chunk:
+        if start_of_chunk <= boundary < start_of_chunk + len(data):
             offset = boundary - start_of_chunk
-            self.head = data[offset:offset + 64]
-        elif len(self.head) < 64:
-            self.head += data[: 64 - len(self.head)]
+            self.head, self.head_at = data[offset:offset + HEAD_BYTES], boundary
+        elif self.head_at == boundary and len(self.head) < HEAD_BYTES \
+                and self.head_at + len(self.head) == start_of_chunk:
+            self.head += data[: HEAD_BYTES - len(self.head)]
+        elif self.head_at != boundary:
+            self.head, self.head_at = b"", -1
+
+    def head_msgid(self) -> int | None:
+        return self._head_msgid()
 
     def _head_msgid(self) -> int | None:
         """The msgid of the message being received, read from its first bytes."""
         try:
-            up = msgpack.Unpacker(raw=False)
+            up = msgpack.Unpacker(raw=True)
             up.feed(self.head)
-            if up.read_array_header() == 4 and up.unpack() == REQUEST:
+            if up.read_array_header() >= 2 and up.unpack() == REQUEST:
                 msgid = up.unpack()
-                return msgid if isinstance(msgid, int) else None
+                return msgid if type(msgid) is int and 0 <= msgid < 2**32 else None
         except Exception:
             return None
         return None
 
-    def handle(self, msg: Any) -> None:
-        if not isinstance(msg, list | tuple) or not msg:
-            self.respond(None, InvalidRequest(f"a message must be an array "
-                                              f"[type, ...], got {type(msg).__name__}"))
+    # -- bounds checked by the server's sweep ----------------------------------------
+    def check_bounds(self, now: float) -> None:
+        """Close this connection when it broke a time or write bound (called every second)."""
+        limits = self.state.limits
+        if self.closed or self.transport is None:
             return
-        kind = msg[0]
-        if kind == REQUEST:
-            if len(msg) != 4:
-                self.respond(None, InvalidRequest("a request is [0, msgid, method, params]"))
-                return
-            _, msgid, method, params = msg
-            if isinstance(msgid, bool) or not isinstance(msgid, int) or not 0 <= msgid <= MAX_MSGID:
-                self.respond(None, InvalidRequest(f"msgid must be an unsigned 32-bit integer, "
-                                                  f"got {msgid!r:.40}"))
-                return
-            if not isinstance(method, str):
-                self.respond(msgid, InvalidRequest(f"method must be a string, got "
-                                                   f"{type(method).__name__}"))
-                return
-            if not isinstance(params, list | tuple) or (
-                    params and not isinstance(params[0], dict)) or len(params) > 1:
-                self.respond(msgid, InvalidParams(
-                    "params must be an array holding at most one map of named arguments"))
-                return
-            self.request(msgid, method, dict(params[0]) if params else {})
-        elif kind == NOTIFICATION:
-            if len(msg) != 3 or not isinstance(msg[1], str):
-                self.respond(None, InvalidRequest("a notification is [2, method, params]"))
-                return
-            self.notification(msg[1], first_map(msg[2]))
-        elif kind == RESPONSE:
-            self.state.log.debug("ignored a response sent by a client")
-        else:
-            self.respond(None, InvalidRequest(f"unknown message type {kind!r:.20}"))
-
-    def notification(self, method: str, params: dict[str, Any]) -> None:
-        if method == "system.cancel":
-            target = self.inflight.get(params.get("id"))  # type: ignore[arg-type]
-            if target is not None:
-                target.cancel("cancelled by the client")
+        if self.partial_since is not None and now - self.partial_since > \
+                limits.idle_partial_timeout_s:
+            self.state.log.info("closing a connection stalled mid-message for %.0f s",
+                                now - self.partial_since)
+            self.fail(InvalidRequest(f"incomplete message for more than "
+                                     f"{limits.idle_partial_timeout_s:g} s "
+                                     "(limits.idle_partial_timeout_s)"), self._head_msgid())
             return
-        try:
-            entry = self.state.dispatcher.entry(method)
-            kwargs = validate(entry, params)
-        except RpcError as exc:
-            self.state.log.info("notification %s ignored: %s", method, exc)
+        unsent = self.transport.get_write_buffer_size()
+        if unsent > limits.max_unsent_bytes and unsent >= self.unsent_seen > 0:
+            self.state.log.warning("closing a connection that does not read its answers: "
+                                   "%d bytes unsent (limits.max_unsent_bytes = %d)", unsent,
+                                   limits.max_unsent_bytes)
+            self.close()
             return
-        call = RequestCall(self, None, method)
-        if entry.inline:
-            try:
-                entry.handler(call, **kwargs) if entry.wants_call else entry.handler(**kwargs)
-            except Exception:
-                self.state.log.exception("notification %s failed", method)
-        else:
-            call.task = asyncio.get_running_loop().create_task(self.run(entry, call, kwargs, None))
-
-    def request(self, msgid: int, method: str, params: dict[str, Any]) -> None:
-        st = self.state
-        started = time.perf_counter()
-        entry: Entry | None = None
-        if msgid in self.inflight:  # answered without a msgid: the first call owns it
-            self.respond(None, InvalidRequest(
-                f"msgid {msgid} is already in flight on this connection", {"msgid": msgid}))
-            return
-        try:
-            entry = st.dispatcher.entry(method)
-            deadline = params.pop("deadline_ms", None)
-            if deadline is not None and (isinstance(deadline, bool) or not isinstance(
-                    deadline, int | float) or deadline <= 0):
-                raise InvalidParams(f"deadline_ms must be a positive number, got {deadline!r}")
-            kwargs = validate(entry, params)
-            if entry.method.heavy and st.overloaded:
-                raise Overloaded(f"{method} refused: "
-                                 f"{st.overload_reason or 'memory above hard limit'}")
-            call = RequestCall(self, msgid, method)
-            if (entry.inline or entry.quick is not None) and \
-                    self.answer_now(entry, call, kwargs, started):
-                return
-            if len(self.inflight) >= st.limits.max_inflight:
-                raise Overloaded(f"too many requests in flight on this connection "
-                                 f"(limits.max_inflight = {st.limits.max_inflight})")
-            self.inflight[msgid] = call
-            timeout = None if deadline is None else deadline / 1000.0
-            call.task = asyncio.get_running_loop().create_task(
-                self.run(entry, call, kwargs, timeout))
-            call.task.add_done_callback(functools.partial(self.cancelled_early, call, entry))
-        except RpcError as exc:
-            if entry is not None:
-                entry.stats.record(time.perf_counter() - started, exc.code)
-            self.respond(msgid, exc)
-        except Exception as exc:
-            st.log.exception("%s failed", method)
-            if entry is not None:
-                entry.stats.record(time.perf_counter() - started, InternalError.code)
-            self.respond(msgid, InternalError(f"{method} failed: {type(exc).__name__}: {exc}"))
-
-    def answer_now(self, entry: Entry, call: RequestCall, kwargs: dict[str, Any],
-                   started: float) -> bool:
-        """Run a plain handler, or a plugin's quick method, on the loop; False when the
-        quick method DEFERs to its async handler. Counted and recorded as `run` does."""
-        fn = entry.handler if entry.inline else entry.quick
-        assert fn is not None
-        error: RpcError | None = None
-        result: Any = None
-        try:
-            result = fn(call, **kwargs) if entry.wants_call else fn(**kwargs)
-        except RpcError as exc:
-            error = exc
-        except Exception as exc:
-            self.state.log.exception("%s failed", entry.name)
-            error = InternalError(f"{entry.name} failed: {type(exc).__name__}: {exc}")
-        if result is DEFER and error is None:
-            return False
-        self.account(entry, kwargs, time.perf_counter() - started, error)
-        self.respond(call.msgid, error, result)
-        return True
-
-    def account(self, entry: Entry, kwargs: dict[str, Any], elapsed: float,
-                error: RpcError | None) -> None:
-        """Count a handled call in its method's stats and in a running `system.record`."""
-        code = None if error is None else error.code
-        entry.stats.record(elapsed, code)
-        if self.state.recorder is not None:
-            self.state.recorder.add(entry.name, kwargs, elapsed, code)
-
-    def cancelled_early(self, call: RequestCall, entry: Entry, _task: object = None) -> None:
-        """A task cancelled before it ran never answered: answer for it."""
-        if call.msgid is not None and self.inflight.get(call.msgid) is call:
-            del self.inflight[call.msgid]
-            entry.stats.record(0.0, Cancelled.code)
-            if call.cancel_reason != "disconnected":
-                self.respond(call.msgid, Cancelled(
-                    f"{entry.name} was cancelled: {call.cancel_reason or 'shutdown'}"))
-
-    async def run(self, entry: Entry, call: RequestCall, kwargs: dict[str, Any],
-                  timeout: float | None) -> None:
-        started = time.perf_counter()
-        error: RpcError | None = None
-        result: Any = None
-        try:
-            coro = entry.handler(call, **kwargs) if entry.wants_call else entry.handler(**kwargs)
-            if timeout is None:
-                result = await coro
-            else:
-                try:
-                    result = await asyncio.wait_for(coro, timeout)
-                except TimeoutError:
-                    call.cancel_reason = "deadline"
-                    raise DeadlineExceeded(f"{entry.name} did not finish within its deadline of "
-                                           f"{timeout * 1000:g} ms") from None
-        except RpcError as exc:
-            error = exc
-        except asyncio.CancelledError:
-            error = Cancelled(f"{entry.name} was cancelled: {call.cancel_reason or 'shutdown'}")
-        except Exception as exc:
-            self.state.log.exception("%s failed", entry.name)
-            error = InternalError(f"{entry.name} failed: {type(exc).__name__}: {exc}")
-        self.account(entry, kwargs, time.perf_counter() - started, error)
-        if call.msgid is not None:
-            self.inflight.pop(call.msgid, None)
-            if call.cancel_reason != "disconnected":
-                self.respond(call.msgid, error, result)
+        if unsent < self.unsent_seen:
+            self.last_drained = now
+        self.unsent_seen = unsent
+        quiet = now - (self.last_read if unsent == 0 else max(self.last_read, self.last_drained))
+        if not self.session.inflight and self.partial_since is None and \
+                quiet > limits.idle_timeout_s:
+            self.state.log.info("closing a connection idle for %.0f s (limits.idle_timeout_s)%s",
+                                quiet, "; it did not read its answers" if unsent else "")
+            self.close()

@@ -1,13 +1,20 @@
 """The loopback HTTP face: /healthz, /metrics, /api/... and plugin routes (aiohttp).
 
-Per-method figures are collected from the dispatcher at scrape time, so the
-request path pays nothing for Prometheus.
+Every request's `Host` header must name this daemon (127.0.0.1, localhost,
+[::1] or `http.host`, with the bound port), else 421: a web page cannot reach
+it by DNS rebinding. `/api/*` also needs the per-daemon token (header
+`Authorization: Bearer <token>`, or the cookie the dashboard gets when opened
+with `?token=`); socket callers read it with `system.http_token`. `/healthz`
+and `/metrics` need no token, as Prometheus expects. Per-method figures are
+collected from the dispatcher at scrape time, so the request path pays nothing
+for Prometheus.
 """
 
 from __future__ import annotations
 
 import errno
-from collections.abc import Iterator
+import hmac
+from collections.abc import Awaitable, Callable, Iterator
 from typing import Any
 
 from aiohttp import web
@@ -16,8 +23,12 @@ from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily
 from prometheus_client.registry import Collector
 
 from catalytic.daemon.state import ServerState
+from catalytic.protocol.errors import RpcError
 
 MAX_BODY_BYTES = 1 << 20
+TOKEN_COOKIE = "catalytic_token"
+LOOPBACK_NAMES = ("127.0.0.1", "localhost", "[::1]")
+Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
 
 class DaemonCollector(Collector):
@@ -64,12 +75,52 @@ class HttpServer:
         self.registry = registry
         registry.register(DaemonCollector(state))
         self.runner: web.AppRunner | None = None
-        self.health_checks: list[Any] = []
-        """Callables returning a list of problems; /healthz is 503 when any is non-empty."""
-        state.extra["health_checks"] = self.health_checks
+        self.health_checks = state.health_checks
+        self.session = state.dispatcher.open_session("http")
+        self.port = 0
+
+    def allowed_hosts(self) -> set[str]:
+        """`Host` header values that name this daemon."""
+        configured = self.state.config.values["http"]["host"]
+        names = {*LOOPBACK_NAMES, f"[{configured}]" if ":" in configured else configured}
+        hosts = {f"{name}:{self.port}" for name in names}
+        if self.port == 80:
+            hosts |= names
+        return hosts
+
+    @web.middleware
+    async def guard(self, request: web.Request, handler: Handler) -> web.StreamResponse:
+        """The Host check for every route; the token for /api/*; ?token= sets the cookie."""
+        host = request.headers.get("Host", "").lower()
+        if host not in self.allowed_hosts():
+            return web.json_response(
+                {"error": f"Host {host[:80]!r} is not this daemon's (use 127.0.0.1:{self.port}"
+                          " or the configured http.host)"}, status=421)
+        token = self.state.http_token
+        offered = request.query.get("token")
+        if offered is not None and not request.path.startswith("/api/"):
+            if not hmac.compare_digest(offered.encode(), token.encode()):
+                return web.json_response({"error": "wrong token; `catalytic dashboard` opens "
+                                                   "the page with the right one"}, status=401)
+            query = {k: v for k, v in request.query.items() if k != "token"}
+            target = request.rel_url.with_query(query)
+            response = web.HTTPSeeOther(location=str(target))
+            response.set_cookie(TOKEN_COOKIE, token, httponly=True, samesite="Strict",
+                                path="/")
+            return response
+        if request.path.startswith("/api/"):
+            bearer = request.headers.get("Authorization", "")
+            given = bearer[7:] if bearer.startswith("Bearer ") else \
+                request.cookies.get(TOKEN_COOKIE, "")
+            if not hmac.compare_digest(given.encode(), token.encode()):
+                return web.json_response(
+                    {"error": "/api needs the daemon's token: header `Authorization: Bearer "
+                              "<token>` (`system.http_token` on the socket gives it), or open "
+                              "the dashboard with `catalytic dashboard`"}, status=401)
+        return await handler(request)
 
     def app(self) -> web.Application:
-        app = web.Application(client_max_size=MAX_BODY_BYTES)
+        app = web.Application(client_max_size=MAX_BODY_BYTES, middlewares=[self.guard])
         app.router.add_get("/healthz", self.healthz)
         app.router.add_get("/metrics", self.metrics)
         app.router.add_get("/api/stats", self.api_stats)
@@ -109,6 +160,7 @@ class HttpServer:
         port = cfg["port"]
         if server is not None and getattr(server, "sockets", None):
             port = server.sockets[0].getsockname()[1]
+        self.port = port
         host = cfg["host"] if ":" not in cfg["host"] else f"[{cfg['host']}]"
         self.state.http_url = f"http://{host}:{port}/"
 
@@ -127,9 +179,10 @@ class HttpServer:
         for check in self.health_checks:
             problems += check()
         for name, plugin in st.plugins.running() if st.plugins else []:
-            check_plugin = getattr(plugin, "health_problems", None)
-            if callable(check_plugin):
-                problems += [f"{name}: {problem}" for problem in check_plugin()]
+            try:
+                problems += [f"{name}: {problem}" for problem in plugin.health_problems()]
+            except Exception as exc:
+                problems.append(f"{name}: health_problems failed: {type(exc).__name__}: {exc}")
         status = 503 if problems else 200
         return web.json_response({"ok": not problems, "problems": problems}, status=status)
 
@@ -145,8 +198,11 @@ class HttpServer:
         return web.json_response(await self._call("system.plugins"), dumps=_dumps)
 
     async def _call(self, method: str) -> Any:
-        entry = self.state.dispatcher.entry(method)
-        return entry.handler()
+        """Through the dispatcher, under the same rules as a socket call."""
+        try:
+            return await self.state.dispatcher.invoke(method, {}, session=self.session)
+        except RpcError as exc:
+            raise web.HTTPServiceUnavailable(text=str(exc)) from None
 
 
 def _dumps(value: Any) -> str:

@@ -21,12 +21,11 @@ from typing import Any
 from prometheus_client import CollectorRegistry
 
 from catalytic.client.discover import read_status
-from catalytic.client.errors import InvalidParams, InvalidRequest
 from catalytic.config.load import Config, ConfigError
 from catalytic.config.paths import status_path
 from catalytic.daemon import systemd
 from catalytic.daemon.connection import Connection
-from catalytic.daemon.dispatch import Dispatcher, validate
+from catalytic.daemon.dispatch import Dispatcher
 from catalytic.daemon.executor import BaseExecutor
 from catalytic.daemon.governor import MemoryGovernor
 from catalytic.daemon.http import HttpServer
@@ -35,21 +34,9 @@ from catalytic.daemon.state import Limits, ServerState
 from catalytic.daemon.store import atomic_write_json, private_dir
 from catalytic.daemon.system import System
 from catalytic.plugins.base import PluginContext
+from catalytic.protocol.errors import InvalidParams
 
 SWEEP_INTERVAL_S = 1.0
-
-
-class InternalCall:
-    """The `Call` of a plugin-to-plugin call: no connection, so progress goes nowhere."""
-
-    msgid: int | None = None
-    cancelled = False
-
-    def __init__(self, method: str) -> None:
-        self.method = method
-
-    def progress(self, done: float, total: float | None = None, message: str = "") -> None:
-        pass
 
 
 class StartupError(RuntimeError):
@@ -95,12 +82,13 @@ class Server:
         for verb, method in System.methods().items():
             st.dispatcher.register("system", method, getattr(system, System.handler_name(verb)))
         registry = CollectorRegistry(auto_describe=True)
-        st.extra["registry"] = registry
+        st.registry = registry
         self.governor = MemoryGovernor(st, self.host, self.log)  # plugins admit through it
+        st.governor = self.governor
         await self.host.start_all(lambda name: self.plugin_context(name, registry),
                                   st.dispatcher)
         self.http = HttpServer(st, registry)
-        self.http.health_checks.append(executor.problems)
+        st.health_checks.append(executor.problems)
         await self.http.start()
         # The status file exists before the first call is answered.
         atomic_write_json(status_path(st.socket_path), {
@@ -110,7 +98,6 @@ class Server:
             self.listeners.append(await loop.create_unix_server(
                 lambda: Connection(st), sock=sock, backlog=1024))
         self._background.append(asyncio.create_task(self.sweep()))
-        st.extra["governor"] = self.governor
         self._background.append(asyncio.create_task(self.governor.run()))
         interval = st.config.values["daemon"]["snapshot_interval_s"]
         if interval > 0:
@@ -133,19 +120,9 @@ class Server:
             name=name, config=st.config.section(name),
             state_dir=private_dir(st.state_dir / name), executor=st.executor,
             metrics=registry, log=logging.getLogger(f"catalytic.plugins.{name}"),
-            call=self.internal_call, daemon_config=st.config.values,
+            call=st.dispatcher.invoke, daemon_config=st.config.values,
             socket_path=st.socket_path, durability=st.config.values["daemon"]["durability"],
             memory=self.governor)
-
-    async def internal_call(self, method: str, params: dict[str, Any]) -> Any:
-        """Plugins call each other through the dispatcher, never by import."""
-        entry = self.state.dispatcher.entry(method)
-        kwargs = validate(entry, dict(params))
-        result = entry.handler(InternalCall(method), **kwargs) if entry.wants_call else \
-            entry.handler(**kwargs)
-        if asyncio.iscoroutine(result):
-            result = await result
-        return result
 
     def bind(self) -> socket.socket:
         """Bind the socket, refusing to start beside a live daemon and replacing a stale one."""
@@ -205,18 +182,13 @@ class Server:
             self.stop_event.set()
 
     async def sweep(self) -> None:
-        """Close connections stalled mid-message (slowloris)."""
+        """Once a second, every connection checks its time and write bounds (slowloris,
+        idle peers, peers that do not read their answers)."""
         while True:
             await asyncio.sleep(SWEEP_INTERVAL_S)
-            limit = self.state.limits.idle_partial_timeout_s
             now = time.monotonic()
             for conn in list(self.state.connections):
-                if conn.partial_since is not None and now - conn.partial_since > limit:
-                    self.log.info("closing a connection stalled mid-message for %.0f s",
-                                  now - conn.partial_since)
-                    conn.fail(InvalidRequest(f"incomplete message for more than {limit:g} s "
-                                             "(limits.idle_partial_timeout_s)"),
-                              conn._head_msgid())
+                conn.check_bounds(now)
 
     async def snapshot_loop(self, interval: float) -> None:
         while True:
@@ -267,14 +239,11 @@ class Server:
             listener.close()
         self._remove_socket()
         grace = st.config.values["daemon"]["grace_seconds"]
-        tasks = [c.task for conn in st.connections for c in conn.inflight.values()
-                 if c.task is not None and not c.task.done()]
+        tasks = st.dispatcher.tasks()
         if tasks:
             self.log.info("waiting up to %g s for %d call(s) in flight", grace, len(tasks))
             _done, pending = await asyncio.wait(tasks, timeout=grace)
-            for conn in list(st.connections):
-                for call in list(conn.inflight.values()):
-                    call.cancel("the daemon is shutting down")
+            st.dispatcher.cancel_all("the daemon is shutting down")
             if pending:
                 await asyncio.wait(pending, timeout=5)
         for task in self._background:

@@ -3,17 +3,22 @@
 from __future__ import annotations
 
 import logging
+import secrets
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from catalytic.config.load import Config
 from catalytic.daemon.dispatch import Dispatcher
 
 if TYPE_CHECKING:
+    from prometheus_client import CollectorRegistry
+
     from catalytic.daemon.connection import Connection
     from catalytic.daemon.executor import BaseExecutor
+    from catalytic.daemon.governor import MemoryGovernor
     from catalytic.daemon.plugins import PluginHost
     from catalytic.daemon.recorder import WorkloadRecorder
 
@@ -25,6 +30,8 @@ class Limits:
     max_inflight: int
     max_connections: int
     idle_partial_timeout_s: float
+    max_unsent_bytes: int
+    idle_timeout_s: float
 
     @classmethod
     def from_config(cls, cfg: Config) -> Limits:
@@ -54,7 +61,17 @@ class ServerState:
     executor: BaseExecutor | None = None
     plugins: PluginHost | None = None
     http_url: str | None = None
-    extra: dict[str, Any] = field(default_factory=dict)
+    http_token: str = field(default_factory=lambda: secrets.token_urlsafe(32))
+    """Per-daemon secret that `/api/*` requires; callers on the socket get it from
+    `system.http_token`."""
+    registry: CollectorRegistry | None = None
+    """The Prometheus registry `/metrics` serves (plugins register into it)."""
+    governor: MemoryGovernor | None = None
+    health_checks: list[Callable[[], list[str]]] = field(default_factory=list)
+    """Callables returning problems; `/healthz` is 503 while any returns one."""
+
+    def __post_init__(self) -> None:
+        self.dispatcher.state = self
 
     def uptime(self) -> float:
         return time.monotonic() - self.started_monotonic

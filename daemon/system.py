@@ -9,15 +9,15 @@ from typing import Any
 
 import psutil
 
-from catalytic.client.errors import InternalError, InvalidParams
-from catalytic.client.protocol import PROTOCOL_VERSION
 from catalytic.config.load import Config
 from catalytic.config.paths import recording_path
-from catalytic.daemon.connection import RequestCall
+from catalytic.daemon.calls import RequestCall
 from catalytic.daemon.plugins import daemon_version
-from catalytic.daemon.recorder import WorkloadRecorder
+from catalytic.daemon.recorder import DEFAULT_MAX_BYTES, WorkloadRecorder
 from catalytic.daemon.state import ServerState
 from catalytic.plugins.base import Param, Plugin, rpc
+from catalytic.protocol.errors import InternalError, InvalidParams
+from catalytic.protocol.wire import MAX_MSGID, PROTOCOL_VERSION
 
 
 class System(Plugin):
@@ -73,7 +73,7 @@ class System(Plugin):
             "methods": methods, "rss_bytes": mem.rss,
             "cpu_user_s": cpu.user, "cpu_system_s": cpu.system, "cpu_percent": cpu_percent,
             "overloaded": st.overloaded,
-            "governor": st.extra["governor"].stats() if "governor" in st.extra else None,
+            "governor": st.governor.stats() if st.governor is not None else None,
             "executor": st.executor.stats() if st.executor else None,
             "plugins": st.plugins.stats() if st.plugins else {},
         }
@@ -84,21 +84,33 @@ class System(Plugin):
         return {"path": str(cfg.path) if cfg.path else None, "values": cfg.values,
                 "sources": cfg.sources, "unvalidated": cfg.extra}
 
-    @rpc("cancel", Param("id", "int", doc="msgid of a call on this connection."),
+    @rpc("cancel", Param("id", "int", min=0, max=MAX_MSGID,
+                         doc="msgid of a call on this connection."),
          doc="Cancel a call in flight on this connection.")
     def cancel(self, call: RequestCall, id: int) -> dict[str, Any]:
-        target = call.conn.inflight.get(id)
-        if target is None:
+        if not self.state.dispatcher.cancel(call.session, id):
             return {"cancelled": False, "reason": f"no call {id} in flight on this connection"}
-        target.cancel("cancelled by the client")
         return {"cancelled": True}
+
+    @rpc("http_token", doc="The HTTP address and the token its `/api/*` routes require "
+                           "(header `Authorization: Bearer <token>`); `dashboard` opens the "
+                           "dashboard with it.")
+    def http_token(self) -> dict[str, Any]:
+        st = self.state
+        url = st.http_url
+        return {"url": url, "token": st.http_token,
+                "dashboard": f"{url}?token={st.http_token}" if url else None}
 
     @rpc("record", Param("action", "str", choices=("start", "stop", "status")),
          Param("name", "str", required=False, default="workload",
                doc="File name (under <state>/workloads/) for the saved log."),
          Param("max_calls", "int", required=False, default=100_000, min=1, max=10_000_000),
-         doc="Record the workload (method, key, sizes, latency; never payloads) for autotune.")
-    async def record(self, action: str, name: str, max_calls: int) -> dict[str, Any]:
+         Param("max_bytes", "int", required=False, default=DEFAULT_MAX_BYTES, min=1024,
+               max=1 << 30, doc="Stop growing the log at about this many bytes."),
+         doc="Record the workload (method, key, sizes, latency; never payloads) for autotune: "
+             "accepted calls only, keys cut at 256 characters.")
+    async def record(self, action: str, name: str, max_calls: int,
+                     max_bytes: int) -> dict[str, Any]:
         st = self.state
         if action == "start":
             if recording_path(st.state_dir, name) is None:
@@ -107,7 +119,7 @@ class System(Plugin):
             if st.recorder is not None:
                 raise InvalidParams(f"system.record: {st.recorder.name!r} is being recorded; "
                                     "stop it first", {"recording": st.recorder.name})
-            st.recorder = WorkloadRecorder(name, max_calls)
+            st.recorder = WorkloadRecorder(name, max_calls, max_bytes)
             return st.recorder.status()
         recorder = st.recorder
         if recorder is None:

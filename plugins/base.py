@@ -33,7 +33,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar, Protocol, TypeVar
 
-from catalytic.client.errors import (
+from catalytic.config.model import Setting
+from catalytic.protocol.errors import (
     Cancelled,
     DeadlineExceeded,
     Forbidden,
@@ -43,7 +44,6 @@ from catalytic.client.errors import (
     RpcError,
     TooLarge,
 )
-from catalytic.config.model import Setting
 
 if TYPE_CHECKING:
     from catalytic.daemon.admission import MemoryGauge
@@ -406,6 +406,11 @@ class Plugin:
     async def reload(self, config: dict[str, Any]) -> None:
         """Apply a new config section after SIGHUP / `system.reload`."""
         self.ctx.config = config
+
+    def health_problems(self) -> list[str]:
+        """Problems `/healthz` reports (503 while there is any), each a short sentence;
+        cheap, called on every health check."""
+        return []
 
     def http_routes(self) -> Sequence[tuple[str, str, Callable[..., Awaitable[Any]]]]:
         """(HTTP method, path, aiohttp handler) tuples the daemon mounts on its HTTP server."""

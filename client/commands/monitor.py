@@ -199,7 +199,9 @@ def run_top(args: argparse.Namespace, cli: CliContext) -> int:
 
 
 def run_dashboard(args: argparse.Namespace, cli: CliContext) -> int:
-    url = cli.call("system.hello").get("http")
+    # The URL carries the daemon's token once; the page trades it for a cookie (SameSite
+    # Strict, HttpOnly) and drops it from the address.
+    url = cli.call("system.http_token").get("dashboard")
     if not url:
         cli.err.print("catalytic: the daemon serves no HTTP (http.enabled = false, or its port "
                       "could not be bound; see `catalytic logs`)")

@@ -75,6 +75,9 @@ class Study:
     """(generation, evaluations, best score, hypervolume, mean score) per generation."""
     updated: float = 0.0
     """time.time() of the last generation (the dashboard charts the latest study)."""
+    front: tuple[np.ndarray, np.ndarray] | None = None
+    """`front_rows()` as of the last generation (None: not computed yet, e.g. a checkpoint
+    of an earlier release); `pareto` reads it instead of sorting every island again."""
 
     @classmethod
     def new(cls, study_id: str, spec: StudySpec) -> Study:
@@ -243,6 +246,7 @@ class Study:
     def end_generation(self) -> None:
         """Update hypervolume, stall counter and history after any island advanced."""
         before = self.best["score"] if self.best else None
+        self.front = self.front_rows()
         self.refresh_best()
         hv = self.hypervolume()
         improved = (self.best is not None and (before is None or self.best["score"] < before)) \
@@ -272,7 +276,7 @@ class Study:
             if b is not None and island.CV[b] <= 0:
                 self._consider_best(island.X[b], island.F[b])
         if self.spec.n_obj > 1:
-            X, F = self.front_rows()
+            X, F = self.current_front()
             for x, f in zip(X, F, strict=True):
                 self._consider_best(x, f)
 
@@ -308,10 +312,16 @@ class Study:
         front = non_dominated_sort(F, n_stop=1)[0]
         return X[front], F[front]
 
+    def current_front(self) -> tuple[np.ndarray, np.ndarray]:
+        """The front as of the last generation (computed now if no generation cached it)."""
+        if self.front is None:
+            self.front = self.front_rows()
+        return self.front
+
     def hypervolume(self) -> float | None:
         if self.spec.n_obj not in (2, 3):
             return None
-        _, F = self.front_rows()
+        _, F = self.current_front()
         if len(F) == 0:
             return None
         if self.reference is None:  # fixed once, from the first feasible population
@@ -322,10 +332,11 @@ class Study:
         return hypervolume(F, self.reference)
 
     def pareto(self) -> list[dict[str, Any]]:
-        X, F = self.front_rows()
+        X, F = self.current_front()
         order = np.lexsort(F.T[::-1]) if len(F) else np.empty(0, dtype=int)
-        return [{"genes": self.spec.genome.decode(X[k]), "values": self.reported(F[k])}
-                for k in order]
+        genes = self.spec.genome.decode_rows(X[order])
+        values = (F[order] * self.signs).tolist()
+        return [{"genes": g, "values": v} for g, v in zip(genes, values, strict=True)]
 
     def status(self) -> dict[str, Any]:
         return {

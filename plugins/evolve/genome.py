@@ -158,6 +158,25 @@ class Genome:
                 out[g.name] = bool(round(v))
         return out
 
+    def decode_rows(self, X: np.ndarray) -> list[dict[str, Any]]:
+        """Every row of X as `decode` gives it, converted column by column (a population
+        of thousands is decoded in a few milliseconds instead of tens)."""
+        cols: list[list[Any]] = []
+        for k, g in enumerate(self.genes):
+            col = X[:, k]
+            if g.kind == "real":
+                cols.append(col.astype(float).tolist())
+                continue
+            whole = np.rint(col).astype(np.int64)
+            if g.kind == "int":
+                cols.append(whole.tolist())
+            elif g.kind == "categorical":
+                cols.append([g.choices[i] for i in whole.tolist()])
+            else:
+                cols.append((whole != 0).tolist())
+        names = [g.name for g in self.genes]
+        return [dict(zip(names, vals, strict=True)) for vals in zip(*cols, strict=True)]
+
     def encode(self, values: Mapping[str, Any]) -> np.ndarray:
         """The inverse of `decode` (used to seed a study with known points)."""
         row = np.empty(self.size)

@@ -1,53 +1,33 @@
-"""Exact hypervolume for two and three minimized objectives.
+"""Exact hypervolume of minimized objectives, by moocore (C; O(n log n) in 2-D and 3-D).
 
-Two objectives: sort and sum rectangles. Three: sweep the third objective and
-add 2-D slices (O(n² log n), plenty for fronts of a few hundred points).
+The front of a study at population 4,000 has thousands of points; the former
+pure-Python sweep was O(n² log n) in 3-D (0.4 s at 1,000 points, the larger part
+of a generation's cost). moocore computes the same exact value in well under a
+millisecond there, and also serves four or more objectives (not used by studies).
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 
+import moocore
 import numpy as np
 
 
-def _hv2(P: np.ndarray, ref: np.ndarray) -> float:
-    if len(P) == 0:
-        return 0.0
-    P = P[np.lexsort((P[:, 1], P[:, 0]))]
-    best = ref[1]
-    total = 0.0
-    for x, y in P:
-        if y < best:
-            total += (ref[0] - x) * (best - y)
-            best = y
-    return float(total)
-
-
-def _hv3(P: np.ndarray, ref: np.ndarray) -> float:
-    if len(P) == 0:
-        return 0.0
-    P = P[np.argsort(P[:, 2], kind="mergesort")]
-    total = 0.0
-    zs = np.append(P[:, 2], ref[2])
-    for i in range(len(P)):
-        depth = zs[i + 1] - zs[i]
-        if depth > 0:
-            total += _hv2(P[: i + 1, :2], ref[:2]) * depth
-    return float(total)
-
-
 def hypervolume(F: np.ndarray | Sequence[Sequence[float]], ref: Sequence[float]) -> float:
-    """Volume dominated by the rows of F and bounded by `ref` (all objectives minimized)."""
+    """Volume dominated by the rows of F and bounded by `ref` (all objectives minimized).
+
+    Rows that do not strictly dominate `ref` (or hold NaN/inf) add nothing and are dropped.
+    """
     A = np.asarray(F, dtype=float)
     r = np.asarray(ref, dtype=float)
     if A.size == 0:
         return 0.0
     if A.ndim != 2 or A.shape[1] != len(r):
         raise ValueError(f"hypervolume: points of shape {A.shape} do not match reference {r}")
+    if A.shape[1] < 2:
+        raise ValueError("hypervolume needs at least 2 objectives")
     A = A[np.all(r > A, axis=1) & np.all(np.isfinite(A), axis=1)]
-    if A.shape[1] == 2:
-        return _hv2(A, r)
-    if A.shape[1] == 3:
-        return _hv3(A, r)
-    raise ValueError("hypervolume is implemented for 2 or 3 objectives")
+    if len(A) == 0:
+        return 0.0
+    return float(moocore.hypervolume(np.ascontiguousarray(A), ref=r))

@@ -9,27 +9,48 @@ from __future__ import annotations
 
 import asyncio
 import secrets
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
-from typing import Any
+from typing import Any, TypeVar, cast
 
 import numpy as np
 
 from catalytic.plugins.base import (
     Call,
     InvalidParams,
+    Overloaded,
     Param,
     Plugin,
     PluginContext,
     RpcError,
     Setting,
+    TooLarge,
     rpc,
 )
 from catalytic.plugins.evolve.autotune_rpc import AutotuneMixin
+from catalytic.plugins.evolve.calls import (
+    ask_is_heavy,
+    ask_job,
+    pareto_is_heavy,
+    pareto_job,
+    settle_epoch,
+    settle_is_heavy,
+    tell_is_heavy,
+    tell_job,
+)
 from catalytic.plugins.evolve.engine import Study
-from catalytic.plugins.evolve.islands import Evaluator, migrate, run_epoch
+from catalytic.plugins.evolve.footprint import (
+    ask_bytes,
+    step_bytes,
+    stored_study_bytes,
+    study_bytes,
+)
+from catalytic.plugins.evolve.islands import Evaluator, run_epoch
 from catalytic.plugins.evolve.problems import PROBLEMS, get_problem
 from catalytic.plugins.evolve.spec import SpecError, StudySpec, parse_spec
-from catalytic.plugins.evolve.store import StudyStore, dump
+from catalytic.plugins.evolve.store import MIGRATIONS, StudyStore, dump
+
+T = TypeVar("T")
 
 BUSY = -33001
 """The study is being evolved server-side by `evolve.run`; ask/tell/run must wait."""
@@ -74,15 +95,27 @@ class EvolvePlugin(AutotuneMixin, Plugin):
     async def start(self, ctx: PluginContext) -> None:
         self.ctx = ctx
         self.writer = ThreadPoolExecutor(1, thread_name_prefix="evolve-store")
-        sync = "FULL" if ctx.config["durability"] == "full" else "NORMAL"
-        self.store = await self._io(StudyStore, ctx.state_dir / "evolve.sqlite3", sync)
+        sync = "FULL" if ctx.config["durability"] == "full" else None  # else the daemon's
+        db = await self._io(lambda: ctx.sqlite("evolve.sqlite3", MIGRATIONS, synchronous=sync))
+        self.store = StudyStore(db)
         self.studies: dict[str, Study] = {}
+        self.unloaded: dict[str, RpcError] = {}
+        """Studies left on disk at start because rebuilding them would not fit in memory."""
         self.running: set[str] = set()
+        self.locks: dict[str, asyncio.Lock] = {}
         self.told = 0
         self.asked = 0
 
     async def restore(self) -> None:
-        for sid in await self._io(self.store.ids):
+        for sid, spec in (await self._io(self.store.specs)).items():
+            try:  # never rebuild blindly what would not fit (the budget may have shrunk)
+                self.ctx.admit(stored_study_bytes(spec), f"rebuilding study {sid}")
+            except (TooLarge, Overloaded) as e:
+                self.unloaded[sid] = e
+                self.ctx.log.error("evolve: study %s left on disk, not loaded: %s (raise "
+                                   "daemon.memory_budget and restart, or evolve.delete it)",
+                                   sid, e.message)
+                continue
             try:
                 self.studies[sid] = await self._io(self.store.load, sid)
             except Exception as exc:  # a study that cannot load must not stop the others
@@ -116,18 +149,38 @@ class EvolvePlugin(AutotuneMixin, Plugin):
     async def _io(self, fn: Any, *args: Any) -> Any:
         return await asyncio.get_running_loop().run_in_executor(self.writer, fn, *args)
 
-    async def _checkpoint(self, s: Study) -> None:
-        """Write the study's checkpoint; a caller cancelled meanwhile still waits for the
-        write, so what `status` shows is what a restart finds."""
-        saving = asyncio.ensure_future(self._io(self.store.checkpoint, s.id, dump(s), s.seq))
+    async def _durably(self, fn: Any, *args: Any) -> Any:
+        """Run a store write; a caller cancelled meanwhile still waits for the write, so
+        what `status` shows is what a restart finds."""
+        saving = asyncio.ensure_future(self._io(fn, *args))
         try:
-            await asyncio.shield(saving)
+            return await asyncio.shield(saving)
         except asyncio.CancelledError:
             await saving
             raise
 
+    async def _checkpoint(self, s: Study) -> None:
+        """Checkpoint a study nothing else changes meanwhile (pickled in the writer thread)."""
+        await self._durably(lambda: self.store.checkpoint(s.id, dump(s), s.seq))
+
+    def _lock(self, sid: str) -> asyncio.Lock:
+        """One call at a time changes a study (its state may be away in a worker)."""
+        return self.locks.setdefault(sid, asyncio.Lock())
+
+    async def _apply(self, heavy: bool, fn: Callable[..., T], s: Study, *args: Any) -> T:
+        """`fn(s, *args)` inline, or in the executor when heavy; the study it returns
+        (first item) replaces `s` (hold the study's lock)."""
+        if not heavy:
+            return fn(s, *args)
+        out: Any = await self.ctx.executor.submit(fn, s, *args)
+        self.studies[s.id] = out[0]
+        return cast(T, out)
+
     def _study(self, sid: str, *, idle: bool = True) -> Study:
         study = self.studies.get(sid)
+        if study is None and sid in self.unloaded:
+            why = self.unloaded[sid]
+            raise type(why)(f"study {sid} was not loaded at start: {why.message}", why.data)
         if study is None:
             raise InvalidParams(f"study: no study {sid!r} (evolve.list shows the ids)",
                                 {"field": "study"})
@@ -143,6 +196,8 @@ class EvolvePlugin(AutotuneMixin, Plugin):
         if spec.population > self.ctx.config["max_population"]:
             raise InvalidParams(f"population: {spec.population} is above evolve.max_population",
                                 {"field": "population"})
+        self.ctx.admit(study_bytes(spec), f"a study of {spec.islands} island(s) × population "
+                       f"{spec.population} × {spec.genome.size} genes")
         study = Study.new(secrets.token_hex(6), spec)
         await self._io(self.store.create, study.id, spec.name, spec.to_map(), dump(study))
         self.studies[study.id] = study
@@ -189,36 +244,33 @@ class EvolvePlugin(AutotuneMixin, Plugin):
                                              max=100_000),
          doc="Hand out up to n candidates to evaluate: {candidates: [{id, genes}], done}.")
     async def ask(self, call: Call, study: str, n: int) -> dict[str, Any]:
-        s = self._study(study)
-        got = s.ask(n)
-        if got:
-            s.seq += 1
-            await self._io(self.store.journal, s.id, s.seq, ["ask", n])
-        self.asked += len(got)
-        decode = s.spec.genome.decode
-        return {"candidates": [{"id": cid, "genes": decode(x)} for cid, x in got],
-                "done": s.done, "generation": s.generation}
+        async with self._lock(study):
+            s = self._study(study)
+            seq = s.seq
+            heavy = ask_is_heavy(s, n)
+            if heavy:
+                self.ctx.admit(ask_bytes(s.spec, n), f"evolve.ask of {n} candidates")
+            s, out = await self._apply(heavy, ask_job, s, n)
+            if s.seq != seq:
+                await self._durably(self.store.journal, s.id, s.seq, ["ask", n])
+        self.asked += len(out["candidates"])
+        return out
 
     @rpc("tell", Param("study", "str"),
          Param("results", "list", items="map",
                doc="[{id, values: [..]} | {id, failed: true}], optional violation ≥ 0"),
          doc="Report objective values (or failures) for asked candidates.")
     async def tell(self, call: Call, study: str, results: list[Any]) -> dict[str, Any]:
-        s = self._study(study)
-        try:
-            checked = s.check(results)
-        except SpecError as e:
-            raise bad(e) from None
-        out = s.tell(checked)
-        s.seq += 1
-        seq = s.seq
-        # a checkpoint is taken here, on the loop, before any other call can change the study
-        blob = dump(s) if out["generations_completed"] or s.done else None
-        await self._io(self.store.journal, s.id, seq, ["tell", results])
-        if blob is not None:
-            await self._io(self.store.checkpoint, s.id, blob, seq)
-        self.told += len(checked)
-        out.update(generation=s.generation, done=s.done, evaluations=s.evaluations)
+        async with self._lock(study):
+            s = self._study(study)
+            try:
+                s, out, blob = await self._apply(tell_is_heavy(s, results), tell_job, s, results)
+            except SpecError as e:
+                raise bad(e) from None
+            await self._durably(self.store.journal, s.id, s.seq, ["tell", results])
+            if blob is not None:
+                await self._durably(self.store.checkpoint, s.id, blob, s.seq)
+        self.told += out["told"]
         return out
 
     @rpc("status", Param("study", "str"),
@@ -231,8 +283,10 @@ class EvolvePlugin(AutotuneMixin, Plugin):
          doc="The feasible non-dominated set over all islands: {front: [{genes, values}]}.")
     async def pareto(self, call: Call, study: str) -> dict[str, Any]:
         s = self._study(study, idle=False)
-        return {"front": s.pareto(), "objectives": [o.name for o in s.spec.objectives],
-                "hypervolume": s.last_hv}
+        if pareto_is_heavy(s):  # a read: the copy sent to the worker is not adopted
+            out: dict[str, Any] = await self.ctx.executor.submit(pareto_job, s)
+            return out
+        return pareto_job(s)
 
     @rpc("best", Param("study", "str"),
          doc="The best candidate told so far by the weighted score: {genes, values, score}.")
@@ -252,9 +306,14 @@ class EvolvePlugin(AutotuneMixin, Plugin):
 
     @rpc("delete", Param("study", "str"), doc="Delete a study and its checkpoints.")
     async def delete(self, call: Call, study: str) -> dict[str, Any]:
-        self._study(study)
-        del self.studies[study]
-        await self._io(self.store.delete, study)
+        if self.unloaded.pop(study, None) is not None:
+            await self._durably(self.store.delete, study)
+            return {"deleted": study}
+        async with self._lock(study):
+            self._study(study)
+            del self.studies[study]
+            self.locks.pop(study, None)
+            await self._durably(self.store.delete, study)
         return {"deleted": study}
 
     # -- server-side runs -------------------------------------------------------------------
@@ -291,6 +350,8 @@ class EvolvePlugin(AutotuneMixin, Plugin):
             if s.outstanding:
                 raise InvalidParams(f"study: {len(s.outstanding)} candidates are still out; "
                                     "tell them first", {"field": "study"})
+            self.ctx.admit(step_bytes(s.spec.n_obj, s.spec.population, len(s.islands)),
+                           f"evolving study {s.id}")
         elif problem:
             p = get_problem(problem)
             n_islands = islands or self.ctx.config["islands"] or self.ctx.executor.workers
@@ -309,17 +370,19 @@ class EvolvePlugin(AutotuneMixin, Plugin):
             raise InvalidParams("problem or study is required", {"field": "problem"})
         self.running.add(s.id)
         try:
-            await self._evolve(call, s, generations, evaluations)
+            async with self._lock(s.id):
+                s = await self._evolve(call, s, generations, evaluations)
         finally:
             self.running.discard(s.id)
-        _, F = s.front_rows()
+        _, F = s.current_front()
         order = np.lexsort(F.T[::-1]) if len(F) else np.empty(0, dtype=int)
         return {"study": s.id, "evaluations": s.evaluations, "generation": s.generation,
                 "islands": len(s.islands), "hypervolume": s.last_hv, "best": s.best,
-                "pareto": [s.reported(F[k]) for k in order]}
+                "pareto": (F[order] * s.signs).tolist()}
 
     async def _evolve(self, call: Call, s: Study, generations: int,
-                      evaluations: int | None) -> None:
+                      evaluations: int | None) -> Study:
+        """Epochs on the executor until done; returns the study as last adopted."""
         assert s.spec.problem is not None
         evaluator = Evaluator(s.spec.problem)
         interval = s.spec.migration_interval if len(s.islands) > 1 else min(10, generations)
@@ -339,12 +402,8 @@ class EvolvePlugin(AutotuneMixin, Plugin):
             except asyncio.CancelledError:
                 await self._checkpoint(s)
                 raise
-            before = sum(i.evaluations for i in s.islands)
-            s.islands = list(new)
-            s.evaluations += sum(i.evaluations for i in s.islands) - before
-            if len(s.islands) > 1 and s.generation % s.spec.migration_interval == 0:
-                migrate(s.islands, s.spec.migration_rate, s.spec.topology)
-            s.end_generation()
-            await self._checkpoint(s)
+            s, blob = await self._apply(settle_is_heavy(s), settle_epoch, s, new)
+            await self._durably(self.store.checkpoint, s.id, blob, s.seq)
             call.progress(s.generation, generations,
                           f"generation {s.generation}, {s.evaluations} evaluations")
+        return s

@@ -23,6 +23,11 @@ class SpecError(ValueError):
     def __init__(self, field: str, message: str) -> None:
         super().__init__(f"{field}: {message}")
         self.field = field
+        self.message = message
+
+    def __reduce__(self) -> tuple[type[SpecError], tuple[str, str]]:
+        """Picklable with both arguments (it crosses from executor workers)."""
+        return (type(self), (self.field, self.message))
 
 
 @dataclass(frozen=True)

@@ -14,14 +14,13 @@ import pickle
 import sqlite3
 import time
 from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import msgpack
 
 from catalytic.plugins.evolve.engine import Study
 
-SCHEMA = """
+SCHEMA_1 = """
 CREATE TABLE IF NOT EXISTS studies (
     id TEXT PRIMARY KEY,
     name TEXT NOT NULL,
@@ -38,6 +37,9 @@ CREATE TABLE IF NOT EXISTS journal (
     PRIMARY KEY (study, seq)
 );
 """
+MIGRATIONS = (SCHEMA_1,)
+"""Schema versions of `evolve.sqlite3` (`ctx.sqlite`); version 1 is the 0.1.0 schema, so a
+database of that release is adopted as it is."""
 
 
 def apply_op(study: Study, op: list[Any]) -> Any:
@@ -59,16 +61,12 @@ def dump(study: Study) -> bytes:
 
 
 class StudyStore:
-    """The `evolve.sqlite3` database under the plugin's state directory."""
+    """The `evolve.sqlite3` database, opened by `ctx.sqlite` with `MIGRATIONS`; used from
+    the plugin's one writer thread."""
 
-    def __init__(self, path: Path, synchronous: str = "NORMAL") -> None:
-        self.path = path
-        self.db = sqlite3.connect(path, isolation_level=None, check_same_thread=False,
-                                  timeout=30)
-        self.db.execute("PRAGMA journal_mode=WAL")
-        self.db.execute(f"PRAGMA synchronous={synchronous}")
+    def __init__(self, db: sqlite3.Connection) -> None:
+        self.db = db
         self.db.execute("PRAGMA foreign_keys=ON")
-        self.db.executescript(SCHEMA)
 
     def close(self) -> None:
         self.db.close()
@@ -97,6 +95,11 @@ class StudyStore:
 
     def ids(self) -> list[str]:
         return [r[0] for r in self.db.execute("SELECT id FROM studies ORDER BY created")]
+
+    def specs(self) -> dict[str, dict[str, Any]]:
+        """Every study's spec (as `StudySpec.to_map()` gave it), oldest first."""
+        return {r[0]: msgpack.unpackb(r[1], raw=False) for r in self.db.execute(
+            "SELECT id, spec FROM studies ORDER BY created")}
 
     def load(self, study_id: str) -> Study:
         """The study as last acknowledged: checkpoint, then the journal replayed."""

@@ -78,6 +78,8 @@ class MonitorPlugin(Plugin):
         self.last_error = ""
         self.profiling = False
         self.shrinks = 0
+        self._sampling = asyncio.Lock()
+        """One sample at a time: the sampler's rates are differences between calls."""
         self.collector = MonitorCollector(self.ring.last, self.spans.series, self.counters)
         ctx.metrics.register(self.collector)
         self.tasks = [asyncio.create_task(self.probe.run()),
@@ -120,6 +122,10 @@ class MonitorPlugin(Plugin):
                 self.ctx.log.exception("monitor: sample failed")
 
     async def sample_once(self) -> Sample:
+        async with self._sampling:
+            return await self._sample()
+
+    async def _sample(self) -> Sample:
         mono, now = time.monotonic(), time.time()
         values = await asyncio.to_thread(self.sampler.sample, mono)
         stats = await self.ctx.call("system.stats", {})

@@ -18,8 +18,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from catalytic.plugins.prd.layout import ID, LOCAL, NAME, AssemblyCache, Block, build_block, shifted
+from catalytic.plugins.prd.ids import number_slugs
+from catalytic.plugins.prd.layout import AssemblyCache, Block, build_block, shifted
 from catalytic.plugins.prd.model import SectionResult
+from catalytic.plugins.prd.resolve import resolve_all
 from catalytic.plugins.prd.split import Section
 
 __all__ = ["AssemblyCache", "assemble"]
@@ -92,43 +94,7 @@ Links = dict[tuple[int, int], tuple[list[str], list[str]]]
 
 
 def _resolve_all(blocks: list[Block]) -> tuple[Links, dict[str, list[Any]]]:
-    by_id: dict[str, str] = {}
-    by_name: dict[str, str] = {}
-    for b in reversed(blocks):  # earlier blocks overwrite: the first declaration wins
-        if b.ids:
-            by_id.update(b.ids)
-        if b.names:
-            by_name.update(b.names)
-    problems: dict[str, list[Any]] = {"missing": [], "self": [], "duplicate_ids": []}
-    links: Links = {}
-    for pos, b in enumerate(blocks):
-        for idx, refs in b.refs:
-            tid = b.tasks[idx]["id"]
-            dep_out: list[str] = []
-            ref_out: list[str] = []
-            for is_dep, how, key, alt, shown in refs:
-                if how == LOCAL:
-                    target: str | None = key
-                elif how == ID:
-                    target = by_id.get(key) or by_id.get(alt)
-                elif how == NAME:
-                    target = by_name.get(key)
-                else:
-                    target = None
-                if target is None:
-                    if is_dep:
-                        problems["missing"].append({"task": tid, "ref": shown})
-                    continue
-                bucket = dep_out if is_dep else ref_out
-                if target == tid:
-                    if is_dep:
-                        problems["self"].append({"task": tid})
-                    continue
-                if target not in bucket:
-                    bucket.append(target)
-            if dep_out or ref_out:
-                links[(pos, idx)] = (dep_out, ref_out)
-    return links, problems
+    return resolve_all(blocks)
 
 
 def _child_order(sections: list[Section], results: list[SectionResult],
@@ -179,11 +145,9 @@ def _own_slugs(sections: list[Section], results: list[SectionResult]) -> list[st
     """Each section's slug, numbered only among siblings with the same slug."""
     out = [""] * len(sections)
     for sec in sections:
-        seen: dict[str, int] = {}
-        for c in sec.children:
-            slug = results[c].summary.slug
-            seen[slug] = seen.get(slug, 0) + 1
-            out[c] = slug if seen[slug] == 1 else f"{slug}-{seen[slug]}"
+        names = number_slugs([results[c].summary.slug for c in sec.children])
+        for c, name in zip(sec.children, names, strict=True):
+            out[c] = name
     return out
 
 

@@ -6,21 +6,34 @@ tried, so a change that leaves a child's summary alone stops there; only then is
 the section decomposed. Top-level subtrees with work to do can be sent to a
 process pool in a few large chunks (`pool.py`), computed by the same loop as the
 sequential path, so both give identical results.
+
+The engine does no I/O and knows no executor: `decompose_steps` is a generator
+that yields the pool work it needs (`PoolWork`: a function and its items) and is
+sent back the results, and yields `None` now and then during long sequential
+work. Whoever drives it decides how the work runs and may stop between steps:
+`decompose` drives it with a plain function; the plugin awaits each piece on the
+daemon's executor, so cancelling the call stops the jobs and the decomposition.
 """
 
 from __future__ import annotations
 
 import gc
-from collections.abc import Callable
+from collections.abc import Callable, Generator
 from dataclasses import dataclass, field
 from hashlib import blake2b
-from typing import Any, Protocol
+from typing import Any, Protocol, TypeVar
 
 from catalytic.plugins.prd.assemble import AssemblyCache, assemble
 from catalytic.plugins.prd.model import Decomposer, SectionResult, Summary
-from catalytic.plugins.prd.pool import MapFn, run_parallel
+from catalytic.plugins.prd.pool import MapFn, PoolWork, drive, run_parallel
 from catalytic.plugins.prd.split import Section, build_tree, hash_tree
 from catalytic.plugins.prd.text import clean
+
+R = TypeVar("R")
+Steps = Generator[PoolWork | None, list[Any] | None, R]
+"""Steps[result]: yields pool work (or None at a checkpoint), is sent its results."""
+CHECKPOINT_SECTIONS = 128
+"""Sections computed in a row before the sequential loop yields a checkpoint."""
 
 
 class MemoLike(Protocol):
@@ -51,10 +64,24 @@ def decompose(text: str, decomposer: Decomposer, memo: MemoLike | None = None, *
               parallel_jobs: int = 2, warnings: list[str] | None = None,
               progress: Callable[[int, int, str], None] | None = None,
               cache: AssemblyCache | None = None) -> Decomposition:
-    """Decompose `text`; `memo` (if given) is read and filled.
+    """Decompose `text`; `memo` (if given) is read and filled; pool work goes to
+    `parallel_map` (without it, everything runs here).
 
     `cache` (one per document, if given) keeps each section's placed tasks, so a
     re-decomposition places only the sections whose result or position changed.
+    """
+    return drive(decompose_steps(text, decomposer, memo, parallel=parallel_map is not None,
+                                 parallel_min_sections=parallel_min_sections,
+                                 parallel_jobs=parallel_jobs, warnings=warnings,
+                                 progress=progress, cache=cache), parallel_map)
+
+
+def decompose_steps(text: str, decomposer: Decomposer, memo: MemoLike | None = None, *,
+                    parallel: bool = False, parallel_min_sections: int = 64,
+                    parallel_jobs: int = 2, warnings: list[str] | None = None,
+                    progress: Callable[[int, int, str], None] | None = None,
+                    cache: AssemblyCache | None = None) -> Steps[Decomposition]:
+    """The decomposition as steps (see the module doc); `parallel` allows pool work.
 
     The cyclic garbage collector is paused meanwhile: a decomposition allocates
     many small containers and no cycles, and full collections over a large warm
@@ -63,18 +90,18 @@ def decompose(text: str, decomposer: Decomposer, memo: MemoLike | None = None, *
     paused = gc.isenabled()
     gc.disable()
     try:
-        return _decompose(text, decomposer, memo, parallel_map, parallel_min_sections,
-                          parallel_jobs, warnings, progress, cache)
+        return (yield from _decompose(text, decomposer, memo, parallel, parallel_min_sections,
+                                      parallel_jobs, warnings, progress, cache))
     finally:
         if paused:
             gc.enable()
 
 
 def _decompose(text: str, decomposer: Decomposer, memo: MemoLike | None,
-               parallel_map: MapFn | None, parallel_min_sections: int, parallel_jobs: int,
+               parallel: bool, parallel_min_sections: int, parallel_jobs: int,
                warnings: list[str] | None,
                progress: Callable[[int, int, str], None] | None,
-               cache: AssemblyCache | None) -> Decomposition:
+               cache: AssemblyCache | None) -> Steps[Decomposition]:
     cleaned = clean(text)
     lines = cleaned.text.split("\n")
     sections = build_tree(lines, cleaned.text)
@@ -92,9 +119,8 @@ def _decompose(text: str, decomposer: Decomposer, memo: MemoLike | None,
     if progress:
         progress(len(sections) - len(missing), len(sections), "memo looked up")
     pooled: set[int] = set()
-    if missing and parallel_map is not None and len(missing) >= parallel_min_sections:
-        pooled = run_parallel(sections, lines, results, decomposer, parallel_map,
-                              parallel_jobs)
+    if missing and parallel and len(missing) >= parallel_min_sections:
+        pooled = yield from run_parallel(sections, lines, results, decomposer, parallel_jobs)
         if memo is not None:
             for i in pooled:
                 memo.put(sections[i].key, _res(results, i))
@@ -114,6 +140,8 @@ def _decompose(text: str, decomposer: Decomposer, memo: MemoLike | None,
             recomputed_keys.add(sec.index)
             if memo is not None:
                 memo.put(ck, _res(results, sec.index))
+            if len(recomputed_keys) % CHECKPOINT_SECTIONS == 0:
+                yield None
         if memo is not None:
             memo.put(sec.key, _res(results, sec.index))
     computed = len(pooled) + len(recomputed_keys)

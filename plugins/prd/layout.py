@@ -17,8 +17,10 @@ from catalytic.plugins.prd.split import Section
 
 Ref = tuple[bool, int, str, str, str]
 """(is a dependency, how to look it up, key, second key, the reference as written).
-Lookups: LOCAL (key is the target), ID (key, then key without dashes), NAME, NONE."""
-LOCAL, ID, NAME, NONE = range(4)
+Lookups: LOCAL (key is the target), ID (key, then key without dashes), NAME, NONE, and
+ALT: candidates tried in order (key: "\x1e"-joined, alt: the line relative to the section;
+see `refs.py`)."""
+LOCAL, ID, NAME, NONE, ALT = range(5)
 
 
 @dataclass(slots=True, eq=False)
@@ -85,6 +87,8 @@ def build_block(sec: Section, res: SectionResult, key: tuple[Any, ...], last: in
             first, end = sec.start + t.lines[0] + 1, sec.start + t.lines[1] + 1
             kind = t.kind
             names.setdefault("n:" + t.name, tid)
+        if t.outline:
+            names.setdefault("o:" + t.outline, tid)
         priority = t.priority or prio.get(parent, "medium")
         prio[tid] = priority
         for rid in t.ids:
@@ -112,6 +116,10 @@ def _parse(ref: str, is_dep: bool, base: str) -> Ref:
         return (is_dep, NAME, "a:" + value, "", value)
     if kind == "name":
         return (is_dep, NAME, "n:" + value, "", value)
+    if kind == "ref":
+        line, quote, *cands = value.split("\x1f")
+        cands = [f"local:{base}/{c[6:]}" if c.startswith("local:") and base else c for c in cands]
+        return (is_dep, ALT, "\x1e".join(cands), line, quote)
     return (is_dep, NONE, "", "", value)
 
 

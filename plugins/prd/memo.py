@@ -12,13 +12,18 @@ import sqlite3
 import threading
 import time
 from collections import OrderedDict
-from pathlib import Path
+from collections.abc import Sequence
 from typing import Any
 
 import msgpack
 
 from catalytic.plugins.prd.model import Local, SectionResult, Summary
 
+MIGRATIONS: Sequence[Any] = (
+    "CREATE TABLE IF NOT EXISTS memo (key BLOB PRIMARY KEY, value BLOB NOT NULL, "
+    "used REAL NOT NULL)",
+)
+"""Schema versions of memo.sqlite (version 1 is the 0.1.0 table)."""
 ENTRY_OVERHEAD = 200
 """Bytes counted per entry on top of its packed size (key, dict slot, objects)."""
 
@@ -43,7 +48,9 @@ def unpack(data: bytes) -> SectionResult:
 class Memo:
     """Thread-safe byte-bounded LRU with read-through SQLite persistence."""
 
-    def __init__(self, db: Path | None, max_bytes: int, disk_max_bytes: int = 0) -> None:
+    def __init__(self, db: sqlite3.Connection | None, max_bytes: int,
+                 disk_max_bytes: int = 0) -> None:
+        """`db`: memo.sqlite opened with `MIGRATIONS` applied, or None for memory only."""
         self.max_bytes = max_bytes
         self.disk_max_bytes = disk_max_bytes
         self._lru: OrderedDict[bytes, tuple[SectionResult, int]] = OrderedDict()
@@ -51,13 +58,7 @@ class Memo:
         self.bytes = 0
         self.hits = self.misses = self.disk_hits = self.evictions = 0
         self._lock = threading.RLock()
-        self._db: sqlite3.Connection | None = None
-        if db is not None:
-            self._db = sqlite3.connect(db, check_same_thread=False, isolation_level=None)
-            self._db.execute("PRAGMA journal_mode=WAL")
-            self._db.execute("PRAGMA synchronous=NORMAL")
-            self._db.execute("CREATE TABLE IF NOT EXISTS memo (key BLOB PRIMARY KEY, "
-                             "value BLOB NOT NULL, used REAL NOT NULL)")
+        self._db = db
 
     def get(self, key: bytes) -> SectionResult | None:
         with self._lock:

@@ -40,6 +40,8 @@ class Local(NamedTuple):
     """Hash of the task's own text, to re-match a task whose ID changed."""
     name: str
     """Slug of the title's leading name, for references such as `depends on [name]`."""
+    outline: str = ""
+    """Outline number the task has in the document (`a.2`, `2.3.1`), lower case, or ""."""
 
 
 class Summary(NamedTuple):

@@ -1,19 +1,20 @@
-"""The RPC face of prd: validate, read paths inside the allowed roots, run the service in a thread.
+"""The RPC face of prd: validate, read paths inside the allowed roots, drive the service.
 
 Work that can take a while runs in a thread (so the loop keeps answering), and
-large documents hand their top-level sections to the daemon's process pool.
+large documents hand their top-level sections to the daemon's process pool. A
+decomposition is a generator of steps (`service.decompose_steps`): each step
+runs in a thread, each piece of pool work is awaited here on the executor, so
+cancelling the call cancels the jobs, stops the steps and frees the next call.
 """
 
 from __future__ import annotations
 
 import asyncio
 import json
-from pathlib import Path
 from typing import Any
 
 from catalytic.plugins.base import (
     Call,
-    Forbidden,
     InvalidParams,
     Param,
     Plugin,
@@ -23,7 +24,7 @@ from catalytic.plugins.base import (
     TooLarge,
     rpc,
 )
-from catalytic.plugins.prd.engine import MapFn
+from catalytic.plugins.prd.pool import PoolWork
 from catalytic.plugins.prd.service import PrdService, UnknownDocument, UnknownTask
 from catalytic.plugins.prd.store import STATUSES
 from catalytic.plugins.prd.text import BinaryDocument, decode
@@ -37,6 +38,8 @@ UNKNOWN_TASK = -33003
 BAD_IMPORT = -33004
 """The Task Master file could not be read (not JSON, or no tasks in it)."""
 FORMATS = ("json", "taskmaster", "mermaid", "md")
+MEMORY_PER_BYTE = 40
+"""About how many bytes a decomposition holds per byte of text (tasks, memo, answer)."""
 
 
 def load_decomposer(name: str) -> Any:
@@ -70,8 +73,10 @@ class PrdPlugin(Plugin):
         await super().start(ctx)
         cfg = ctx.config
         self.service = PrdService(ctx.state_dir, load_decomposer(cfg["decomposer"]),
-                                  cfg["memo_max_bytes"], cfg["memo_disk_max_bytes"])
-        self.roots = [Path(r).expanduser().resolve() for r in cfg["allowed_roots"]]
+                                  cfg["memo_max_bytes"], cfg["memo_disk_max_bytes"],
+                                  open_db=ctx.sqlite)
+        self._decomposing = asyncio.Lock()
+        """One decomposition at a time (they share the memo and the store)."""
 
     async def stop(self) -> None:
         await asyncio.to_thread(self.service.close)
@@ -90,7 +95,6 @@ class PrdPlugin(Plugin):
 
     async def reload(self, config: dict[str, Any]) -> None:
         self.ctx.config = config
-        self.roots = [Path(r).expanduser().resolve() for r in config["allowed_roots"]]
         self.service.memo.max_bytes = config["memo_max_bytes"]
 
     def _read(self, text: str | None, path: str | None) -> tuple[str, list[str], str | None]:
@@ -104,15 +108,9 @@ class PrdPlugin(Plugin):
                                {"bytes": size, "max_bytes": limit})
             return text, [], None
         assert path is not None
-        p = Path(path).expanduser()
-        if not p.is_absolute():
-            raise InvalidParams(f"path must be absolute: {path!r}")
-        real = p.resolve()
-        if not any(real == r or r in real.parents for r in self.roots):
-            raise Forbidden(f"path {path!r} is outside prd.allowed_roots",
-                            {"allowed_roots": [str(r) for r in self.roots]})
+        real = self.ctx.resolve_path(path, "allowed_roots", must_exist=True)
         if not real.is_file():
-            raise InvalidParams(f"no such file: {path!r}")
+            raise InvalidParams(f"not a file: {path!r}")
         size = real.stat().st_size
         if size > limit:
             raise TooLarge(f"{path} is {size} bytes; prd.max_bytes is {limit}",
@@ -123,45 +121,79 @@ class PrdPlugin(Plugin):
             raise RpcError(f"{path}: {e}", code=BINARY) from None
         return decoded, warnings, str(real)
 
-    def _bridge(self, call: Call) -> tuple[MapFn, Any]:
-        loop = asyncio.get_running_loop()
-
-        def parallel_map(fn: Any, items: list[Any]) -> list[Any]:
-            fut = asyncio.run_coroutine_threadsafe(self.ctx.executor.map(fn, items), loop)
-            return fut.result()
-
-        def progress(done: int, total: int, message: str) -> None:
-            loop.call_soon_threadsafe(call.progress, done, total, message)
-
-        return parallel_map, progress
-
     @rpc("decompose",
          Param("text", "str", required=False, nullable=True, doc="The document text."),
          Param("path", "str", required=False, nullable=True,
                doc="Absolute path of the document, below prd.allowed_roots."),
          Param("document", "str", required=False, nullable=True,
                doc="Name the decomposition is stored under (default: the path, or 'default')."),
+         Param("since", "str", required=False, nullable=True,
+               doc="The revision the caller holds: when it is the stored one, the answer "
+                   "has only `changes`, no whole `tasks` list."),
          Param("parallel", "bool", required=False, default=True,
                doc="Allow the process pool for large documents."),
          heavy=True, doc="Decompose a document into tasks; re-running it is incremental.")
     async def decompose(self, call: Call, text: str | None, path: str | None,
-                        document: str | None, parallel: bool) -> dict[str, Any]:
+                        document: str | None, since: str | None,
+                        parallel: bool) -> dict[str, Any]:
         body, warnings, real = await asyncio.to_thread(self._read, text, path)
+        self.ctx.admit(len(body) * MEMORY_PER_BYTE, f"prd.decompose of {len(body)} characters")
         if "\x00" in body[:8192]:
             raise RpcError("document contains NUL characters: it looks like a binary file",
                            code=BINARY)
         if not body.strip():
             warnings.append("the document is empty")
         name = document or real or "default"
-        pmap, progress = self._bridge(call)
-        result = await asyncio.to_thread(
-            self.service.decompose, name, body, warnings=warnings,
-            parallel_map=pmap if parallel and self.ctx.executor.workers > 1 else None,
-            parallel_min_sections=self.ctx.config["parallel_min_sections"],
-            parallel_jobs=self.ctx.executor.workers, progress=progress)
-        if body.strip() and not result["tasks"]:
+        loop = asyncio.get_running_loop()
+
+        def progress(done: int, total: int, message: str) -> None:
+            loop.call_soon_threadsafe(call.progress, done, total, message)
+
+        workers = self.ctx.executor.workers
+        async with self._decomposing:
+            steps = self.service.decompose_steps(
+                name, body, since=since, warnings=warnings, parallel=parallel and workers > 1,
+                parallel_min_sections=self.ctx.config["parallel_min_sections"],
+                parallel_jobs=workers, progress=progress)
+            result: dict[str, Any] = await self._drive(steps, call)
+        if body.strip() and not result["stats"]["tasks"]:
             result["warnings"].append("no tasks found (only code blocks, placeholders or prose?)")
         return result
+
+    async def _drive(self, steps: Any, call: Call) -> Any:
+        """Run the steps: each in a thread, pool work on the executor. When the call is
+        cancelled, the executor cancels its jobs, the step in flight is let finish (a
+        thread cannot be interrupted; steps are short) and the generator is closed."""
+        sent: Any = None
+        try:
+            while True:
+                step = asyncio.ensure_future(asyncio.to_thread(_step, steps, sent))
+                try:
+                    done, value = await asyncio.shield(step)
+                except asyncio.CancelledError:
+                    await _settle(step)
+                    raise
+                if done:
+                    return value
+                if value is None:
+                    sent = None
+                    continue
+                work: PoolWork = value
+                sent = await self.ctx.executor.map(
+                    work.fn, work.items, report=True,
+                    progress=lambda d, t, m: call.progress(d, t, "sections computed"))
+        finally:
+            await _settle(asyncio.ensure_future(asyncio.to_thread(steps.close)))
+
+    @rpc("tasks", Param("document", "str", required=False, default="default"),
+         Param("ids", "list", required=False, nullable=True, items="str",
+               doc="Only these task IDs (unknown ones are listed under `missing`)."),
+         Param("offset", "int", required=False, default=0, min=0),
+         Param("limit", "int", required=False, default=1000, min=1, max=100_000),
+         doc="A page of the stored tasks: {revision, tasks, total}.")
+    async def tasks(self, call: Call, document: str, ids: list[str] | None, offset: int,
+                    limit: int) -> dict[str, Any]:
+        return await self._run(self.service.tasks, document, ids, offset, limit)
 
     @rpc("graph", Param("document", "str", required=False, default="default"),
          doc="Validation, topological order, parallel levels and critical path.")
@@ -223,3 +255,22 @@ class PrdPlugin(Plugin):
                            code=UNKNOWN_DOCUMENT) from None
         except UnknownTask as e:
             raise RpcError(f"no task {e.args[0]!r} in that document", code=UNKNOWN_TASK) from None
+
+
+def _step(steps: Any, sent: Any) -> tuple[bool, Any]:
+    """Advance the generator by one step: (finished, its result or the work it yielded)."""
+    try:
+        return False, steps.send(sent)
+    except StopIteration as stop:
+        return True, stop.value
+
+
+async def _settle(fut: asyncio.Future[Any]) -> None:
+    """Wait for a thread's work to end even if cancelled meanwhile (it cannot be stopped)."""
+    while not fut.done():
+        try:
+            await asyncio.shield(fut)
+        except asyncio.CancelledError:
+            continue
+        except Exception:
+            break

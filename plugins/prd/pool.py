@@ -10,26 +10,58 @@ the same loop as the sequential path, so the results are identical.
 from __future__ import annotations
 
 import gc
-from collections.abc import Callable
-from typing import Any
+from collections.abc import Callable, Generator
+from typing import Any, NamedTuple
 
 from catalytic.plugins.prd.model import Decomposer, SectionResult
 from catalytic.plugins.prd.split import Section
 
-MapFn = Callable[[Callable[[Any], Any], list[Any]], list[Any]]
+MapFn = Callable[[Callable[..., Any], list[Any]], list[Any]]
+"""Runs `fn(item)` for every item (e.g. on a process pool); results in item order."""
+
+
+class PoolWork(NamedTuple):
+    """Work the engine asks its driver to run: `fn(item, report=...)` for every item."""
+
+    fn: Callable[..., Any]
+    items: list[Any]
+
+
+def drive(steps: Generator[PoolWork | None, list[Any] | None, Any],
+          parallel_map: MapFn | None = None) -> Any:
+    """Run a step generator to its end in this thread; pool work goes to `parallel_map`
+    (or runs here without one). Returns what the generator returns."""
+    sent: list[Any] | None = None
+    while True:
+        try:
+            work = steps.send(sent)
+        except StopIteration as stop:
+            return stop.value
+        if work is None:
+            sent = None
+        elif parallel_map is not None:
+            sent = parallel_map(work.fn, work.items)
+        else:
+            sent = [work.fn(item) for item in work.items]
 Subtree = tuple[list[Section], list[str], dict[int, SectionResult]]
 """Sections with lines relative to `lines`, the subtree's lines, results already known."""
 
 
-def compute_chunk(job: tuple[Any, ...]) -> list[tuple[int, SectionResult]]:
-    """Decompose every section of the chunk's subtrees that has no result yet (picklable)."""
+def compute_chunk(job: tuple[Any, ...], report: Any = None) -> list[tuple[int, SectionResult]]:
+    """Decompose every section of the chunk's subtrees that has no result yet (picklable).
+
+    With `report` (the executor's `Reporter`), progress is reported per subtree, which
+    is also where a cancelled call stops the job."""
     factory, options, subtrees = job
     decomposer = factory(**options)
     out: list[tuple[int, SectionResult]] = []
+    total = len(subtrees)
     paused = gc.isenabled()
     gc.disable()  # many small containers and no cycles: as in the sequential path
     try:
-        for sections, lines, known in subtrees:
+        for done, (sections, lines, known) in enumerate(subtrees):
+            if report is not None:
+                report.report(done, total, "sections")
             results: dict[int, SectionResult] = dict(known)
             for sec in reversed(sections):
                 if sec.index in results:
@@ -48,8 +80,9 @@ def compute_chunk(job: tuple[Any, ...]) -> list[tuple[int, SectionResult]]:
 
 def run_parallel(sections: list[Section], lines: list[str],
                  results: list[SectionResult | None], decomposer: Decomposer,
-                 parallel_map: MapFn, jobs: int) -> set[int]:
-    """Compute the missing sections below the top level in `jobs` chunks; fill `results`."""
+                 jobs: int) -> Generator[PoolWork, list[Any], set[int]]:
+    """Compute the missing sections below the top level in `jobs` chunks (yielded as one
+    `PoolWork`, sent back its results); fill `results`."""
     split = sections[0]
     while len(split.children) == 1:  # a lone title heading: split below it
         split = sections[split.children[0]]
@@ -69,7 +102,8 @@ def run_parallel(sections: list[Section], lines: list[str],
     chunks = _chunks(work, jobs)
     done: set[int] = set()
     payload = [(type(decomposer), decomposer.options, chunk) for chunk in chunks]
-    for out in parallel_map(compute_chunk, payload):
+    outs = yield PoolWork(compute_chunk, payload)
+    for out in outs:
         for idx, res in out:
             results[idx] = res
             done.add(idx)

@@ -13,9 +13,13 @@ from hashlib import blake2b
 from typing import Any
 
 from catalytic.plugins.prd import classify as C
+from catalytic.plugins.prd import refs as R
 from catalytic.plugins.prd.blocks import Item, Para, Table, walk
+from catalytic.plugins.prd.ids import number_slugs
 from catalytic.plugins.prd.model import Local, SectionResult, Summary
+from catalytic.plugins.prd.outline import as_lists, heading_label
 from catalytic.plugins.prd.rules_items import ItemBuilder
+from catalytic.plugins.prd.toc import link_lists
 
 LABEL = re.compile(r"^\s*(?:\*\*|__)?([A-Z][\w /&()-]{0,40}?)(?::\s*(?:\*\*|__)|(?:\*\*|__)\s*:|:)"
                    r"\s*(.*)$", re.S)
@@ -26,7 +30,7 @@ class RuleDecomposer:
     """Rule-based decomposition; options: `max_title` (characters), `order_words` (bool)."""
 
     name = "rules"
-    version = "1.0"
+    version = "1.1"
 
     def __init__(self, **options: Any) -> None:
         self.options = {"max_title": 100, "order_words": True}
@@ -43,7 +47,12 @@ class RuleDecomposer:
                           children: list[Summary]) -> SectionResult:
         """Decompose one section; `lines` are its own lines, the heading first when level>0."""
         heading = C.plain(C.EMOJI_STATUS.sub("", title)).strip() if level else ""
-        info = bool(level) and bool(C.INFO_TITLES.match(C.heading_slug(title).replace("-", " ")))
+        plain_title = C.heading_slug(title).replace("-", " ")
+        info_m = C.INFO_TITLES.match(plain_title) if level else None
+        info = info_m is not None
+        if (info_m and level == 1 and info_m.end() < len(plain_title)
+                and any(not c.info for c in children)):
+            info = False  # a document title that merely starts like "Notes App ..."
         acc_section = bool(level) and bool(C.ACCEPT_TITLES.search(heading)) and not info
         nfr_section = bool(level) and bool(C.NFR_TITLES.search(heading))
         body_text = "\n".join(lines[body:])
@@ -58,16 +67,23 @@ class RuleDecomposer:
                               C.anchor(title))
             return SectionResult((), summary, ())
 
-        builder = ItemBuilder(self.options, acc_section, nfr_section)
+        head_outline = heading_label(heading) if level else ""
+        listed, markers = as_lists(body_text)
+        builder = ItemBuilder(self.options, acc_section, nfr_section, head_outline,
+                              set(number_slugs(c.slug for c in children)),
+                              {line + body: label for line, label in markers.items()})
         desc: list[str] = []
         head_prio = C.priority_of(heading) if level else None
         head_deps: list[str] = []
         test = ""
         criteria: list[str] = []
         mode = ""
-        for index, block in enumerate(walk(body_text, body)):
+        blocks = walk(listed, body)
+        skip = link_lists(blocks)
+        for index, block in enumerate(blocks):
             if isinstance(block, Item):
-                builder.add(index, block, mode, lines)
+                if block.block not in skip:
+                    builder.add(index, block, mode, lines)
             elif isinstance(block, Table):
                 builder.table(block)
             elif isinstance(block, Para):
@@ -76,13 +92,17 @@ class RuleDecomposer:
                     builder.placeholders += 1
                     continue
                 lab = LABEL.match(text) if not block.quoted else None
+                if lab and C.REQ_ID.fullmatch(C.plain(lab.group(1)).strip()):
+                    lab = None  # "REQ-101: The pump shall ..." is a requirement, not a label
                 if lab and len(lab.group(1).split()) <= 5:
                     key, value = lab.group(1).strip().lower(), lab.group(2).strip()
                     mode = key if not value else ""
                     if "priority" in key:
                         head_prio = C.priority_of("priority: " + value) or head_prio
-                    elif key.startswith(("depend", "requires", "blocked by", "prerequisite")):
-                        head_deps += C.references("depends on " + value)[0]
+                    elif key.startswith(("depend", "requires", "blocked by", "prerequisite",
+                                         "after", "needs", "waits for")):
+                        head_deps += [R.encode(d, block.first)
+                                      for d in R.parse("Depends on: " + value)]
                     elif "test" in key or "verification" in key:
                         test = C.plain(value)
                     elif value and not C.ACCEPT_TITLES.search(key):
@@ -92,14 +112,24 @@ class RuleDecomposer:
                 if block.quoted:
                     desc.append(C.plain(text))
                     continue
+                if R.is_label_line(text):  # "Depends on US-1." on its own under a heading
+                    head_deps += [R.encode(d, block.first) for d in R.parse(text)]
+                    continue
                 found = False
+                last = False
                 for sentence in _sentences(text):
                     if C.is_requirement(sentence) or (acc_section and C.is_scenario(sentence)):
                         builder.sentence(sentence, block.first, block.last)
-                        found = True
+                        found = last = True
+                    elif last and (R.is_label_line(sentence) or R.parse(sentence)):
+                        builder.extend_last(sentence, block.first, block.last)
+                    else:
+                        last = False
                 if not found and sum(len(d) for d in desc) < 600:
                     desc.append(C.plain(text))
         builder.finish(ordered, lines)
+        head_deps += [R.encode(d, line) for line, text in builder.section_deps
+                      for d in R.parse(text)]
         tasks = builder.tasks
         own_criteria = [t.title for t in tasks if t.kind == "acceptance-criterion"
                         and t.parent == ""]
@@ -129,7 +159,8 @@ class RuleDecomposer:
                              head_prio, kind, score, reasons, tuple(ids), tuple(head_deps),
                              tuple(C.references(heading)[1]), acceptance,
                              " ".join([test, *child_tests]).strip(), None,
-                             _digest(body_text.strip() or heading), C.heading_slug(title)))
+                             _digest(body_text.strip() or heading), C.heading_slug(title),
+                             head_outline))
         out.extend(tasks)
         summary = Summary(C.heading_slug(title) if level else "", heading, False,
                           n_sub + (1 if level else 0), tuple(criteria), test, phase,

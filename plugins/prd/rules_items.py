@@ -13,8 +13,11 @@ from hashlib import blake2b
 from typing import Any
 
 from catalytic.plugins.prd import classify as C
+from catalytic.plugins.prd import refs as R
 from catalytic.plugins.prd.blocks import Item, Table
+from catalytic.plugins.prd.ids import next_name
 from catalytic.plugins.prd.model import Local
+from catalytic.plugins.prd.outline import join, strip_marker
 
 CHECKBOX = re.compile(r"^\[([ xX])\]\s*")
 FOLD = re.compile(r"^\s*(?:\*\*|\*|_)?(why|how|what|rationale|notes?|details?|example|e\.g\.|"
@@ -22,6 +25,8 @@ FOLD = re.compile(r"^\s*(?:\*\*|\*|_)?(why|how|what|rationale|notes?|details?|ex
 LEAD_MARKS = re.compile(r"^\s*(?:(?:[A-Z]{1,5}-?\d{1,4}(?:\.\d+)*|\d{1,3}(?:\.\d{1,3})+)\.?\s+)?"
                         r"((?:\[(?:P|US\d+|[A-Z]{1,4}\d*)\]\s*)*)")
 BOLD_LEAD = re.compile(r"^\*\*(.+?)\*\*\s*:?\s*(.*)$", re.S)
+LEAD_NUMBER = re.compile(r"^(\d{1,3}(?:\.\d{1,3})*)\.?\s")
+"""`2. Do it` / `2.1 Do it` written in a bullet's text: the item's outline label."""
 ID_COL = re.compile(r"^(id|#|req(uirement)?\.? ?id|key|ref|no\.?|number)$", re.I)
 TITLE_COL = re.compile(r"requirement|description|title|name|task|story|feature|summary|"
                        r"capability|criteri|deliverable", re.I)
@@ -47,19 +52,36 @@ class Entry:
     deps: list[str] = field(default_factory=list)
     priority: str | None = None
     title: str = ""
+    dep_lines: list[tuple[int, str]] = field(default_factory=list)
+    """(line, text) of labelled lines that say what this item waits for."""
+    label: str = ""
+    """The item's own outline label (`A`, `2`, `1.2`, `iv`), if it has one."""
+    marker: bool = False
+    outline: str = ""
 
 
 class ItemBuilder:
     """Collects a section's task-like blocks, then names and classifies them in `finish`."""
 
-    def __init__(self, options: dict[str, Any], acc_section: bool, nfr_section: bool) -> None:
+    def __init__(self, options: dict[str, Any], acc_section: bool, nfr_section: bool,
+                 head_outline: str = "", reserved: set[str] | None = None,
+                 markers: dict[int, str] | None = None) -> None:
         self.options = options
         self.acc = acc_section
         self.nfr = nfr_section
         self.entries: list[Entry] = []
         self.by_block: dict[int, int] = {}
+        self.dep_owner: dict[int, int] = {}
+        self.section_deps: list[tuple[int, str]] = []
+        """(line, text) of labelled dependency items that belong to the section heading."""
+        """Block index of a labelled dependency line → the entry it belongs to."""
         self.placeholders = 0
         self.tasks: list[Local] = []
+        self.head_outline = head_outline
+        self.reserved = reserved or set()
+        """Names the section's child headings take: top-level items must not take them."""
+        self.markers = markers or {}
+        """Section-relative line → plain-text outline marker of the item on it."""
 
     def add(self, index: int, item: Item, mode: str, lines: list[str]) -> None:
         """A list item; `mode` is the label that introduced its list (e.g. "acceptance")."""
@@ -70,6 +92,21 @@ class ItemBuilder:
         if m:
             checked = m.group(1) != " "
             text = text[m.end():]
+        if item.parent in self.dep_owner:  # an item listed under "Depends on:"
+            owner = self.dep_owner[item.parent]
+            self.entries[owner].dep_lines.append((item.first, "Depends on: " + text))
+            self.dep_owner[index] = owner
+            return
+        if R.is_label_line(text):
+            owner = parent
+            if owner < 0 and self.entries and self.entries[-1].block != item.block:
+                owner = len(self.entries) - 1  # a new list right under an item qualifies it
+            if owner < 0:  # a sibling of the section's items: it speaks for the section
+                self.section_deps.append((item.first, item.text))
+                return
+            self.entries[owner].dep_lines.append((item.first, item.text))
+            self.dep_owner[index] = owner
+            return
         if not text or C.is_placeholder(text):
             self.placeholders += 1
             self.by_block[index] = parent
@@ -83,8 +120,26 @@ class ItemBuilder:
         entry = Entry(item.first, last, parent, text, [C.plain(x) for x in item.more],
                       item.block, item.number if item.ordered else "", kind, checked,
                       bool(mode) and bool(C.ORDERED_TITLES.search(mode)))
+        if item.first in self.markers:
+            entry.label, entry.marker = self.markers[item.first], True
+        elif item.ordered and item.number:
+            entry.label = item.number
+        else:
+            lead = LEAD_NUMBER.match(text)
+            entry.label = lead.group(1) if lead else ""
+            if lead and "." not in entry.label:  # "- [ ] 2. Do it": the number is a label
+                entry.text = entry.text[lead.end():]
         self.by_block[index] = len(self.entries)
         self.entries.append(entry)
+
+    def extend_last(self, text: str, first: int, last: int) -> bool:
+        """Add a sentence to the last requirement sentence (its `Depends on ...`)."""
+        if not self.entries or self.entries[-1].parent >= 0 or self.entries[-1].block != -1:
+            return False
+        e = self.entries[-1]
+        e.dep_lines.append((first, text))
+        e.last = max(e.last, last)
+        return True
 
     def sentence(self, text: str, first: int, last: int) -> None:
         """A requirement sentence in running prose."""
@@ -122,7 +177,7 @@ class ItemBuilder:
             if prio is not None:
                 e.priority = C.priority_of("priority: " + cell(prio))
             if dep is not None and cell(dep) and cell(dep).lower() not in ("-", "none", "n/a"):
-                e.deps = C.references("depends on " + cell(dep))[0] or ["name:" + C.slug(cell(dep))]
+                e.dep_lines.append((line, "Depends on: " + cell(dep)))
             if status is not None and cell(status):
                 e.checked = cell(status).lower() in ("done", "complete", "completed", "x", "yes")
             self.entries.append(e)
@@ -130,7 +185,8 @@ class ItemBuilder:
     def finish(self, ordered: bool, lines: list[str]) -> None:
         """Name, classify and link the collected entries (local references only)."""
         lids: list[str] = []
-        seen: dict[tuple[int, str], int] = {}
+        seen: dict[int, dict[str, int]] = {}
+        used: dict[int, set[str]] = {-1: set(self.reserved)}
         children = [0] * len(self.entries)
         kids: list[list[int]] = [[] for _ in self.entries]
         for j, e in enumerate(self.entries):
@@ -138,6 +194,18 @@ class ItemBuilder:
                 children[e.parent] += 1
                 kids[e.parent].append(j)
         for i, e in enumerate(self.entries):
+            source = e.text
+            kept = [source.split("\n")[0]]
+            for k, extra in enumerate(source.split("\n")[1:], 1):
+                if R.is_label_line(extra):
+                    e.dep_lines.append((e.first + k, extra))
+                else:
+                    kept.append(extra)
+            e.text = "\n".join(kept)
+            if e.marker:
+                e.text = strip_marker(e.text)
+            e.outline = join(self.entries[e.parent].outline if e.parent >= 0
+                             else self.head_outline, e.label)
             raw = C.plain(e.text)
             if not e.ids:
                 e.ids = C.explicit_ids(e.text)
@@ -153,24 +221,28 @@ class ItemBuilder:
                         and not C.GWT_START.match(bold.group(1))):
                     e.title = C.plain(bold.group(1)).rstrip(":")
                     rest = C.plain(bold.group(2))
+                elif _first_line_titles(body):  # plain text: a title line, then its text
+                    head, _, tail = body.partition("\n")
+                    e.title, rest = _title(C.plain(head), self.options["max_title"])
+                    rest = " ".join(x for x in (rest, C.plain(tail)) if x)
                 else:
                     e.title, rest = _title(C.plain(body), self.options["max_title"])
                 e.more.insert(0, rest) if rest else None
             base = C.slug(e.ids[0]) if e.ids else C.slug(e.title)
             parent_lid = lids[e.parent] if e.parent >= 0 else ""
-            n = seen.get((e.parent, base), 0) + 1
-            seen[(e.parent, base)] = n
-            own = base if n == 1 else f"{base}-{n}"
+            own = next_name(base, used.setdefault(e.parent, set()), seen.setdefault(e.parent, {}))
             lids.append(f"{parent_lid}/{own}" if parent_lid else own)
-            deps, more_mentions = C.references(raw)
-            e.deps = e.deps or deps
-            mentions += [m for m in more_mentions if m[3:] not in e.ids]
+            found = [(d, R.line_of(d.quote, lines, e.first, e.last)) for d in R.parse(e.text)]
+            for line, text in e.dep_lines:
+                found.extend((d, line) for d in R.parse(text))
+            dep_ids = {c[3:] for d, _ in found for c in d.candidates if c.startswith("id:")}
+            _, more_mentions = C.references(raw)
+            mentions += [m for m in more_mentions if m[3:] not in e.ids and m[3:] not in dep_ids]
+            e.deps = [R.encode(d, line) for d, line in self._local_numbers(found, e, i)]
             e.more = [m for m in e.more if m]
             e.kind = e.kind or self._kind(raw, e.ids)
             e.priority = e.priority or C.priority_of(raw)
             e.text = raw
-            e.ids = e.ids
-            e.deps = self._local_numbers(e, i)
             e.more.append("\x00" + "\x1f".join(mentions))
         prev = -1
         for i, e in enumerate(self.entries):
@@ -181,8 +253,8 @@ class ItemBuilder:
             prev = i
         for i, e in enumerate(self.entries):
             ments = tuple(x for x in e.more.pop()[1:].split("\x1f") if x)
-            deps = tuple("local:" + lids[int(d[6:])] if d.startswith("local:") else d
-                         for d in e.deps)
+            deps = tuple("local:" + lids[int(d[6:])] if d.startswith("local:")
+                         else _local_lids(d, lids) for d in e.deps)
             description = " ".join(e.more)[:1200]
             acceptance = tuple(self.entries[j].title for j in kids[i]
                                if self.entries[j].kind == "acceptance-criterion")
@@ -193,7 +265,7 @@ class ItemBuilder:
                 lids[i], parent, e.title, description, (e.first, e.last), e.priority, e.kind,
                 score, reasons, tuple(e.ids), deps, ments, acceptance, "", e.checked,
                 blake2b(e.text.encode(), digest_size=8).hexdigest(),
-                C.slug(NAME_END.split(e.title)[0])))
+                C.slug(NAME_END.split(e.title)[0]), e.outline))
 
     def _kind(self, text: str, ids: list[str]) -> str:
         if self.acc or (C.is_scenario(text) and not C.EARS.search(text)):
@@ -204,22 +276,43 @@ class ItemBuilder:
             return "non-functional"
         return "requirement" if req else "task"
 
-    def _local_numbers(self, e: Entry, index: int) -> list[str]:
+    def _local_numbers(self, found: list[tuple[R.Dep, int]], e: Entry, index: int
+                       ) -> list[tuple[R.Dep, int]]:
         """`depends on 3 & 4` inside a numbered list points at its siblings 3 and 4."""
         out = []
-        for d in e.deps:
-            if d.startswith("num:"):
-                num = d[4:]
-                hit = next((j for j, o in enumerate(self.entries) if o.block == e.block
-                            and o.parent == e.parent and o.number == num and j != index), None)
-                out.append(f"local:{hit}" if hit is not None else "id:" + num)
-            else:
-                out.append(d)
+        for dep, line in found:
+            cands = []
+            for c in dep.candidates:
+                if c.startswith("num:"):
+                    hit = next((j for j, o in enumerate(self.entries) if o.block == e.block
+                                and o.parent == e.parent and o.number == c[4:] and j != index),
+                               None)
+                    if hit is not None:
+                        cands.append(f"local:{hit}")
+                else:
+                    cands.append(c)
+            out.append((R.Dep(dep.quote, tuple(cands)), line))
         return out
+
+
+def _local_lids(dep: str, lids: list[str]) -> str:
+    """A sibling's index in an encoded reference replaced by its local ID."""
+    if "\x1flocal:" not in dep:
+        return dep
+    return "\x1f".join("local:" + lids[int(p[6:])] if p.startswith("local:") else p
+                        for p in dep.split("\x1f"))
 
 
 NAME_END = re.compile(r"[:,(]| - | — ")
 DEP_PAREN = re.compile(r"\s*\((?:depends|requires|after|blocked|needs)[^)]*\)", re.I)
+
+
+def _first_line_titles(body: str) -> bool:
+    """An item whose first line is a short title and whose next line starts a new sentence."""
+    head, nl, tail = body.strip().partition("\n")
+    head = head.strip()
+    return (bool(nl) and 0 < len(head) <= 80 and head[-1] not in ".,;:-(" and
+            tail.lstrip()[:1].isupper() and not head.endswith((" and", " or", " the", " a")))
 
 
 def _title(text: str, limit: int) -> tuple[str, str]:

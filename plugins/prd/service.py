@@ -1,24 +1,41 @@
-"""The prd operations without RPC: decompose, graph, next, status, export, diff.
+"""The prd operations without RPC: decompose, tasks, graph, next, status, export, diff.
 
-Blocking and thread-safe (one lock); `plugin.py` runs these in a thread and
-hands `parallel_map` a bridge to the daemon's process pool.
+Blocking and thread-safe (one lock). `decompose_steps` is a generator (see
+`engine.py`): it yields the pool work it needs, so `plugin.py` awaits each piece
+on the daemon's executor and can stop it; `decompose` drives it in one thread.
+
+Each stored document has a revision, a digest of its name, the decomposer and
+its text. A re-decomposition compares the new task list with the one kept in
+memory (by identity, so only the edited region is looked at), writes only those
+rows, and answers with the changes; a caller that names the stored revision as
+`since` gets only the changes, anyone else the whole list as well.
 """
 
 from __future__ import annotations
 
+import sqlite3
 import threading
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
 from hashlib import blake2b
 from pathlib import Path
 from typing import Any
 
 from catalytic.plugins.prd import export as E
 from catalytic.plugins.prd.assemble import AssemblyCache
-from catalytic.plugins.prd.diff import diff
-from catalytic.plugins.prd.engine import MapFn, decompose
+from catalytic.plugins.prd.diff import Changes, diff
+from catalytic.plugins.prd.engine import MapFn, Steps, decompose, decompose_steps
 from catalytic.plugins.prd.graph import analyse, named_cycles, next_tasks
+from catalytic.plugins.prd.memo import MIGRATIONS as MEMO_MIGRATIONS
 from catalytic.plugins.prd.memo import Memo
 from catalytic.plugins.prd.model import Decomposer
-from catalytic.plugins.prd.store import STATUSES, Store, carry
+from catalytic.plugins.prd.pool import drive
+from catalytic.plugins.prd.store import MIGRATIONS, STATUSES, Store, carry, default_status
+
+Opener = Callable[[str, Sequence[Any]], sqlite3.Connection]
+"""Opens `<state dir>/<name>` with the given schema migrations (`PluginContext.sqlite`)."""
+HIDDEN = ("checked",)
+"""Task fields kept in the store but not shown."""
 
 
 class UnknownDocument(KeyError):
@@ -29,80 +46,166 @@ class UnknownTask(KeyError):
     pass
 
 
+@dataclass(eq=False)
+class DocState:
+    """What is stored for a document, kept in memory between calls."""
+
+    revision: str
+    digest: bytes
+    tasks: list[dict[str, Any]]
+    ids: set[str]
+    meta: dict[str, Any]
+    """stats, warnings, problems (with cycles) of the stored decomposition."""
+    cache: AssemblyCache = field(default_factory=AssemblyCache)
+
+
+def revision_of(document: str, digest: bytes) -> str:
+    """Opaque: names the stored state of `document` (same text and decomposer, same revision)."""
+    return blake2b(document.encode("utf-8", "surrogatepass") + b"\x00" + digest,
+                   digest_size=12).hexdigest()
+
+
+def _sqlite_opener(state_dir: Path | None) -> Opener:
+    from catalytic.daemon.store import open_store  # standalone use (tests, benchmarks)
+
+    def open_(name: str, migrations: Sequence[Any]) -> sqlite3.Connection:
+        return open_store(state_dir / name if state_dir else Path(":memory:"), migrations)
+
+    return open_
+
+
 class PrdService:
     def __init__(self, state_dir: Path | None, decomposer: Decomposer, memo_max_bytes: int,
-                 memo_disk_max_bytes: int = 0) -> None:
+                 memo_disk_max_bytes: int = 0, *, open_db: Opener | None = None) -> None:
+        opener = open_db or _sqlite_opener(state_dir)
         self.decomposer = decomposer
-        self.memo = Memo(state_dir / "memo.sqlite" if state_dir else None, memo_max_bytes,
-                         memo_disk_max_bytes)
-        self.store = Store(state_dir / "documents.sqlite" if state_dir else Path(":memory:"))
+        self.memo = Memo(opener("memo.sqlite", MEMO_MIGRATIONS) if state_dir else None,
+                         memo_max_bytes, memo_disk_max_bytes)
+        self.store = Store(opener("documents.sqlite", MIGRATIONS))
         self._lock = threading.Lock()
-        self._last: dict[str, tuple[bytes, dict[str, Any]]] = {}
-        """document → (hash of its text, its answer without statuses): an unchanged
-        document is the Merkle root hit, answered without walking its sections."""
-        self._placed: dict[str, AssemblyCache] = {}
-        """document → its sections' placed tasks, so an edit re-places only what changed."""
+        self._docs: dict[str, DocState] = {}
+        """Most recently used last; a few documents' task lists and assembly caches."""
+        self.keep_documents = 16
 
-    def decompose(self, document: str, text: str, *, warnings: list[str] | None = None,
-                  parallel_map: MapFn | None = None, parallel_min_sections: int = 64,
-                  parallel_jobs: int = 2, progress: Any = None) -> dict[str, Any]:
+    def decompose(self, document: str, text: str, *, since: str | None = None,
+                  warnings: list[str] | None = None, parallel_map: MapFn | None = None,
+                  parallel_min_sections: int = 64, parallel_jobs: int = 2,
+                  progress: Any = None) -> dict[str, Any]:
+        """`decompose_steps` driven in this thread (pool work through `parallel_map`)."""
+        return drive(self.decompose_steps(document, text, since=since, warnings=warnings,
+                                          parallel=parallel_map is not None,
+                                          parallel_min_sections=parallel_min_sections,
+                                          parallel_jobs=parallel_jobs, progress=progress),
+                     parallel_map)
+
+    def decompose_steps(self, document: str, text: str, *, since: str | None = None,
+                        warnings: list[str] | None = None, parallel: bool = False,
+                        parallel_min_sections: int = 64, parallel_jobs: int = 2,
+                        progress: Any = None) -> Steps[dict[str, Any]]:
+        """Decompose, store what changed, answer (see the module doc). Calls for one
+        document must not overlap (the plugin serialises them)."""
         digest = blake2b(text.encode("utf-8", "surrogatepass") + self.decomposer.fingerprint(),
                          digest_size=16).digest()
+        revision = revision_of(document, digest)
+        old = self._state(document)
+        current = since is not None and old is not None and since == old.revision
+        if old is not None and old.digest == digest and not warnings:
+            return self._answer(document, old, Changes(old.tasks, old.tasks), current,
+                                unchanged=True)
+        cache = old.cache if old is not None else AssemblyCache()
+        result = yield from decompose_steps(
+            text, self.decomposer, self.memo, parallel=parallel,
+            parallel_min_sections=parallel_min_sections, parallel_jobs=parallel_jobs,
+            warnings=warnings, progress=progress, cache=cache)
+        self.memo.flush()
+        meta = {"stats": result.stats, "warnings": result.warnings,
+                "problems": {**result.problems, "cycles": named_cycles(result.tasks)}}
+        before = old.tasks if old is not None else []
+        changes = Changes(before, result.tasks)
+        if old is None:
+            ids = {t["id"] for t in result.tasks}
+        else:
+            ids = old.ids
+            ids.difference_update(changes.removed)
+            ids.update(t["id"] for t in changes.added)
+        state = DocState(revision, digest, result.tasks, ids, meta, cache)
+        saved = self.store.saved_status(document)
+        _, moves = carry(changes.added, saved, ids)
         with self._lock:
-            last = self._last.get(document)
-            if last is not None and last[0] == digest and not warnings:
-                return self._answer(document, last[1], unchanged=True)
-            cache = self._placed.pop(document, None) or AssemblyCache()
-            result = decompose(text, self.decomposer, self.memo, parallel_map=parallel_map,
-                               parallel_min_sections=parallel_min_sections,
-                               parallel_jobs=parallel_jobs, warnings=warnings,
-                               progress=progress, cache=cache)
-            self._placed[document] = cache  # most recently used last
-            if len(self._placed) > 16:
-                self._placed.pop(next(iter(self._placed)))
-            self.memo.flush()
-            saved = self.store.saved_status(document)
-            status, moves = carry(result.tasks, saved)
             if moves:
                 self.store.move_status(document, moves)
-            meta = {"warnings": result.warnings, "problems": result.problems,
-                    "stats": result.stats}
-            self.store.save_document(document, text, result.tasks, meta)
-        base = {"tasks": result.tasks, "stats": result.stats, "warnings": result.warnings,
-                "problems": {**result.problems, "cycles": named_cycles(result.tasks)}}
-        with self._lock:
-            self._last[document] = (digest, base)
-            if len(self._last) > 64:
-                self._last.pop(next(iter(self._last)))
-        out = self._answer(document, base, status=status)
+            if old is None or old.revision == "":
+                self.store.replace_all(document, revision, meta, result.tasks)
+            else:
+                self.store.write_changes(document, revision, meta, changes)
+            self._keep(document, state)
+        out = self._answer(document, state, changes, current)
         out["moved"] = [{"from": a, "to": b} for a, b in moves]
         return out
 
-    def _answer(self, document: str, base: dict[str, Any], *, unchanged: bool = False,
-                status: dict[str, str] | None = None) -> dict[str, Any]:
-        if status is None:
-            status, _ = carry(base["tasks"], self.store.saved_status(document))
-        stats = dict(base["stats"])
+    def _state(self, document: str) -> DocState | None:
+        with self._lock:
+            state = self._docs.get(document)
+        if state is not None:
+            return state
+        doc = self.store.load_document(document)
+        if doc is None:
+            return None
+        revision, tasks, meta = doc
+        state = DocState(revision, b"", tasks, {t["id"] for t in tasks}, meta)
+        with self._lock:
+            self._keep(document, state)
+        return state
+
+    def _keep(self, document: str, state: DocState) -> None:
+        self._docs.pop(document, None)
+        self._docs[document] = state
+        while len(self._docs) > self.keep_documents:
+            self._docs.pop(next(iter(self._docs)))
+
+    def _answer(self, document: str, state: DocState, changes: Changes, current: bool, *,
+                unchanged: bool = False) -> dict[str, Any]:
+        saved = self.store.saved_status(document)
+        stats = dict(state.meta["stats"])
         if unchanged:
             stats["sections_reused"], stats["sections_recomputed"] = stats["sections_total"], 0
             stats["sections_placed"] = stats["sections_shifted"] = 0
-        tasks = []
-        for t in base["tasks"]:
-            t = {**t, "status": status[t["id"]]}
-            del t["checked"]
-            tasks.append(t)
-        return {"document": document, "tasks": tasks, "stats": stats,
-                "warnings": base["warnings"], "problems": base["problems"], "moved": [],
-                "decomposer": {"name": self.decomposer.name,
-                               "version": self.decomposer.version}}
+        out: dict[str, Any] = {
+            "document": document, "revision": state.revision, "since_current": current,
+            "changes": {"added": shown(changes.added, saved),
+                        "changed": shown(changes.changed, saved),
+                        "removed": changes.removed},
+            "stats": stats, "warnings": state.meta["warnings"],
+            "problems": state.meta["problems"], "moved": [],
+            "decomposer": {"name": self.decomposer.name, "version": self.decomposer.version}}
+        if not current:
+            out["tasks"] = shown(state.tasks, saved)
+        return out
+
+    def tasks(self, document: str, ids: list[str] | None, offset: int,
+              limit: int) -> dict[str, Any]:
+        """A page of the stored tasks (or the ones named by `ids`), with their status."""
+        state = self._state(document)
+        if state is None:
+            raise UnknownDocument(document)
+        saved = self.store.saved_status(document)
+        if ids is not None:
+            wanted = set(ids)
+            picked = [t for t in state.tasks if t["id"] in wanted]
+            missing = sorted(wanted - {t["id"] for t in picked})
+            page = picked[offset:offset + limit]
+            return {"document": document, "revision": state.revision,
+                    "tasks": shown(page, saved), "total": len(picked), "missing": missing}
+        return {"document": document, "revision": state.revision,
+                "tasks": shown(state.tasks[offset:offset + limit], saved),
+                "total": len(state.tasks)}
 
     def _load(self, document: str) -> tuple[str, list[dict[str, Any]], dict[str, str]]:
-        doc = self.store.load_document(document)
-        if doc is None:
+        state = self._state(document)
+        if state is None:
             raise UnknownDocument(document)
-        text, tasks, _ = doc
-        status, _ = carry(tasks, self.store.saved_status(document))
-        return text, tasks, status
+        status, _ = carry(state.tasks, self.store.saved_status(document), state.ids)
+        return state.revision, state.tasks, status
 
     def graph(self, document: str) -> dict[str, Any]:
         _, tasks, _ = self._load(document)
@@ -143,10 +246,9 @@ class PrdService:
 
     def diff_texts(self, old: str, new: str) -> dict[str, Any]:
         """Decompose both versions (through the memo, nothing stored) and compare them."""
-        with self._lock:
-            a = decompose(old, self.decomposer, self.memo).tasks
-            b = decompose(new, self.decomposer, self.memo).tasks
-            self.memo.flush()
+        a = decompose(old, self.decomposer, self.memo).tasks
+        b = decompose(new, self.decomposer, self.memo).tasks
+        self.memo.flush()
         return diff(a, b)
 
     def stats(self) -> dict[str, Any]:
@@ -155,3 +257,16 @@ class PrdService:
     def close(self) -> None:
         self.memo.close()
         self.store.close()
+
+
+def shown(tasks: list[dict[str, Any]], saved: dict[str, tuple[str, str]]
+          ) -> list[dict[str, Any]]:
+    """Tasks as answers show them: with their status, without the fields kept hidden."""
+    out = []
+    for t in tasks:
+        got = saved.get(t["id"])
+        t = {**t, "status": got[0] if got is not None else default_status(t)}
+        for k in HIDDEN:
+            t.pop(k, None)
+        out.append(t)
+    return out

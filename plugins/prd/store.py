@@ -1,9 +1,16 @@
-"""Per-document state in SQLite (WAL): the last decomposition and each task's status.
+"""Per-document state in SQLite: each task a row, the revision, and each task's status.
 
-Only statuses someone set (or imported) are stored; a task's default is
-`pending`, or `done` when the document ticks its checkbox. Statuses follow
-their task across re-decompositions by stable ID, and a task whose ID changed
-(its section moved or was renamed) is re-matched by its content hash.
+A document's tasks are kept one row each (with their position), so an edit
+writes only the tasks it added, changed or removed, in one transaction: the
+store never rewrites the whole answer. Only statuses someone set (or imported)
+are stored; a task's default is `pending`, or `done` when the document ticks
+its checkbox. Statuses follow their task across re-decompositions by stable
+ID, and a task whose ID changed (its section moved or was renamed) is
+re-matched by its content hash.
+
+The schema is versioned (`PluginContext.sqlite`): version 1 is the 0.1.0
+layout (the whole answer in one blob per document), version 2 splits every
+stored document into task rows.
 """
 
 from __future__ import annotations
@@ -12,48 +19,113 @@ import sqlite3
 import threading
 import time
 import zlib
-from pathlib import Path
+from collections.abc import Sequence
 from typing import Any
 
 import msgpack
 
+from catalytic.plugins.prd.diff import Changes
+
 STATUSES = ("pending", "in-progress", "blocked", "done", "cancelled", "deferred")
+
+V1 = """
+CREATE TABLE IF NOT EXISTS documents (name TEXT PRIMARY KEY, text BLOB NOT NULL,
+    tasks BLOB NOT NULL, meta BLOB NOT NULL, updated REAL NOT NULL);
+CREATE TABLE IF NOT EXISTS status (document TEXT NOT NULL, task TEXT NOT NULL,
+    status TEXT NOT NULL, hash TEXT NOT NULL, updated REAL NOT NULL,
+    PRIMARY KEY (document, task));
+"""
+
+
+def _v2_task_rows(db: sqlite3.Connection) -> None:
+    """Task rows and revisions; documents stored whole by 0.1.0 are split into rows."""
+    db.execute("CREATE TABLE revisions (name TEXT PRIMARY KEY, revision TEXT NOT NULL, "
+               "meta BLOB NOT NULL, updated REAL NOT NULL)")
+    db.execute("CREATE TABLE tasks (document TEXT NOT NULL, ord INTEGER NOT NULL, "
+               "data BLOB NOT NULL)")
+    db.execute("CREATE INDEX tasks_order ON tasks (document, ord)")
+    for name, blob, meta, updated in db.execute(
+            "SELECT name, tasks, meta, updated FROM documents").fetchall():
+        tasks = msgpack.unpackb(zlib.decompress(blob), raw=False)
+        db.executemany("INSERT INTO tasks VALUES (?, ?, ?)",
+                       [(name, k, pack(t)) for k, t in enumerate(tasks)])
+        db.execute("INSERT INTO revisions VALUES (?, ?, ?, ?)", (name, "", meta, updated))
+    db.execute("DROP TABLE documents")
+
+
+MIGRATIONS: Sequence[Any] = (V1, _v2_task_rows)
+
+
+def pack(task: dict[str, Any]) -> bytes:
+    return msgpack.packb(task, use_bin_type=True)
 
 
 class Store:
-    def __init__(self, db: Path) -> None:
+    """The documents database (opened by the caller with `MIGRATIONS` applied)."""
+
+    def __init__(self, db: sqlite3.Connection) -> None:
         self._lock = threading.RLock()
-        self._db = sqlite3.connect(db, check_same_thread=False, isolation_level=None)
-        self._db.execute("PRAGMA journal_mode=WAL")
-        self._db.execute("PRAGMA synchronous=FULL")
-        self._db.execute("CREATE TABLE IF NOT EXISTS documents (name TEXT PRIMARY KEY, "
-                         "text BLOB NOT NULL, tasks BLOB NOT NULL, meta BLOB NOT NULL, "
-                         "updated REAL NOT NULL)")
-        self._db.execute("CREATE TABLE IF NOT EXISTS status (document TEXT NOT NULL, "
-                         "task TEXT NOT NULL, status TEXT NOT NULL, hash TEXT NOT NULL, "
-                         "updated REAL NOT NULL, PRIMARY KEY (document, task))")
+        self._db = db
 
-    def save_document(self, name: str, text: str, tasks: list[dict[str, Any]],
-                      meta: dict[str, Any]) -> None:
-        blob = zlib.compress(msgpack.packb(tasks, use_bin_type=True), 1)
+    def write_changes(self, name: str, revision: str, meta: dict[str, Any],
+                      changes: Changes) -> None:
+        """One transaction: the rows `changes` names, and the revision."""
+        rows = [(pack(t), name, k) for k, t in changes.rows]
         with self._lock:
-            self._db.execute("INSERT OR REPLACE INTO documents VALUES (?, ?, ?, ?, ?)",
-                             (name, zlib.compress(text.encode("utf-8", "surrogatepass"), 1),
-                              blob, msgpack.packb(meta, use_bin_type=True), time.time()))
+            self._db.execute("BEGIN")
+            try:
+                if changes.in_place:
+                    self._db.executemany("UPDATE tasks SET data=? WHERE document=? AND ord=?",
+                                         rows)
+                else:
+                    self._db.execute("DELETE FROM tasks WHERE document=? AND ord>=? AND ord<?",
+                                     (name, changes.lo, changes.hi_old))
+                    if changes.shift_by:
+                        self._db.execute("UPDATE tasks SET ord = ord + ? WHERE document=? AND "
+                                         "ord >= ?", (changes.shift_by, name, changes.hi_old))
+                    self._db.executemany("INSERT INTO tasks (data, document, ord) VALUES "
+                                         "(?, ?, ?)", rows)
+                self._head(name, revision, meta)
+                self._db.execute("COMMIT")
+            except BaseException:
+                self._db.execute("ROLLBACK")
+                raise
 
-    def load_document(self, name: str) -> tuple[str, list[dict[str, Any]], dict[str, Any]] | None:
+    def _head(self, name: str, revision: str, meta: dict[str, Any]) -> None:
+        self._db.execute("INSERT OR REPLACE INTO revisions VALUES (?, ?, ?, ?)",
+                         (name, revision, msgpack.packb(meta, use_bin_type=True), time.time()))
+
+    def replace_all(self, name: str, revision: str, meta: dict[str, Any],
+                    tasks: list[dict[str, Any]]) -> None:
+        """Rewrite a document's rows (first decomposition, or state that could not be diffed)."""
         with self._lock:
-            row = self._db.execute("SELECT text, tasks, meta FROM documents WHERE name=?",
-                                   (name,)).fetchone()
-        if row is None:
-            return None
-        return (zlib.decompress(row[0]).decode("utf-8", "surrogatepass"),
-                msgpack.unpackb(zlib.decompress(row[1]), raw=False),
-                msgpack.unpackb(row[2], raw=False))
+            self._db.execute("BEGIN")
+            try:
+                self._db.execute("DELETE FROM tasks WHERE document=?", (name,))
+                self._db.executemany("INSERT INTO tasks VALUES (?, ?, ?)",
+                                     [(name, k, pack(t)) for k, t in enumerate(tasks)])
+                self._head(name, revision, meta)
+                self._db.execute("COMMIT")
+            except BaseException:
+                self._db.execute("ROLLBACK")
+                raise
+
+    def load_document(self, name: str
+                      ) -> tuple[str, list[dict[str, Any]], dict[str, Any]] | None:
+        """(revision, tasks in document order, meta), or None when nothing is stored."""
+        with self._lock:
+            head = self._db.execute("SELECT revision, meta FROM revisions WHERE name=?",
+                                    (name,)).fetchone()
+            if head is None:
+                return None
+            rows = self._db.execute("SELECT data FROM tasks WHERE document=? ORDER BY ord",
+                                    (name,)).fetchall()
+        return (head[0], [msgpack.unpackb(r[0], raw=False) for r in rows],
+                msgpack.unpackb(head[1], raw=False))
 
     def documents(self) -> list[str]:
         with self._lock:
-            return [r[0] for r in self._db.execute("SELECT name FROM documents ORDER BY name")]
+            return [r[0] for r in self._db.execute("SELECT name FROM revisions ORDER BY name")]
 
     def saved_status(self, document: str) -> dict[str, tuple[str, str]]:
         with self._lock:
@@ -83,10 +155,19 @@ class Store:
             self._db.close()
 
 
-def carry(tasks: list[dict[str, Any]], saved: dict[str, tuple[str, str]]
-          ) -> tuple[dict[str, str], list[tuple[str, str]]]:
-    """Status of every task, and the (old id, new id) moves found by content hash."""
-    present = {t["id"] for t in tasks}
+def default_status(task: dict[str, Any]) -> str:
+    return "done" if task.get("checked") else "pending"
+
+
+def carry(tasks: list[dict[str, Any]], saved: dict[str, tuple[str, str]],
+          present: Any = None) -> tuple[dict[str, str], list[tuple[str, str]]]:
+    """Status of each of `tasks`, and the (old id, new id) moves found by content hash.
+
+    `present` (a container of every task ID in the document, default: the IDs of
+    `tasks`) decides which saved statuses are orphans that a task may take over.
+    """
+    if present is None:
+        present = {t["id"] for t in tasks}
     orphans: dict[str, list[str]] = {}
     for tid, (_, h) in saved.items():
         if tid not in present and h:
@@ -104,5 +185,5 @@ def carry(tasks: list[dict[str, Any]], saved: dict[str, tuple[str, str]]
             status[tid] = saved[old][0]
             moves.append((old, tid))
             continue
-        status[tid] = "done" if t.get("checked") else "pending"
+        status[tid] = default_status(t)
     return status, moves

@@ -16,6 +16,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from catalytic.plugins.testrun.depstore import DepStore
+
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS tests (
     root TEXT NOT NULL,
@@ -87,6 +89,8 @@ class History:
         self._db.execute("PRAGMA journal_mode=WAL")
         self._db.execute("PRAGMA synchronous=NORMAL")
         self._db.executescript(SCHEMA)
+        self.deps = DepStore(self._db, self._lock)
+        """The recorded dependencies per test (selection's fingerprints)."""
 
     def close(self) -> None:
         with self._lock:
@@ -163,6 +167,7 @@ class History:
             n = self._db.execute("DELETE FROM tests WHERE root = ?", (root,)).rowcount
             self._db.execute("DELETE FROM runs WHERE root = ?", (root,))
             self._db.execute("COMMIT")
+        self.deps.forget(root)
         return int(n)
 
     def roots(self) -> list[str]:

@@ -16,6 +16,7 @@ import shutil
 import subprocess
 import sys
 import time
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -31,6 +32,7 @@ from catalytic.plugins.base import (
     rpc,
 )
 from catalytic.plugins.testrun import workers as wk
+from catalytic.plugins.testrun.args import check_args
 from catalytic.plugins.testrun.dispatch import simulate
 from catalytic.plugins.testrun.estimate import classify, estimate
 from catalytic.plugins.testrun.fingerprint import fingerprint
@@ -38,6 +40,7 @@ from catalytic.plugins.testrun.history import History, Measured
 from catalytic.plugins.testrun.results import write_junit
 from catalytic.plugins.testrun.runner import Run, RunFailed, RunOptions
 from catalytic.plugins.testrun.schedule import build_units, lower_bound, matches_any
+from catalytic.plugins.testrun.selection import SELECT_MODES, Verdicts, plan_phases, verdicts
 from catalytic.plugins.testrun.sharded import ShardOptions, run_sharded
 
 BUSY = -33005
@@ -46,8 +49,24 @@ COLLECT_FAILED = -33001
 RECENT_RUNS = 50
 """Runs kept in `stats()["recent_runs"]` (for the dashboard's makespan chart)."""
 
+@dataclass(frozen=True)
+class Choice:
+    """Which tests a run runs: `select` mode plus the --lf / --ff flags."""
+
+    select: str = "all"
+    last_failed: bool = False
+    failed_first: bool = False
+
+
 DEFAULT_ENV = ["PATH", "HOME", "USER", "LOGNAME", "LANG", "LC_*", "TERM", "TZ", "TMPDIR",
                "PYTHONHASHSEED", "CI", "NO_COLOR"]
+
+
+def _normal(path: Path) -> Path:
+    """Absolute, `..` and directory symlinks resolved, the last part kept (a venv's python is
+    a symlink to the base interpreter, and it is the venv's that is allowed)."""
+    path = Path(os.path.abspath(path))
+    return Path(os.path.realpath(path.parent)) / path.name
 
 
 class TestrunPlugin(Plugin):
@@ -56,6 +75,9 @@ class TestrunPlugin(Plugin):
     settings = (
         Setting("allowed_roots", "path_list", ["~"],
                 "Project roots that may be run (and their subfolders); default: your home."),
+        Setting("allowed_interpreters", "path_list", [],
+                "Interpreters (or folders of them) that may run tests besides those under the "
+                "project root and the daemon's own."),
         Setting("workers", "int", 0, "Worker processes per run; 0 = CPU count.", min=0,
                 max=256),
         Setting("timeout_s", "float", 300.0,
@@ -120,6 +142,8 @@ class TestrunPlugin(Plugin):
     # -- helpers -----------------------------------------------------------------------------
 
     def _root(self, root: str) -> Path:
+        if "\0" in root:
+            raise InvalidParams(f"root {root!r} contains a NUL byte")
         path = Path(root).expanduser()
         if not path.is_absolute():
             raise InvalidParams(f"root must be an absolute path, got {root!r}")
@@ -133,14 +157,24 @@ class TestrunPlugin(Plugin):
         return path
 
     def _python(self, root: Path, python: str | None) -> str:
-        if python:
-            p = Path(python).expanduser()
-            p = p if p.is_absolute() else root / p
-            if not p.exists():
-                raise InvalidParams(f"python interpreter {p} does not exist")
-            return str(p)
-        venv = root / ".venv" / "bin" / "python"
-        return str(venv) if venv.exists() else sys.executable
+        """The interpreter to run: under the root (its venv), allowed, or the daemon's own."""
+        if python is None or python == "":
+            venv = root / ".venv" / "bin" / "python"
+            return str(venv) if venv.exists() else sys.executable
+        if "\0" in python:
+            raise InvalidParams(f"python {python!r} contains a NUL byte")
+        given = Path(python).expanduser()
+        p = _normal(given if given.is_absolute() else root / given)
+        allowed = [_normal(Path(str(a)).expanduser())
+                   for a in self.ctx.config["allowed_interpreters"]]
+        ok = (p == root or p.is_relative_to(root) or p == _normal(Path(sys.executable))
+              or any(p == a or p.is_relative_to(a) for a in allowed))
+        if not ok:
+            raise Forbidden(f"python {python!r} is neither under the project root {root} nor "
+                            "in testrun.allowed_interpreters (nor the daemon's own interpreter)")
+        if not p.is_file() or not os.access(p, os.X_OK):
+            raise InvalidParams(f"python interpreter {p} does not exist or is not executable")
+        return str(p)
 
     def _workers(self, workers: int | None) -> int:
         n = workers or self.ctx.config["workers"] or os.cpu_count() or 1
@@ -158,7 +192,8 @@ class TestrunPlugin(Plugin):
          Param("workers", "int", required=False, nullable=True, min=1, max=256,
                doc="Worker processes; default testrun.workers (0 = CPU count)."),
          Param("args", "list", required=False, default=[], items="str",
-               doc="Extra pytest arguments (-k, -m, paths)."),
+               doc="Extra pytest arguments, from an allowlist (-k, -m, -x, --maxfail, --lf, "
+                   "--ff, -q, -v, -p no:<name>, node ids and paths under the root)."),
          Param("junitxml", "str", required=False, nullable=True,
                doc="Write JUnit XML here (relative to root; must stay under allowed roots)."),
          Param("shards", "str", required=False, default="local", choices=("local", "dask"),
@@ -167,12 +202,20 @@ class TestrunPlugin(Plugin):
          Param("worker_root", "str", required=False, nullable=True,
                doc="With shards = dask: the project's path on the cluster's workers "
                    "(default: root)."),
+         Param("select", "str", required=False, default="all", choices=SELECT_MODES,
+               doc="all; affected: only tests an edit can affect (by recorded dependencies), "
+                   "plus new, unrecorded and last-failed ones; affected-first: those first, "
+                   "then the rest."),
          doc="Run the suite on parallel workers, scheduled from remembered durations.")
     async def run(self, call: Call, root: str, python: str | None = None,
                   workers: int | None = None, args: list[str] | None = None,
                   junitxml: str | None = None, shards: str = "local",
-                  worker_root: str | None = None) -> dict[str, Any]:
+                  worker_root: str | None = None, select: str = "all") -> dict[str, Any]:
+        t_call = time.monotonic()
         path = self._root(root)
+        if shards == "dask" and select != "all":
+            raise InvalidParams("select = \"affected\" and \"affected-first\" need shards = "
+                                f"\"local\", got select {select!r} with shards = \"dask\"")
         if shards == "dask" and getattr(self.ctx.executor, "backend", "") != "dask":
             raise InvalidParams("shards = \"dask\" needs the daemon's executor to be the Dask "
                                 "backend (daemon.executor = \"dask\"); this daemon runs "
@@ -180,8 +223,11 @@ class TestrunPlugin(Plugin):
         if worker_root is not None and (shards != "dask" or not Path(worker_root).is_absolute()):
             raise InvalidParams("worker_root must be an absolute path and needs shards = "
                                 f"\"dask\", got {worker_root!r}")
+        checked = check_args(args or [], path)
         xml = None
         if junitxml:
+            if "\0" in junitxml:
+                raise InvalidParams(f"junitxml {junitxml!r} contains a NUL byte")
             xml = (path / junitxml).resolve()
             self._root(str(xml.parent))
         interp = self._python(path, python)
@@ -191,11 +237,13 @@ class TestrunPlugin(Plugin):
         async with lock:
             if shards == "dask":
                 n = max(1, workers or self.ctx.executor.workers)
-                summary = await self._run_sharded(call, path, interp, n, list(args or []),
+                summary = await self._run_sharded(call, path, interp, n, checked.pytest,
                                                   worker_root or str(path))
             else:
                 n = self._workers(workers)
-                summary = await self._run(call, path, interp, n, list(args or []))
+                summary = await self._run(call, path, interp, n, checked.pytest,
+                                          Choice(select, checked.last_failed,
+                                                 checked.failed_first), t_call)
         summary.update(root=str(path), python=interp, shards_mode=shards)
         self.recent.append({"root": path.name, "finished": round(time.time(), 3),
                             "shards": shards, "tests": summary["tests"],
@@ -265,12 +313,38 @@ class TestrunPlugin(Plugin):
         self.runs.pop(run.id, None)
         await asyncio.to_thread(shutil.rmtree, run.o.run_dir, True)
 
+    async def _verdicts(self, root: Path, python: str) -> Verdicts:
+        """What the edits since the recordings affect (blocking work in a thread)."""
+        def work() -> Verdicts:
+            try:
+                env = str(wk.probe(python, root, self._env()).get("env", ""))
+            except wk.PreflightError as exc:
+                raise RunFailed(-33004, str(exc)) from exc
+            return verdicts(self.history.deps, root, env)
+        return await asyncio.to_thread(work)
+
     async def _run(self, call: Call, root: Path, python: str, n: int,
-                   args: list[str]) -> dict[str, Any]:
+                   args: list[str], choice: Choice | None = None,
+                   t_call: float | None = None) -> dict[str, Any]:
+        choice = choice or Choice()
+        t_call = time.monotonic() if t_call is None else t_call
         key = (str(root), python, n, tuple(args))
-        run = await self._take_standby(key, root) or self._new_run(root, python, n, args)
+        reasons: dict[str, str] = {}
         try:
             history = await asyncio.to_thread(self.history.load, str(root))
+            verdict = (await self._verdicts(root, python) if choice.select != "all" else None)
+        except RunFailed as exc:
+            raise RpcError(exc.message, exc.data, code=exc.code) from exc
+
+        def selector(ids: list[str]) -> list[list[str]]:
+            phases, why = plan_phases(choice.select, ids, verdict, history, choice.last_failed,
+                                      choice.failed_first)
+            reasons.update(why)
+            return phases
+
+        run = await self._take_standby(key, root) or self._new_run(root, python, n, args)
+        run.selector = selector
+        try:
             summary = await run.execute(history, call.progress)
         except RunFailed as exc:
             raise RpcError(exc.message, exc.data, code=exc.code) from exc
@@ -282,7 +356,20 @@ class TestrunPlugin(Plugin):
         finally:
             self.runs.pop(run.id, None)
             shutil.rmtree(run.o.run_dir, ignore_errors=True)
-        await asyncio.to_thread(self._record, str(root), summary)
+        collected = len(run.tests or [])
+        ran = {r["nodeid"] for r in summary["results"]}
+        for r in summary["results"]:
+            r["reason"] = reasons.get(r["nodeid"], "all")
+            if r.get("order_dependent") and choice.select != "all":
+                r["message"] = "fails only when selected alone: " + str(r.get("message", ""))
+        summary.update(select=choice.select, selected=len(ran),
+                       deselected=max(0, collected - len(ran)),
+                       first_failure_s=(round(run.first_failure - t_call, 4)
+                                        if run.first_failure is not None else None),
+                       call_s=round(time.monotonic() - t_call, 4))
+        if summary["tests"] == 0 and collected:
+            summary["exit_status"] = 0  # nothing affected: nothing can have broken
+        await asyncio.to_thread(self._record, str(root), summary, run)
         self.completed += 1
         summary["warm_workers"] = run.warm
         if self.ctx.config["keep_warm_s"] > 0 and summary["tests"]:
@@ -313,7 +400,9 @@ class TestrunPlugin(Plugin):
         self.completed += 1
         return summary
 
-    def _record(self, root: str, summary: dict[str, Any]) -> None:
+    def _record(self, root: str, summary: dict[str, Any], run: Run | None = None) -> None:
+        if run is not None and run.deps:
+            self.history.deps.record(root, run.env_id, run.deps)
         self.history.record(root, [
             Measured(r["nodeid"], r["outcome"], float(r["duration_s"]),
                      int(r.get("rss_bytes", 0)), float(r.get("cpu_s", 0.0)),
@@ -332,9 +421,10 @@ class TestrunPlugin(Plugin):
     async def plan(self, call: Call, root: str, workers: int | None = None,
                    python: str | None = None, args: list[str] | None = None) -> dict[str, Any]:
         path = self._root(root)
+        checked = check_args(args or [], path)
         interp = self._python(path, python)
         n = self._workers(workers)
-        ids = await asyncio.to_thread(self._collect, path, interp, list(args or []))
+        ids = await asyncio.to_thread(self._collect, path, interp, checked.pytest)
         cfg = self.ctx.config
         hist = await asyncio.to_thread(self.history.load, str(path))
         ex = estimate(ids, hist, cfg["memory_heavy_bytes"])
@@ -407,10 +497,12 @@ class TestrunPlugin(Plugin):
         return r.hello(worker, tests, alone, errors, skips or [])
 
     @rpc("pull", Param("run", "str"), Param("worker", "str"), Param("results", "list"),
-         doc="Internal: a worker reports results and asks for its next batch.")
-    async def pull(self, call: Call, run: str, worker: str,
-                   results: list[dict[str, Any]]) -> dict[str, Any]:
+         Param("blocks", "list", required=False, default=[]),
+         doc="Internal: a worker reports results (with the ids of the blocks each depended "
+             "on) and new block definitions, and asks for its next batch.")
+    async def pull(self, call: Call, run: str, worker: str, results: list[dict[str, Any]],
+                   blocks: list[list[Any]] | None = None) -> dict[str, Any]:
         r = self.runs.get(run)
         if r is None:
             return {"tests": []}
-        return await r.pull(worker, results)
+        return await r.pull(worker, results, blocks)

@@ -16,11 +16,19 @@ from __future__ import annotations
 import json
 import os
 import time
+from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
 
-from catalytic.plugins.testrun.workers import ENV, ENV_JOURNAL, ENV_MAX_OUTPUT, ENV_SOCKET
+from catalytic.plugins.testrun.workers import (
+    ENV,
+    ENV_JOURNAL,
+    ENV_MAX_OUTPUT,
+    ENV_RECORD,
+    ENV_SOCKET,
+)
 
 ALONE_MARKER = "run_alone"
 
@@ -44,6 +52,10 @@ def pytest_configure(config: pytest.Config) -> None:
         max_output=int(os.environ.pop(ENV_MAX_OUTPUT, "65536") or 65536),
         collect_errors=[], collect_skips=[], reports={},
     )
+    if os.environ.pop(ENV_RECORD, "") == "1":
+        from catalytic.plugins.testrun.recorder import Recorder
+
+        _state["recorder"] = Recorder(Path.cwd())
     config.addinivalue_line("markers", f"{ALONE_MARKER}: run this test with no other test")
 
 
@@ -55,6 +67,19 @@ def pytest_collectreport(report: pytest.CollectReport) -> None:
         # A module skipped at collection (importorskip): pytest counts it as one skip.
         why = report.longrepr[2] if isinstance(report.longrepr, tuple) else str(report.longrepr)
         _state["collect_skips"].append({"nodeid": report.nodeid, "message": _clip(why, 2000)})
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_fixture_setup(fixturedef: Any, request: Any) -> Iterator[None]:
+    """What a fixture's setup runs counts for every test that uses it (recorder)."""
+    rec = _state.get("recorder")
+    if rec is not None:
+        rec.fixture_enter()
+    try:
+        yield
+    finally:
+        if rec is not None:
+            rec.fixture_exit(fixturedef)
 
 
 def pytest_runtest_logreport(report: pytest.TestReport) -> None:
@@ -184,6 +209,8 @@ def pytest_runtestloop(session: pytest.Session) -> bool | None:
         _state["journal_fd"] = os.open(_state["journal"],
                                        os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
     ids = [item.nodeid for item in session.items]
+    if _state.get("recorder") is not None:
+        _state["recorder"].collected(session.config, session.items)
     alone = [item.nodeid for item in session.items if item.get_closest_marker(ALONE_MARKER)]
     client = Client(_state["socket"], check_version=False)
     try:
@@ -202,10 +229,14 @@ def pytest_runtestloop(session: pytest.Session) -> bool | None:
 def _serve(session: pytest.Session, client: Any) -> None:
     items = {item.nodeid: item for item in session.items}
     meter = _Meter()
+    rec = _state.get("recorder")
     results: list[dict[str, Any]] = []
     while True:
-        reply = client.call("testrun.pull", {"run": _state["run"], "worker": _state["worker"],
-                                             "results": results})
+        params: dict[str, Any] = {"run": _state["run"], "worker": _state["worker"],
+                                  "results": results}
+        if rec is not None:
+            params["blocks"] = rec.take_new_blocks()
+        reply = client.call("testrun.pull", params)
         results = []
         batch = reply.get("tests") or []
         if not batch:
@@ -221,12 +252,19 @@ def _serve(session: pytest.Session, client: Any) -> None:
             _journal(json.dumps({"e": "start", "id": nid}))
             _state["reports"].pop(nid, None)
             meter.start()
-            item.ihook.pytest_runtest_protocol(item=item, nextitem=nextitem)
+            if rec is not None:
+                rec.begin()
+            try:
+                item.ihook.pytest_runtest_protocol(item=item, nextitem=nextitem)
+            finally:
+                deps = rec.end(item) if rec is not None else None
             measured = meter.stop()
             outcome, short, long = outcome_of(_state["reports"].pop(nid, []))
             result = {"nodeid": nid, "outcome": outcome, "message": _clip(short, 2000),
                       **measured}
             _journal(json.dumps({"e": "done", "id": nid, "r": result}))
             results.append({**result, "longrepr": _clip(long)})
+            if deps is not None:
+                results[-1]["deps"] = deps
             if session.shouldstop or session.shouldfail:
                 break

@@ -64,6 +64,8 @@ class RunOptions:
     batch_target: float = 0.25
     max_reruns: int = 10
     max_replacements: int = 50
+    record: bool = True
+    """Record each test's dependencies (code blocks, data files) for selection."""
 
 
 @dataclass
@@ -112,6 +114,16 @@ class Run:
         self.warm = False
         self.active = False
         self._alone: list[str] = []
+        self.selector: Callable[[list[str]], list[list[str]]] | None = None
+        """Given the collected ids: the phases of ids to run, in order (None: all, one phase)."""
+        self.phases: list[list[str]] = []
+        self.planned: list[str] | None = None
+        self.blockdefs: dict[str, dict[int, tuple[str, str, str]]] = {}
+        self.deps: dict[str, list[tuple[str, str, str]]] = {}
+        """Node id -> the blocks it depended on (recorded by its worker)."""
+        self.first_failure: float | None = None
+        """Monotonic time of the first failing result."""
+        self.env_id = ""
 
     # -- lifecycle ---------------------------------------------------------------------------
 
@@ -126,6 +138,7 @@ class Run:
         except wk.PreflightError as exc:
             self._fail(RunFailed(NO_PYTEST, str(exc)))
             return
+        self.env_id = str(info.get("env", ""))
         args = wk.strip_args(o.args)
         seed = None if wk.user_seed(args) else random.randrange(1, 2**31)
         self.argv = wk.worker_argv(o.python, o.shim, args, info, seed)
@@ -170,7 +183,7 @@ class Run:
         await self._stop_workers(graceful=graceful)
 
     def summary(self) -> dict[str, Any]:
-        ids = self.tests or []
+        ids = self.planned if self.planned is not None else (self.tests or [])
         results = self.skips + [self.results[t] for t in ids if t in self.results]
         return summarize(results, self.o.workers, self.t_end - self.t0, self.expected,
                          self.order)
@@ -182,6 +195,8 @@ class Run:
         log = self.o.run_dir / f"{name}.log"
         env = {**self.o.env, wk.ENV: f"{self.id}:{name}", wk.ENV_SOCKET: str(self.o.socket),
                wk.ENV_JOURNAL: str(journal), wk.ENV_MAX_OUTPUT: str(self.o.max_output)}
+        if self.o.record:
+            env[wk.ENV_RECORD] = "1"
         with open(log, "wb") as out:
             proc = await asyncio.create_subprocess_exec(
                 *self.argv, cwd=self.o.root, env=env, stdin=asyncio.subprocess.DEVNULL,
@@ -262,22 +277,42 @@ class Run:
     def _plan(self, alone: list[str]) -> None:
         assert self.tests is not None
         o = self.o
+        phases = self.selector(list(self.tests)) if self.selector else [list(self.tests)]
+        phases = [p for p in phases if p]
+        self.planned = [t for p in phases for t in p]
         ex = estimate(self.tests, self.history, o.memory_heavy_bytes)
         alone_set = set(alone) | {t for t in self.tests if matches_any(t, o.run_alone)}
-        share = lower_bound([e.duration for e in ex.values()], o.workers)
-        units = build_units(self.tests, ex, alone_set, split_above=share / 2)
+        share = lower_bound([ex[t].duration for t in self.planned], o.workers)
         self.expect = ex
-        self.dispatcher = Dispatcher(units, o.workers, o.cores, o.memory_budget,
+        self.phases = [build_units(p, ex, alone_set, split_above=share / 2) for p in phases]
+        units = [u for p in self.phases for u in p]
+        first = self.phases.pop(0) if self.phases else []
+        self.dispatcher = Dispatcher(first, o.workers, o.cores, o.memory_budget,
                                      o.batch_target)
         self.expected = simulate(units, o.workers, o.cores, o.memory_budget,
                                  o.batch_target).makespan
         self.ready.set()
         self._notify()
+        if not self.planned:
+            self._finish_empty()
 
-    async def pull(self, worker: str, results: list[dict[str, Any]]) -> dict[str, Any]:
+    def _finish_empty(self) -> None:
+        """Nothing selected: the run is done at once."""
+        if not self.finished.is_set():
+            self.t_end = time.monotonic()
+            self.closed = True
+            self.finished.set()
+            self._notify()
+
+    async def pull(self, worker: str, results: list[dict[str, Any]],
+                   blocks: list[list[Any]] | None = None) -> dict[str, Any]:
         w = self.workers.get(worker)
         if w is None:
             return {"tests": []}
+        defs = self.blockdefs.setdefault(worker, {})
+        for b in blocks or []:
+            if isinstance(b, list) and len(b) == 4:
+                defs[int(b[0])] = (str(b[1]), str(b[2]), str(b[3]))
         self._take(w, results)
         w.batch, w.rerun_targets = [], {}
         while not self.closed:
@@ -285,6 +320,8 @@ class Run:
                 await self._wait_change()
                 continue
             assert self.dispatcher is not None
+            if not self.dispatcher.queue and self.phases:
+                self.dispatcher.requeue(self.phases.pop(0))  # the next phase, once one drains
             got = self.dispatcher.next_batch(worker)
             if isinstance(got, Batch):
                 self._assign(w, got)
@@ -309,9 +346,11 @@ class Run:
         self.order[w.name].extend(batch.tests)
 
     def _take(self, w: Worker, results: list[dict[str, Any]]) -> None:
+        defs = self.blockdefs.get(w.name, {})
         for r in results:
             nid = str(r.get("nodeid"))
             r["worker"] = w.name
+            deps = r.pop("deps", None)
             r["start"] = float(r.get("start", 0.0))
             target = w.rerun_targets.get(nid)
             if target is not None:
@@ -319,6 +358,13 @@ class Run:
                     self._rerun_result(r)
                 continue
             self.results[nid] = r
+            if isinstance(deps, list) and not r.get("crashed"):
+                try:
+                    self.deps[nid] = [defs[int(i)] for i in deps]
+                except (KeyError, TypeError, ValueError):
+                    self.deps.pop(nid, None)  # an id never defined: not recorded
+            if r["outcome"] in FAILING and self.first_failure is None:
+                self.first_failure = time.monotonic()
             prev = self.history.get(nid)
             if (r["outcome"] in FAILING and prev is not None and prev.outcome == "passed"
                     and len(self.reruns) < self.o.max_reruns and nid not in self.reruns):
@@ -348,20 +394,20 @@ class Run:
             self.results[nid] = r
 
     def _report_progress(self) -> None:
-        total = len(self.tests or [])
+        total = len(self.planned if self.planned is not None else self.tests or [])
         failed = sum(1 for r in self.results.values() if r["outcome"] in FAILING)
         left = (self.dispatcher.remaining() / max(1, self.o.workers)) if self.dispatcher else 0
         self.progress(len(self.results), total, f"{failed} failed · ~{left:.1f}s left")
 
     def _check_done(self) -> None:
         d = self.dispatcher
-        if d is None or self.closed or d.queue:
+        if d is None or self.closed or d.queue or self.phases:
             return
         if any(w.batch for w in self.workers.values()):
             return
         if not all(self.reruns.values()):
             return
-        for t in self.tests or []:
+        for t in self.planned if self.planned is not None else self.tests or []:
             if t not in self.results:
                 self.results[t] = not_run(t)
         self._finish()

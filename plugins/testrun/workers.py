@@ -19,11 +19,21 @@ from pathlib import Path
 from typing import Any
 
 PROBE = r"""
-import importlib.util as u, json, sys
-print(json.dumps({"version": list(sys.version_info[:3]),
+import hashlib, importlib.util as u, json, os, sys
+try:
+    import site
+    dirs = [*site.getsitepackages(), site.getusersitepackages()]
+except Exception:
+    dirs = [p for p in sys.path if p.endswith(("site-packages", "dist-packages"))]
+names = sorted(n for d in dirs if os.path.isdir(d) for n in os.listdir(d)
+               if n.endswith((".dist-info", ".egg-info", ".egg-link", ".pth")))
+env = hashlib.sha1("\n".join([os.path.realpath(sys.executable), sys.version, *names])
+                   .encode()).hexdigest()[:20]
+print(json.dumps({"version": list(sys.version_info[:3]), "env": env,
                   **{m: u.find_spec(m) is not None
                      for m in ("pytest", "msgpack", "psutil", "pytest_randomly", "xdist")}}))
 """
+"""What the interpreter has; `env` fingerprints it and its installed distributions."""
 
 BOOT = (
     "import sys; sys.path.insert(0, sys.argv.pop(1)); sys.path.append(sys.argv.pop(1)); "
@@ -36,6 +46,8 @@ ENV = "CATALYTIC_TESTRUN_WORKER"
 ENV_SOCKET = "CATALYTIC_TESTRUN_SOCKET"
 ENV_JOURNAL = "CATALYTIC_TESTRUN_JOURNAL"
 ENV_MAX_OUTPUT = "CATALYTIC_TESTRUN_MAX_OUTPUT"
+ENV_RECORD = "CATALYTIC_TESTRUN_RECORD"
+"""`1`: record each test's dependencies (see recorder.py)."""
 
 
 class PreflightError(Exception):
@@ -51,7 +63,13 @@ def probe(python: str, root: Path, env: Mapping[str, str], timeout: float = 60) 
         raise PreflightError(f"cannot run the interpreter {python}: {exc}") from exc
     if out.returncode != 0:
         raise PreflightError(f"the interpreter {python} failed: {out.stderr.strip()[-2000:]}")
-    info: dict[str, Any] = json.loads(out.stdout.strip().splitlines()[-1])
+    try:
+        info: dict[str, Any] = json.loads(out.stdout.strip().splitlines()[-1])
+        if not isinstance(info, dict) or "pytest" not in info:
+            raise ValueError(info)
+    except (ValueError, IndexError) as exc:
+        raise PreflightError(f"{python} did not answer like a Python interpreter "
+                             f"(output: {out.stdout.strip()[-200:]!r})") from exc
     if not info["pytest"]:
         raise PreflightError(
             f"the interpreter {python} has no pytest; install it into the project's "

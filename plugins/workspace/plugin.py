@@ -1,5 +1,10 @@
 """The RPC face of the workspace: validate params, keep memory hits on the
-event loop, send disk I/O to threads and trace replay to the process pool."""
+event loop, send disk I/O to threads and trace replay to the process pool.
+
+Nothing here waits on the disk from the loop: the quick path touches only the
+memory tier, noted accesses are flushed to the index by a background thread
+once enough of them wait, and every other verb runs its store work in a thread.
+"""
 
 from __future__ import annotations
 
@@ -78,9 +83,10 @@ class WorkspacePlugin(Plugin):
     async def start(self, ctx: PluginContext) -> None:
         self.ctx = ctx
         settings = Settings.from_config(ctx.config)
-        self.ws = await asyncio.to_thread(Workspace, ctx.state_dir, settings)
+        self.ws = await asyncio.to_thread(Workspace, ctx.state_dir, ctx, settings)
         self._prefetching: asyncio.Task[int] | None = None
         self._next_prefetch: str | None = None
+        self._flushing: asyncio.Task[int] | None = None
         self.simulations = 0
 
     async def restore(self) -> None:
@@ -95,6 +101,9 @@ class WorkspacePlugin(Plugin):
             self._prefetching.cancel()
             with contextlib.suppress(BaseException):
                 await self._prefetching
+        if self._flushing is not None:
+            with contextlib.suppress(BaseException):
+                await self._flushing
         await asyncio.to_thread(self.ws.close)
 
     def stats(self) -> dict[str, Any]:
@@ -112,8 +121,10 @@ class WorkspacePlugin(Plugin):
     async def shrink(self, target_bytes: int) -> int:
         return await asyncio.to_thread(self.ws.shrink, target_bytes)
 
-    # -- prefetch in the background ------------------------------------------------
+    # -- access bookkeeping and prefetch in the background --------------------------
     def _after_access(self, key: str) -> None:
+        if self.ws.flush_due and (self._flushing is None or self._flushing.done()):
+            self._flushing = asyncio.create_task(asyncio.to_thread(self.ws.flush_access))
         if not self.ws.wants_prefetch(key):
             return
         if self._prefetching is not None and not self._prefetching.done():
@@ -171,35 +182,50 @@ class WorkspacePlugin(Plugin):
             call.progress(i + 1, len(items))
         return {"results": out, "keys": [r["key"] for r in out]}
 
-    async def _get(self, key: str) -> dict[str, Any]:
+    @rpc("get", Param("key", "str"), doc="Fetch a value: {data, tier} or {data: nil}.",
+         quick="get_from_memory")
+    async def get(self, call: Call, key: str) -> dict[str, Any]:
         _key(key)
-        data = self.ws.get_memory(key)
+        data = self.ws.quick_get(key)
         tier: str | None = "memory"
         if data is None:
             data, tier = await asyncio.to_thread(self.ws.get, key)
         self._after_access(key)
-        return {"key": key, "data": data, "tier": tier}
-
-    @rpc("get", Param("key", "str"), doc="Fetch a value: {data, tier} or {data: nil}.",
-         quick="get_from_memory")
-    async def get(self, call: Call, key: str) -> dict[str, Any]:
-        out = await self._get(key)
-        del out["key"]
-        return out
+        return {"data": data, "tier": tier}
 
     def get_from_memory(self, call: Call, key: str) -> Any:
-        """`get`'s memory-tier hits, answered without a task; anything else is DEFERred."""
+        """`get`'s memory-tier hits that are cheap to decode, answered without a task;
+        anything else is DEFERred."""
         _key(key)
-        data = self.ws.get_memory(key)
+        data = self.ws.quick_get(key)
         if data is None:
             return DEFER
         self._after_access(key)
         return {"data": data, "tier": "memory"}
 
+    def _reply_limit(self) -> int:
+        return int(self.ctx.daemon_config.get("limits", {}).get("max_message_bytes", 64 << 20))
+
     @rpc("get_many", Param("keys", "list", items="str"),
-         doc="Fetch several values, in order.")
+         doc="Fetch several values, in order. Refused with -32004 when the values add up "
+             "to more than limits.max_message_bytes (sizes read from the index first).")
     async def get_many(self, call: Call, keys: list[str]) -> dict[str, Any]:
-        return {"items": [await self._get(k) for k in keys]}
+        for i, k in enumerate(keys):
+            try:
+                check_key(k)
+            except KeyError_ as exc:
+                raise InvalidParams(f"keys[{i}]: {exc}", {"param": "keys"}) from None
+        need = await asyncio.to_thread(self.ws.reply_bytes, keys)
+        limit = self._reply_limit()
+        if need > limit:
+            raise TooLarge(f"the {len(keys)} values add up to {need} bytes; "
+                           f"limits.max_message_bytes is {limit}",
+                           {"bytes": need, "limit": limit})
+        got = await asyncio.to_thread(self.ws.get_many, keys)
+        if keys:
+            self._after_access(keys[-1])
+        return {"items": [{"key": k, "data": d, "tier": t}
+                          for k, (d, t) in zip(keys, got, strict=True)]}
 
     @rpc("has", Param("key", "str"), doc="Whether a key is stored, and in which tier.")
     async def has(self, call: Call, key: str) -> dict[str, Any]:

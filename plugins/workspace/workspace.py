@@ -2,13 +2,17 @@
 eviction policy) over the durable disk tier, with per-entry compression,
 checksummed reads, TTLs and predictive prefetch. Blocking and thread-safe; the
 plugin calls it from worker threads and keeps memory hits on its event loop.
+
+Two locks, never taken in the other order: the disk tier's `disk.lock` (held
+across file and index I/O, by worker threads only) and `lock` for the memory
+tier (held for a few dictionary operations at a time, never across I/O), so a
+memory hit on the event loop never waits for an fsync.
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
-import os
 import re
 import threading
 import time
@@ -17,7 +21,7 @@ from pathlib import Path
 from typing import Any
 
 from .codec import Codec
-from .disk import DiskTier
+from .disk import DiskTier, Storage
 from .policies import NAMES, make
 from .policies.base import Policy
 from .prefetch import PrefetchStats, SuccessorModel
@@ -31,6 +35,11 @@ class KeyError_(ValueError):
 
 class ValueTooLarge(ValueError):
     """A value over `max_value_bytes`."""
+
+
+QUICK_DECODE_BYTES = 256 << 10
+"""Largest compressed value `quick_get` decompresses on the caller's thread (the
+event loop); larger ones are left to `get` in a worker thread."""
 
 
 def check_key(key: object) -> str:
@@ -88,15 +97,19 @@ class _Mem:
 @dataclass
 class Workspace:
     root: Path
+    storage: Storage
+    """The plugin contract's storage services (`sqlite`, `atomic_write`): the context."""
     settings: Settings = field(default_factory=Settings)
 
     def __post_init__(self) -> None:
         s = self.settings
         self.lock = threading.RLock()
+        """The memory tier's lock: never held across I/O."""
         self.codec = Codec(s.compression, s.zstd_level, s.min_ratio)
-        self.disk = DiskTier(self.root, s.disk_capacity)
+        self.disk = DiskTier(self.root, s.disk_capacity, self.storage)
         self.mem: dict[str, _Mem] = {}
         self.mem_used = 0
+        self.mem_raw = 0
         self.policy = self._make_policy(s.policy)
         self.memory = TierStats()
         self.disk_stats = TierStats()
@@ -118,6 +131,7 @@ class Workspace:
         m = self.mem.pop(key, None)
         if m is not None:
             self.mem_used -= len(m.stored)
+            self.mem_raw -= m.size
             self.memory.evictions += 1
         self._pending.discard(key)
 
@@ -126,11 +140,13 @@ class Workspace:
         old = self.mem.pop(key, None)
         if old is not None:
             self.mem_used -= len(old.stored)
+            self.mem_raw -= old.size
             self.policy.remove(key)
         self.policy.access(key, max(1, len(m.stored)))
         if key in self.policy:
             self.mem[key] = m
             self.mem_used += len(m.stored)
+            self.mem_raw += m.size
             return True
         return False
 
@@ -143,12 +159,14 @@ class Workspace:
         key = check_key(key) if key is not None else content_key(data)
         used_codec, stored = self.codec.encode(data, codec)
         expires = time.time() + ttl_s if ttl_s else None
-        with self.lock:
-            for gone in self.disk.put(key, len(data), used_codec, stored, ttl_s):
-                self.disk_stats.evictions += 1
-                self._drop_mem(gone)
-            self.puts += 1
-            in_memory = self._admit(key, _Mem(used_codec, stored, len(data), expires))
+        with self.disk.lock:  # held until the memory tier agrees with the disk
+            evicted = self.disk.put(key, len(data), used_codec, stored, ttl_s)
+            with self.lock:
+                for gone in evicted:
+                    self.disk_stats.evictions += 1
+                    self._drop_mem(gone)
+                self.puts += 1
+                in_memory = self._admit(key, _Mem(used_codec, stored, len(data), expires))
         return {"key": key, "size": len(data), "stored_size": len(stored), "codec": used_codec,
                 "tier": "memory" if in_memory else "disk"}
 
@@ -156,14 +174,23 @@ class Workspace:
         m = self.mem.pop(key, None)
         if m is not None:
             self.mem_used -= len(m.stored)
+            self.mem_raw -= m.size
         self.policy.remove(key)
         self._pending.discard(key)
 
-    def get_memory(self, key: str) -> bytes | None:
-        """A memory-tier hit, or None (then call `get`). Cheap: no disk I/O."""
+    def quick_get(self, key: str) -> bytes | None:
+        """A memory-tier hit that is cheap to decode, or None (then call `get` from a
+        thread). No I/O, no waiting on the disk: safe on the event loop."""
+        return self.get_memory(key, QUICK_DECODE_BYTES)
+
+    def get_memory(self, key: str, decode_limit: int | None = None) -> bytes | None:
+        """A memory-tier hit, or None (then call `get`). No disk I/O. With
+        `decode_limit`, a compressed value larger than that is not served (nor counted)."""
         with self.lock:
             m = self.mem.get(key)
             if m is None or (m.expires is not None and m.expires < time.time()):
+                return None
+            if decode_limit is not None and m.codec != "none" and m.size > decode_limit:
                 return None
             self.policy.access(key, len(m.stored))
             self.memory.hits += 1
@@ -183,14 +210,34 @@ class Workspace:
             self.memory.misses += 1
             self.prefetch.demand_misses += 1
             self.model.observe(key)
+        with self.disk.lock:
             loaded = self._load(key)
-            if loaded is None:
-                self.disk_stats.misses += 1
-                return None, None
-            self.disk_stats.hits += 1
-            self.disk.touch(key)
-            self._admit(key, loaded)
+            with self.lock:
+                if loaded is None:
+                    self.disk_stats.misses += 1
+                    return None, None
+                self.disk_stats.hits += 1
+                self._admit(key, loaded)
+        if self.disk.touch(key):
+            self.disk.flush_access()
         return Codec.decode(loaded.codec, loaded.stored), "disk"
+
+    def reply_bytes(self, keys: list[str]) -> int:
+        """What the values of `keys` add up to (raw sizes from the index; absent keys
+        count 0, repeated keys count each time): a reply's size before reading it."""
+        with self.lock:
+            mem = {k: self.mem[k].size for k in keys if k in self.mem}
+        rest = [k for k in keys if k not in mem]
+        sizes = {**self.disk.sizes(rest), **mem} if rest else mem
+        return sum(sizes.get(k, 0) for k in keys)
+
+    def get_many(self, keys: list[str]) -> list[tuple[bytes | None, str | None]]:
+        """`get` of each key in order; a repeated key shares one value object."""
+        seen: dict[str, tuple[bytes | None, str | None]] = {}
+        for k in keys:
+            if k not in seen:
+                seen[k] = self.get(k)
+        return [seen[k] for k in keys]
 
     def _load(self, key: str) -> _Mem | None:
         """Read and verify an entry from disk; expired or corrupt entries are removed."""
@@ -212,6 +259,7 @@ class Workspace:
         with self.lock:
             if key in self.mem:
                 return "memory"
+        with self.disk.lock:
             entry = self.disk.get_entry(key)
             if entry is None or (entry.expires is not None and entry.expires < time.time()):
                 return None
@@ -219,14 +267,16 @@ class Workspace:
 
     def delete(self, key: str) -> bool:
         check_key(key)
-        with self.lock:
-            self._drop_mem(key)
+        with self.disk.lock:
+            with self.lock:
+                self._drop_mem(key)
             return self.disk.delete(key)
 
     def clear(self) -> int:
-        with self.lock:
-            for key in list(self.mem):
-                self._drop_mem(key)
+        with self.disk.lock:
+            with self.lock:
+                for key in list(self.mem):
+                    self._drop_mem(key)
             return self.disk.clear()
 
     def wants_prefetch(self, key: str) -> bool:
@@ -243,31 +293,42 @@ class Workspace:
         if not s.prefetch:
             return 0
         with self.lock:
-            budget, moved = s.prefetch_budget_bytes, 0
-            for nk in self.model.predict(key, s.prefetch_depth):
-                if not isinstance(nk, str) or nk in self.mem:
+            wanted = [k for k in self.model.predict(key, s.prefetch_depth)
+                      if isinstance(k, str) and k not in self.mem]
+        budget, moved = s.prefetch_budget_bytes, 0
+        for nk in wanted:
+            with self.disk.lock:
+                entry = self.disk.get_entry(nk)
+                if entry is None or entry.stored_size > budget:
                     continue
                 loaded = self._load(nk)
-                if loaded is None or len(loaded.stored) > budget:
+                if loaded is None:
                     continue
                 budget -= len(loaded.stored)
-                if self._admit(nk, loaded):
+                with self.lock:
+                    if nk in self.mem or not self._admit(nk, loaded):
+                        continue
                     self._pending.add(nk)
                     self.prefetch.issued += 1
                     self.prefetch.bytes_prefetched += len(loaded.stored)
                     moved += 1
-            return moved
+        return moved
 
     def shrink(self, target: int) -> int:
-        """Evict memory-tier entries (coldest first) until at most `target` bytes remain."""
+        """Evict memory-tier entries (coldest first) until at most `target` bytes remain,
+        a batch at a time so the event loop's memory hits wait at most one batch."""
         with self.lock:
             before = self.mem_used
-            for key in self.policy.resident():
-                if self.mem_used <= target:
-                    break
-                if key in self.mem:
-                    self._drop_mem(key)
-                    self.memory.evictions += 1
+            order = self.policy.resident()
+        for lo in range(0, len(order), 256):
+            with self.lock:
+                for key in order[lo:lo + 256]:
+                    if self.mem_used <= target:
+                        return before - self.mem_used
+                    if key in self.mem:
+                        self._drop_mem(key)
+                        self.memory.evictions += 1
+        with self.lock:
             return before - self.mem_used
 
     def set_policy(self, name: str) -> None:
@@ -289,8 +350,9 @@ class Workspace:
         return f"auto ({current})" if current else self.policy.name
 
     def stats(self) -> dict[str, Any]:
+        """Counters only (no I/O, no pass over the entries): cheap on the event loop."""
         with self.lock:
-            raw = sum(m.size for m in self.mem.values())
+            raw = self.mem_raw
             disk_raw, disk_stored = self.disk.raw_bytes(), self.disk.stored_bytes_total()
             return {
                 "policy": self.policy_name(),
@@ -316,13 +378,9 @@ class Workspace:
         with self.lock:
             keys = [k for k in self.policy.resident() if k in self.mem]
             keys = keys[-self.settings.snapshot_keys:]
-            self.disk.flush_access()
-        tmp = path.with_name(path.name + ".tmp")
-        with open(tmp, "w") as f:
-            json.dump({"version": 1, "policy": self.settings.policy, "keys": keys}, f)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
+        self.disk.flush_access()
+        body = {"version": 1, "policy": self.settings.policy, "keys": keys}
+        self.storage.atomic_write(path, json.dumps(body).encode())
         return len(keys)
 
     def restore(self, path: Path) -> int:
@@ -332,14 +390,22 @@ class Workspace:
         except (OSError, ValueError):
             return 0
         n = 0
-        with self.lock:
+        with self.disk.lock:
             for key in keys:
                 if isinstance(key, str) and key not in self.mem:
                     loaded = self._load(key)
-                    if loaded is not None and self._admit(key, loaded):
-                        n += 1
+                    with self.lock:
+                        if loaded is not None and self._admit(key, loaded):
+                            n += 1
         return n
 
+    def flush_access(self) -> int:
+        """Write the accesses noted since the last flush (blocking: from a thread)."""
+        return self.disk.flush_access()
+
+    @property
+    def flush_due(self) -> bool:
+        return self.disk.flush_due
+
     def close(self) -> None:
-        with self.lock:
-            self.disk.close()
+        self.disk.close()

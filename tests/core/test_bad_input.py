@@ -220,23 +220,43 @@ def test_generated_messages_never_take_the_daemon_down(core_daemon, batch) -> No
     assert os.path.exists(core_daemon.socket)
 
 
-def test_str_that_is_not_utf8_round_trips(pair) -> None:
+def test_str_that_is_not_utf8_is_refused_with_its_msgid(pair) -> None:
+    """Finding 17: invalid UTF-8 in a str is a parse error naming the msgid, never echoed."""
     d, good = pair
     raw = Raw(d.socket)
     # [0, 1, "system.ping", [{"payload": <str of bytes ff fe>}]] built by hand
     raw.send(b"\x94\x00\x01\xabsystem.ping\x91\x81\xa7payload\xa2\xff\xfe")
     up = msgpack.Unpacker(raw=True)
     up.feed(raw.sock.recv(4096))
-    assert next(up) == [1, 1, None, b"\xff\xfe"]
+    answer = next(up)
+    assert answer[1] == 1 and answer[2][b"code"] == -32700 and answer[3] is None
+    assert b"UTF-8" in answer[2][b"message"]
+    assert raw.closed_by_peer()
     assert_serving(good)
 
 
-def test_reused_msgid_in_flight_is_refused_without_msgid(pair) -> None:
+def test_reused_msgid_in_flight_is_refused_with_its_msgid(pair) -> None:
+    """Finding 17: the refusal names the msgid; the first call still answers."""
     d, _ = pair
     raw = Raw(d.socket)
     raw.send_msg([0, 5, "example.sleep", [{"seconds": 0.5}]])
     raw.send_msg([0, 5, "system.ping", [{"payload": 1}]])
     refused = raw.recv()
-    assert refused[1] is None and refused[2]["code"] == -32600 and refused[2]["data"] == {
+    assert refused[1] == 5 and refused[2]["code"] == -32600 and refused[2]["data"] == {
         "msgid": 5}
     assert raw.recv() == [1, 5, None, 0.5]
+
+
+def test_message_stalled_mid_send_is_answered_with_its_msgid(make_daemon,
+                                                             example_plugin) -> None:
+    d = make_daemon({"daemon": {"plugins": [example_plugin]},
+                     "limits": {"idle_partial_timeout_s": 0.3}})
+    raw = Raw(d.socket)
+    whole = msgpack.packb([0, 77, "system.ping", [{"payload": "x" * 100}]])
+    raw.send(whole[:3])
+    time.sleep(0.2)
+    raw.send(whole[3:30])  # the msgid arrived in the first piece, the rest never does
+    answer = raw.recv()
+    assert answer[1] == 77 and error_code(answer) == -32600
+    assert "idle_partial_timeout_s" in answer[2]["message"]
+    assert raw.closed_by_peer()

@@ -12,7 +12,7 @@ from catalytic.client.protocol import check_hello
 
 
 def test_client_imports_nothing_heavy() -> None:
-    code = ("import sys, catalytic.client, catalytic.client.cli; "
+    code = ("import sys, catalytic.protocol, catalytic.client, catalytic.client.cli; "
             "bad = [m for m in sys.modules if m.split('.')[0] in "
             "('aiohttp', 'uvloop', 'psutil', 'stevedore', 'prometheus_client', 'numpy') "
             "or m.startswith(('catalytic.daemon', 'catalytic.plugins'))]; print(bad)")

@@ -24,10 +24,10 @@ VERSIONED: dict[str, bool] = {
     # must carry user_version >= 1 after the start. Switch a row on when its plugin
     # moves onto ctx.sqlite (the file name may change with it).
     "monitor/monitor.sqlite": True,
-    "workspace/index.sqlite3": False,
-    "prd/documents.sqlite": False,
-    "prd/memo.sqlite": False,
-    "evolve/evolve.sqlite3": False,
+    "workspace/index.sqlite3": True,
+    "prd/documents.sqlite": True,
+    "prd/memo.sqlite": True,
+    "evolve/evolve.sqlite3": True,
     "testrun/history.sqlite": False,
 }
 

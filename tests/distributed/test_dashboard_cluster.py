@@ -36,10 +36,13 @@ def test_dashboard_shows_the_cluster(cluster: DaskCluster, tmp_path: Any) -> Non
     try:
         with d.client() as c:
             url = c.call("system.hello")["http"]
+            token = c.call("system.http_token")
             c.call("space.validate", {"preset": "quick", "sizes": [64, 128, 256],
                                       "cm_max_work": 20_000}, timeout=120)
             executor = c.call("system.stats")["executor"]
-        with urllib.request.urlopen(url + "api/monitor/current", timeout=10) as r:
+        with urllib.request.urlopen(urllib.request.Request(
+                url + "api/monitor/current",
+                headers={"Authorization": f"Bearer {token['token']}"}), timeout=10) as r:
             current = json.loads(r.read())
         assert current["executor"]["backend"] == "dask"
         assert current["executor"]["cluster_workers"] == 2
@@ -51,7 +54,7 @@ def test_dashboard_shows_the_cluster(cluster: DaskCluster, tmp_path: Any) -> Non
                 page.on("console", lambda m: problems.append(m.text)
                         if m.type == "error" else None)
                 page.on("pageerror", lambda e: problems.append(str(e)))
-                page.goto(url)
+                page.goto(token["dashboard"])
                 page.wait_for_function(
                     "() => { const p = document.getElementById('panel-executor');"
                     " return p && p.dataset.state === 'drawn' &&"

@@ -8,6 +8,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from catalytic.daemon.store import open_store
 from catalytic.plugins.evolve.algorithms import Algorithm
 from catalytic.plugins.evolve.engine import Study
 from catalytic.plugins.evolve.islands import (
@@ -19,7 +20,7 @@ from catalytic.plugins.evolve.islands import (
 )
 from catalytic.plugins.evolve.problems import get_problem
 from catalytic.plugins.evolve.spec import SpecError, parse_spec
-from catalytic.plugins.evolve.store import StudyStore, apply_op, dump
+from catalytic.plugins.evolve.store import MIGRATIONS, StudyStore, apply_op, dump
 
 
 def zdt1_islands(n: int, pop: int = 20) -> list[Algorithm]:
@@ -144,7 +145,7 @@ def test_bad_specs_name_their_field(bad: dict[str, object], field: str) -> None:
 
 
 def test_store_replays_journal_exactly(tmp_path: Path) -> None:
-    store = StudyStore(tmp_path / "e.sqlite3")
+    store = StudyStore(open_store(tmp_path / "e.sqlite3", MIGRATIONS))
     s = Study.new("j", parse_spec(spec(islands=2, migration_interval=1)))
     store.create("j", "", s.spec.to_map(), dump(s))
     for k in range(9):
@@ -158,7 +159,7 @@ def test_store_replays_journal_exactly(tmp_path: Path) -> None:
         if out["generations_completed"]:
             store.checkpoint("j", dump(s), s.seq)
     store.close()
-    back = StudyStore(tmp_path / "e.sqlite3").load("j")
+    back = StudyStore(open_store(tmp_path / "e.sqlite3", MIGRATIONS)).load("j")
     assert back.status() == s.status()
     assert sorted(back.outstanding) == sorted(s.outstanding)
     assert back.next_id == s.next_id

@@ -115,3 +115,17 @@ def test_encode_decode_round_trip() -> None:
     genome = Genome.from_specs(MIXED)
     values = {"lr": 0.25, "layers": 3, "act": "gelu", "bn": True, "w": 5e-4}
     assert genome.decode(genome.encode(values)) == values
+
+
+@settings(max_examples=30, deadline=None)
+@given(seed=st.integers(0, 10_000), n=st.integers(0, 50))
+def test_decode_rows_equals_decode_of_each_row(seed: int, n: int) -> None:
+    g = Genome.from_specs([{"name": "r", "type": "real", "low": -1, "high": 1},
+                           {"name": "i", "type": "int", "low": -3, "high": 9},
+                           {"name": "c", "type": "categorical", "choices": ["a", "b", 3]},
+                           {"name": "b", "type": "bool"}])
+    X = g.sample(n, np.random.default_rng(seed))
+    got = g.decode_rows(X)
+    want = [g.decode(row) for row in X]
+    assert got == want
+    assert all(type(a[k]) is type(b[k]) for a, b in zip(got, want, strict=True) for k in a)

@@ -74,7 +74,7 @@ def test_dashboard_draws_every_chart_without_console_errors(make_daemon, tmp_pat
                      "monitor": {**FAST["monitor"], "interval_s": 0.25},
                      "testrun": {"allowed_roots": [str(tmp_path)], "keep_warm_s": 0.0}})
     with d.client() as c:
-        url = c.call("system.hello")["http"]
+        url = c.call("system.http_token")["dashboard"]  # the page's link carries the token
         do_some_work(c, root)
         running = {p["name"] for p in c.call("system.plugins") if p["state"] == "running"}
         for _ in range(200):

@@ -78,3 +78,19 @@ def test_plugin_stats_are_collected(make_daemon) -> None:
     stats = [s for f in text_string_to_metric_families(body.decode())
              if f.name == "catalytic_monitor_plugin_stat" for s in f.samples]
     assert {"plugin": "testrun", "stat": "active_runs"} in [s.labels for s in stats]
+
+
+def test_report_samples_on_demand_right_after_start(make_daemon) -> None:
+    # an interval far longer than the test: any sample in the report was taken for it
+    d = make_daemon({"daemon": {"plugins": ["monitor"]}, "monitor": {"interval_s": 3600.0}})
+    with d.client() as c:
+        report = c.call("monitor.report")
+        assert report["process.rss_bytes"]["mean"] > 0
+        assert "loop.lag_max_ms" in report
+        assert c.call("system.stats")["plugins"]["monitor"]["samples"] == 1
+        # a window with no sample in it (shorter than the interval) samples again
+        time.sleep(0.05)
+        again = c.call("monitor.report", window_s=0.01)
+        assert again["process.rss_bytes"]["mean"] > 0
+        saved = c.call("monitor.baseline.save", name="first", window_s=0.01)
+        assert saved

@@ -7,9 +7,11 @@ from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 from typing import Any
 
+from catalytic.daemon.store import open_store
 from catalytic.plugins.prd.engine import decompose
 from catalytic.plugins.prd.export import import_taskmaster, to_mermaid, to_taskmaster
 from catalytic.plugins.prd.graph import analyse, next_tasks
+from catalytic.plugins.prd.memo import MIGRATIONS as MEMO_MIGRATIONS
 from catalytic.plugins.prd.memo import Memo
 from catalytic.plugins.prd.rules import RuleDecomposer
 from catalytic.plugins.prd.service import PrdService
@@ -121,11 +123,11 @@ def test_parallel_decomposition_is_identical_to_sequential() -> None:
 
 
 def test_memo_is_bounded_by_bytes_and_persisted(tmp_path: Path) -> None:
-    small = Memo(tmp_path / "m.sqlite", 20_000)
+    small = Memo(open_store(tmp_path / "m.sqlite", MEMO_MIGRATIONS), 20_000)
     decompose(doc(20), RuleDecomposer(), small)
     assert small.bytes <= 20_000 and small.evictions > 0
     small.close()
-    again = Memo(tmp_path / "m.sqlite", 1 << 26)
+    again = Memo(open_store(tmp_path / "m.sqlite", MEMO_MIGRATIONS), 1 << 26)
     d = decompose(doc(20), RuleDecomposer(), again)
     assert d.stats["sections_recomputed"] == 0
     assert again.stats()["disk_hits"] == d.stats["sections_total"]

@@ -108,12 +108,15 @@ def test_validate_progress_report_and_restart(make_daemon) -> None:
     with d.client() as c:
         again = c.call("space.report")
         http = c.call("system.hello")["http"]
+        auth = {"Authorization": f"Bearer {c.call('system.http_token')['token']}"}
     assert again["summary"] == res["summary"]
     if http:  # the dashboard's view of the last figure
-        with urllib.request.urlopen(http.rstrip("/") + "/api/space/plot.svg", timeout=10) as r:
+        with urllib.request.urlopen(urllib.request.Request(
+                http.rstrip("/") + "/api/space/plot.svg", headers=auth), timeout=10) as r:
             assert r.headers["Content-Type"].startswith("image/svg+xml")
             assert r.read().decode() == res["svg"]
-        with urllib.request.urlopen(http.rstrip("/") + "/api/space/summary", timeout=10) as r:
+        with urllib.request.urlopen(urllib.request.Request(
+                http.rstrip("/") + "/api/space/summary", headers=auth), timeout=10) as r:
             assert json.loads(r.read())["summary"] == res["summary"]
 
 

@@ -65,13 +65,13 @@ def test_bad_roots_interpreters_and_suites(make_daemon, tmp_path: Path) -> None:
     good = write_suite(tmp_path / "good", {"check_a.py": "def test_a():\n    pass\n"})
     broken = write_suite(tmp_path / "broken", {"check_b.py": "def test_b(:\n"})
     empty = write_suite(tmp_path / "empty", {"check_c.py": "X = 1\n"})
-    d = make_daemon(config(tmp_path))
+    nopytest = tmp_path / "nopytest.sh"
+    d = make_daemon(config(tmp_path, allowed_interpreters=[str(nopytest)]))
     with d.client() as c:
         with pytest.raises(Forbidden, match="allowed_roots"):
             c.call("testrun.run", {"root": str(Path(sys.prefix))})
         with pytest.raises(Forbidden, match="does not exist"):
             c.call("testrun.run", {"root": str(tmp_path / "missing")})
-        nopytest = tmp_path / "nopytest.sh"
         nopytest.write_text("#!/bin/sh\nexec /usr/bin/env python3 -I -S \"$@\"\n")
         nopytest.chmod(0o755)
         with pytest.raises(RpcError, match="pip install pytest") as err:

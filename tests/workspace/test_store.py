@@ -8,11 +8,11 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from ws_helpers import open_workspace
 
 from catalytic.plugins.workspace.workload import artifact_bytes
 from catalytic.plugins.workspace.workspace import (
     KeyError_,
-    Settings,
     ValueTooLarge,
     Workspace,
     content_key,
@@ -20,7 +20,8 @@ from catalytic.plugins.workspace.workspace import (
 
 
 def _ws(tmp_path: Path, **kw: Any) -> Workspace:
-    return Workspace(tmp_path, Settings(**kw))
+    ws: Workspace = open_workspace(tmp_path, **kw)
+    return ws
 
 
 def test_put_get_roundtrip_and_default_key(tmp_path: Path) -> None:

@@ -36,3 +36,29 @@ def lcs_hits(lcs: Any, policy: str, keys: list[int], capacity: int) -> int:
             req.next_access_vtime = nxt[i] if nxt[i] != NEVER else (1 << 62)
         hits += cache.get(req)
     return hits
+
+
+class LocalStorage:
+    """The contract's storage services for a workspace built outside a daemon
+    (what `PluginContext.sqlite` / `.atomic_write` run, on a test's folder)."""
+
+    def __init__(self, root: Path, synchronous: str = "FULL") -> None:
+        self.root = root
+        self.synchronous = synchronous
+
+    def sqlite(self, name: str, migrations: Any) -> Any:
+        from catalytic.daemon.store import open_store
+
+        return open_store(self.root / name, migrations, synchronous=self.synchronous)
+
+    def atomic_write(self, path: Path, data: bytes) -> None:
+        from catalytic.daemon.store import atomic_write
+
+        atomic_write(path, data)
+
+
+def open_workspace(root: Path, **settings: Any) -> Any:
+    """A `Workspace` in `root` with these settings, as the plugin would open it."""
+    from catalytic.plugins.workspace.workspace import Settings, Workspace
+
+    return Workspace(root, LocalStorage(root), Settings(**settings))

@@ -15,6 +15,10 @@
 
   function getJSON(url) {
     return fetch(url, {cache: "no-store"}).then(function (r) {
+      if (r.status === 401) {
+        throw new Error("this page has no token for the daemon's /api: open it with " +
+                        "`catalytic dashboard`, which passes the token once");
+      }
       if (!r.ok) { throw new Error(url + " answered HTTP " + r.status); }
       return r.json();
     });

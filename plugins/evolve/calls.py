@@ -1,0 +1,108 @@
+"""`ask`, `tell` and `pareto` applied to a study: inline when small, in a worker when not.
+
+A generation's end (survival, non-dominated sort over every island, hypervolume,
+checkpoint) costs O(population²) and took seconds at population 4,000; handing
+out or taking back thousands of candidates costs tens of milliseconds. Neither
+may run on the event loop. Each call is therefore a module-level function of
+(study, arguments) returning the study after the call: the plugin runs it
+inline for small studies (it then mutates and returns the same object) and in
+`ctx.executor` otherwise (it then returns a changed copy, which the plugin
+adopts). Both paths run the same code, so a study stays deterministic and its
+journal replays the same way.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+import numpy as np
+
+from catalytic.plugins.evolve.engine import Study
+from catalytic.plugins.evolve.islands import Optimizer, migrate
+from catalytic.plugins.evolve.store import dump
+
+INLINE_ITEMS = 256
+"""Candidates asked or results told in one call that are still handled on the loop."""
+INLINE_POPULATION = 256
+"""Population (all islands) up to which a generation's end is still computed on the loop."""
+
+
+def population(study: Study) -> int:
+    return study.spec.population * len(study.islands)
+
+
+def ask_is_heavy(study: Study, n: int) -> bool:
+    if n > INLINE_ITEMS:
+        return True
+    # a new batch is bred from the whole island (selection, variation, repair)
+    return study.spec.population > INLINE_POPULATION and not all(study.pending)
+
+
+def tell_is_heavy(study: Study, results: Any) -> bool:
+    if not isinstance(results, Sequence) or isinstance(results, str | bytes):
+        return False  # refused by `check` at once
+    if len(results) > INLINE_ITEMS:
+        return True
+    return population(study) > INLINE_POPULATION and completes_batch(study, results)
+
+
+def completes_batch(study: Study, results: Sequence[Any]) -> bool:
+    """Whether these results would complete a batch (and so end a generation)."""
+    told: Counter[int] = Counter()
+    for r in results:
+        cid = r.get("id") if isinstance(r, Mapping) else None
+        where = study.outstanding.get(cid) if isinstance(cid, int) else None
+        if where is not None:
+            told[where[0]] += 1
+    return any(study.batches[bid].left <= k for bid, k in told.items())
+
+
+def ask_job(study: Study, n: int) -> tuple[Study, dict[str, Any]]:
+    """Hand out up to n candidates; the study's `seq` counts the call when any were given."""
+    got = study.ask(n)
+    if got:
+        study.seq += 1
+    X = np.array([x for _, x in got]) if got else np.empty((0, study.spec.genome.size))
+    genes = study.spec.genome.decode_rows(X)
+    return study, {"candidates": [{"id": cid, "genes": g}
+                                  for (cid, _), g in zip(got, genes, strict=True)],
+                   "done": study.done, "generation": study.generation}
+
+
+def tell_job(study: Study, results: Any) -> tuple[Study, dict[str, Any], bytes | None]:
+    """Record results (SpecError before any change if they are bad); with the checkpoint
+    to save when a generation completed or the study finished."""
+    out = study.tell(study.check(results))
+    study.seq += 1
+    blob = dump(study) if out["generations_completed"] or study.done else None
+    out.update(generation=study.generation, done=study.done, evaluations=study.evaluations)
+    return study, out, blob
+
+
+def pareto_job(study: Study) -> dict[str, Any]:
+    return {"front": study.pareto(), "objectives": [o.name for o in study.spec.objectives],
+            "hypervolume": study.last_hv}
+
+
+def pareto_is_heavy(study: Study) -> bool:
+    if study.front is None:
+        return population(study) > INLINE_POPULATION
+    return len(study.front[0]) > INLINE_ITEMS
+
+
+def settle_epoch(study: Study, islands: Sequence[Optimizer]) -> tuple[Study, bytes]:
+    """Adopt the islands an epoch of `evolve.run` returned: count their evaluations,
+    migrate, end the generation; with the checkpoint to save."""
+    before = sum(i.evaluations for i in study.islands)
+    study.islands = list(islands)
+    study.evaluations += sum(i.evaluations for i in study.islands) - before
+    if len(study.islands) > 1 and study.generation % study.spec.migration_interval == 0:
+        migrate(study.islands, study.spec.migration_rate, study.spec.topology)
+    study.end_generation()
+    return study, dump(study)
+
+
+def settle_is_heavy(study: Study) -> bool:
+    return population(study) > INLINE_POPULATION

@@ -1,0 +1,328 @@
+"""Inside a test worker: what each test depended on, recorded while it runs.
+
+Why this shape: a global trace function that sees only *call* events (it never
+asks for line events) costs one Python call per function call, which is the
+cheapest tracer Python 3.11 offers (no `sys.monitoring`). What a test depends on:
+- the blocks of project files it ran (functions, methods, module bodies it
+  imported), each with its checksum;
+- the module bodies of the files those blocks live in, of the files its test
+  module imports (statically, transitively), and of the classes of the objects
+  whose inherited methods it called (a subclass's class body, such as a lexer's
+  token table, is data its base class's methods read);
+- what the fixtures it used ran when they were set up (also when an earlier test
+  set them up);
+- the non-Python files under the root it opened for reading (an audit hook);
+- the pytest configuration file and the `conftest.py` files on its path.
+
+Blocks get a small id per worker; the daemon receives each block's definition
+once (file, name, checksum) and per test only ids.
+"""
+
+from __future__ import annotations
+
+import dis
+import os
+import sys
+import threading
+from collections.abc import Iterable
+from pathlib import Path
+from types import CodeType, FrameType, ModuleType
+from typing import Any
+
+from catalytic.plugins.testrun.blocks import (
+    CONFIG,
+    DATA,
+    MODULE,
+    FileBlocks,
+    digest,
+    imported_names,
+    parse_blocks,
+)
+from catalytic.plugins.testrun.config_files import config_checksum
+
+HERE = os.path.dirname(os.path.realpath(__file__))
+WRITE_FLAGS = os.O_WRONLY | os.O_RDWR | os.O_APPEND | os.O_CREAT | os.O_TRUNC
+
+
+class Recorder:
+    """Per-worker state: block ids, caches, and the dependencies of the test running now."""
+
+    def __init__(self, root: Path) -> None:
+        self.root = os.path.realpath(root)
+        self.prefix = self.root + os.sep
+        self.skip = [p for p in {os.path.realpath(sys.prefix), os.path.realpath(
+            sys.base_prefix), os.path.realpath(sys.exec_prefix), HERE} if p]
+        self.ids: dict[tuple[str, str, str], int] = {}
+        self.pending: list[list[Any]] = []
+        self.files: dict[str, tuple[str, FileBlocks, int] | None] = {}
+        """Absolute filename -> (path relative to root, its blocks, its module block id)."""
+        self.codes: dict[CodeType, tuple[int, ...]] = {}
+        """Code object -> the block ids it stands for (() when not the project's)."""
+        self.poly: dict[CodeType, int] = {}
+        """Methods whose `self`'s class is noted -> the last bytecode offset of a fresh call."""
+        self.types: dict[type, tuple[int, ...]] = {}
+        self.fixtures: dict[int, set[CodeType]] = {}
+        self.module_deps: dict[str, tuple[int, ...]] = {}
+        self.conftests: list[tuple[str, int]] = []
+        self.config_ids: tuple[int, ...] = ()
+        self.data_cache: dict[tuple[str, int, int], int] = {}
+        self.seen: set[CodeType] = set()
+        self.seen_types: set[type] = set()
+        self.opened: set[str] = set()
+        self.recording = False
+        self.stack: list[set[CodeType]] = []
+        sys.addaudithook(self._audit)
+
+    # -- ids ---------------------------------------------------------------------------------
+
+    def _id(self, file: str, name: str, checksum: str) -> int:
+        key = (file, name, checksum)
+        i = self.ids.get(key)
+        if i is None:
+            i = self.ids[key] = len(self.ids)
+            self.pending.append([i, file, name, checksum])
+        return i
+
+    def take_new_blocks(self) -> list[list[Any]]:
+        """Definitions of blocks not yet sent to the daemon: [id, file, name, checksum]."""
+        out, self.pending = self.pending, []
+        return out
+
+    def _file(self, filename: str) -> tuple[str, FileBlocks, int] | None:
+        if filename in self.files:
+            return self.files[filename]
+        info = None
+        real = os.path.realpath(filename) if filename[:1] != "<" else ""
+        if real.startswith(self.prefix) and real.endswith(".py") and not any(
+                real == s or real.startswith(s + os.sep) for s in self.skip) and (
+                "site-packages" not in real):
+            try:
+                with open(real, "rb") as f:
+                    source = f.read()
+            except OSError:
+                source = None
+            if source is not None:
+                rel = os.path.relpath(real, self.root).replace(os.sep, "/")
+                fb = parse_blocks(source, real)
+                info = (rel, fb, self._id(rel, MODULE, fb.checksums[MODULE]))
+        self.files[filename] = info
+        return info
+
+    def _classify(self, code: CodeType) -> tuple[int, ...]:
+        info = self._file(code.co_filename)
+        if info is None:
+            ids: tuple[int, ...] = ()
+        else:
+            rel, fb, module_id = info
+            name = fb.locate(code.co_firstlineno, code.co_name)
+            if name == MODULE:
+                ids = (module_id,)
+            else:
+                ids = (self._id(rel, name, fb.checksums[name]), module_id)
+            if code.co_argcount and code.co_varnames[0] in ("self", "cls"):
+                self.poly[code] = _fresh_limit(code)
+        self.codes[code] = ids
+        return ids
+
+    # -- tracing -----------------------------------------------------------------------------
+
+    def _tracer(self, into: set[CodeType]) -> Any:
+        add, codes, poly, classify = into.add, self.codes, self.poly, self._classify
+        tadd = self.seen_types.add
+
+        def trace(frame: FrameType, event: str, arg: Any) -> None:
+            c = frame.f_code
+            ids = codes.get(c)
+            if ids is None:
+                ids = classify(c)
+            if ids:
+                add(c)
+                lim = poly.get(c)
+                if lim is not None and frame.f_lasti <= lim:
+                    obj = frame.f_locals.get(c.co_varnames[0])
+                    if obj is not None:
+                        tadd(obj if isinstance(obj, type) else type(obj))
+            return None
+
+        return trace
+
+    def _set(self, into: set[CodeType] | None) -> None:
+        fn = None if into is None else self._tracer(into)
+        sys.settrace(fn)
+        threading.settrace(fn)
+
+    def _audit(self, event: str, args: tuple[Any, ...]) -> None:
+        if event != "open" or not self.recording:
+            return
+        path, mode, flags = (*args, None, None, None)[:3]
+        if not isinstance(path, (str, bytes)):
+            return
+        if isinstance(mode, str) and any(ch in mode for ch in "wax+"):
+            return
+        if isinstance(flags, int) and flags & WRITE_FLAGS:
+            return
+        self.opened.add(os.path.abspath(os.fsdecode(path)))
+
+    # -- one test ----------------------------------------------------------------------------
+
+    def begin(self) -> None:
+        self.seen.clear()
+        self.seen_types.clear()
+        self.opened.clear()
+        self.stack = []
+        self.recording = True
+        self._set(self.seen)
+
+    def fixture_enter(self) -> None:
+        """A fixture starts its setup: what it runs is kept apart, for every test using it."""
+        if self.recording:
+            self.stack.append(set())
+            self._set(self.stack[-1])
+
+    def fixture_exit(self, fixturedef: Any) -> None:
+        if self.recording and self.stack:
+            got = self.stack.pop()
+            self.fixtures.setdefault(id(fixturedef), set()).update(got)
+            outer = self.stack[-1] if self.stack else self.seen
+            outer.update(got)
+            self._set(outer)
+
+    def end(self, item: Any) -> list[int]:
+        """Stop recording; the block ids `item` depended on."""
+        self._set(None)
+        self.recording = False
+        deps: set[int] = set()
+        codes = set(self.seen)
+        for defs in _fixturedefs(item):
+            codes.update(self.fixtures.get(id(defs), ()))
+        for c in codes:
+            deps.update(self.codes.get(c) or self._classify(c))
+        for t in self.seen_types:
+            deps.update(self._type_ids(t))
+        deps.update(self._test_module_ids(item))
+        deps.update(self.config_ids)
+        path = os.path.realpath(str(getattr(item, "path", "") or ""))
+        for folder, cid in self.conftests:
+            if path.startswith(folder):
+                deps.add(cid)
+        for p in self.opened:
+            data_id = self._data_id(p)
+            if data_id is not None:
+                deps.add(data_id)
+        return sorted(deps)
+
+    def _data_id(self, path: str) -> int | None:
+        real = os.path.realpath(path)
+        if not real.startswith(self.prefix) or real.endswith((".py", ".pyc")) or any(
+                part in ("__pycache__", ".git") for part in real.split(os.sep)):
+            return None
+        try:
+            st = os.stat(real)
+        except OSError:
+            return None
+        if not os.path.isfile(real):
+            return None
+        key = (real, st.st_mtime_ns, st.st_size)
+        got = self.data_cache.get(key)
+        if got is not None:
+            return got
+        try:
+            with open(real, "rb") as f:
+                data = f.read()
+        except OSError:
+            return None
+        rel = os.path.relpath(real, self.root).replace(os.sep, "/")
+        cid = self.data_cache[key] = self._id(rel, DATA, digest(data))
+        return cid
+
+    def _type_ids(self, t: type) -> tuple[int, ...]:
+        got = self.types.get(t)
+        if got is None:
+            ids = []
+            for klass in getattr(t, "__mro__", ()):
+                mod = sys.modules.get(getattr(klass, "__module__", "") or "")
+                info = self._file(getattr(mod, "__file__", None) or "<none>")
+                if info is not None:
+                    ids.append(info[2])
+            got = self.types[t] = tuple(ids)
+        return got
+
+    # -- after collection --------------------------------------------------------------------
+
+    def collected(self, config: Any, items: Iterable[Any]) -> None:
+        """Note the configuration and conftest files; precompute nothing heavy."""
+        ids = []
+        inipath = getattr(config, "inipath", None)
+        if inipath:
+            real = os.path.realpath(str(inipath))
+            if real.startswith(self.prefix):
+                rel = os.path.relpath(real, self.root).replace(os.sep, "/")
+                ids.append(self._id(rel, CONFIG, config_checksum(Path(real))))
+        self.config_ids = tuple(ids)
+        for plugin in config.pluginmanager.get_plugins():
+            f = getattr(plugin, "__file__", None)
+            if not f or os.path.basename(f) != "conftest.py":
+                continue
+            real = os.path.realpath(f)
+            if real.startswith(self.prefix):
+                rel = os.path.relpath(real, self.root).replace(os.sep, "/")
+                self.conftests.append((os.path.dirname(real) + os.sep,
+                                       self._id(rel, CONFIG, config_checksum(Path(real)))))
+
+    def _test_module_ids(self, item: Any) -> tuple[int, ...]:
+        module = getattr(item, "module", None)
+        if not isinstance(module, ModuleType):
+            return ()
+        return self._closure(module)
+
+    def _closure(self, module: ModuleType) -> tuple[int, ...]:
+        """Module-body blocks of a module and every project module it imports, transitively."""
+        name = module.__name__
+        got = self.module_deps.get(name)
+        if got is not None:
+            return got
+        ids: set[int] = set()
+        todo, done = [module], {name}
+        while todo:
+            mod = todo.pop()
+            f = getattr(mod, "__file__", None)
+            info = self._file(f) if f else None
+            if info is None and mod is not module:
+                continue
+            if info is not None:
+                ids.add(info[2])
+            try:
+                with open(f or "", "rb") as fh:
+                    source = fh.read()
+            except OSError:
+                continue
+            package = mod.__name__ if hasattr(mod, "__path__") else mod.__name__.rpartition(
+                ".")[0]
+            for dep in imported_names(source, package):
+                parts = dep.split(".")
+                for k in range(1, len(parts) + 1):  # a package's __init__ runs too
+                    sub = ".".join(parts[:k])
+                    m = sys.modules.get(sub)
+                    if m is not None and sub not in done:
+                        done.add(sub)
+                        todo.append(m)
+        got = self.module_deps[name] = tuple(sorted(ids))
+        return got
+
+
+def _fixturedefs(item: Any) -> list[Any]:
+    info = getattr(item, "_fixtureinfo", None)
+    out: list[Any] = []
+    for defs in getattr(info, "name2fixturedefs", {}).values():
+        out.extend(defs)
+    return out
+
+
+def _fresh_limit(code: CodeType) -> int:
+    """Largest `f_lasti` of a call that starts the code (a generator resumes past a yield)."""
+    if not code.co_flags & (0x20 | 0x80 | 0x200):  # generator, coroutine, async generator
+        return 1 << 30
+    for ins in dis.get_instructions(code):
+        if ins.opname in ("YIELD_VALUE", "SEND"):
+            return ins.offset - 1
+    return 1 << 30

@@ -1,0 +1,75 @@
+"""One dispatcher for every caller: a plugin's `ctx.call` and the HTTP side follow the
+socket's rules (stats, deadlines, validation, cancellation), and the error model is one
+module shared by client and daemon."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import time
+import urllib.request
+
+import pytest
+
+import catalytic.client
+import catalytic.protocol
+from catalytic.client import Cancelled, DeadlineExceeded, InvalidParams
+
+
+def _calls(c, method: str) -> dict:
+    return c.call("system.stats")["methods"].get(method, {"calls": 0, "errors": {}})
+
+
+def test_ctx_call_is_counted_validated_and_bounded_by_its_deadline(core_daemon) -> None:
+    with core_daemon.client() as c:
+        before = _calls(c, "system.ping")["calls"]
+        for _ in range(5):
+            assert c.call("example.relay", method="system.ping", params={"payload": 1}) == 1
+        assert _calls(c, "system.ping")["calls"] >= before + 5
+        with pytest.raises(InvalidParams, match="who"):
+            c.call("example.relay", method="example.greet", params={"who": 5})
+        started = time.monotonic()
+        with pytest.raises(DeadlineExceeded):
+            c.call("example.relay", method="example.sleep",
+                   params={"seconds": 30, "deadline_ms": 200})
+        assert time.monotonic() - started < 10
+        sleep = _calls(c, "example.sleep")
+        assert sleep["errors"].get("-32001") == 1
+
+
+async def test_cancelling_a_call_cancels_what_it_called(core_daemon) -> None:
+    client = await core_daemon.aclient()
+    try:
+        task = asyncio.ensure_future(client.call(
+            "example.relay", method="example.sleep", params={"seconds": 30}))
+        await asyncio.sleep(0.3)
+        assert await client.call("system.cancel", id=max(client._pending)) == {
+            "cancelled": True}
+        with pytest.raises(Cancelled):
+            await task
+        stats = (await client.call("system.stats"))["methods"]
+        assert stats["example.sleep"]["errors"].get("-32000") == 1
+    finally:
+        await client.close()
+
+
+def test_http_api_goes_through_the_dispatcher(make_daemon, example_plugin) -> None:
+    d = make_daemon({"daemon": {"plugins": [example_plugin]}})
+    with d.client() as c:
+        token = c.call("system.http_token")
+        before = _calls(c, "system.stats")["calls"]
+    request = urllib.request.Request(token["url"] + "api/stats",
+                                     headers={"Authorization": f"Bearer {token['token']}"})
+    for _ in range(3):
+        with urllib.request.urlopen(request, timeout=10) as r:
+            assert json.loads(r.read())["pid"] == d.pid
+    with d.client() as c:
+        assert _calls(c, "system.stats")["calls"] >= before + 3
+
+
+def test_one_error_model_for_client_and_daemon() -> None:
+    assert catalytic.client.InvalidParams is catalytic.protocol.InvalidParams
+    from catalytic.plugins.base import RpcError as PluginRpcError
+
+    assert PluginRpcError is catalytic.protocol.RpcError
+    assert catalytic.protocol.from_map({"code": -32004, "message": "big"}).code == -32004

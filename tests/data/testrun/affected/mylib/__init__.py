@@ -1,0 +1,1 @@
+"""A small library whose tests exercise every kind of dependency selection tracks."""

@@ -1,0 +1,8 @@
+from mylib.base import Lexer
+
+
+class AnimalLexer(Lexer):
+    words = ("cat", "dog")
+
+
+LEXER = AnimalLexer

@@ -1,0 +1,8 @@
+from mylib.base import Lexer
+
+
+class ColorLexer(Lexer):
+    words = ("red", "green", "blue")
+
+
+LEXER = ColorLexer

@@ -1,0 +1,40 @@
+"""Helpers for the MCP tests: the small project in tests/data/mcp, and tool-result access."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+from typing import Any
+
+PROJECT = Path(__file__).resolve().parents[1] / "data" / "mcp" / "project"
+BUG = ("return a + b", "return a - b")
+"""An edit that breaks `add` (and so test_add)."""
+
+
+def copy_project(dest: Path) -> Path:
+    root = dest / "project"
+    shutil.copytree(PROJECT, root)
+    return root
+
+
+def edit(path: Path, old: str, new: str) -> None:
+    text = path.read_text()
+    assert old in text, f"{old!r} not in {path}"
+    path.write_text(text.replace(old, new))
+
+
+def daemon_config(tmp_path: Path) -> dict[str, dict[str, Any]]:
+    return {"testrun": {"allowed_roots": [str(tmp_path)], "keep_warm_s": 0}}
+
+
+def ok(result: Any) -> dict[str, Any]:
+    """The structured answer of a successful tool call."""
+    assert not result.is_error, result.content
+    assert isinstance(result.structured_content, dict)
+    return result.structured_content
+
+
+def err(result: Any) -> dict[str, Any]:
+    """The structured error of a failed tool call."""
+    assert result.is_error, result.structured_content
+    return result.structured_content or {"message": result.content[0].text}
