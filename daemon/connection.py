@@ -31,7 +31,7 @@ from catalytic.protocol.errors import (
     RpcError,
     TooLarge,
 )
-from catalytic.protocol.wire import REQUEST, RESPONSE
+from catalytic.protocol.wire import REQUEST, RESPONSE, Packed
 
 HEAD_BYTES = 64
 WRITE_HIGH_WATER = 256 << 10
@@ -153,7 +153,10 @@ class Connection(asyncio.Protocol):
         if self.closed or self.transport is None:
             return
         try:
-            data = _packb(message)
+            if type(message[-1]) is Packed:  # an answer encoded off the loop: splice it in
+                data = _packb([*message[:-1], None])[:-1] + message[-1].data
+            else:
+                data = _packb(message)
         except (TypeError, ValueError, OverflowError) as exc:
             msgid = message[1] if message[0] == RESPONSE else None
             data = _packb([RESPONSE, msgid, InternalError(

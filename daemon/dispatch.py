@@ -40,7 +40,14 @@ from catalytic.protocol.errors import (
     RpcError,
     TooLarge,
 )
-from catalytic.protocol.wire import MAX_MSGID, NOTIFICATION, REQUEST, RESPONSE, first_map
+from catalytic.protocol.wire import (
+    MAX_MSGID,
+    NOTIFICATION,
+    REQUEST,
+    RESPONSE,
+    Packed,
+    first_map,
+)
 
 if TYPE_CHECKING:
     from catalytic.daemon.state import ServerState
@@ -319,7 +326,7 @@ class Dispatcher:
             session.inflight.pop(key, None)
         if error is not None:
             raise error
-        return result
+        return result.decode() if type(result) is Packed else result
 
     # -- the socket: decoded messages in, answers out ------------------------------------------
     def serve(self, session: Session, messages: Iterator[Any], tell: Callable[[], int],

@@ -25,6 +25,7 @@ from catalytic.protocol.wire import (
     PROTOCOL_VERSION,
     REQUEST,
     RESPONSE,
+    Packed,
     first_map,
 )
 
@@ -43,6 +44,7 @@ __all__ = [
     "InvalidRequest",
     "MethodNotFound",
     "Overloaded",
+    "Packed",
     "ParseError",
     "RpcError",
     "TooLarge",

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from catalytic.plugins.prd.breathe import point
 from catalytic.plugins.prd.ids import number_slugs
 from catalytic.plugins.prd.layout import AssemblyCache, Block, build_block, shifted
 from catalytic.plugins.prd.model import SectionResult
@@ -50,6 +51,7 @@ def assemble(sections: list[Section], results: list[SectionResult], lines: list[
     ordering: list[int] = []
     built = moved = 0
     for sec in sections:
+        point()
         i = sec.index
         res = results[i]
         p = sec.parent

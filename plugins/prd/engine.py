@@ -24,6 +24,7 @@ from hashlib import blake2b
 from typing import Any, Protocol, TypeVar
 
 from catalytic.plugins.prd.assemble import AssemblyCache, assemble
+from catalytic.plugins.prd.breathe import point
 from catalytic.plugins.prd.model import Decomposer, SectionResult, Summary
 from catalytic.plugins.prd.pool import MapFn, PoolWork, drive, run_parallel
 from catalytic.plugins.prd.split import Section, build_tree, hash_tree
@@ -111,6 +112,7 @@ def _decompose(text: str, decomposer: Decomposer, memo: MemoLike | None,
     reused = 0
     if memo is not None:
         for sec in sections:
+            point()
             hit = memo.get(sec.key)
             if hit is not None:
                 results[sec.index] = hit
@@ -123,9 +125,11 @@ def _decompose(text: str, decomposer: Decomposer, memo: MemoLike | None,
         pooled = yield from run_parallel(sections, lines, results, decomposer, parallel_jobs)
         if memo is not None:
             for i in pooled:
+                point()
                 memo.put(sections[i].key, _res(results, i))
     recomputed_keys: set[int] = set()
     for sec in reversed(sections):
+        point()
         if results[sec.index] is not None:
             continue
         summaries = [_res(results, c).summary for c in sec.children]

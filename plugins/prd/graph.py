@@ -11,6 +11,8 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Any
 
+from catalytic.plugins.prd.breathe import point
+
 PRIORITY_RANK = {"critical": 0, "high": 1, "medium": 2, "low": 3}
 DONE = ("done", "cancelled")
 
@@ -21,6 +23,7 @@ def edges(tasks: list[dict[str, Any]]) -> dict[str, list[str]]:
     out: dict[str, list[str]] = {t["id"]: [d for d in t["dependencies"] if d in ids]
                                  for t in tasks}
     for t in tasks:
+        point()
         p = t["parent"]
         if p in out and t["id"] not in out[p]:
             out[p].append(t["id"])
@@ -36,6 +39,7 @@ def cycles(graph: dict[str, list[str]]) -> list[list[str]]:
     found: list[list[str]] = []
     counter = 0
     for root in graph:
+        point()
         if root in index:
             continue
         work: list[tuple[str, Iterable[str]]] = [(root, iter(graph[root]))]
@@ -46,6 +50,7 @@ def cycles(graph: dict[str, list[str]]) -> list[list[str]]:
         while work:
             node, it = work[-1]
             advanced = False
+            point()
             for nxt in it:
                 if nxt not in index:
                     index[nxt] = low[nxt] = counter

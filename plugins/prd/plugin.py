@@ -24,10 +24,13 @@ from catalytic.plugins.base import (
     TooLarge,
     rpc,
 )
+from catalytic.plugins.prd.answer_wire import packed_answer
+from catalytic.plugins.prd.breathe import breathing
 from catalytic.plugins.prd.pool import PoolWork
 from catalytic.plugins.prd.service import PrdService, UnknownDocument, UnknownTask
 from catalytic.plugins.prd.store import STATUSES
 from catalytic.plugins.prd.text import BinaryDocument, decode
+from catalytic.protocol import Packed
 
 BINARY = -33001
 """The input is a binary file, not a text document."""
@@ -135,7 +138,7 @@ class PrdPlugin(Plugin):
          heavy=True, doc="Decompose a document into tasks; re-running it is incremental.")
     async def decompose(self, call: Call, text: str | None, path: str | None,
                         document: str | None, since: str | None,
-                        parallel: bool) -> dict[str, Any]:
+                        parallel: bool) -> Packed:
         body, warnings, real = await asyncio.to_thread(self._read, text, path)
         self.ctx.admit(len(body) * MEMORY_PER_BYTE, f"prd.decompose of {len(body)} characters")
         if "\x00" in body[:8192]:
@@ -158,7 +161,7 @@ class PrdPlugin(Plugin):
             result: dict[str, Any] = await self._drive(steps, call)
         if body.strip() and not result["stats"]["tasks"]:
             result["warnings"].append("no tasks found (only code blocks, placeholders or prose?)")
-        return result
+        return await asyncio.to_thread(_packed, result)
 
     async def _drive(self, steps: Any, call: Call) -> Any:
         """Run the steps: each in a thread, pool work on the executor. When the call is
@@ -192,18 +195,18 @@ class PrdPlugin(Plugin):
          Param("limit", "int", required=False, default=1000, min=1, max=100_000),
          doc="A page of the stored tasks: {revision, tasks, total}.")
     async def tasks(self, call: Call, document: str, ids: list[str] | None, offset: int,
-                    limit: int) -> dict[str, Any]:
+                    limit: int) -> Packed:
         return await self._run(self.service.tasks, document, ids, offset, limit)
 
     @rpc("graph", Param("document", "str", required=False, default="default"),
          doc="Validation, topological order, parallel levels and critical path.")
-    async def graph(self, call: Call, document: str) -> dict[str, Any]:
+    async def graph(self, call: Call, document: str) -> Packed:
         return await self._run(self.service.graph, document)
 
     @rpc("next", Param("document", "str", required=False, default="default"),
          Param("limit", "int", required=False, default=1, min=1, max=1000),
          doc="The next available task(s): deps done, priority, fewest deps, position.")
-    async def next(self, call: Call, document: str, limit: int) -> dict[str, Any]:
+    async def next(self, call: Call, document: str, limit: int) -> Packed:
         return await self._run(self.service.next, document, limit)
 
     @rpc("status", Param("document", "str", required=False, default="default"),
@@ -212,7 +215,7 @@ class PrdPlugin(Plugin):
                doc="Set this status (durable when the call returns)."),
          doc="Get or set task status.")
     async def status(self, call: Call, document: str, id: str | None,
-                     status: str | None) -> dict[str, Any]:
+                     status: str | None) -> Packed:
         if status is not None and id is None:
             raise InvalidParams("`status` needs an `id`")
         return await self._run(self.service.status, document, id, status)
@@ -229,7 +232,7 @@ class PrdPlugin(Plugin):
          Param("tag", "str", required=False, default="master"),
          doc="Take task statuses from a Task Master tasks.json.")
     async def import_(self, call: Call, document: str, tasks_json: str,
-                      tag: str) -> dict[str, Any]:
+                      tag: str) -> Packed:
         try:
             data = json.loads(tasks_json)
         except ValueError as e:
@@ -242,14 +245,14 @@ class PrdPlugin(Plugin):
     @rpc("diff", Param("old", "str", doc="Old version of the document."),
          Param("new", "str", doc="New version of the document."),
          doc="Tasks added, removed, changed, moved and kept between two versions.")
-    async def diff(self, call: Call, old: str, new: str) -> dict[str, Any]:
+    async def diff(self, call: Call, old: str, new: str) -> Packed:
         for t in (old, new):
             self._read(t, None)
-        return await asyncio.to_thread(self.service.diff_texts, old, new)
+        return await asyncio.to_thread(_breathing, self.service.diff_texts, old, new)
 
     async def _run(self, fn: Any, *args: Any) -> Any:
         try:
-            return await asyncio.to_thread(fn, *args)
+            return await asyncio.to_thread(_breathing, fn, *args)
         except UnknownDocument as e:
             raise RpcError(f"no decomposition stored for document {e.args[0]!r}",
                            code=UNKNOWN_DOCUMENT) from None
@@ -258,11 +261,26 @@ class PrdPlugin(Plugin):
 
 
 def _step(steps: Any, sent: Any) -> tuple[bool, Any]:
-    """Advance the generator by one step: (finished, its result or the work it yielded)."""
+    """Advance the generator by one step: (finished, its result or the work it yielded).
+    Runs in a thread that hands the GIL to the loop often (`breathe.py`)."""
     try:
-        return False, steps.send(sent)
+        with breathing():
+            return False, steps.send(sent)
     except StopIteration as stop:
         return True, stop.value
+
+
+def _packed(answer: dict[str, Any]) -> Packed:
+    """The answer encoded in this thread, in slices (`answer_wire.py`)."""
+    with breathing():
+        return packed_answer(answer)
+
+
+def _breathing(fn: Any, *args: Any) -> Any:
+    """`fn(*args)`, then its answer encoded, in a thread that hands the GIL over often."""
+    with breathing():
+        out = fn(*args)
+        return packed_answer(out) if isinstance(out, dict) else out
 
 
 async def _settle(fut: asyncio.Future[Any]) -> None:

@@ -13,7 +13,9 @@ import gc
 from collections.abc import Callable, Generator
 from typing import Any, NamedTuple
 
+from catalytic.plugins.prd.breathe import point
 from catalytic.plugins.prd.model import Decomposer, SectionResult
+from catalytic.plugins.prd.niced import run_niced
 from catalytic.plugins.prd.split import Section
 
 MapFn = Callable[[Callable[..., Any], list[Any]], list[Any]]
@@ -51,7 +53,12 @@ def compute_chunk(job: tuple[Any, ...], report: Any = None) -> list[tuple[int, S
     """Decompose every section of the chunk's subtrees that has no result yet (picklable).
 
     With `report` (the executor's `Reporter`), progress is reported per subtree, which
-    is also where a cancelled call stops the job."""
+    is also where a cancelled call stops the job. Runs below the loop's CPU priority
+    (`niced.py`)."""
+    return run_niced(_compute_chunk, job, report)
+
+
+def _compute_chunk(job: tuple[Any, ...], report: Any) -> list[tuple[int, SectionResult]]:
     factory, options, subtrees = job
     decomposer = factory(**options)
     out: list[tuple[int, SectionResult]] = []
@@ -88,6 +95,7 @@ def run_parallel(sections: list[Section], lines: list[str],
         split = sections[split.children[0]]
     work: list[tuple[Subtree, int]] = []
     for top in split.children:
+        point()
         sub = _subtree(sections, top)
         missing = [s for s in sub if results[s.index] is None]
         if not missing:

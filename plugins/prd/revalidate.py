@@ -17,6 +17,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from catalytic.plugins.prd.breathe import point
 from catalytic.plugins.prd.diff import Changes
 from catalytic.plugins.prd.graph import cycles, edges
 
@@ -28,6 +29,7 @@ class GraphIndex:
         self.by_id: dict[str, dict[str, Any]] = {t["id"]: t for t in tasks}
         self.children: dict[str, set[str]] = {}
         for t in tasks:
+            point()
             if t["parent"] is not None:
                 self.children.setdefault(t["parent"], set()).add(t["id"])
         self.cycles: list[list[str]] = cycles(edges(tasks))

@@ -13,6 +13,7 @@ rows, and answers with the changes; a caller that names the stored revision as
 
 from __future__ import annotations
 
+import gc
 import sqlite3
 import threading
 from collections.abc import Callable, Sequence
@@ -23,6 +24,7 @@ from typing import Any
 
 from catalytic.plugins.prd import export as E
 from catalytic.plugins.prd.assemble import AssemblyCache
+from catalytic.plugins.prd.breathe import point
 from catalytic.plugins.prd.diff import Changes, diff
 from catalytic.plugins.prd.engine import MapFn, Steps, decompose, decompose_steps
 from catalytic.plugins.prd.graph import analyse, next_tasks
@@ -106,7 +108,30 @@ class PrdService:
                         parallel_min_sections: int = 64, parallel_jobs: int = 2,
                         progress: Any = None) -> Steps[dict[str, Any]]:
         """Decompose, store what changed, answer (see the module doc). Calls for one
-        document must not overlap (the plugin serialises them)."""
+        document must not overlap (the plugin serialises them).
+
+        The cyclic garbage collector stays paused throughout (the engine's reason), and
+        what a successful call leaves alive is then frozen (`gc.freeze`, as the daemon
+        does at start): a 10,000-task state scanned by the next full collection would
+        hold the GIL, and so the event loop, for 150 ms. Task state holds no cycles;
+        it is freed by reference counting as usual."""
+        paused = gc.isenabled()
+        gc.disable()
+        try:
+            out = yield from self._decompose_steps(document, text, since, warnings, parallel,
+                                                   parallel_min_sections, parallel_jobs,
+                                                   progress)
+            if paused:
+                gc.freeze()
+            return out
+        finally:
+            if paused:
+                gc.enable()
+
+    def _decompose_steps(self, document: str, text: str, since: str | None,
+                         warnings: list[str] | None, parallel: bool,
+                         parallel_min_sections: int, parallel_jobs: int,
+                         progress: Any) -> Steps[dict[str, Any]]:
         digest = blake2b(text.encode("utf-8", "surrogatepass") + self.decomposer.fingerprint(),
                          digest_size=16).digest()
         revision = revision_of(document, digest)
@@ -284,6 +309,7 @@ def shown(tasks: list[dict[str, Any]], saved: dict[str, tuple[str, str]]
     """Tasks as answers show them: with their status, without the fields kept hidden."""
     out = []
     for t in tasks:
+        point()
         got = saved.get(t["id"])
         t = {**t, "status": got[0] if got is not None else default_status(t)}
         for k in HIDDEN:

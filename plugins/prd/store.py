@@ -24,6 +24,7 @@ from typing import Any
 
 import msgpack
 
+from catalytic.plugins.prd.breathe import point
 from catalytic.plugins.prd.diff import Changes
 
 STATUSES = ("pending", "in-progress", "blocked", "done", "cancelled", "deferred")
@@ -48,7 +49,7 @@ def _v2_task_rows(db: sqlite3.Connection) -> None:
             "SELECT name, tasks, meta, updated FROM documents").fetchall():
         tasks = msgpack.unpackb(zlib.decompress(blob), raw=False)
         db.executemany("INSERT INTO tasks VALUES (?, ?, ?)",
-                       [(name, k, pack(t)) for k, t in enumerate(tasks)])
+                       _rows(name, tasks))
         db.execute("INSERT INTO revisions VALUES (?, ?, ?, ?)", (name, "", meta, updated))
     db.execute("DROP TABLE documents")
 
@@ -171,6 +172,14 @@ class Store:
             self._db.close()
 
 
+def _rows(name: str, tasks: list[dict[str, Any]]) -> list[tuple[str, int, bytes]]:
+    out = []
+    for k, t in enumerate(tasks):
+        point()
+        out.append((name, k, pack(t)))
+    return out
+
+
 def default_status(task: dict[str, Any]) -> str:
     return "done" if task.get("checked") else "pending"
 
@@ -191,6 +200,7 @@ def carry(tasks: list[dict[str, Any]], saved: dict[str, tuple[str, str]],
     status: dict[str, str] = {}
     moves: list[tuple[str, str]] = []
     for t in tasks:
+        point()
         tid = t["id"]
         if tid in saved:
             status[tid] = saved[tid][0]

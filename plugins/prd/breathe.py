@@ -1,0 +1,61 @@
+"""Let the event loop's thread have the GIL while a long prd call runs in a thread.
+
+A thread running Python keeps the GIL until the loop's thread has waited a whole
+switch interval (5 ms by default, process-wide), so every `system.ping` would
+wait that long. The long loops of a decomposition call `point()`; in a thread
+the plugin marked with `breathing()`, every `EVERY_S` of work it sleeps a moment,
+which hands the GIL to a waiting thread at once. Elsewhere (pool workers,
+scripts, tests) `point()` does nothing. The clock is read only every `STRIDE`
+calls, so a short call (an edit) pays almost nothing.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+EVERY_S = 0.001
+"""Work between two pauses: the loop waits at most about this long for the GIL."""
+PAUSE_S = 0.00005
+"""Long enough for a waiting thread to take the GIL (it is woken as soon as it is free)."""
+STRIDE = 16
+
+_local = threading.local()
+
+
+class Breather:
+    __slots__ = ("count", "last", "pauses")
+
+    def __init__(self) -> None:
+        self.count = self.pauses = 0
+        self.last = time.perf_counter()
+
+    def __call__(self) -> None:
+        self.count += 1
+        if self.count % STRIDE:
+            return
+        now = time.perf_counter()
+        if now - self.last >= EVERY_S:
+            time.sleep(PAUSE_S)
+            self.pauses += 1
+            self.last = time.perf_counter()
+
+
+def point() -> None:
+    """A place in a long loop where this thread may hand the GIL over."""
+    b = getattr(_local, "breather", None)
+    if b is not None:
+        b()
+
+
+@contextmanager
+def breathing() -> Iterator[Breather]:
+    """Within the block, `point()` in this thread pauses now and then."""
+    prev = getattr(_local, "breather", None)
+    b = _local.breather = Breather()
+    try:
+        yield b
+    finally:
+        _local.breather = prev
