@@ -8,13 +8,14 @@ way first, side by side, as the floor. Scenarios are shared with tests/loop_lag.
     evolve.tell       ask/tell of three generations, population 4,000, 3 objectives
     workspace.get     3,000 distinct keys, put first (not measured), then got
     prd.decompose     a generated document of ~10,000 tasks
+    prd.tasks+...     prd.tasks (100,000 a page), next, graph, status on ~100,000 tasks
     testrun.run       a small generated suite (40 tests)
     space.*           revolve checkpoint at space.max_n, then validate "quick"
     monitor.report    3,000 reports
 
 Ends with one line: `loop_lag: worst_ping_p99_ms=.. verb=..` (target ≤ 10 ms).
 
-Usage: .venv/bin/python bench/loop_lag.py [--only evolve,workspace] [--population 4000]
+Usage: .venv/bin/python bench/loop_lag.py [--only evolve,workspace,prd,prd-read] [--population 4000]
 """
 
 from __future__ import annotations
@@ -48,6 +49,8 @@ def scenarios(args: argparse.Namespace, tmp: Path) -> dict[str, tuple[str, dict[
         "evolve": ("evolve.tell", {}, lambda c: sc.evolve_ask_tell(c, args.population)),
         "workspace": ("workspace.get", {}, lambda c: sc.workspace_gets(c, args.keys)),
         "prd": ("prd.decompose", {}, lambda c: sc.prd_decompose(c, args.tasks)),
+        "prd-read": ("prd.tasks+next+graph+status", {},
+                     lambda c: sc.prd_queries(c, args.read_tasks)),
         "testrun": ("testrun.run", {"testrun": {"allowed_roots": [str(tmp)]}},
                     lambda c: sc.testrun_suite(c, tmp / "suite")),
         "space": ("space.checkpoint+validate", {},
@@ -58,7 +61,7 @@ def scenarios(args: argparse.Namespace, tmp: Path) -> dict[str, tuple[str, dict[
 
 def one(plugin: str, verb: str, extra: dict[str, Any],
         factory: Callable[[Client], Any]) -> sc.Lag:
-    plugins = [] if plugin == "idle" else [plugin]
+    plugins = [] if plugin == "idle" else [plugin.split("-")[0]]  # prd-read: prd
     d = DaemonProcess({"daemon": {"plugins": plugins, "workers": 2, "log_level": "warning"},
                        **extra})
     try:
@@ -75,6 +78,8 @@ def main() -> None:
     ap.add_argument("--population", type=int, default=4000)
     ap.add_argument("--keys", type=int, default=3000)
     ap.add_argument("--tasks", type=int, default=10_000)
+    ap.add_argument("--read-tasks", type=int, default=100_000,
+                    help="Size of the document the prd read verbs are measured on.")
     ap.add_argument("--space-n", type=int, default=2_000_000, help="space.max_n by default.")
     ap.add_argument("--reports", type=int, default=3000)
     args = ap.parse_args()

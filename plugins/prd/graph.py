@@ -84,6 +84,7 @@ def levels(graph: dict[str, list[str]], order: list[str]) -> list[list[str]]:
     """Sets of tasks that can run at once: level k waits only on levels below k."""
     level: dict[str, int] = {}
     for tid in order:
+        point()
         level[tid] = 1 + max((level[d] for d in graph[tid] if d in level), default=-1)
     out: list[list[str]] = [[] for _ in range(1 + max(level.values(), default=-1))]
     for tid in order:
@@ -98,6 +99,7 @@ def topo_order(graph: dict[str, list[str]], position: dict[str, int]) -> list[st
     waiting = {t: len(d) for t, d in graph.items()}
     users: dict[str, list[str]] = {t: [] for t in graph}
     for t, deps in graph.items():
+        point()
         for d in deps:
             users[d].append(t)
     ready = [(position[t], t) for t, n in waiting.items() if n == 0]
@@ -105,6 +107,7 @@ def topo_order(graph: dict[str, list[str]], position: dict[str, int]) -> list[st
     out = []
     while ready:
         _, t = heapq.heappop(ready)
+        point()
         out.append(t)
         for u in users[t]:
             waiting[u] -= 1
@@ -118,6 +121,7 @@ def critical_path(graph: dict[str, list[str]], order: list[str],
     """The chain with the largest total complexity (the longest path in the DAG)."""
     best: dict[str, tuple[int, str | None]] = {}
     for tid in order:
+        point()
         prev = max(((best[d][0], d) for d in graph[tid] if d in best), default=(0, None))
         best[tid] = (prev[0] + weight[tid], prev[1])
     if not best:
@@ -163,12 +167,14 @@ def next_tasks(tasks: list[dict[str, Any]], status: dict[str, str], limit: int =
     """
     open_children: dict[str, int] = {}
     for t in tasks:
+        point()
         if t["parent"] is not None and status.get(t["id"], "pending") not in DONE:
             open_children[t["parent"]] = open_children.get(t["parent"], 0) + 1
     graph_ids = {t["id"] for t in tasks}
     cyc = {c for comp in cycles(edges(tasks)) for c in comp}
     ready = []
     for pos, t in enumerate(tasks):
+        point()
         st = status.get(t["id"], "pending")
         if st not in ("pending", "in-progress") or t["id"] in cyc:
             continue

@@ -263,13 +263,13 @@ class PrdService:
                 "tasks": [{**t, "status": status[t["id"]]} for t in picked]}
 
     def status(self, document: str, task: str | None, value: str | None) -> dict[str, Any]:
-        _, tasks, status = self._load(document)
+        _, _, status = self._load(document)
         if task is None:
             counts = {s: 0 for s in STATUSES}
             for s in status.values():
                 counts[s] = counts.get(s, 0) + 1
             return {"document": document, "status": status, "counts": counts}
-        by_id = {t["id"]: t for t in tasks}
+        by_id = self._docs[document].graph.by_id if document in self._docs else {}
         if task not in by_id:
             raise UnknownTask(task)
         if value is not None:

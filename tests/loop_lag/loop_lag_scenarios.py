@@ -159,6 +159,28 @@ def prd_decompose(c: Client, tasks: int) -> Scenario:
     return (lambda: None), drive
 
 
+def prd_queries(c: Client, tasks: int) -> Scenario:
+    """Decompose a ~`tasks`-task document (not measured), then the read verbs at their
+    largest parameters: a whole page of `prd.tasks`, `prd.next` of 1,000, `prd.graph`,
+    `prd.status` of every task, and one status set."""
+    text = prd_document(tasks)
+    doc = f"lag-read-{tasks}"
+
+    def setup() -> None:
+        c.call("prd.decompose", {"text": text, "document": doc}, timeout=600)
+
+    def drive() -> None:
+        page = c.call("prd.tasks", {"document": doc, "limit": 100_000}, timeout=600)
+        assert page["total"] >= tasks and len(page["tasks"]) == min(page["total"], 100_000)
+        first = page["tasks"][-1]["id"]
+        assert c.call("prd.next", {"document": doc, "limit": 1000}, timeout=600)["tasks"]
+        assert c.call("prd.graph", {"document": doc}, timeout=600)["valid"]
+        assert len(c.call("prd.status", {"document": doc}, timeout=600)["status"]) >= tasks
+        c.call("prd.status", {"document": doc, "id": first, "status": "done"}, timeout=600)
+
+    return setup, drive
+
+
 def testrun_suite(c: Client, root: Path, tests: int = 40) -> Scenario:
     """Write a small suite under `root` (an allowed root) and run it on the workers."""
 

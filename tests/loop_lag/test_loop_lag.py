@@ -43,15 +43,6 @@ def test_workspace_get_keeps_loop_free(make_daemon: MakeDaemon) -> None:
         check(sc.run(d.socket, "workspace.get", sc.workspace_gets(c, keys=1500)))
 
 
-@pytest.mark.xfail(strict=False, reason="prd.decompose runs the decomposer in a thread of the "
-                   "daemon's process, whose Python work holds the GIL the loop needs (issue 14 "
-                   "item 5: the decomposer's chunks are to go through the executor)")
-def test_prd_decompose_keeps_loop_free(make_daemon: MakeDaemon) -> None:
-    d = daemon_with(make_daemon, "prd")
-    with d.client(timeout=300) as c:
-        check(sc.run(d.socket, "prd.decompose", sc.prd_decompose(c, tasks=2000)))
-
-
 def test_testrun_run_keeps_loop_free(make_daemon: MakeDaemon, tmp_path: Path) -> None:
     d = daemon_with(make_daemon, "testrun", testrun={"allowed_roots": [str(tmp_path)]})
     with d.client(timeout=300) as c:
