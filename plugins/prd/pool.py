@@ -15,7 +15,7 @@ from typing import Any, NamedTuple
 
 from catalytic.plugins.prd.breathe import point
 from catalytic.plugins.prd.model import Decomposer, SectionResult
-from catalytic.plugins.prd.niced import run_niced
+from catalytic.plugins.prd.niced import own_scheduling_group, run_niced
 from catalytic.plugins.prd.split import Section
 
 MapFn = Callable[[Callable[..., Any], list[Any]], list[Any]]
@@ -53,8 +53,9 @@ def compute_chunk(job: tuple[Any, ...], report: Any = None) -> list[tuple[int, S
     """Decompose every section of the chunk's subtrees that has no result yet (picklable).
 
     With `report` (the executor's `Reporter`), progress is reported per subtree, which
-    is also where a cancelled call stops the job. Runs below the loop's CPU priority
-    (`niced.py`)."""
+    is also where a cancelled call stops the job. Runs where it does not take the CPU
+    from the daemon's loop (`niced.py`)."""
+    own_scheduling_group()
     return run_niced(_compute_chunk, job, report)
 
 

@@ -78,3 +78,25 @@ def test_point_pauses_only_in_a_breathing_thread() -> None:
     _spin(0.02)  # not breathing here: point() does nothing
     assert outside.pauses == 0
     assert getattr(breathe._local, "breather", None) is None
+
+
+def _session_after_moving() -> tuple[int, int]:
+    from catalytic.plugins.prd.niced import own_scheduling_group
+
+    own_scheduling_group()
+    own_scheduling_group()  # once per worker: the second call does nothing
+    return os.getsid(0), os.getpid()
+
+
+def test_a_pool_worker_gets_a_session_of_its_own_the_caller_does_not() -> None:
+    import multiprocessing
+    from concurrent.futures import ProcessPoolExecutor
+
+    from catalytic.plugins.prd.niced import own_scheduling_group
+
+    with ProcessPoolExecutor(1, mp_context=multiprocessing.get_context("fork")) as pool:
+        sid, pid = pool.submit(_session_after_moving).result(timeout=60)
+    assert sid == pid
+    mine = os.getsid(0)
+    own_scheduling_group()  # not a multiprocessing child: left alone
+    assert os.getsid(0) == mine
