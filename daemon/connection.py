@@ -152,9 +152,11 @@ class Connection(asyncio.Protocol):
     def send(self, message: list[Any]) -> None:
         if self.closed or self.transport is None:
             return
+        chunks: list[bytes] | None = None
         try:
-            if type(message[-1]) is Packed:  # an answer encoded off the loop: splice it in
-                data = _packb([*message[:-1], None])[:-1] + message[-1].data
+            if type(message[-1]) is Packed:  # an answer encoded off the loop: its header,
+                chunks = message[-1].chunks  # then its bytes as they are
+                data = _packb([*message[:-1], None])[:-1]
             else:
                 data = _packb(message)
         except (TypeError, ValueError, OverflowError) as exc:
@@ -168,7 +170,10 @@ class Connection(asyncio.Protocol):
                                    "(limits.max_unsent_bytes = %d)", unsent, limit)
             self.close()
             return
-        if self.batch is not None and len(data) < WRITE_HIGH_WATER:
+        if chunks is not None:
+            self.flush()
+            self.transport.writelines([data, *chunks])
+        elif self.batch is not None and len(data) < WRITE_HIGH_WATER:
             self.batch.append(data)
         else:
             self.flush()

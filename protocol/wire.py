@@ -28,13 +28,18 @@ def first_map(params: Any) -> dict[str, Any]:
 
 class Packed:
     """A result already encoded as msgpack, so a large answer can be built off the event
-    loop (in slices) and only copied onto the socket there. The connection splices
-    `data` in as the response's result; in-process callers get it decoded."""
+    loop (in slices) and only handed to the socket there. The connection writes the
+    response's header and then `chunks` as they are (no copy of a large answer on the
+    loop); in-process callers get it decoded."""
 
-    __slots__ = ("data",)
+    __slots__ = ("chunks",)
 
-    def __init__(self, data: bytes) -> None:
-        self.data = data
+    def __init__(self, chunks: bytes | list[bytes]) -> None:
+        self.chunks: list[bytes] = [chunks] if isinstance(chunks, bytes) else chunks
+
+    @property
+    def data(self) -> bytes:
+        return b"".join(self.chunks)
 
     def decode(self) -> Any:
         import msgpack
