@@ -14,6 +14,7 @@ from collections.abc import Callable, Generator
 from typing import Any, NamedTuple
 
 from catalytic.plugins.prd.breathe import point
+from catalytic.plugins.prd.memo import pack, unpack
 from catalytic.plugins.prd.model import Decomposer, SectionResult
 from catalytic.plugins.prd.niced import own_scheduling_group, run_niced
 from catalytic.plugins.prd.split import Section
@@ -49,20 +50,23 @@ Subtree = tuple[list[Section], list[str], dict[int, SectionResult]]
 """Sections with lines relative to `lines`, the subtree's lines, results already known."""
 
 
-def compute_chunk(job: tuple[Any, ...], report: Any = None) -> list[tuple[int, SectionResult]]:
+def compute_chunk(job: tuple[Any, ...], report: Any = None) -> list[tuple[int, bytes]]:
     """Decompose every section of the chunk's subtrees that has no result yet (picklable).
 
     With `report` (the executor's `Reporter`), progress is reported per subtree, which
     is also where a cancelled call stops the job. Runs where it does not take the CPU
-    from the daemon's loop (`niced.py`)."""
+    from the daemon's loop (`niced.py`). Results come back packed as the memo stores
+    them: unpickling 500 sections' named tuples in the daemon held the GIL (and so the
+    event loop) for 20-25 ms in one go; bytes unpickle at once and are unpacked by the
+    engine's thread one section at a time."""
     own_scheduling_group()
     return run_niced(_compute_chunk, job, report)
 
 
-def _compute_chunk(job: tuple[Any, ...], report: Any) -> list[tuple[int, SectionResult]]:
+def _compute_chunk(job: tuple[Any, ...], report: Any) -> list[tuple[int, bytes]]:
     factory, options, subtrees = job
     decomposer = factory(**options)
-    out: list[tuple[int, SectionResult]] = []
+    out: list[tuple[int, bytes]] = []
     total = len(subtrees)
     paused = gc.isenabled()
     gc.disable()  # many small containers and no cycles: as in the sequential path
@@ -79,7 +83,7 @@ def _compute_chunk(job: tuple[Any, ...], report: Any) -> list[tuple[int, Section
                                                    lines[sec.start:sec.end],
                                                    sec.body - sec.start, summaries)
                 results[sec.index] = res
-                out.append((sec.index, res))
+                out.append((sec.index, pack(res)))
     finally:
         if paused:
             gc.enable()
@@ -113,8 +117,9 @@ def run_parallel(sections: list[Section], lines: list[str],
     payload = [(type(decomposer), decomposer.options, chunk) for chunk in chunks]
     outs = yield PoolWork(compute_chunk, payload)
     for out in outs:
-        for idx, res in out:
-            results[idx] = res
+        for idx, data in out:
+            point()
+            results[idx] = unpack(data)
             done.add(idx)
     return done
 
