@@ -37,6 +37,9 @@ from catalytic.plugins.prd.store import MIGRATIONS, STATUSES, Store, carry, defa
 
 Opener = Callable[[str, Sequence[Any]], sqlite3.Connection]
 """Opens `<state dir>/<name>` with the given schema migrations (`PluginContext.sqlite`)."""
+FREEZE_MIN_TASKS = 1000
+"""Tasks added or changed by a decomposition from which its state is frozen (see
+`decompose_steps`)."""
 HIDDEN = ("checked",)
 """Task fields kept in the store but not shown."""
 
@@ -111,17 +114,20 @@ class PrdService:
         document must not overlap (the plugin serialises them).
 
         The cyclic garbage collector stays paused throughout (the engine's reason), and
-        what a successful call leaves alive is then frozen (`gc.freeze`, as the daemon
-        does at start): a 10,000-task state scanned by the next full collection would
-        hold the GIL, and so the event loop, for 150 ms. Task state holds no cycles;
-        it is freed by reference counting as usual."""
+        what a successful call that built many tasks leaves alive is then frozen
+        (`gc.freeze`, as the daemon does at start): a 10,000-task state scanned by the
+        next full collection would hold the GIL, and so the event loop, for 150 ms.
+        Task state holds no cycles; it is freed by reference counting as usual. Edits
+        build few objects and do not freeze (whatever else is alive at a freeze is
+        never scanned again)."""
         paused = gc.isenabled()
         gc.disable()
         try:
             out = yield from self._decompose_steps(document, text, since, warnings, parallel,
                                                    parallel_min_sections, parallel_jobs,
                                                    progress)
-            if paused:
+            changed = len(out["changes"]["added"]) + len(out["changes"]["changed"])
+            if paused and changed >= FREEZE_MIN_TASKS:
                 gc.freeze()
             return out
         finally:
