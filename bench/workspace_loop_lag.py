@@ -23,8 +23,9 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "tests"))
 sys.path.insert(0, str(ROOT / "tests" / "workspace"))
 
-from daemon_process import DaemonProcess  # noqa: E402
 from ping_probe import get_each, pings_during, put_keys  # noqa: E402
+
+from daemon_process import DaemonProcess  # noqa: E402
 
 
 def main() -> int:

@@ -230,8 +230,9 @@ class MonitorPlugin(Plugin):
         if baseline is not None:
             found = await asyncio.to_thread(self.store.baseline, baseline)
             if found is None:
+                known = await asyncio.to_thread(self.store.baselines)
                 raise RpcError(f"no baseline named {baseline!r}; known: "
-                               f"{', '.join(n for n, _ in self.store.baselines()) or 'none'}",
+                               f"{', '.join(n for n, _ in known) or 'none'}",
                                {"baseline": baseline}, code=UNKNOWN_BASELINE)
             base = found[1]
         samples = await self.window_samples(window_s)

@@ -9,7 +9,7 @@ whichever way "better" points for it (see `direction`).
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
 import numpy as np
@@ -43,20 +43,21 @@ def direction(metric: str) -> str:
     return NEUTRAL
 
 
-def percentile(ordered: Sequence[float], q: float) -> float:
+def percentile(ordered: Sequence[float] | np.ndarray, q: float) -> float:
     """Nearest-rank percentile of an already sorted sequence (q in 0..1)."""
-    if not ordered:
+    if not len(ordered):
         return math.nan
     rank = max(1, math.ceil(q * len(ordered)))
     return float(ordered[min(len(ordered), rank) - 1])
 
 
-def summarize(values: Sequence[float]) -> dict[str, float | int]:
+def summarize(values: Sequence[float | None]) -> dict[str, float | int]:
     """mean, median, stdev (sample; 0 for one value), p95, min, max and n."""
     return summarize_many({"": values})[""]
 
 
-def summarize_many(series: Mapping[str, Sequence[float]]) -> dict[str, dict[str, float | int]]:
+def summarize_many(
+        series: Mapping[str, Sequence[float | None]]) -> dict[str, dict[str, float | int]]:
     """`summarize` of every metric at once, vectorised over a metrics × samples matrix
     (a report over hundreds of metrics and a long window takes milliseconds, not a second).
     None, NaN and infinities are left out of each metric's figures."""
@@ -101,6 +102,19 @@ def summarize_many(series: Mapping[str, Sequence[float]]) -> dict[str, dict[str,
             "min": float(grid[row, 0]),
             "max": float(grid[row, count - 1]),
         }
+    return out
+
+
+def window(samples: Iterable[tuple[float, dict[str, float]]],
+           since: float) -> dict[str, list[float]]:
+    """metric → its values in the samples taken after `since` (a copy of the history,
+    so a worker thread can build it while the loop keeps sampling)."""
+    out: dict[str, list[float]] = {}
+    for ts, values in samples:
+        if ts <= since:
+            continue
+        for name, v in values.items():
+            out.setdefault(name, []).append(v)
     return out
 
 

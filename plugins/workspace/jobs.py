@@ -38,13 +38,20 @@ def simulate_job(keys: Any, trace: str | None, fmt: str, limit: int | None,
     return out
 
 
-def pairs_job(keys: Any, trace: str | None, fmt: str, limit: int | None,
-              pairs: list[tuple[str, int]], prefetch: bool,
-              count_distinct: bool) -> dict[str, Any]:
-    """Replay the given (policy, capacity) pairs; rows in the order given."""
+def pairs_job(item: tuple[list[tuple[str, int]], bool], keys: Any, trace: str | None,
+              fmt: str, limit: int | None, prefetch: bool,
+              report: Any = None) -> dict[str, Any]:
+    """Replay the (policy, capacity) pairs of `item` (and count the distinct keys when
+    its flag says so); rows in the order given. Reports before each pair, so a
+    cancelled sweep stops here at the next pair."""
+    pairs, count_distinct = item
     seq = load_keys(keys, trace, fmt, limit)
-    out: dict[str, Any] = {"results": [run_one(p, c, seq, prefetch) for p, c in pairs],
-                           "requests": len(seq)}
+    rows = []
+    for i, (p, c) in enumerate(pairs):
+        if report is not None:
+            report.report(i, len(pairs), f"{p} @ {c}")
+        rows.append(run_one(p, c, seq, prefetch))
+    out: dict[str, Any] = {"results": rows, "requests": len(seq)}
     if count_distinct:
         out["distinct"] = len(set(seq))
     return out

@@ -10,13 +10,11 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from pathlib import Path
 from typing import Any
 
 from catalytic.plugins.base import (
     DEFER,
     Call,
-    Forbidden,
     InvalidParams,
     Param,
     Plugin,
@@ -29,10 +27,10 @@ from catalytic.plugins.base import (
 
 from .codec import CODECS
 from .disk import DiskError
-from .fanout import fan_out
 from .jobs import simulate_job
 from .policies import NAMES
-from .traces import FORMATS, TraceError
+from .sweep import job_input, plan, run_sweep
+from .traces import BYTES_PER_KEY, FORMATS, TraceError, estimate_requests
 from .workspace import KeyError_, Settings, ValueTooLarge, Workspace, check_key
 
 WRITE_FAILED = -33001
@@ -41,6 +39,14 @@ TRACE_UNREADABLE = -33002
 """`workspace.simulate` was given a trace that cannot be read or parsed (names the line)."""
 
 SNAPSHOT = "snapshot.json"
+
+
+def _first_non_int(items: list[Any]) -> int | None:
+    """The index of the first item that is not an int (bools are not), or None."""
+    for i, item in enumerate(items):
+        if type(item) is not int:
+            return i
+    return None
 
 
 def _key(key: Any) -> str:
@@ -124,13 +130,22 @@ class WorkspacePlugin(Plugin):
     # -- access bookkeeping and prefetch in the background --------------------------
     def _after_access(self, key: str) -> None:
         if self.ws.flush_due and (self._flushing is None or self._flushing.done()):
-            self._flushing = asyncio.create_task(asyncio.to_thread(self.ws.flush_access))
+            self._flushing = asyncio.create_task(self._flush_access())
         if not self.ws.wants_prefetch(key):
             return
         if self._prefetching is not None and not self._prefetching.done():
             self._next_prefetch = key  # the newest access wins; older ones are stale
             return
         self._prefetching = asyncio.create_task(self._prefetch(key))
+
+    async def _flush_access(self) -> int:
+        """Write the noted accesses in a thread; a failure is logged (they only order
+        disk-tier eviction) and the next batch tries again."""
+        try:
+            return await asyncio.to_thread(self.ws.flush_access)
+        except Exception as exc:
+            self.ctx.log.warning("workspace: cannot record accesses in the index: %s", exc)
+            return 0
 
     async def _prefetch(self, key: str) -> int:
         moved = 0
@@ -207,20 +222,24 @@ class WorkspacePlugin(Plugin):
         return int(self.ctx.daemon_config.get("limits", {}).get("max_message_bytes", 64 << 20))
 
     @rpc("get_many", Param("keys", "list", items="str"),
-         doc="Fetch several values, in order. Refused with -32004 when the values add up "
-             "to more than limits.max_message_bytes (sizes read from the index first).")
+         doc="Fetch several values, in order. Sizes are read from the index first: -32004 "
+             "when the values add up to more than limits.max_message_bytes, -32004/-32002 "
+             "when the reply does not fit daemon.memory_budget.")
     async def get_many(self, call: Call, keys: list[str]) -> dict[str, Any]:
         for i, k in enumerate(keys):
             try:
                 check_key(k)
             except KeyError_ as exc:
                 raise InvalidParams(f"keys[{i}]: {exc}", {"param": "keys"}) from None
-        need = await asyncio.to_thread(self.ws.reply_bytes, keys)
+        need, held = await asyncio.to_thread(self.ws.reply_bytes, keys)
         limit = self._reply_limit()
         if need > limit:
             raise TooLarge(f"the {len(keys)} values add up to {need} bytes; "
                            f"limits.max_message_bytes is {limit}",
-                           {"bytes": need, "limit": limit})
+                           {"bytes": need, "limit": "limits.max_message_bytes"})
+        # the values once (a repeated key shares its copy) and the packed reply
+        self.ctx.admit(held + need,
+                       f"workspace.get_many of {len(keys)} keys")
         got = await asyncio.to_thread(self.ws.get_many, keys)
         if keys:
             self._after_access(keys[-1])
@@ -253,21 +272,23 @@ class WorkspacePlugin(Plugin):
             await asyncio.to_thread(self.ws.set_policy, name)
         return {"policy": self.ws.policy_name(), "previous": previous}
 
-    def _trace_path(self, trace: str) -> str:
-        path = Path(trace).expanduser()
-        if not path.is_absolute():
-            raise InvalidParams(f"trace must be an absolute path, got {trace!r}")
-        path = path.resolve()
-        roots = [Path(str(r)).expanduser().resolve() for r in self.ctx.config["trace_roots"]]
-        if not any(path == r or path.is_relative_to(r) for r in roots):
-            raise Forbidden(f"trace {path} is outside workspace.trace_roots")
+    def _trace_path(self, trace: str, fmt: str, limit: int) -> tuple[str, int]:
+        """The trace resolved under `workspace.trace_roots` (the contract's one rule for
+        caller paths) and the most requests it can yield. Blocking: from a thread."""
+        path = self.ctx.resolve_path(trace, "trace_roots", must_exist=True)
         if not path.is_file():
-            raise InvalidParams(f"trace {path} does not exist")
-        return str(path)
+            raise InvalidParams(f"trace {trace!r} is not a file", {"param": "trace"})
+        try:
+            return str(path), estimate_requests(path, fmt, limit)
+        except TraceError as exc:
+            raise InvalidParams(str(exc), {"param": "format"}) from None
+        except OSError:
+            raise InvalidParams(f"trace {trace!r} cannot be read", {"param": "trace"}) from None
 
     @rpc("simulate",
-         Param("keys", "list", required=False, nullable=True, items="int",
-               doc="Uploaded key list (integers)."),
+         Param("keys", "list", required=False, nullable=True,
+               doc="Uploaded key list (integers; checked in a worker thread, since a "
+                   "list of millions would hold the event loop)."),
          Param("trace", "str", required=False, nullable=True,
                doc="Or: a trace file on the daemon's machine (under workspace.trace_roots)."),
          Param("format", "str", required=False, default="auto", choices=FORMATS,
@@ -299,17 +320,35 @@ class WorkspacePlugin(Plugin):
         limit = min(limit or cap, cap)
         if keys is not None and len(keys) > cap:
             raise TooLarge(f"{len(keys)} keys; workspace.max_simulate_requests is {cap}")
-        path = self._trace_path(trace) if trace is not None else None
+        path = None
+        if trace is not None:
+            path, requests = await asyncio.to_thread(self._trace_path, trace, format, limit)
+        else:
+            requests = len(keys or ())
+            at = await asyncio.to_thread(_first_non_int, keys or [])
+            if at is not None:
+                raise InvalidParams(f"keys[{at}] must be an integer",
+                                    {"param": "keys", "index": at})
         ex = self.ctx.executor
+        fan = len(policies) * len(capacities) > 1 and ex.workers > 1
+        at_once = min(ex.workers, len(plan(policies, capacities, ex.workers))) if fan else 1
+        self.ctx.admit(requests * BYTES_PER_KEY * at_once,
+                       f"workspace.simulate of {requests} requests in {at_once} job(s)")
         try:
-            if len(policies) * len(capacities) > 1 and ex.workers > 1:
-                out = await fan_out(ex, call.progress, self.ctx.state_dir, keys, path, format,
-                                    limit, policies, capacities, prefetch)
+            if fan:
+                out = await run_sweep(ex, call.progress, self.ctx.state_dir, keys, path, format,
+                                      limit, policies, capacities, prefetch)
                 if path is not None:
                     out["trace"] = path
             else:
-                out = await ex.submit(simulate_job, keys, path, format, limit, policies,
-                                      capacities, prefetch, progress=call.progress)
+                async with job_input(ex, self.ctx.state_dir, keys, path, format,
+                                     limit) as (ship, job_path, job_fmt):
+                    out = await ex.submit(simulate_job, ship, job_path, job_fmt, limit,
+                                          policies, capacities, prefetch,
+                                          progress=call.progress)
+                out.pop("trace", None)  # a temporary file's name when keys were uploaded
+                if path is not None:
+                    out["trace"] = path
         except TraceError as exc:
             raise RpcError(str(exc), code=TRACE_UNREADABLE) from None
         self.simulations += 1

@@ -5,7 +5,9 @@ Formats (chosen by `fmt`, or from the file name with `fmt="auto"`):
   columns whitespace-separated `time id size` a line (AdaptSize); keys = id
   i32/u32/i64  big-endian binary keys (cache2k, CloudPhysics w106, Scarab, Corda)
 Files may be compressed with .gz, .xz or .bz2. A text line that is not a key
-raises TraceError naming the file and the line number.
+raises TraceError naming the file and the line number, never quoting the line
+(a trace path may name any file under the roots, and its content is not ours to
+echo). Reading stops at `limit` keys, so memory follows the limit, not the file.
 """
 
 from __future__ import annotations
@@ -13,6 +15,8 @@ from __future__ import annotations
 import bz2
 import gzip
 import lzma
+import zlib
+from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -20,6 +24,13 @@ import numpy as np
 
 FORMATS = ("auto", "text", "columns", "i32", "u32", "i64")
 _BINARY = {"i32": ">i4", "u32": ">u4", "i64": ">i8"}
+_COMPRESSED = (".gz", ".xz", ".bz2")
+EXPANSION = 20
+"""Assumed most a compressed trace grows when read, for estimates (the file's own
+uncompressed size is not known before reading it)."""
+BYTES_PER_KEY = 48
+"""Memory a replayed request costs a job: a Python int in a list plus its share of
+the file's bytes and of the policy's tables."""
 
 
 class TraceError(ValueError):
@@ -51,8 +62,10 @@ def guess_format(path: Path) -> str:
     return "text"
 
 
-def _parse_text(lines: list[bytes], path: Path, columns: bool, limit: int | None) -> list[int]:
+def _parse_text(lines: Iterable[bytes], path: Path, columns: bool,
+                limit: int | None) -> list[int]:
     keys: list[int] = []
+    want = "a `time id size` line" if columns else "one integer key a line"
     for no, raw in enumerate(lines, 1):
         line = raw.strip().rstrip(b"*").strip()
         if not line or line.startswith(b"#"):
@@ -61,33 +74,59 @@ def _parse_text(lines: list[bytes], path: Path, columns: bool, limit: int | None
         try:
             keys.append(int(field))
         except (ValueError, IndexError):
-            text = raw.decode("utf-8", "replace").strip()[:60]
-            raise TraceError(f"{path.name}: line {no}: not a key: {text!r}") from None
+            raise TraceError(f"{path.name}: line {no} is not a key (expected {want})") from None
         if limit is not None and len(keys) >= limit:
             break
     return keys
 
 
+def _lines(f: Any, block: int = 4 << 20) -> Iterator[bytes]:
+    """The lines of a binary file, read a block at a time (as fast as one `read()` and
+    `splitlines()`, without holding the whole file when the reader stops early)."""
+    rest = b""
+    while chunk := f.read(block):
+        lines = (rest + chunk).splitlines(keepends=True)
+        # a last line without "\n" may go on in the next block (a "\r" may be half of "\r\n")
+        rest = lines.pop() if not lines[-1].endswith(b"\n") else b""
+        yield from lines
+    if rest:
+        yield rest
+
+
+def resolve_format(path: Path, fmt: str) -> str:
+    if fmt not in FORMATS:
+        raise TraceError(f"unknown trace format {fmt!r}; choose one of {', '.join(FORMATS)}")
+    return guess_format(path) if fmt == "auto" else fmt
+
+
+def estimate_requests(path: str | Path, fmt: str = "auto", limit: int | None = None) -> int:
+    """Most keys reading `path` can yield, from its size alone (no reading): a binary
+    key per item, a text key per two bytes; compressed files by `EXPANSION`."""
+    path = Path(path)
+    size = path.stat().st_size
+    if path.name.endswith(_COMPRESSED):
+        size *= EXPANSION
+    fmt = resolve_format(path, fmt)
+    per = np.dtype(_BINARY[fmt]).itemsize if fmt in _BINARY else 2
+    n = size // per
+    return min(n, limit) if limit is not None else n
+
+
 def read_trace(path: str | Path, fmt: str = "auto", limit: int | None = None) -> list[int]:
     """The keys of the trace at `path`, as Python ints (at most `limit` of them)."""
     path = Path(path)
-    if fmt not in FORMATS:
-        raise TraceError(f"unknown trace format {fmt!r}; choose one of {', '.join(FORMATS)}")
-    if fmt == "auto":
-        fmt = guess_format(path)
+    fmt = resolve_format(path, fmt)
     try:
         with _open(path) as f:
-            data = f.read()
-    except (OSError, EOFError, lzma.LZMAError) as exc:
-        raise TraceError(f"{path.name}: cannot read: {exc}") from None
-    if fmt in _BINARY:
-        dtype: Any = np.dtype(_BINARY[fmt])
-        usable = len(data) - len(data) % dtype.itemsize
-        arr = np.frombuffer(data[:usable], dtype=dtype)
-        if limit is not None:
-            arr = arr[:limit]
-        return [int(x) for x in arr.tolist()]
-    return _parse_text(data.splitlines(), path, fmt == "columns", limit)
+            if fmt in _BINARY:
+                dtype: Any = np.dtype(_BINARY[fmt])
+                data = f.read(-1 if limit is None else limit * dtype.itemsize)
+                usable = len(data) - len(data) % dtype.itemsize
+                return [int(x) for x in np.frombuffer(data[:usable], dtype=dtype).tolist()]
+            return _parse_text(_lines(f), path, fmt == "columns", limit)
+    except (OSError, EOFError, lzma.LZMAError, zlib.error) as exc:
+        reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else type(exc).__name__
+        raise TraceError(f"{path.name}: cannot read: {reason}") from None
 
 
 def parse_keys(text: str, name: str = "keys") -> list[int]:

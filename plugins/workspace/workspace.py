@@ -108,6 +108,7 @@ class Workspace:
         self.codec = Codec(s.compression, s.zstd_level, s.min_ratio)
         self.disk = DiskTier(self.root, s.disk_capacity, self.storage)
         self.mem: dict[str, _Mem] = {}
+        """The memory tier's entries, least recently used first."""
         self.mem_used = 0
         self.mem_raw = 0
         self.policy = self._make_policy(s.policy)
@@ -193,6 +194,7 @@ class Workspace:
             if decode_limit is not None and m.codec != "none" and m.size > decode_limit:
                 return None
             self.policy.access(key, len(m.stored))
+            self.mem[key] = self.mem.pop(key)  # `mem` is kept in recency order
             self.memory.hits += 1
             self.disk.touch(key)
             if key in self._pending:
@@ -222,14 +224,19 @@ class Workspace:
             self.disk.flush_access()
         return Codec.decode(loaded.codec, loaded.stored), "disk"
 
-    def reply_bytes(self, keys: list[str]) -> int:
-        """What the values of `keys` add up to (raw sizes from the index; absent keys
-        count 0, repeated keys count each time): a reply's size before reading it."""
+    def value_sizes(self, keys: list[str]) -> dict[str, int]:
+        """The raw size of each stored key among `keys` (memory tier, else the index)."""
         with self.lock:
             mem = {k: self.mem[k].size for k in keys if k in self.mem}
         rest = [k for k in keys if k not in mem]
-        sizes = {**self.disk.sizes(rest), **mem} if rest else mem
-        return sum(sizes.get(k, 0) for k in keys)
+        return {**self.disk.sizes(rest), **mem} if rest else mem
+
+    def reply_bytes(self, keys: list[str]) -> tuple[int, int]:
+        """What the values of `keys` add up to, read from the index before reading any:
+        (each repeated key counted each time, as a reply carries it; each key once, as
+        `get_many` holds it). Absent keys count 0."""
+        sizes = self.value_sizes(keys)
+        return sum(sizes.get(k, 0) for k in keys), sum(sizes.values())
 
     def get_many(self, keys: list[str]) -> list[tuple[bytes | None, str | None]]:
         """`get` of each key in order; a repeated key shares one value object."""
@@ -315,11 +322,12 @@ class Workspace:
         return moved
 
     def shrink(self, target: int) -> int:
-        """Evict memory-tier entries (coldest first) until at most `target` bytes remain,
-        a batch at a time so the event loop's memory hits wait at most one batch."""
+        """Evict memory-tier entries (least recently used first) until at most `target`
+        bytes remain, a batch at a time so the event loop's memory hits wait at most one
+        batch (asking the policy for its whole order would hold the lock for tens of ms)."""
         with self.lock:
             before = self.mem_used
-            order = self.policy.resident()
+            order = list(self.mem)
         for lo in range(0, len(order), 256):
             with self.lock:
                 for key in order[lo:lo + 256]:
@@ -332,16 +340,28 @@ class Workspace:
             return before - self.mem_used
 
     def set_policy(self, name: str) -> None:
-        """Switch the memory tier's policy at run time, carrying the resident set."""
+        """Switch the memory tier's policy at run time, carrying the resident set.
+
+        The new policy is fed the entries (least recently used first) without the lock;
+        under it, only what changed meanwhile is applied and the policies swapped, so
+        memory hits on the event loop wait for a copy and two set differences (done in
+        C), not a rebuild."""
         with self.lock:
-            new = self._make_policy(name)
-            old = self.policy
-            old.on_evict = None
+            seen = dict(self.mem)
+        new = self._make_policy(name)
+        new.on_evict = None  # while building, an eviction touches nothing resident
+        for key, m in seen.items():
+            new.access(key, max(1, len(m.stored)))
+        dropped = [k for k in seen if k not in new]
+        with self.lock:
+            new.on_evict = self._on_evict
+            for key in seen.keys() - self.mem.keys():
+                new.remove(key)
+            for key in self.mem.keys() - seen.keys():
+                new.access(key, max(1, len(self.mem[key].stored)))
+            self.policy.on_evict = None
             self.policy = new
-            for key in old.resident():
-                if key in self.mem:
-                    new.access(key, len(self.mem[key].stored))
-            for key in [k for k in self.mem if k not in new]:
+            for key in dropped:
                 self._drop_mem(key)
             self.settings.policy = name
 
@@ -374,10 +394,11 @@ class Workspace:
 
     # -- warm restart ----------------------------------------------------------------
     def snapshot(self, path: Path) -> int:
-        """Write the memory tier's keys (coldest first) atomically; return how many."""
+        """Write the memory tier's keys (least recently used first) atomically; return
+        how many. The lock is held only to copy the keys (recency order is `mem`'s own)."""
         with self.lock:
-            keys = [k for k in self.policy.resident() if k in self.mem]
-            keys = keys[-self.settings.snapshot_keys:]
+            keys = list(self.mem)
+        keys = keys[-self.settings.snapshot_keys:] if self.settings.snapshot_keys else []
         self.disk.flush_access()
         body = {"version": 1, "policy": self.settings.policy, "keys": keys}
         self.storage.atomic_write(path, json.dumps(body).encode())

@@ -92,3 +92,16 @@ def test_ring_is_bounded_and_columns_align() -> None:
     assert columns(list(ring.samples), prefixes=("b",))["series"] == {"b": [None, 3.0, None]}
     assert ring.drop_oldest(0.5) == 1
     assert len(ring) == 2
+
+
+def test_summarize_skips_missing_and_infinite_values_and_splits_even_medians() -> None:
+    s = summary.summarize([4.0, None, math.nan, 1.0, math.inf, 3.0, 2.0])
+    assert s["n"] == 4 and s["median"] == 2.5 and s["min"] == 1.0 and s["max"] == 4.0
+    assert s["mean"] == pytest.approx(2.5) and s["p95"] == 4.0
+    assert s["stdev"] == pytest.approx(math.sqrt(5 / 3))
+
+
+def test_window_keeps_the_samples_after_since_by_metric() -> None:
+    samples = [(1.0, {"a": 1.0}), (2.0, {"a": 2.0, "b": 5.0}), (3.0, {"b": 6.0})]
+    assert summary.window(samples, 1.0) == {"a": [2.0], "b": [5.0, 6.0]}
+    assert summary.window(samples, 3.0) == {}

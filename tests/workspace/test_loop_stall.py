@@ -100,3 +100,57 @@ def test_ping_stays_quick_during_gets_over_3000_keys(make_daemon: Any) -> None:
     with d.client() as c:
         st = c.call("workspace.stats")
         assert st["memory"]["hits"] == 6000 and st["disk"]["entries"] == 3000
+
+
+def test_ping_stays_quick_during_a_simulation_of_uploaded_keys(make_daemon: Any) -> None:
+    """Checking, converting and shipping 500,000 keys happens off the loop (the list's
+    own decoding by the connection is the one step left on it)."""
+    d = make_daemon({"daemon": {"plugins": ["workspace"], "log_level": "warning",
+                                "workers": 2}})
+    keys = [(i * 7919) % 50_000 for i in range(500_000)]
+    out: dict[str, Any] = {}
+
+    async def work(client: Any) -> None:
+        out["one"] = await client.call("workspace.simulate", keys=keys, policies=["lru"],
+                                       capacities=[500], timeout=120)
+        out["sweep"] = await client.call("workspace.simulate", keys=keys,
+                                         policies=["lru", "sieve"], capacities=[500, 5000],
+                                         timeout=120)
+
+    lat = asyncio.run(pings_during(d, work))
+    assert out["one"]["requests"] == out["sweep"]["requests"] == len(keys)
+    assert "trace" not in out["one"] and "trace" not in out["sweep"]
+    assert out["one"]["results"][0] == out["sweep"]["results"][0]
+    assert p99(lat) < 100, f"system.ping p99 {p99(lat):.1f} ms during workspace.simulate"
+    assert not list((d.state_dir / "workspace").glob("simulate-*"))
+
+
+def test_policy_switch_under_concurrent_gets_stays_consistent(tmp_path: Path) -> None:
+    """The new policy is built outside the lock; hits and evictions meanwhile must
+    leave the memory tier and the policy holding the same keys."""
+    ws: Workspace = open_workspace(tmp_path, policy="lru", prefetch=False,
+                                   memory_capacity=120 * 200)
+    keys = [f"k/{i}" for i in range(200)]
+    for k in keys:
+        ws.put(k.encode().ljust(200, b"."), key=k, codec="none")
+    done = threading.Event()
+
+    def reader() -> None:
+        i = 0
+        while not done.is_set():
+            ws.get(keys[i % len(keys)])
+            i += 7
+
+    t = threading.Thread(target=reader)
+    t.start()
+    try:
+        for name in ("s3fifo", "sieve", "auto", "wtinylfu", "lru"):
+            ws.set_policy(name)
+    finally:
+        done.set()
+        t.join()
+    with ws.lock:
+        resident = set(ws.policy.resident())
+        assert set(ws.mem) == resident
+        assert ws.mem_used == sum(len(m.stored) for m in ws.mem.values()) <= 120 * 200
+    ws.close()
