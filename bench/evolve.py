@@ -315,6 +315,7 @@ def main() -> None:
     ap.add_argument("--only-quality", action="store_true",
                     help="run only section 1 (e.g. with --seeds 20)")
     ap.add_argument("--only-speed", action="store_true", help="run only section 2")
+    ap.add_argument("--only-ask-tell", action="store_true", help="run only section 5")
     ap.add_argument("--only-autotune", type=int, nargs="*", default=None, metavar="SEED",
                     help="run only section 6, on these synthetic workload seeds (default 1)")
     args = ap.parse_args()
@@ -324,6 +325,9 @@ def main() -> None:
         return
     if args.only_speed:
         speed()
+        return
+    if args.only_ask_tell:
+        ask_tell()
         return
     if args.only_autotune is not None:
         for ws in args.only_autotune or [1]:

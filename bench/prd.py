@@ -1,8 +1,14 @@
-"""prd benchmark: linear cold cost, incremental edits, warm daemon vs one-shot, parallel speedup.
+"""prd benchmark: an edit through the socket vs the cold call; linear cold cost, incremental
+edits in the engine, warm daemon vs one-shot, parallel speedup; the labelled set's scores.
 
-Run: .venv/bin/python bench/prd.py [--quick]
-Everything is measured side by side in this one run; the last line is
-`prd: linear_r2=.. edit_speedup=.. warm_vs_cold=.. parallel_speedup=..`.
+Run: .venv/bin/python bench/prd.py [--quick] [--socket-only]
+Everything is measured side by side in this one run. The headline is the socket: the
+real client on a real daemon, a one-line edit of a ~10k-task document with `since`
+(delta answer) and without (whole answer) against the cold call of the same size,
+and the same edit at ~100k tasks. The last line is
+`prd: delta_edit_speedup=.. whole_edit_speedup=.. edit_100k_vs_cold=.. edge_recall=..
+edge_precision=.. task_recall=.. duplicate_ids=..` (the last four from `prd_eval.py`
+over tests/data/prd/labelled; `n/a` when that set is absent).
 """
 
 from __future__ import annotations
@@ -27,8 +33,10 @@ ROOT = Path(__file__).resolve().parents[1]
 CORPUS = ROOT.parent / "shared" / "corpus" / "prd"
 
 
-def generate(tasks: int) -> str:
-    """Nested sections, lists with subtasks, requirement IDs and cross-references."""
+def generate(tasks: int, salt: str = "") -> str:
+    """Nested sections, lists with subtasks, requirement IDs and cross-references.
+
+    A `salt` changes every section's text (nothing memoized for one text serves another)."""
     per_leaf = 10
     leaves = max(1, tasks // per_leaf)
     per_area = 10
@@ -37,8 +45,8 @@ def generate(tasks: int) -> str:
     for leaf in range(leaves):
         if leaf % per_area == 0:
             area = leaf // per_area
-            out.append(f"## Area {area}\n\nArea {area} MUST be delivered as one piece.\n")
-        out.append(f"### Feature {leaf}\n\nThe feature {leaf} SHOULD be fast.\n")
+            out.append(f"## Area {area}\n\nArea {area} MUST be delivered as one piece{salt}.\n")
+        out.append(f"### Feature {leaf}\n\nThe feature {leaf} SHOULD be fast{salt}.\n")
         for i in range(per_leaf - 2):
             n += 1
             ref = f", depends on FR-{n - 3}" if i % 3 == 2 and n > 3 else ""
@@ -154,9 +162,102 @@ def warm_vs_cold(n: int, repeat: int) -> float:
             d.cleanup()
     print(f"  one-shot process {cold * 1000:.0f} ms vs warm daemon call {warm * 1000:.1f} ms "
           f"→ {cold / warm:.1f}×")
-    print(f"  the same call after a leaf edit (the whole answer, 11k tasks, is still built, "
-          f"stored and sent): {min(edited) * 1000:.1f} ms → {cold / min(edited):.1f}×")
+    print(f"  the same call after a leaf edit (whole answer): {min(edited) * 1000:.1f} ms "
+          f"→ {cold / min(edited):.1f}×")
     return cold / warm
+
+
+EDITED = "Implement step 4 of feature 7\n"
+
+
+def socket_edits(n: int, repeat: int, edits_each: int = 5) -> dict[str, float]:
+    """Through the real client on a fresh daemon (2 pool workers): the cold call (a new
+    document whose every section is new to the memo, best of `repeat`) and a one-line
+    edit answered as changes (`since`) and whole (no `since`), alternated, best of
+    `edits_each`. Returns seconds, and what the delta answer held."""
+    sys.path.insert(0, str(ROOT / "tests"))
+    from daemon_process import DaemonProcess
+
+    base = generate(n)
+    assert EDITED in base
+    d = DaemonProcess({"daemon": {"plugins": ["prd"], "workers": 2},
+                       "prd": {"max_bytes": 64 << 20, "memo_max_bytes": 2 << 30}})
+    d.start()
+    try:
+        with d.client(timeout=900) as c:
+            cold = float("inf")
+            for k in range(repeat):
+                salted = generate(n, salt=f" (run {k})")
+                t = time.perf_counter()
+                r = c.call("prd.decompose", text=salted, document=f"cold-{k}")
+                cold = min(cold, time.perf_counter() - t)
+            tasks = len(r["tasks"])
+            rev = c.call("prd.decompose", text=base, document="edited")["revision"]
+            delta = whole = float("inf")
+            held: dict[str, int] = {}
+            for k in range(edits_each):
+                text = base.replace(EDITED, f"Implement step 4 of feature 7 now {k}\n")
+                t = time.perf_counter()
+                r = c.call("prd.decompose", text=text, document="edited", since=rev)
+                delta = min(delta, time.perf_counter() - t)
+                assert r["since_current"] and "tasks" not in r
+                held = {key: len(v) for key, v in r["changes"].items()}
+                text = base.replace(EDITED, f"Implement step 4 of feature 7 again {k}\n")
+                t = time.perf_counter()
+                r = c.call("prd.decompose", text=text, document="edited")
+                whole = min(whole, time.perf_counter() - t)
+                rev = r["revision"]
+    except Exception:
+        print(d.log()[-3000:])
+        raise
+    finally:
+        d.cleanup()
+    print(f"  {tasks:>7} tasks ({len(base) / 1e6:.1f} MB): cold call {cold * 1000:8.1f} ms; "
+          f"one-line edit with since {delta * 1000:7.1f} ms (→ {cold / delta:6.1f}×, "
+          f"{delta / cold * 100:.1f}% of cold; answer held {held}), "
+          f"without since {whole * 1000:7.1f} ms (→ {cold / whole:5.1f}×)")
+    return {"cold": cold, "delta": delta, "whole": whole, "tasks": tasks}
+
+
+def profile_edit(n: int) -> float:
+    """The same one-line edit inside the service (the daemon's worker-thread part of the
+    call), timed (best of 5) and then profiled, to see what the socket figure is made of.
+    Returns the timed seconds."""
+    import cProfile
+    import pstats
+
+    from catalytic.plugins.prd.service import PrdService
+
+    base = generate(n)
+    with tempfile.TemporaryDirectory() as tmp:
+        svc = PrdService(Path(tmp), RuleDecomposer(), 2 << 30)
+        rev = svc.decompose("p", base)["revision"]
+        best = float("inf")
+        for k in range(5):
+            text = base.replace(EDITED, f"Implement step 4 of feature 7 now {k}\n")
+            t = time.perf_counter()
+            rev = svc.decompose("p", text, since=rev)["revision"]
+            best = min(best, time.perf_counter() - t)
+        prof = cProfile.Profile()
+        prof.enable()
+        svc.decompose("p", base, since=rev)
+        prof.disable()
+        print(f"  service part of the edit, in process: {best * 1000:.1f} ms (best of 5); "
+              "profiled, by cumulative time:")
+        pstats.Stats(prof).sort_stats("cumulative").print_stats(14)
+        svc.close()
+    return best
+
+
+def labelled() -> dict[str, Any] | None:
+    """The parsing scores over the labelled set (bench/prd_eval.py), or None without it."""
+    try:
+        from prd_eval import LABELLED, evaluate
+    except ImportError:
+        return None
+    if not LABELLED.is_dir():
+        return None
+    return evaluate()
 
 
 def corpus() -> None:
@@ -178,9 +279,41 @@ def corpus() -> None:
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--quick", action="store_true", help="smaller sizes, one repeat")
+    ap.add_argument("--socket-only", action="store_true",
+                    help="only the socket figures and the labelled set")
+    ap.add_argument("--profile", action="store_true",
+                    help="also profile the service part of a one-line edit (10k tasks)")
     args = ap.parse_args()
     sizes = [1000, 3000, 10000] if args.quick else [1000, 3000, 10000, 30000, 100000]
     repeat = 1 if args.quick else 3
+    print("through the socket (real client, real daemon, 2 pool workers):")
+    ten = socket_edits(10000, repeat)
+    big = socket_edits(100000, 1, 3)
+    if args.profile:
+        service = profile_edit(10000)
+        print(f"  the rest of the socket call (client, framing, dispatch, thread hops, reply): "
+              f"about {(ten['delta'] - service) * 1000:.1f} ms of {ten['delta'] * 1000:.1f} ms")
+    if not args.socket_only:
+        engine(sizes, repeat)
+    scores = labelled()
+    if scores is None:
+        print("labelled set: tests/data/prd/labelled or bench/prd_eval.py absent: n/a")
+        tail = "edge_recall=n/a edge_precision=n/a task_recall=n/a duplicate_ids=n/a"
+    else:
+        print(f"labelled set: {scores['documents']} documents; task precision "
+              f"{scores['task_precision']:.3f}; corpus checked for duplicates: "
+              f"{scores['corpus_checked']}")
+        tail = (f"edge_recall={scores['edge_recall']:.3f} "
+                f"edge_precision={scores['edge_precision']:.3f} "
+                f"task_recall={scores['task_recall']:.3f} "
+                f"duplicate_ids={scores['duplicate_ids']}")
+    print(f"prd: delta_edit_speedup={ten['cold'] / ten['delta']:.1f} "
+          f"whole_edit_speedup={ten['cold'] / ten['whole']:.1f} "
+          f"edit_100k_vs_cold={big['delta'] / big['cold']:.3f} {tail}")
+
+
+def engine(sizes: list[int], repeat: int) -> None:
+    """The engine alone, and the daemon against a one-shot process."""
     print("cold decomposition vs size (no memo):")
     r2, per_ratio, r2_cpu, per_cpu = linear(sizes, repeat)
     print(f"  linear fit, wall: R² = {r2:.4f}; per-task cost at {sizes[-1]} / at {sizes[0]} = "
@@ -202,10 +335,8 @@ def main() -> None:
               f"  by {label}: parallelism did not pay at any measured size")
     print("corpus documents:")
     corpus()
-    print(f"prd: linear_r2={r2:.4f} edit_speedup={edit:.1f} warm_vs_cold={wvc:.1f} "
+    print(f"prd engine: linear_r2={r2:.4f} edit_speedup={edit:.1f} warm_vs_cold={wvc:.1f} "
           f"parallel_speedup={par:.2f}")
-
-
 
 if __name__ == "__main__":
     main()

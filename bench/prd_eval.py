@@ -71,7 +71,17 @@ def score_document(path: Path) -> dict[str, Any]:
     for k, label in enumerate(labels):
         by_title.setdefault(label["title"], k)
     want = {(by_title[a], by_title[b]) for a, b in spec["edges"]}
-    found = [(t["id"], d) for t in tasks for d in t["dependencies"]]
+    parent = {t["id"]: t["parent"] for t in tasks}
+
+    def source(tid: str) -> str:
+        """An unlabelled task's edge counts for its nearest labelled ancestor (the
+        requirement sentence under a labelled heading speaks for that heading)."""
+        cur: str | None = tid
+        while cur is not None and cur not in owner:
+            cur = parent.get(cur)
+        return cur if cur is not None else tid
+
+    found = [(source(t["id"]), d) for t in tasks for d in t["dependencies"]]
     got = {(owner[a], owner[b]) for a, b in found if a in owner and b in owner}
     missing_refs = " ".join(str(m.get("ref", "")) for m in result.problems.get("missing", []))
     unresolved = spec.get("unresolved", [])

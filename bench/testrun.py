@@ -115,7 +115,8 @@ def pytest_wall(s: Suite, extra: list[str]) -> tuple[float, dict[str, int]]:
 
 
 def catalytic_runs(s: Suite, workers: int) -> list[tuple[float, dict[str, Any]]]:
-    d = DaemonProcess({"testrun": {"allowed_roots": [str(ENVS)], "timeout_s": 300}})
+    d = DaemonProcess({"testrun": {"allowed_roots": [str(ENVS)], "timeout_s": 300,
+                                   "allowed_interpreters": [str(ENVS)]}})
     d.start()
     try:
         with d.client() as c:

@@ -19,6 +19,7 @@ from catalytic.client.errors import (
     RpcError,
     TooLarge,
 )
+from catalytic.client.mirror import TaskMirror
 from catalytic.client.protocol import PROTOCOL_VERSION
 from catalytic.client.sync import Client
 
@@ -38,5 +39,6 @@ __all__ = [
     "ParseError",
     "ProtocolMismatch",
     "RpcError",
+    "TaskMirror",
     "TooLarge",
 ]

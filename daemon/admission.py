@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Protocol
 
-from catalytic.client.errors import Overloaded, TooLarge
+from catalytic.protocol.errors import Overloaded, TooLarge
 
 LIMIT = "daemon.memory_budget"
 

@@ -12,7 +12,7 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
-from catalytic.client.errors import Forbidden, InvalidParams
+from catalytic.protocol.errors import Forbidden, InvalidParams
 
 
 def resolve_under(path: Any, roots: Iterable[str | Path], setting: str, *,

@@ -258,9 +258,6 @@ class Connection(asyncio.Protocol):
         elif self.head_at != boundary:
             self.head, self.head_at = b"", -1
 
-    def head_msgid(self) -> int | None:
-        return self._head_msgid()
-
     def _head_msgid(self) -> int | None:
         """The msgid of the message being received, read from its first bytes."""
         try:

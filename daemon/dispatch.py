@@ -16,6 +16,7 @@ from __future__ import annotations
 import asyncio
 import functools
 import inspect
+import logging
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
@@ -30,6 +31,7 @@ from catalytic.plugins.base import DEFER, Method
 from catalytic.protocol.errors import (
     Cancelled,
     DeadlineExceeded,
+    Forbidden,
     InternalError,
     InvalidParams,
     InvalidRequest,
@@ -55,6 +57,9 @@ cost more than the call itself."""
 FLUSH_BYTES = 256 << 10
 """Answers gathered from one read are handed to the transport once they reach this size,
 so a peer that does not read is noticed before the next message is answered."""
+
+REFUSED = frozenset({InvalidParams.code, Forbidden.code, TooLarge.code, Overloaded.code})
+"""Codes of calls refused before their work began: not recorded as workload."""
 
 _packb = msgpack.Packer(use_bin_type=True, unicode_errors="surrogateescape").pack
 
@@ -174,7 +179,10 @@ class Dispatcher:
         if type(msgid) is not int:
             return False
         call = session.inflight.get(msgid)
-        return call is not None and call.cancel(reason)
+        if call is None:
+            return False
+        call.cancel(reason)  # a second cancel of a call still winding down is a no-op
+        return True
 
     def cancel_all(self, reason: str) -> None:
         for session in [*self.sessions, self.internal]:
@@ -267,16 +275,15 @@ class Dispatcher:
 
     def account(self, entry: Entry, kwargs: dict[str, Any], elapsed: float,
                 error: RpcError | None) -> None:
-        """Count an accepted call in its method's stats and in a running `system.record`."""
+        """Count a call in its method's stats and, when its handler accepted it, in a
+        running `system.record` (a call refused for its params is no workload)."""
         code = None if error is None else error.code
         entry.stats.record(elapsed, code)
         st = self.state
-        if st is not None and st.recorder is not None:
+        if st is not None and st.recorder is not None and code not in REFUSED:
             st.recorder.add(entry.name, kwargs, elapsed, code)
 
-    def _log(self) -> Any:
-        import logging
-
+    def _log(self) -> logging.Logger:
         return self.state.log if self.state is not None else logging.getLogger("catalytic")
 
     # -- awaited callers: plugins (`ctx.call`) and HTTP --------------------------------------
@@ -455,13 +462,14 @@ class Dispatcher:
                 answered, _result, error = self._now(entry, call, kwargs)
                 if answered:
                     if error is not None:
-                        log.info("notification %s failed: %s", method, error)
+                        log.debug("notification %s failed: %s", method, error)
                     return
             self._room(session)
         except RpcError as exc:
             if entry is not None:
                 entry.stats.record(0.0, exc.code)
-            log.info("notification %.80s ignored: %s", method, exc)
+            log.debug("notification %.80s ignored: %s", method, exc)  # a flood must not flood
+            # the log too; system.stats counts the refusals by code
             return
         key = call.key = session.new_key()
         session.inflight[key] = call

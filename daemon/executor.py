@@ -25,9 +25,9 @@ from concurrent.futures import Future, ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from typing import Any, TypeVar
 
-from catalytic.client.errors import InternalError, Overloaded
 from catalytic.daemon.job_reporter import JobReporter, MapProgress, run_with
 from catalytic.plugins.base import JobCancelled, ProgressFn
+from catalytic.protocol.errors import InternalError, Overloaded
 
 T = TypeVar("T")
 SLOTS = 4096

@@ -34,10 +34,10 @@ from distributed import Client
 from distributed.scheduler import KilledWorker
 from distributed.security import Security
 
-from catalytic.client.errors import InternalError, Overloaded
 from catalytic.daemon.executor import BaseExecutor, LocalExecutor
 from catalytic.daemon.executor_dask_worker import TOPIC, mark_cancelled, run_job
 from catalytic.plugins.base import JobCancelled, ProgressFn
+from catalytic.protocol.errors import InternalError, Overloaded
 
 T = TypeVar("T")
 INFO_INTERVAL_S = 2.0

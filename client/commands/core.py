@@ -9,7 +9,13 @@ import signal
 import time
 from typing import Any
 
-from catalytic.client.commands import EXIT_ERROR, EXIT_NOT_RUNNING, EXIT_OK, CliContext
+from catalytic.client.commands import (
+    EXIT_ERROR,
+    EXIT_NOT_RUNNING,
+    EXIT_OK,
+    CliContext,
+    config_apply,
+)
 from catalytic.client.discover import (
     connect_unix,
     daemon_log_path,
@@ -50,6 +56,7 @@ def register(sub: Any) -> None:
     csub = p.add_subparsers(dest="config_cmd", required=True)
     csub.add_parser("show", help="effective config with where each value came from"
                     ).set_defaults(func=run_config_show)
+    config_apply.register(csub)
 
 
 def _alive(cli: CliContext) -> bool:

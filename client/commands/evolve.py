@@ -3,7 +3,7 @@
     catalytic evolve run zdt1 --generations 250
     catalytic evolve status ID
     catalytic evolve pareto ID [--plot out.svg]
-    catalytic evolve autotune [--apply]
+    catalytic evolve autotune [--apply]      (then: catalytic config apply)
 """
 
 from __future__ import annotations
@@ -57,8 +57,8 @@ def register(sub: Any) -> None:
     at.add_argument("--memory-budget-mib", type=int, default=None,
                     help="budget the model judges against (default: daemon.memory_budget)")
     at.add_argument("--apply", action="store_true",
-                    help="write the winner to the user config (a backup is kept)")
-    at.add_argument("--config", default=None, help="config file to write with --apply")
+                    help="save the winner as a proposal in the daemon's state directory "
+                         "(install it with `catalytic config apply`)")
     at.set_defaults(func=run_autotune)
 
 
@@ -181,8 +181,6 @@ def run_autotune(args: argparse.Namespace, cli: CliContext) -> int:
                               "population": args.population, "generations": args.generations,
                               "seed": args.seed, "apply": args.apply,
                               "windows": args.windows}
-    if args.config:
-        params["config"] = args.config
     if args.memory_budget_mib:
         params["memory_budget"] = args.memory_budget_mib << 20
     res = cli.call("evolve.autotune", params)
@@ -203,9 +201,10 @@ def run_autotune(args: argparse.Namespace, cli: CliContext) -> int:
             con.print(f"  {m:<14} {cur['heldout_metrics'][m]:.3f} -> {v:.3f}")
         con.print("best knobs: " + ", ".join(f"{k}={_fmt(v)}"
                                              for k, v in best["knobs"].items()))
-        if "applied" in res:
-            a = res["applied"]
-            con.print(f"written to {a['path']} (backup {a['backup']}); "
-                      f"not settings of this daemon: {', '.join(a['skipped']) or 'none'}")
+        if "proposal" in res:
+            a = res["proposal"]
+            con.print(f"proposal written to {a['path']}; install it with: {a['install']} "
+                      f"(not settings of this daemon: {', '.join(a['skipped']) or 'none'})",
+                      markup=False)
     cli.emit(res, human)
     return EXIT_OK

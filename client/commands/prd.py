@@ -82,6 +82,7 @@ def run_decompose(args: argparse.Namespace, cli: Any) -> int:
                       f"sections — {s['sections_reused']} reused, "
                       f"{s['sections_recomputed']} recomputed, "
                       f"{s.get('sections_placed', 0)} placed anew")
+        console.print(change_summary(result))
         for w in result["warnings"]:
             console.print(f"[yellow]warning:[/] {w}")
         for c in result["problems"]["cycles"]:
@@ -101,6 +102,23 @@ def run_decompose(args: argparse.Namespace, cli: Any) -> int:
 
     cli.emit(result, human)
     return 0
+
+
+def change_summary(result: dict[str, Any], show: int = 5) -> str:
+    """One line (and a few IDs) saying what this decomposition changed against the stored one."""
+    ch = result.get("changes") or {"added": [], "changed": [], "removed": []}
+    added = [t["id"] for t in ch["added"]]
+    changed = [t["id"] for t in ch["changed"]]
+    removed = list(ch["removed"])
+    if not (added or changed or removed):
+        return f"revision {result.get('revision', '?')}: no task changed"
+    parts = [f"revision {result.get('revision', '?')}: {len(added)} added, "
+             f"{len(changed)} changed, {len(removed)} removed"]
+    for mark, ids in (("+", added), ("~", changed), ("-", removed)):
+        parts += [f"  {mark} {tid}" for tid in ids[:show]]
+        if len(ids) > show:
+            parts.append(f"  {mark} … {len(ids) - show} more")
+    return "\n".join(parts)
 
 
 def run_next(args: argparse.Namespace, cli: Any) -> int:

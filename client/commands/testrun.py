@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import os
+from collections import Counter
 from pathlib import Path
 from typing import Any
 
@@ -20,6 +21,11 @@ def _options(p: argparse.ArgumentParser) -> None:
                    help="the project's interpreter (default: PATH/.venv/bin/python)")
     p.add_argument("--junitxml", default=None, help="write JUnit XML here")
     p.add_argument("--plan", action="store_true", help="show the schedule, do not run")
+    p.add_argument("--affected", dest="select", action="store_const", const="affected",
+                   default=None, help="run only the tests an edit since they last ran can "
+                   "affect (plus new, unrecorded and last-failed tests)")
+    p.add_argument("--affected-first", dest="select", action="store_const",
+                   const="affected-first", help="run those first, then the rest")
     p.add_argument("--forget", action="store_true", help="drop the remembered history")
     p.add_argument("--slowest", type=int, default=5, help="how many slowest tests to list")
     p.add_argument("--shards", choices=("local", "dask"), default=None,
@@ -46,7 +52,7 @@ def split_rest(args: argparse.Namespace) -> tuple[Path, list[str]]:
     _options(again)
     again.add_argument("path", nargs="?")
     ns, unknown = again.parse_known_args(rest)
-    for key in ("workers", "python", "junitxml", "shards", "worker_root"):
+    for key in ("workers", "python", "junitxml", "shards", "worker_root", "select"):
         if getattr(ns, key) is not None:
             setattr(args, key, getattr(ns, key))
     args.plan = args.plan or ns.plan
@@ -73,6 +79,8 @@ def run_test(args: argparse.Namespace, cli: CliContext) -> int:
                               "junitxml": args.junitxml}
     if args.shards:
         params["shards"] = args.shards
+    if args.select:
+        params["select"] = args.select
     if args.worker_root:
         params["worker_root"] = os.path.abspath(args.worker_root)
     try:
@@ -122,13 +130,25 @@ def show_run(con: Any, r: dict[str, Any], slowest: int) -> None:
             label = "FAILED" if x["outcome"] == "failed" else "ERROR"
             first = (str(x.get("message") or "").splitlines() or [""])[0]
             con.print(f"{label} {x['nodeid']} - {first[:200]}", markup=False)
+    if r.get("select", "all") != "all":
+        con.print(selection_line(r), markup=False, highlight=False)
     con.print(summary_line(r))
+
+
+def selection_line(r: dict[str, Any]) -> str:
+    """How many tests the selection ran and why (the commonest reasons)."""
+    reasons = Counter(str(x.get("reason", "")).split(" (")[0] for x in r["results"])
+    why = ", ".join(f"{n} {k}" for k, n in reasons.most_common(4))
+    first = (f"; first failure after {r['first_failure_s']:.2f}s"
+             if r.get("first_failure_s") is not None else "")
+    return (f"{r['select']}: ran {r['selected']} of {r['selected'] + r['deselected']} tests"
+            + (f" ({why})" if why else " (nothing affected)") + first)
 
 
 def summary_line(r: dict[str, Any]) -> str:
     parts = [f"{r[k]} {k.rstrip('s') if k == 'errors' and r[k] == 1 else k}"
              for k in ("failed", "passed", "skipped", "xfailed", "xpassed", "errors") if r[k]]
-    if r["exit_status"] == 5:
+    if r["exit_status"] == 5 or (r["tests"] == 0 and r.get("select", "all") != "all"):
         parts = ["no tests ran", *parts]
     where = (f"{r['shards']} Dask shards" if r.get("shards_mode") == "dask"
              else f"{r['workers']} workers")

@@ -45,6 +45,8 @@ class DaemonLink:
         self.timeout = timeout
         self._client: AsyncClient | None = None
         self._lock = asyncio.Lock()
+        self.graphs: dict[str, tuple[str, Any]] = {}
+        """document → (revision, its task graph): kept by the task tools between calls."""
 
     async def client(self) -> AsyncClient:
         async with self._lock:

@@ -109,7 +109,7 @@ def build_server(link: DaemonLink, version: str = "", log_level: LogLevel = "WAR
                              "supported). Returns counts, duration and only the failures "
                              "with short tracebacks.")
     async def run_tests(ctx: Context,
-                        root: Annotated[str, Field(description="Absolute project path")],
+                        root: Annotated[str, Field(description="Project folder")],
                         select: Select | None = None,
                         args: Annotated[list[str] | None,
                                         Field(description="Extra pytest args")] = None,
@@ -123,7 +123,9 @@ def build_server(link: DaemonLink, version: str = "", log_level: LogLevel = "WAR
     @server.tool(description="Store an artifact (text or base64) under a key in the "
                              "workspace cache.")
     async def cache_put(key: str, text: str | None = None, base64: str | None = None,
-                        ttl_s: float | None = None) -> CallToolResult:
+                        ttl_s: Annotated[float | None,
+                                         Field(description="Expire after seconds")] = None,
+                        ) -> CallToolResult:
         return await answer(status_ops.cache_put(link, key=key, text=text, base64_data=base64,
                                                  ttl_s=ttl_s))
 

@@ -2,22 +2,27 @@
 
 Plain async functions over a `DaemonLink` returning short JSON-ready maps; the
 MCP layer only wraps them. Verbs added by newer daemons (`prd.tasks`, a
-`revision` in `prd.decompose`'s answer) are used where the daemon has them.
+`revision` in `prd.decompose`'s answer) are used where the daemon has them:
+then a document's graph is read once per revision and kept, and each call reads
+only the statuses it shows.
 """
 
 from __future__ import annotations
 
 import json
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from catalytic.client.mcp.link import DaemonLink, ProgressSink, ToolFailure
 
-STATUSES = ("pending", "in-progress", "blocked", "done", "cancelled", "deferred")
 TOP_LEVEL_SHOWN = 40
 """parse_prd lists at most this many top-level tasks (the count says how many exist)."""
 WARNINGS_SHOWN = 10
-PAGE = 1000
+PAGE = 10_000
+"""Tasks asked for per prd.tasks page when reading a whole graph."""
+STATUS_BY_ID_MAX = 200
+"""Above this many tasks, statuses are read as the whole status map instead of by id."""
 
 
 def brief(task: dict[str, Any]) -> dict[str, Any]:
@@ -66,6 +71,8 @@ async def parse_prd(link: DaemonLink, *, path: str | None, text: str | None, doc
             out["warnings_more"] = len(warnings) - WARNINGS_SHOWN
     if "revision" in result:
         out["revision"] = result["revision"]
+        if "tasks" in result and await _by_ids(link):  # the whole graph at that revision
+            link.graphs[document] = (result["revision"], Graph(tasks, fresh=False))
     changes = result.get("changes")
     if isinstance(changes, dict):
         out["changes"] = {k: len(changes.get(k) or []) for k in ("added", "changed", "removed")}
@@ -92,40 +99,101 @@ async def all_tasks(link: DaemonLink, document: str) -> list[dict[str, Any]]:
     return tasks
 
 
+@dataclass
+class Graph:
+    """A document's tasks indexed for the task tools.
+
+    `fresh` says whether the statuses in `tasks` were read by this call; a graph
+    kept from an earlier call (same revision) has stale statuses, so callers
+    read the statuses they show through `statuses`.
+    """
+
+    tasks: list[dict[str, Any]]
+    fresh: bool
+    by_id: dict[str, dict[str, Any]] = field(init=False)
+    children: dict[str, list[dict[str, Any]]] = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.by_id = {t["id"]: t for t in self.tasks}
+        self.children = {}
+        for t in self.tasks:
+            if t.get("parent") is not None:
+                self.children.setdefault(t["parent"], []).append(t)
+
+    def task(self, task_id: str) -> dict[str, Any]:
+        if task_id not in self.by_id:
+            raise ToolFailure(f"no task {task_id!r} in that document", -33003)
+        return self.by_id[task_id]
+
+
+async def _by_ids(link: DaemonLink) -> bool:
+    """Does the daemon page tasks by id (and name each stored state with a revision)?"""
+    return await link.has_param("prd.tasks", "ids")
+
+
+async def graph(link: DaemonLink, document: str) -> Graph:
+    """The document's graph; kept per revision where the daemon names revisions."""
+    if not await _by_ids(link):
+        return Graph(await all_tasks(link, document), fresh=True)
+    head = await link.call("prd.tasks", {"document": document, "ids": [], "limit": 1})
+    kept = link.graphs.get(document)
+    if kept is not None and kept[0] == head["revision"]:
+        return kept[1]
+    # Read once, then kept until the document's text changes (its revision does).
+    whole = Graph(await all_tasks(link, document), fresh=True)
+    link.graphs[document] = (head["revision"], Graph(whole.tasks, fresh=False))
+    return whole
+
+
+async def statuses(link: DaemonLink, document: str, g: Graph,
+                   ids: list[str]) -> dict[str, str]:
+    """The current status of each of `ids` (one small call when the graph was kept)."""
+    if g.fresh or not ids:
+        return {i: g.by_id[i].get("status", "pending") for i in ids if i in g.by_id}
+    if len(ids) > STATUS_BY_ID_MAX:  # the status map is smaller than that many whole tasks
+        return dict((await link.call("prd.status", {"document": document}))["status"])
+    page = await link.call("prd.tasks", {"document": document, "ids": ids, "limit": len(ids)})
+    return {t["id"]: t.get("status", "pending") for t in page.get("tasks") or []}
+
+
 async def get_tasks(link: DaemonLink, *, document: str, status: str | None, offset: int,
                     limit: int) -> dict[str, Any]:
-    tasks = await all_tasks(link, document)
-    if status is not None:
-        tasks = [t for t in tasks if t.get("status") == status]
-    page = tasks[offset:offset + limit]
-    out: dict[str, Any] = {"document": document, "total": len(tasks),
-                           "tasks": [brief(t) for t in page]}
-    if offset + limit < len(tasks):
+    if status is None and await _by_ids(link):
+        page = await link.call("prd.tasks", {"document": document, "offset": offset,
+                                             "limit": limit})
+        tasks, total = page.get("tasks") or [], int(page.get("total", 0))
+    else:
+        g = await graph(link, document)
+        current = await statuses(link, document, g, [t["id"] for t in g.tasks])
+        matching = [{**t, "status": current.get(t["id"], "pending")} for t in g.tasks
+                    if status is None or current.get(t["id"], "pending") == status]
+        tasks, total = matching[offset:offset + limit], len(matching)
+    out: dict[str, Any] = {"document": document, "total": total,
+                           "tasks": [brief(t) for t in tasks]}
+    if offset + limit < total:
         out["next_offset"] = offset + limit
     return out
 
 
-def _find(tasks: list[dict[str, Any]], task_id: str) -> dict[str, Any]:
-    for t in tasks:
-        if t["id"] == task_id:
-            return t
-    raise ToolFailure(f"no task {task_id!r} in that document", -33003)
-
-
 async def get_task(link: DaemonLink, *, document: str, task_id: str) -> dict[str, Any]:
-    tasks = await all_tasks(link, document)
-    task = _find(tasks, task_id)
-    by_id = {t["id"]: t for t in tasks}
-    out = {k: task[k] for k in ("id", "title", "description", "status", "priority", "kind",
+    g = await graph(link, document)
+    task = g.task(task_id)
+    deps = list(task.get("dependencies") or [])
+    kids = g.children.get(task_id, [])
+    current = await statuses(link, document, g,
+                             [task_id, *[d for d in deps if d in g.by_id],
+                              *[k["id"] for k in kids]])
+    out = {k: task[k] for k in ("id", "title", "description", "priority", "kind",
                                 "complexity", "parent", "lines") if task.get(k) is not None}
+    out["status"] = current.get(task_id, "pending")
     for k in ("acceptance_criteria", "test_strategy"):
         if task.get(k):
             out[k] = task[k]
-    out["dependencies"] = [{"id": d, "title": by_id[d]["title"], "status": by_id[d]["status"]}
-                           if d in by_id else {"id": d, "missing": True}
-                           for d in task.get("dependencies") or []]
-    out["subtasks"] = [{"id": t["id"], "title": t["title"], "status": t["status"]}
-                       for t in tasks if t.get("parent") == task_id]
+    out["dependencies"] = [{"id": d, "title": g.by_id[d]["title"],
+                            "status": current.get(d, "pending")}
+                           if d in g.by_id else {"id": d, "missing": True} for d in deps]
+    out["subtasks"] = [{"id": k["id"], "title": k["title"],
+                        "status": current.get(k["id"], "pending")} for k in kids]
     return out
 
 
@@ -184,30 +252,29 @@ EXPAND_MAX = 200
 
 
 async def expand_task(link: DaemonLink, *, document: str, task_id: str) -> dict[str, Any]:
-    tasks = await all_tasks(link, document)
-    root = _find(tasks, task_id)
-    children: dict[str, list[dict[str, Any]]] = {}
-    for t in tasks:
-        if t.get("parent") is not None:
-            children.setdefault(t["parent"], []).append(t)
-    budget = [EXPAND_MAX]
+    g = await graph(link, document)
+    root = g.task(task_id)
+    shown: list[dict[str, Any]] = []
     cut = [False]
 
     def node(t: dict[str, Any]) -> dict[str, Any]:
-        budget[0] -= 1
         out = brief(t)
-        kids = children.get(t["id"], [])
-        shown = []
+        shown.append(out)
+        kids = g.children.get(t["id"], [])
+        subtasks = []
         for k in kids:
-            if budget[0] <= 0:
+            if len(shown) >= EXPAND_MAX:
                 break
-            shown.append(node(k))
-        if shown:
-            out["subtasks"] = shown
-        if len(shown) < len(kids):
-            out["subtasks_more"] = len(kids) - len(shown)
+            subtasks.append(node(k))
+        if subtasks:
+            out["subtasks"] = subtasks
+        if len(subtasks) < len(kids):
+            out["subtasks_more"] = len(kids) - len(subtasks)
             cut[0] = True
         return out
 
     tree = node(root)
+    current = await statuses(link, document, g, [n["id"] for n in shown])
+    for n in shown:
+        n["status"] = current.get(n["id"], "pending")
     return {"document": document, "task": tree, "truncated": cut[0]}

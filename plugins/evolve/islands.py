@@ -90,18 +90,31 @@ class Evaluator:
 
 
 def run_epoch(island: Optimizer, evaluator: Evaluator, generations: int,
-              max_evaluations: int | None = None, report: Any = None) -> Optimizer:
+              share: int | None = None, report: Any = None) -> Optimizer:
     """Evolve one island for `generations` generations; returns the evolved island.
 
-    Stops early once the island has done `max_evaluations` evaluations. With
-    `report` (the executor's Reporter) it reports progress and stops when the
-    call is cancelled (the Reporter raises).
+    Stops early once the island has made `share` more evaluations (None: no limit),
+    so one `share` serves every island of an `executor.map`. With `report` (the
+    executor's Reporter) it reports progress and stops when the call is cancelled
+    (the Reporter raises).
     """
+    cap = None if share is None else island.evaluations + share
     for g in range(generations):
-        if max_evaluations is not None and island.evaluations >= max_evaluations:
+        if cap is not None and island.evaluations >= cap:
             break
         X = island.ask()
         island.tell(X, evaluator(X))
         if report is not None:
             report.report(g + 1, generations, f"generation {island.generation}")
     return island
+
+
+async def evolve_islands(executor: Any, islands: Sequence[Optimizer], evaluator: Evaluator,
+                         generations: int, share: int | None = None) -> list[Optimizer]:
+    """One epoch of every island, one job each on `executor` (the plugin contract's
+    `map`): all islands come back, or the first failure is raised and every sibling job
+    is cancelled (each reports per generation, so a running one stops at its next)."""
+    out: list[Optimizer] = await executor.map(run_epoch, islands,
+                                              args=(evaluator, generations, share),
+                                              report=True)
+    return out

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import secrets
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any, TypeVar, cast
 
@@ -31,8 +31,10 @@ from catalytic.plugins.evolve.autotune_rpc import AutotuneMixin
 from catalytic.plugins.evolve.calls import (
     ask_is_heavy,
     ask_job,
-    pareto_is_heavy,
-    pareto_job,
+    decode_slices,
+    front_is_heavy,
+    front_job,
+    pareto_slices,
     settle_epoch,
     settle_is_heavy,
     tell_is_heavy,
@@ -45,7 +47,7 @@ from catalytic.plugins.evolve.footprint import (
     stored_study_bytes,
     study_bytes,
 )
-from catalytic.plugins.evolve.islands import Evaluator, run_epoch
+from catalytic.plugins.evolve.islands import Evaluator, evolve_islands
 from catalytic.plugins.evolve.problems import PROBLEMS, get_problem
 from catalytic.plugins.evolve.spec import SpecError, StudySpec, parse_spec
 from catalytic.plugins.evolve.store import MIGRATIONS, StudyStore, dump
@@ -58,8 +60,14 @@ TOO_MANY = -33002
 """`evolve.max_studies` studies exist; delete one first."""
 
 
-def _quiet(done: float, total: float | None = None, message: str = "") -> None:
-    """Progress sink for island jobs: gives each job a Reporter so cancelling stops it."""
+async def _sliced(slices: Iterator[list[dict[str, Any]]]) -> list[dict[str, Any]]:
+    """Concatenate the slices, letting other callbacks run between two (thousands of
+    candidates take milliseconds to build)."""
+    out: list[dict[str, Any]] = []
+    for part in slices:
+        out += part
+        await asyncio.sleep(0)
+    return out
 
 
 def bad(e: SpecError) -> InvalidParams:
@@ -90,6 +98,9 @@ class EvolvePlugin(AutotuneMixin, Plugin):
         Setting("max_studies", "int", 1000, "Studies kept before evolve.create refuses.",
                 min=1),
         Setting("max_population", "int", 10000, "Largest population per island.", min=4),
+        Setting("workload_roots", "path_list", [],
+                "Folders evolve.autotune may read a workload file from, by absolute path "
+                "(recordings of system.record are always readable by name)."),
     )
 
     async def start(self, ctx: PluginContext) -> None:
@@ -250,11 +261,12 @@ class EvolvePlugin(AutotuneMixin, Plugin):
             heavy = ask_is_heavy(s, n)
             if heavy:
                 self.ctx.admit(ask_bytes(s.spec, n), f"evolve.ask of {n} candidates")
-            s, out = await self._apply(heavy, ask_job, s, n)
+            s, got = await self._apply(heavy, ask_job, s, n)
             if s.seq != seq:
                 await self._durably(self.store.journal, s.id, s.seq, ["ask", n])
-        self.asked += len(out["candidates"])
-        return out
+        self.asked += len(got.ids)
+        return {"candidates": await _sliced(decode_slices(s, got.ids, got.X)),
+                "done": got.done, "generation": got.generation}
 
     @rpc("tell", Param("study", "str"),
          Param("results", "list", items="map",
@@ -283,10 +295,12 @@ class EvolvePlugin(AutotuneMixin, Plugin):
          doc="The feasible non-dominated set over all islands: {front: [{genes, values}]}.")
     async def pareto(self, call: Call, study: str) -> dict[str, Any]:
         s = self._study(study, idle=False)
-        if pareto_is_heavy(s):  # a read: the copy sent to the worker is not adopted
-            out: dict[str, Any] = await self.ctx.executor.submit(pareto_job, s)
-            return out
-        return pareto_job(s)
+        if front_is_heavy(s):  # a read: the copy sent to the worker is not adopted
+            front = await self.ctx.executor.submit(front_job, s)
+        else:
+            front = s.current_front()
+        return {"front": await _sliced(pareto_slices(s, front)),
+                "objectives": [o.name for o in s.spec.objectives], "hypervolume": s.last_hv}
 
     @rpc("best", Param("study", "str"),
          doc="The best candidate told so far by the weighted score: {genes, values, score}.")
@@ -371,6 +385,10 @@ class EvolvePlugin(AutotuneMixin, Plugin):
         self.running.add(s.id)
         try:
             async with self._lock(s.id):
+                s = self._study(s.id, idle=False)  # a call that held the lock may have
+                if s.outstanding:                  # replaced it
+                    raise InvalidParams(f"study: {len(s.outstanding)} candidates are still "
+                                        "out; tell them first", {"field": "study"})
                 s = await self._evolve(call, s, generations, evaluations)
         finally:
             self.running.discard(s.id)
@@ -390,15 +408,10 @@ class EvolvePlugin(AutotuneMixin, Plugin):
             if evaluations is not None and s.evaluations >= evaluations:
                 break
             epoch = min(interval - s.generation % interval, generations - s.generation)
-            cap = None
-            if evaluations is not None:
-                cap = [i.evaluations + -(-(evaluations - s.evaluations) // len(s.islands))
-                       for i in s.islands]
-            jobs = [self.ctx.executor.submit(run_epoch, island, evaluator, epoch,
-                                             cap[k] if cap else None, progress=_quiet)
-                    for k, island in enumerate(s.islands)]
+            share = None if evaluations is None else \
+                -(-(evaluations - s.evaluations) // len(s.islands))
             try:
-                new = await asyncio.gather(*jobs)
+                new = await evolve_islands(self.ctx.executor, s.islands, evaluator, epoch, share)
             except asyncio.CancelledError:
                 await self._checkpoint(s)
                 raise

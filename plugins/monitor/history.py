@@ -15,6 +15,15 @@ from typing import Any
 Sample = tuple[float, dict[str, float]]
 
 
+def value_lists(samples: Iterable[Sample]) -> dict[str, list[float]]:
+    """metric → its values, in sample order (a pure function: safe on a copy in a thread)."""
+    out: dict[str, list[float]] = {}
+    for _ts, values in samples:
+        for name, v in values.items():
+            out.setdefault(name, []).append(v)
+    return out
+
+
 class Ring:
     def __init__(self, capacity: int) -> None:
         self.samples: deque[Sample] = deque(maxlen=max(1, capacity))
@@ -41,13 +50,7 @@ class Ring:
 
     def series(self, since: float = -math.inf) -> dict[str, list[float]]:
         """metric → values (only samples after `since`)."""
-        out: dict[str, list[float]] = {}
-        for ts, values in self.samples:
-            if ts <= since:
-                continue
-            for name, v in values.items():
-                out.setdefault(name, []).append(v)
-        return out
+        return value_lists(self.since(since))
 
     def drop_oldest(self, fraction: float) -> int:
         """Forget the oldest share of samples (they stay in SQLite); returns how many."""

@@ -26,7 +26,7 @@ from catalytic.plugins.base import (
 )
 from catalytic.plugins.monitor import profiler, summary
 from catalytic.plugins.monitor.flatten import StatsFlattener, key
-from catalytic.plugins.monitor.history import Ring, Sample, columns
+from catalytic.plugins.monitor.history import Ring, Sample, columns, value_lists
 from catalytic.plugins.monitor.probe import LagProbe
 from catalytic.plugins.monitor.prom import MonitorCollector
 from catalytic.plugins.monitor.sampler import ProcessSampler
@@ -190,22 +190,35 @@ class MonitorPlugin(Plugin):
         return held - self.ring.memory_bytes()
 
     # -- reports and baselines ---------------------------------------------------------------
-    async def series_now(self, window_s: float | None) -> dict[str, list[float]]:
-        """metric → values over the window, sampling first when the window holds no
-        sample yet (right after start, or a window shorter than the interval): a report
-        never says nothing. Built in a worker thread from a copy of the history."""
+    async def window_samples(self, window_s: float | None) -> list[Sample]:
+        """A copy of the window's samples; when it holds none yet (just after start, or a
+        window shorter than the interval), one is taken now rather than answering nothing."""
         since = time.time() - (window_s or self.ctx.config["report_window_s"])
-        last = self.ring.last()
-        if last is None or last[0] <= since:
-            await self.sample_once()  # stamped after `since`, so inside the window
-        samples, spans = list(self.ring.samples), self.spans.series()
+        samples = self.ring.since(since)
+        if not samples:
+            await self.sample_once()
+            samples = self.ring.since(since)
+        # a metrics × samples grid of floats, and the columns it is built from
+        self.ctx.admit(len(samples) * len(samples[-1][1]) * 24, "a monitor report's window")
+        return samples
 
-        def build() -> dict[str, list[float]]:
-            series = summary.window(samples, since)
-            series.update(spans)
-            return series
+    def _series(self, samples: list[Sample],
+                spans: dict[str, list[float]]) -> dict[str, list[float]]:
+        """Columns of the samples plus the spans' durations (runs in a thread)."""
+        series = value_lists(samples)
+        series.update(spans)
+        return series
 
-        return await asyncio.to_thread(build)
+    def _report(self, samples: list[Sample], spans: dict[str, list[float]],
+                base: dict[str, Any] | None) -> dict[str, Any]:
+        result: dict[str, Any] = summary.json_safe(
+            summary.report(self._series(samples, spans), base))
+        return result
+
+    def _baseline(self, samples: list[Sample],
+                  spans: dict[str, list[float]]) -> dict[str, Any]:
+        sums = summary.summarize_many(self._series(samples, spans))
+        return {m: s for m, s in sums.items() if s["n"]}
 
     @rpc("report", Param("baseline", "str", required=False, doc="Compare with this baseline."),
          Param("window_s", "float", required=False, min=0.001,
@@ -222,8 +235,9 @@ class MonitorPlugin(Plugin):
                                f"{', '.join(n for n, _ in known) or 'none'}",
                                {"baseline": baseline}, code=UNKNOWN_BASELINE)
             base = found[1]
-        series = await self.series_now(window_s)
-        return await asyncio.to_thread(lambda: summary.json_safe(summary.report(series, base)))
+        samples = await self.window_samples(window_s)
+        # hundreds of metrics over a long window: summarised off the loop
+        return await asyncio.to_thread(self._report, samples, self.spans.series(), base)
 
     @rpc("baseline.save", Param("name", "str", doc="Name to save under (replaces)."),
          Param("window_s", "float", required=False, min=0.001),
@@ -231,14 +245,10 @@ class MonitorPlugin(Plugin):
     async def baseline_save(self, name: str, window_s: float | None) -> dict[str, Any]:
         if not name.strip() or len(name) > 200:
             raise InvalidParams("baseline name must be 1-200 characters, not blank")
-        series = await self.series_now(window_s)
-
-        def summaries() -> dict[str, Any]:
-            sums = {m: summary.summarize(v) for m, v in series.items()}
-            return summary.json_safe({m: s for m, s in sums.items() if s["n"]})
-
-        sums = await asyncio.to_thread(summaries)
-        created = await asyncio.to_thread(self.store.save_baseline, name, sums)
+        samples = await self.window_samples(window_s)
+        sums = await asyncio.to_thread(self._baseline, samples, self.spans.series())
+        created = await asyncio.to_thread(self.store.save_baseline, name,
+                                          summary.json_safe(sums))
         return {"name": name, "created": created, "metrics": len(sums)}
 
     @rpc("baseline.list", doc="Saved baselines with their creation times.")

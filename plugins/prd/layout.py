@@ -44,6 +44,9 @@ class Block:
     linked: set[int] = field(default_factory=set)
     """Indices of tasks whose dependencies/references lists are not empty."""
     _tids: dict[str, int] | None = None
+    titles: list[tuple[str, str]] | None = None
+    """(title as lower-case words, task ID), filled the first time a title is looked up
+    (`resolve.py`) and kept while the block is reused or shifted."""
 
     def tid_index(self) -> dict[str, int]:
         """Task ID → index of its last task in the block."""
@@ -89,6 +92,8 @@ def build_block(sec: Section, res: SectionResult, key: tuple[Any, ...], last: in
             names.setdefault("n:" + t.name, tid)
         if t.outline:
             names.setdefault("o:" + t.outline, tid)
+            if parent is not None:  # `(Loans, item 1)`: item 1 of the task titled "Loans"
+                names.setdefault(f"c:{parent}\x1d{t.outline.rsplit('.', 1)[-1]}", tid)
         priority = t.priority or prio.get(parent, "medium")
         prio[tid] = priority
         for rid in t.ids:
@@ -128,4 +133,4 @@ def shifted(block: Block, start: int) -> Block:
     d = start - block.start
     tasks = [{**t, "lines": [t["lines"][0] + d, t["lines"][1] + d]} for t in block.tasks]
     return Block(tasks, start, block.base, block.owner, block.prio, block.ids, block.names,
-                 block.refs, True, set(block.linked), None)
+                 block.refs, True, set(block.linked), None, block.titles)

@@ -59,6 +59,9 @@ class Memo:
         self.hits = self.misses = self.disk_hits = self.evictions = 0
         self._lock = threading.RLock()
         self._db = db
+        self._disk_bytes: int | None = None
+        """Bytes of values on disk, counted once then kept up to date by `flush` (an upper
+        bound: rows already present are counted again), so a flush costs what it writes."""
 
     def get(self, key: bytes) -> SectionResult | None:
         with self._lock:
@@ -107,7 +110,10 @@ class Memo:
             self._db.executemany("INSERT OR IGNORE INTO memo VALUES (?, ?, ?)", rows)
             self._db.execute("COMMIT")
             if self.disk_max_bytes:
-                self._trim_disk()
+                if self._disk_bytes is not None:
+                    self._disk_bytes += sum(len(v) for _, v, _ in rows)
+                if self._disk_bytes is None or self._disk_bytes > self.disk_max_bytes:
+                    self._trim_disk()
             return len(rows)
 
     def _trim_disk(self) -> None:
@@ -117,6 +123,9 @@ class Memo:
             self._db.execute(
                 "DELETE FROM memo WHERE key IN (SELECT key FROM memo ORDER BY used LIMIT "
                 "(SELECT COUNT(*) / 4 FROM memo))")
+            total = self._db.execute(
+                "SELECT COALESCE(SUM(LENGTH(value)), 0) FROM memo").fetchone()[0]
+        self._disk_bytes = int(total)
 
     def shrink(self, target: int) -> int:
         with self._lock:

@@ -20,9 +20,20 @@ MARKERS: tuple[tuple[str, re.Pattern[str]], ...] = (
     ("letter", re.compile(r"^( *)(([A-Za-z])[.)])[ \t]+(?=\S)")),
     ("roman", re.compile(rf"^( *)((?i:({ROMAN}))[.)])[ \t]+(?=\S)")),
     ("paren", re.compile(rf"^( *)(\(((?i:{ROMAN})|[A-Za-z]|\d{{1,3}})\))[ \t]+(?=\S)")),
+    ("part", re.compile(r"^( *)((?i:part|section|chapter|epic|module|area|phase|stage|milestone)"
+                        r"\s+([IVX]{1,4}|\d{1,3}|[A-Z])\b[.:)]?)[ \t]+(?=\S)")),
+    ("key", re.compile(r"^( *)(([A-Z][A-Z0-9]{1,9}-\d{1,5}):?)[ \t]+(?=\S)")),
+    ("gherkin", re.compile(r"^( *)(((?:Feature|Rule|Scenario(?: Outline)?|Example|Background)):)"
+                           r"[ \t]+(?=\S)")),
 )
-"""Outline markers CommonMark does not know, tried in this order (table-driven)."""
-QUICK = re.compile(r"^ *(?:\d{1,3}\.\d|[A-Za-z][.)]|[ivxIVX]{1,4}[.)]|\()", re.M)
+"""Outline markers CommonMark does not know, tried in this order (table-driven). `part` is
+a keyword and its number (`PART II. ...`, `Epic C: ...`), `key` an issue key (`WAL-101 ...`);
+those two stay in the item's text; the letter/roman/parenthesised markers and Gherkin's
+`Feature:` / `Scenario:` keywords (which carry no number) are stripped."""
+STRIPPED = ("letter", "roman", "paren", "gherkin")
+QUICK = re.compile(r"^ *(?:Feature:|Scenario|Rule:|Example:|Background:|"
+                   r"\d{1,3}\.\d|[A-Za-z][.)]|[ivxIVX]{1,4}[.)]|\(|[A-Z][A-Z0-9]{1,9}-\d|"
+                   r"(?i:part|section|chapter|epic|module|area|phase|stage|milestone)\s)", re.M)
 """Any line that might carry one of the markers (most Markdown sections have none)."""
 CM_ITEM = re.compile(r"^ *(?:[-*+]|\d{1,9}[.)])(?:[ \t]|$)")
 FENCE = re.compile(r"^ *(`{3,}|~{3,})")
@@ -78,7 +89,7 @@ def as_lists(text: str) -> tuple[str, dict[int, str]]:
                 lab = m.group(3)
                 if not lab or (kind == "roman" and not _is_roman(lab)):
                     continue
-                label = lab
+                label = "" if kind == "gherkin" else lab.lower() if kind in ("part", "key") else lab
                 indent = m.group(1)
                 break
         indented = line.startswith(" ")
@@ -96,7 +107,9 @@ def as_lists(text: str) -> tuple[str, dict[int, str]]:
 
 def strip_marker(text: str) -> str:
     """The item text without a leading outline marker (`A.`, `(b)`, `iv)`); dotted ones stay."""
-    for kind, pat in MARKERS[1:]:
+    for kind, pat in MARKERS:
+        if kind not in STRIPPED:
+            continue
         m = pat.match(text)
         if m and m.group(3) and (kind != "roman" or _is_roman(m.group(3))):
             return text[m.end():]

@@ -13,10 +13,13 @@ does not turn into edges or warnings.
 
 Candidates are strings: `id:<ID>`, `a:<anchor>`, `num:<n>` (sibling in the
 same numbered list), `t:<words>` (title prefix or close match), `T:<words>`
-(exact title only), `&:<words>\x1d<words>` (several titles joined by "and",
-each found as `t:`), `o:<outline>`, `n:<name slug>`. A reference whose only
-candidate is an exact title (a phrase without a colon, such as "requires
-caching" in prose) is not reported when nothing has that title.
+(exact title only), `&:<words>...` (several titles joined by "and",
+each found as `t:`), `o:<outline>`, `e:<words>...<n>` (item n of the task with that
+title), `n:<name slug>`. A first candidate `rev:`
+marks a reverse reference (`Blocks:`, `Required by:`, `Enables:`, `Unblocks:`,
+`Needed by:`, `Prerequisite for:`, with a colon): its target waits for the item.
+A reference whose only candidate is an exact title (a phrase without a colon,
+such as "requires caching" in prose) is not reported when nothing has that title.
 """
 
 from __future__ import annotations
@@ -27,39 +30,54 @@ from typing import NamedTuple
 from catalytic.plugins.prd import classify as C
 from catalytic.plugins.prd.outline import ref_outline
 
-STRONG = ("depend", "blocked", "wait")
+STRONG = ("depend", "blocked", "wait", "deps")
 """Phrases that always introduce a dependency (`requires`, `after`, `needs` may be prose)."""
-LABEL_ONLY = ("dependencies", "prereq", "pre-req", "build")
+LABEL_ONLY = ("dependencies", "dependency", "prereq", "pre-req", "build")
 """Words that introduce one only as a label (`Prerequisites: ...`)."""
 STOP = frozenset({"this", "that", "it", "them", "these", "those", "what", "whether", "which",
                   "other", "others", "each", "all", "everything", "something", "anything",
                   "nothing"})
 PHRASE = re.compile(
-    r"(?P<pre>^|[\s(\[,;.:—–-])(?:\*\*|__|_|\*)?(?P<p>depends?\s+(?:up)?on|dependent\s+on|dependencies|"
-    r"blocked\s+by|prerequisites?|pre-?reqs?|requires|require|needs|after|builds?\s+(?:up)?on|"
-    r"waits?\s+(?:for|on))\b(?P<colon>\s*(?:\*\*|__|_|\*)?\s*:(?:\*\*|__)?)?", re.I)
-QUICK = re.compile(r"depend|block|pre-?req|requir|need|after|build|wait", re.I)
+    r"(?P<pre>^|[\s(\[,;.:—–-])(?:\*\*|__|_|\*)?(?P<p>depends?\s+(?:up)?on|dependent\s+on|"
+    r"dependencies|depends(?=\s*:)|deps(?=\s*:)|dependency(?=\s*:)|blocked\s+(?:by|on)|"
+    r"waiting\s+(?:for|on)|prerequisites?|pre-?reqs?|requires|require|needs|after|"
+    r"builds?\s+(?:up)?on|waits?\s+(?:for|on)|once|"
+    r"(?P<rev>blocks|required\s+by|needed\s+by|enables|unblocks|prerequisite\s+(?:for|of)))\b"
+    r"(?P<colon>\s*(?:\*\*|__|_|\*)?\s*:(?:\*\*|__)?)?", re.I)
+QUICK = re.compile(r"dep|block|pre-?req|requir|need|after|build|wait|enable|once", re.I)
 """Text without any of these has no reference (checked once, before the finer scan)."""
 LABEL_LINE = re.compile(
     r"^\s*(?:[-*+]\s+)?(?:\*\*|__|_|\*)?\s*(depends?\s+(?:up)?on|dependent\s+on|dependencies|"
-    r"blocked\s+by|prerequisites?|pre-?reqs?|requires|after|needs|waits?\s+for)\b", re.I)
+    r"depends(?=\s*:)|deps(?=\s*:)|dependency(?=\s*:)|blocked\s+(?:by|on)|waiting\s+(?:for|on)|"
+    r"prerequisites?\s+(?:for|of)|prerequisites?|pre-?reqs?|requires|after|needs|waits?\s+for|"
+    r"blocks|required\s+by|needed\s+by|enables|unblocks)\b", re.I)
 """A line (or list item) that only states what its item waits for."""
-TOKEN = (r"(?:(?:FR|NFR|REQ|REQT|SC|US|UJ|AC|TC|BR|UC|T|R|NF|QR|SR|PR|DR|IR|CR|OR|[A-Z]{2,4})"
+TOKEN = (r"(?:#\d{1,6}|"
+         r"(?:FR|NFR|REQ|REQT|SC|US|UJ|AC|TC|BR|UC|T|R|NF|QR|SR|PR|DR|IR|CR|OR|[A-Z]{2,4})"
          r"-?\d{1,4}(?:\.\d+)*|\d{1,3}(?:\.\d{1,3})*|[A-Za-z](?:\.\d{1,3})+|[IVX]{1,4}\.[a-z])")
 NUMLIST = re.compile(
-    rf"^(?:(?:items?|tasks?|steps?|stories|story|requirements?|reqs?|#)\s*)?({TOKEN})"
-    rf"((?:\s*(?:,|and|&|or|/)\s*(?:#\s*)?{TOKEN})*)$")
-ANY_ID = re.compile(rf"(?<![\w./-]){TOKEN}(?![\w-])")
+    rf"^(?:(?:items?|tasks?|steps?|stories|story|requirements?|reqs?|issues?)\s*)?({TOKEN})"
+    rf"((?:\s*(?:,|and|&|or|/)\s*{TOKEN})*)"
+    r"(?:\s+(?:are|is|have|has)?\s*(?:done|complete|completed|finished|merged|landed|shipped))?$")
+ANY_ID = re.compile(rf"(?<![\w./#-]){TOKEN}(?![\w-])")
 ANCHOR = re.compile(r"\[([^\]]*)\]\(#([^)\s]+)\)")
 BRACKETS = re.compile(r"^\[([^\]]+)\]$")
 MARKUP = re.compile(r"\*\*|__|`|(?<!\w)[*_]|[*_](?!\w)")
 ANY_ID_ONLY = re.compile(r"[A-Z]{1,5}-?\d{1,4}(?:\.\d+)*")
-LEADING = re.compile(r"^(?:and|or|also|the completion of|completion of)\s+", re.I)
+LEADING = re.compile(r"^(?:and|or|also|both|either|all of|the completion of|completion of)\s+",
+                     re.I)
 HINT = re.compile(r"\(([^()]*)\)\s*$")
 """A parenthesis closing a reference: where it sits (`(B.1)`, `(Epic B, item 1)`)."""
 AND = re.compile(r"\s+(?:and|&)\s+", re.I)
 """`depends on <title> and <title>`: tried as two titles when the whole is no title."""
+NAMED_ITEM = re.compile(r"^(.+?),\s*(?:item|task|story|step|requirement|no\.?|#)\s*"
+                        r"(\d{1,3}|[a-zA-Z]|[ivxIVX]{1,4})$", re.I)
+"""`Loans, item 1`: an item of the task with that title (an epic named, not lettered)."""
 DASH = re.compile(r"\s+[-—–]\s+")
+
+
+REVERSE = "rev:"
+"""First candidate of a reference that points the other way (`Blocks: X`: X depends on us)."""
 
 
 class Dep(NamedTuple):
@@ -81,6 +99,8 @@ def is_label_line(line: str) -> bool:
     `Prerequisites` only with a colon or when what follows is only IDs/numbers
     (an item "After login, show the dashboard" is work, not a dependency).
     """
+    if not QUICK.search(line, 0, 60):
+        return False
     m = LABEL_LINE.match(line)
     if not m:
         return False
@@ -104,20 +124,25 @@ def parse(text: str) -> list[Dep]:
             tail, end = _tail(line, m.end(), m.group("pre") == "(")
             pos = max(end, m.end())
             phrase = m.group("p").lower()
+            reverse = m.group("rev") is not None
             before = line[:m.start("p")].rstrip(" *_")
             start = not before.strip(" -+>")
             colon = bool(m.group("colon"))
             paren = before.endswith("(")
-            if phrase.startswith(LABEL_ONLY):
+            if reverse:  # "Blocks: X" / "Required by: X": X waits for this item
+                mode = "strong" if colon else "weak" if start else ""
+            elif phrase.startswith(LABEL_ONLY):
                 mode = "strong" if colon and (start or before.endswith(tuple(";,(."))) else ""
-            elif phrase.startswith(STRONG) or colon or paren:
+            elif phrase.startswith(STRONG) or colon or (paren and phrase != "after"):
                 mode = "strong"
             elif ((phrase.startswith("require") and (start or before.endswith(tuple(".;"))))
-                  or (phrase == "after" and before.endswith(tuple(",;—–-")))):
+                  or (phrase == "after" and before.endswith(tuple(",;—–-(")))):
                 mode = "exact"
             else:
                 mode = "weak"
-            if mode:
+            if mode and reverse:
+                out.extend(Dep(d.quote, (REVERSE, *d.candidates)) for d in _parts(tail, mode))
+            elif mode:
                 out.extend(_parts(tail, mode))
     return out
 
@@ -170,7 +195,8 @@ def _parts(tail: str, mode: str) -> list[Dep]:
     for raw in _split(tail):
         part = raw.strip().strip(".:").strip()
         part = LEADING.sub("", part)
-        if (not part or part.lower() in ("none", "n/a", "-", "nothing", "tbd", "none or list")
+        if (not part or part.strip("[]").lower() in ("none", "n/a", "-", "nothing", "tbd",
+                                                      "none or list")
                 or part.startswith(("[[", "{{")) or set(words(part).split()) <= STOP):
             continue
         anchors = ANCHOR.findall(part)
@@ -206,6 +232,9 @@ def _parts(tail: str, mode: str) -> list[Dep]:
         outline = (ref_outline(hint.group(1)) if hint else "") or ref_outline(title)
         if outline:
             cands.append("o:" + outline)
+        named = NAMED_ITEM.match(hint.group(1).strip()) if hint and not outline else None
+        if named and words(named.group(1)):
+            cands.append(f"e:{words(named.group(1))}\x1d{named.group(2).lower()}")
         if hint and not outline:
             cands.extend("id:" + rid.upper() for rid in C.REQ_ID.findall(hint.group(1)))
         if cands:
@@ -215,6 +244,8 @@ def _parts(tail: str, mode: str) -> list[Dep]:
 
 def _token(tok: str) -> tuple[str, ...]:
     """Candidates for a bare ID or number: a sibling's number, a declared ID, an outline."""
+    if tok.startswith("#"):  # an issue number: `#101 Title` declares it
+        return ("id:" + tok, "num:" + tok[1:], "o:" + tok[1:])
     if re.fullmatch(r"\d{1,3}", tok):
         return ("num:" + tok, "o:" + tok)
     if re.fullmatch(r"\d{1,3}(?:\.\d{1,3})+", tok):
@@ -236,3 +267,33 @@ def line_of(quote: str, lines: list[str], first: int, last: int) -> int:
         if key in lines[i] or key in MARKUP.sub("", lines[i]):
             return i
     return first
+
+
+STATEMENT = re.compile(
+    r"^\s*(?:\*\*|__)?(?P<subj>[^:*_\n]{2,80}?)(?:\*\*|__)?\s*(?::\s*|\s+)(?:\*\*|__)?"
+    r"(?:depends\s+on|is\s+blocked\s+by|blocked\s+by|requires|must\s+wait\s+for|waits\s+for|"
+    r"comes\s+after|starts?\s+after)\b\s*:?\s*(?P<obj>.+)$", re.I | re.S)
+"""`Phase 2 depends on Phase 1.` / `**Foundational (Phase 2)**: Depends on Setup`, an item
+of a dependency section saying what another task waits for."""
+SUBJECT = "sub:"
+"""First candidate of a statement's reference: the task that waits, then what it waits for."""
+
+
+def statement(text: str) -> list[Dep]:
+    """The references of a dependency statement, each led by its subject's candidates."""
+    m = STATEMENT.match(MARKUP.sub("", text))
+    if not m:
+        return []
+    subj = m.group("subj").strip()
+    if set(words(subj).split()) <= STOP | {"it", "this", "that"}:
+        return []
+    hint = HINT.search(subj)
+    title = subj[:hint.start()].strip() if hint else subj
+    cands = [("t:" if " " in words(title) else "T:") + words(title)] if words(title) else []
+    outline = (ref_outline(hint.group(1)) if hint else "") or ref_outline(title)
+    if outline:
+        cands.append("o:" + outline)
+    if not cands:
+        return []
+    lead = SUBJECT + "\x1d".join((subj, *cands))
+    return [Dep(d.quote, (lead, *d.candidates)) for d in _parts(m.group("obj"), "strong")]

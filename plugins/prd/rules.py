@@ -23,6 +23,8 @@ from catalytic.plugins.prd.toc import link_lists
 
 LABEL = re.compile(r"^\s*(?:\*\*|__)?([A-Z][\w /&()-]{0,40}?)(?::\s*(?:\*\*|__)|(?:\*\*|__)\s*:|:)"
                    r"\s*(.*)$", re.S)
+DEP_SECTION = re.compile(r"\b(dependenc(y|ies)|execution order|ordering|sequencing)\b", re.I)
+"""Sections whose items may say which other task waits for which."""
 SENTENCE = re.compile(r"(?<=[A-Za-z)\]\"'`][.!?])\s+(?=[A-Z(\"*])")
 
 
@@ -72,6 +74,7 @@ class RuleDecomposer:
         builder = ItemBuilder(self.options, acc_section, nfr_section, head_outline,
                               set(number_slugs(c.slug for c in children)),
                               {line + body: label for line, label in markers.items()})
+        builder.dep_section = bool(level) and bool(DEP_SECTION.search(heading))
         desc: list[str] = []
         head_prio = C.priority_of(heading) if level else None
         head_deps: list[str] = []
@@ -99,10 +102,11 @@ class RuleDecomposer:
                     mode = key if not value else ""
                     if "priority" in key:
                         head_prio = C.priority_of("priority: " + value) or head_prio
-                    elif key.startswith(("depend", "requires", "blocked by", "prerequisite",
-                                         "after", "needs", "waits for")):
+                    elif key.startswith(("depend", "deps", "requires", "blocked", "prerequisite",
+                                         "after", "needs", "waits for", "blocks", "required by",
+                                         "needed by", "enables", "unblocks")):
                         head_deps += [R.encode(d, block.first)
-                                      for d in R.parse("Depends on: " + value)]
+                                      for d in R.parse(f"{key}: {value}")]
                     elif "test" in key or "verification" in key:
                         test = C.plain(value)
                     elif value and not C.ACCEPT_TITLES.search(key):
@@ -130,6 +134,7 @@ class RuleDecomposer:
         builder.finish(ordered, lines)
         head_deps += [R.encode(d, line) for line, text in builder.section_deps
                       for d in R.parse(text)]
+        head_deps += [R.encode(d, line) for line, d in builder.statements]
         tasks = builder.tasks
         own_criteria = [t.title for t in tasks if t.kind == "acceptance-criterion"
                         and t.parent == ""]

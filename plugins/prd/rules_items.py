@@ -22,9 +22,12 @@ from catalytic.plugins.prd.outline import join, strip_marker
 CHECKBOX = re.compile(r"^\[([ xX])\]\s*")
 FOLD = re.compile(r"^\s*(?:\*\*|\*|_)?(why|how|what|rationale|notes?|details?|example|e\.g\.|"
                   r"purpose|goal|context|mitigation|because|files?|location)\b[^:\n]{0,12}:", re.I)
-LEAD_MARKS = re.compile(r"^\s*(?:(?:[A-Z]{1,5}-?\d{1,4}(?:\.\d+)*|\d{1,3}(?:\.\d{1,3})+)\.?\s+)?"
+LEAD_MARKS = re.compile(r"^\s*(?:(?:[A-Z]{1,5}-?\d{1,4}(?:\.\d+)*|\d{1,3}(?:\.\d{1,3})+|#\d{1,6})"
+                        r"\.?\s+)?"
                         r"((?:\[(?:P|US\d+|[A-Z]{1,4}\d*)\]\s*)*)")
 BOLD_LEAD = re.compile(r"^\*\*(.+?)\*\*\s*:?\s*(.*)$", re.S)
+ISSUE = re.compile(r"^\s*(#\d{1,6})\s+\S")
+"""An item led by an issue number (`#101 Upgrade the ORM`) declares it as its ID."""
 LEAD_NUMBER = re.compile(r"^(\d{1,3}(?:\.\d{1,3})*)\.?\s")
 """`2. Do it` / `2.1 Do it` written in a bullet's text: the item's outline label."""
 ID_COL = re.compile(r"^(id|#|req(uirement)?\.? ?id|key|ref|no\.?|number)$", re.I)
@@ -73,6 +76,10 @@ class ItemBuilder:
         self.by_block: dict[int, int] = {}
         self.dep_owner: dict[int, int] = {}
         self.section_deps: list[tuple[int, str]] = []
+        self.dep_section = False
+        """The section lists dependencies (`Dependencies`, `Execution order`)."""
+        self.statements: list[tuple[int, R.Dep]] = []
+        """(line, reference) of its items that say which task waits for which."""
         """(line, text) of labelled dependency items that belong to the section heading."""
         """Block index of a labelled dependency line → the entry it belongs to."""
         self.placeholders = 0
@@ -97,6 +104,11 @@ class ItemBuilder:
             self.entries[owner].dep_lines.append((item.first, "Depends on: " + text))
             self.dep_owner[index] = owner
             return
+        if self.dep_section and parent < 0:
+            said = R.statement(text)
+            if said:  # "Phase 2 depends on Phase 1.": an edge between two other tasks
+                self.statements.extend((item.first, d) for d in said)
+                return
         if R.is_label_line(text):
             owner = parent
             if owner < 0 and self.entries and self.entries[-1].block != item.block:
@@ -194,14 +206,15 @@ class ItemBuilder:
                 children[e.parent] += 1
                 kids[e.parent].append(j)
         for i, e in enumerate(self.entries):
-            source = e.text
-            kept = [source.split("\n")[0]]
-            for k, extra in enumerate(source.split("\n")[1:], 1):
-                if R.is_label_line(extra):
-                    e.dep_lines.append((e.first + k, extra))
-                else:
-                    kept.append(extra)
-            e.text = "\n".join(kept)
+            if "\n" in e.text:
+                first_line, *others = e.text.split("\n")
+                kept = [first_line]
+                for k, extra in enumerate(others, 1):
+                    if R.is_label_line(extra):
+                        e.dep_lines.append((e.first + k, extra))
+                    else:
+                        kept.append(extra)
+                e.text = "\n".join(kept)
             if e.marker:
                 e.text = strip_marker(e.text)
             e.outline = join(self.entries[e.parent].outline if e.parent >= 0
@@ -209,6 +222,9 @@ class ItemBuilder:
             raw = C.plain(e.text)
             if not e.ids:
                 e.ids = C.explicit_ids(e.text)
+                issue = ISSUE.match(e.text)
+                if issue and not e.ids:
+                    e.ids = [issue.group(1)]
             body = e.text
             marks = LEAD_MARKS.match(body)
             tags = marks.group(1) if marks else ""
@@ -248,8 +264,8 @@ class ItemBuilder:
         for i, e in enumerate(self.entries):
             if e.parent >= 0:
                 continue
-            if (ordered or e.chain) and prev >= 0 and not e.deps:
-                e.deps = ["local:" + str(prev)]
+            if (ordered or e.chain) and prev >= 0 and not any(map(_exact_target, e.deps)):
+                e.deps = [*e.deps, "local:" + str(prev)]
             prev = i
         for i, e in enumerate(self.entries):
             ments = tuple(x for x in e.more.pop()[1:].split("\x1f") if x)
@@ -295,6 +311,12 @@ class ItemBuilder:
         return out
 
 
+def _exact_target(dep: str) -> bool:
+    """Whether a reference names its target exactly (an ID, number, link), not by title only."""
+    cands = dep.split("\x1f")[2:]
+    return cands[:1] != [R.REVERSE] and any(not c.startswith(("t:", "T:", "&:")) for c in cands)
+
+
 def _local_lids(dep: str, lids: list[str]) -> str:
     """A sibling's index in an encoded reference replaced by its local ID."""
     if "\x1flocal:" not in dep:
@@ -303,6 +325,8 @@ def _local_lids(dep: str, lids: list[str]) -> str:
                         for p in dep.split("\x1f"))
 
 
+SENTENCE_END = re.compile(r"(?<!\b[A-Z]\.)(?<!\b[IVX]{2}\.)(?<!\b[IVX]{3}\.)(?<=[.!?])\s")
+"""Where a title's first sentence ends: not after `A.` or `II.` (`PART II. Payments`)."""
 NAME_END = re.compile(r"[:,(]| - | — ")
 DEP_PAREN = re.compile(r"\s*\((?:depends|requires|after|blocked|needs)[^)]*\)", re.I)
 
@@ -318,7 +342,7 @@ def _first_line_titles(body: str) -> bool:
 def _title(text: str, limit: int) -> tuple[str, str]:
     """First sentence (cut at a word near `limit`) and the rest of the text."""
     text = DEP_PAREN.sub("", text)
-    m = re.search(r"(?<=[.!?])\s", text)
+    m = SENTENCE_END.search(text)
     first = text[:m.start()] if m and m.start() <= limit else text
     if len(first) > limit:
         first = first[:limit].rsplit(" ", 1)[0] + "…"

@@ -25,11 +25,12 @@ from catalytic.plugins.prd import export as E
 from catalytic.plugins.prd.assemble import AssemblyCache
 from catalytic.plugins.prd.diff import Changes, diff
 from catalytic.plugins.prd.engine import MapFn, Steps, decompose, decompose_steps
-from catalytic.plugins.prd.graph import analyse, named_cycles, next_tasks
+from catalytic.plugins.prd.graph import analyse, next_tasks
 from catalytic.plugins.prd.memo import MIGRATIONS as MEMO_MIGRATIONS
 from catalytic.plugins.prd.memo import Memo
 from catalytic.plugins.prd.model import Decomposer
 from catalytic.plugins.prd.pool import drive
+from catalytic.plugins.prd.revalidate import GraphIndex
 from catalytic.plugins.prd.store import MIGRATIONS, STATUSES, Store, carry, default_status
 
 Opener = Callable[[str, Sequence[Any]], sqlite3.Connection]
@@ -51,9 +52,11 @@ class DocState:
     """What is stored for a document, kept in memory between calls."""
 
     revision: str
+    at: float
+    """When the revision was stored: statuses set later are sent as changes."""
     digest: bytes
     tasks: list[dict[str, Any]]
-    ids: set[str]
+    graph: GraphIndex
     meta: dict[str, Any]
     """stats, warnings, problems (with cycles) of the stored decomposition."""
     cache: AssemblyCache = field(default_factory=AssemblyCache)
@@ -111,35 +114,36 @@ class PrdService:
         current = since is not None and old is not None and since == old.revision
         if old is not None and old.digest == digest and not warnings:
             return self._answer(document, old, Changes(old.tasks, old.tasks), current,
-                                unchanged=True)
+                                unchanged=True, since_time=old.at)
         cache = old.cache if old is not None else AssemblyCache()
         result = yield from decompose_steps(
             text, self.decomposer, self.memo, parallel=parallel,
             parallel_min_sections=parallel_min_sections, parallel_jobs=parallel_jobs,
             warnings=warnings, progress=progress, cache=cache)
         self.memo.flush()
-        meta = {"stats": result.stats, "warnings": result.warnings,
-                "problems": {**result.problems, "cycles": named_cycles(result.tasks)}}
-        before = old.tasks if old is not None else []
-        changes = Changes(before, result.tasks)
+        changes = Changes(old.tasks if old is not None else [], result.tasks)
+        with self._lock:
+            self._docs.pop(document, None)  # until stored: a failure leaves nothing half-done
         if old is None:
-            ids = {t["id"] for t in result.tasks}
+            graph = GraphIndex(result.tasks)
         else:
-            ids = old.ids
-            ids.difference_update(changes.removed)
-            ids.update(t["id"] for t in changes.added)
-        state = DocState(revision, digest, result.tasks, ids, meta, cache)
+            graph = old.graph
+            graph.update(changes, result.tasks)
+        meta = {"stats": result.stats, "warnings": result.warnings,
+                "problems": {**result.problems, "cycles": graph.named_cycles()}}
+        state = DocState(revision, 0.0, digest, result.tasks, graph, meta, cache)
         saved = self.store.saved_status(document)
-        _, moves = carry(changes.added, saved, ids)
+        _, moves = carry(changes.added, saved, graph.by_id)
         with self._lock:
             if moves:
                 self.store.move_status(document, moves)
             if old is None or old.revision == "":
-                self.store.replace_all(document, revision, meta, result.tasks)
+                state.at = self.store.replace_all(document, revision, meta, result.tasks)
             else:
-                self.store.write_changes(document, revision, meta, changes)
+                state.at = self.store.write_changes(document, revision, meta, changes)
             self._keep(document, state)
-        out = self._answer(document, state, changes, current)
+        out = self._answer(document, state, changes, current,
+                           since_time=old.at if old is not None else None)
         out["moved"] = [{"from": a, "to": b} for a, b in moves]
         return out
 
@@ -151,8 +155,8 @@ class PrdService:
         doc = self.store.load_document(document)
         if doc is None:
             return None
-        revision, tasks, meta = doc
-        state = DocState(revision, b"", tasks, {t["id"] for t in tasks}, meta)
+        revision, at, tasks, meta = doc
+        state = DocState(revision, at, b"", tasks, GraphIndex(tasks), meta)
         with self._lock:
             self._keep(document, state)
         return state
@@ -164,16 +168,32 @@ class PrdService:
             self._docs.pop(next(iter(self._docs)))
 
     def _answer(self, document: str, state: DocState, changes: Changes, current: bool, *,
-                unchanged: bool = False) -> dict[str, Any]:
-        saved = self.store.saved_status(document)
+                unchanged: bool = False, since_time: float | None = None) -> dict[str, Any]:
+        """The answer; tasks whose status was set after `since_time` (the previous
+        revision's) count as changed, so a mirror learns of them too. A whole answer
+        names its added and changed tasks by `{"id"}` only: they are in `tasks` already
+        (a first decomposition would otherwise send every task twice)."""
+        times = self.store.saved_status_times(document)
+        saved = {tid: (st, h) for tid, (st, h, _) in times.items()}
+        changed = changes.changed
+        if since_time:
+            listed = {t["id"] for t in (*changes.added, *changes.changed)}
+            later = [tid for tid, (_, _, at) in times.items()
+                     if at > since_time and tid not in listed and tid in state.graph.by_id]
+            if later:
+                changed = [*changed, *(state.graph.by_id[tid] for tid in later)]
+                if unchanged:
+                    state.at = self.store.touch(document)
         stats = dict(state.meta["stats"])
         if unchanged:
             stats["sections_reused"], stats["sections_recomputed"] = stats["sections_total"], 0
             stats["sections_placed"] = stats["sections_shifted"] = 0
         out: dict[str, Any] = {
             "document": document, "revision": state.revision, "since_current": current,
-            "changes": {"added": shown(changes.added, saved),
-                        "changed": shown(changes.changed, saved),
+            "changes": {"added": shown(changes.added, saved) if current else
+                        [{"id": t["id"]} for t in changes.added],
+                        "changed": shown(changed, saved) if current else
+                        [{"id": t["id"]} for t in changed],
                         "removed": changes.removed},
             "stats": stats, "warnings": state.meta["warnings"],
             "problems": state.meta["problems"], "moved": [],
@@ -204,7 +224,7 @@ class PrdService:
         state = self._state(document)
         if state is None:
             raise UnknownDocument(document)
-        status, _ = carry(state.tasks, self.store.saved_status(document), state.ids)
+        status, _ = carry(state.tasks, self.store.saved_status(document), state.graph.by_id)
         return state.revision, state.tasks, status
 
     def graph(self, document: str) -> dict[str, Any]:

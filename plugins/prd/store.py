@@ -68,8 +68,8 @@ class Store:
         self._db = db
 
     def write_changes(self, name: str, revision: str, meta: dict[str, Any],
-                      changes: Changes) -> None:
-        """One transaction: the rows `changes` names, and the revision."""
+                      changes: Changes) -> float:
+        """One transaction: the rows `changes` names, and the revision; returns its time."""
         rows = [(pack(t), name, k) for k, t in changes.rows]
         with self._lock:
             self._db.execute("BEGIN")
@@ -85,42 +85,54 @@ class Store:
                                          "ord >= ?", (changes.shift_by, name, changes.hi_old))
                     self._db.executemany("INSERT INTO tasks (data, document, ord) VALUES "
                                          "(?, ?, ?)", rows)
-                self._head(name, revision, meta)
+                now = self._head(name, revision, meta)
                 self._db.execute("COMMIT")
             except BaseException:
                 self._db.execute("ROLLBACK")
                 raise
+        return now
 
-    def _head(self, name: str, revision: str, meta: dict[str, Any]) -> None:
+    def _head(self, name: str, revision: str, meta: dict[str, Any]) -> float:
+        now = time.time()
         self._db.execute("INSERT OR REPLACE INTO revisions VALUES (?, ?, ?, ?)",
-                         (name, revision, msgpack.packb(meta, use_bin_type=True), time.time()))
+                         (name, revision, msgpack.packb(meta, use_bin_type=True), now))
+        return now
+
+    def touch(self, name: str) -> float:
+        """Date the stored revision now (its status changes have been sent)."""
+        now = time.time()
+        with self._lock:
+            self._db.execute("UPDATE revisions SET updated=? WHERE name=?", (now, name))
+        return now
 
     def replace_all(self, name: str, revision: str, meta: dict[str, Any],
-                    tasks: list[dict[str, Any]]) -> None:
-        """Rewrite a document's rows (first decomposition, or state that could not be diffed)."""
+                    tasks: list[dict[str, Any]]) -> float:
+        """Rewrite a document's rows (first decomposition, or rows from before revisions)."""
         with self._lock:
             self._db.execute("BEGIN")
             try:
                 self._db.execute("DELETE FROM tasks WHERE document=?", (name,))
                 self._db.executemany("INSERT INTO tasks VALUES (?, ?, ?)",
                                      [(name, k, pack(t)) for k, t in enumerate(tasks)])
-                self._head(name, revision, meta)
+                now = self._head(name, revision, meta)
                 self._db.execute("COMMIT")
             except BaseException:
                 self._db.execute("ROLLBACK")
                 raise
+        return now
 
     def load_document(self, name: str
-                      ) -> tuple[str, list[dict[str, Any]], dict[str, Any]] | None:
-        """(revision, tasks in document order, meta), or None when nothing is stored."""
+                      ) -> tuple[str, float, list[dict[str, Any]], dict[str, Any]] | None:
+        """(revision, its time, tasks in document order, meta), or None when nothing is
+        stored."""
         with self._lock:
-            head = self._db.execute("SELECT revision, meta FROM revisions WHERE name=?",
+            head = self._db.execute("SELECT revision, meta, updated FROM revisions WHERE name=?",
                                     (name,)).fetchone()
             if head is None:
                 return None
             rows = self._db.execute("SELECT data FROM tasks WHERE document=? ORDER BY ord",
                                     (name,)).fetchall()
-        return (head[0], [msgpack.unpackb(r[0], raw=False) for r in rows],
+        return (head[0], head[2], [msgpack.unpackb(r[0], raw=False) for r in rows],
                 msgpack.unpackb(head[1], raw=False))
 
     def documents(self) -> list[str]:
@@ -128,10 +140,14 @@ class Store:
             return [r[0] for r in self._db.execute("SELECT name FROM revisions ORDER BY name")]
 
     def saved_status(self, document: str) -> dict[str, tuple[str, str]]:
+        return {tid: (s, h) for tid, (s, h, _) in self.saved_status_times(document).items()}
+
+    def saved_status_times(self, document: str) -> dict[str, tuple[str, str, float]]:
+        """Task → (status, content hash, when it was set)."""
         with self._lock:
-            rows = self._db.execute("SELECT task, status, hash FROM status WHERE document=?",
-                                    (document,)).fetchall()
-        return {r[0]: (r[1], r[2]) for r in rows}
+            rows = self._db.execute("SELECT task, status, hash, updated FROM status "
+                                    "WHERE document=?", (document,)).fetchall()
+        return {r[0]: (r[1], r[2], r[3]) for r in rows}
 
     def set_status(self, document: str, items: list[tuple[str, str, str]]) -> None:
         """Durably set (task, status, content hash) rows in one transaction."""

@@ -19,6 +19,8 @@ def link_lists(blocks: list[Block]) -> set[int]:
     """The top-level lists (Item.block) in which at least 80% of the items only link to anchors."""
     total: dict[int, int] = {}
     links: dict[int, int] = {}
+    if not any(isinstance(b, Item) and "](" in b.text for b in blocks):
+        return set()
     for b in blocks:
         if isinstance(b, Item):
             total[b.block] = total.get(b.block, 0) + 1

@@ -225,17 +225,33 @@ def _bisect(run: _Run, cell: tuple[int, Any], start: int, length: int, fb: int) 
 
 def _revolve(run: _Run, cell: tuple[int, Any], start: int, length: int, slots: int,
              fb: int) -> None:
-    """Binomial checkpointing: the split keeps every step within r repetitions."""
+    """Binomial checkpointing: the split keeps every step within r repetitions.
+
+    The recursion of the schedule (one level per checkpoint in use, up to n − 1 of them)
+    runs on an explicit stack of frames, so any number of slots a caller may ask for
+    works; the ledger accounts each frame exactly as the recursive form would.
+    """
+    # a frame: [cell, start, length, slots, child cell id or None, split]
+    stack: list[list[Any]] = [[cell, start, length, slots, None, 0]]
     run.ledger.alloc(("frame", cell[0]), fb, "frames")
-    while length > 1:
-        split = revolve_split(length, slots)
-        wid = run.new_cell()
-        _revolve(run, (wid, run.advance(cell[1], split)), start + split, length - split,
-                 slots - 1, fb)
-        run.drop_cell(wid)
-        length = split
-    run.emit(start, cell[1])
-    run.ledger.free(("frame", cell[0]))
+    while stack:
+        frame = stack[-1]
+        f_cell, f_start, f_length, f_slots, child, split = frame
+        if child is not None:  # back from the child: its part is reversed
+            run.drop_cell(child)
+            f_length = frame[2] = split
+            frame[4] = None
+        if f_length > 1:
+            split = revolve_split(f_length, f_slots)
+            wid = run.new_cell()
+            frame[4], frame[5] = wid, split
+            sub = (wid, run.advance(f_cell[1], split))
+            run.ledger.alloc(("frame", wid), fb, "frames")
+            stack.append([sub, f_start + split, f_length - split, f_slots - 1, None, 0])
+        else:
+            run.emit(f_start, f_cell[1])
+            run.ledger.free(("frame", f_cell[0]))
+            stack.pop()
 
 
 def reverse_chain(strategy: str, n: int, step: StepFunction, *, slots: int | None = None,

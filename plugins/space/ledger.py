@@ -10,6 +10,11 @@ from __future__ import annotations
 
 from collections.abc import Hashable
 
+from catalytic.plugins.base import JobCancelled, current_job
+
+CHECK_EVERY = 4096
+"""Allocations between two looks at the job's cancellation (a look costs a flag read)."""
+
 
 class LedgerError(RuntimeError):
     """A double allocation or a free of something never allocated (a bug in the caller)."""
@@ -18,7 +23,7 @@ class LedgerError(RuntimeError):
 class Ledger:
     """Current and peak bits held, by name and by category."""
 
-    __slots__ = ("_by_category", "_held", "current", "peak", "peak_by_category")
+    __slots__ = ("_by_category", "_held", "_tick", "current", "peak", "peak_by_category")
 
     def __init__(self) -> None:
         self._held: dict[Hashable, tuple[str, int]] = {}
@@ -26,9 +31,19 @@ class Ledger:
         self.current = 0
         self.peak = 0
         self.peak_by_category: dict[str, int] = {}
+        self._tick = CHECK_EVERY
 
     def alloc(self, name: Hashable, bits: int, category: str = "scratch") -> None:
-        """Charge `bits` held under `name` until `free(name)`."""
+        """Charge `bits` held under `name` until `free(name)`.
+
+        Every algorithm allocates as it goes, so this is also where a job run by the
+        executor notices that its call was cancelled (every `CHECK_EVERY` allocations).
+        """
+        self._tick -= 1
+        if self._tick <= 0:
+            self._tick = CHECK_EVERY
+            if current_job().cancelled():
+                raise JobCancelled("the call was cancelled")
         if bits < 0:
             raise LedgerError(f"negative allocation for {name!r}")
         if name in self._held:

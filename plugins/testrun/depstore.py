@@ -16,7 +16,7 @@ import threading
 import time
 from collections.abc import Iterable, Mapping, Sequence
 
-SCHEMA = """
+FINGERPRINTS = """
 CREATE TABLE IF NOT EXISTS fp_blocks (
     id INTEGER PRIMARY KEY,
     root TEXT NOT NULL,
@@ -41,6 +41,7 @@ CREATE TABLE IF NOT EXISTS fp_files (
     PRIMARY KEY (root, file)
 );
 """
+"""Migration 2 of the history database (see history.MIGRATIONS)."""
 
 Block = tuple[str, str, str]
 """(file relative to the root, block name, checksum)."""
@@ -51,8 +52,6 @@ class DepStore:
 
     def __init__(self, db: sqlite3.Connection, lock: threading.Lock) -> None:
         self._db, self._lock = db, lock
-        with self._lock:
-            self._db.executescript(SCHEMA)
 
     def record(self, root: str, env: str, deps: Mapping[str, Sequence[Block]]) -> int:
         """Replace the fingerprints of the tests in `deps` (others keep theirs)."""

@@ -1,4 +1,4 @@
-"""Per-test history in SQLite (WAL), keyed by (root, node id).
+"""Per-test history in SQLite (WAL, through `ctx.sqlite`), keyed by (root, node id).
 
 Why: the scheduler is only as good as its expected durations; keeping them across
 runs (and across daemon restarts) is what turns a cold LPT guess into a packing
@@ -13,10 +13,9 @@ import threading
 import time
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
-from catalytic.plugins.testrun.depstore import DepStore
+from catalytic.plugins.testrun.depstore import FINGERPRINTS, DepStore
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS tests (
@@ -41,6 +40,10 @@ CREATE TABLE IF NOT EXISTS runs (
 );
 CREATE INDEX IF NOT EXISTS runs_root ON runs(root, id);
 """
+
+MIGRATIONS = (SCHEMA, FINGERPRINTS)
+"""1: the tables of releases before schema versions (IF NOT EXISTS, so their databases are
+accepted as they are); 2: the recorded dependencies per test (depstore.py)."""
 
 
 @dataclass(frozen=True)
@@ -77,18 +80,18 @@ class Measured:
 
 
 class History:
-    """The history database; thread-safe (one connection behind a lock)."""
+    """The history database; thread-safe (one connection behind a lock).
 
-    def __init__(self, path: Path, alpha: float = 0.5) -> None:
+    `db` is the connection `ctx.sqlite("history.sqlite", MIGRATIONS)` opened (schema up to
+    date, WAL, the daemon's durability); it is closed by `close()`.
+    """
+
+    def __init__(self, db: sqlite3.Connection, alpha: float = 0.5) -> None:
         if not 0 < alpha <= 1:
             raise ValueError(f"alpha must be in (0, 1], got {alpha}")
-        self.path = path
         self.alpha = alpha
         self._lock = threading.Lock()
-        self._db = sqlite3.connect(str(path), check_same_thread=False, isolation_level=None)
-        self._db.execute("PRAGMA journal_mode=WAL")
-        self._db.execute("PRAGMA synchronous=NORMAL")
-        self._db.executescript(SCHEMA)
+        self._db = db
         self.deps = DepStore(self._db, self._lock)
         """The recorded dependencies per test (selection's fingerprints)."""
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import collections
+import contextlib
 import os
 import random
 import secrets
@@ -36,7 +37,7 @@ from catalytic.plugins.testrun.args import check_args
 from catalytic.plugins.testrun.dispatch import simulate
 from catalytic.plugins.testrun.estimate import classify, estimate
 from catalytic.plugins.testrun.fingerprint import fingerprint
-from catalytic.plugins.testrun.history import History, Measured
+from catalytic.plugins.testrun.history import MIGRATIONS, History, Measured
 from catalytic.plugins.testrun.results import write_junit
 from catalytic.plugins.testrun.runner import Run, RunFailed, RunOptions
 from catalytic.plugins.testrun.schedule import build_units, lower_bound, matches_any
@@ -106,6 +107,12 @@ class TestrunPlugin(Plugin):
         Setting("keep_warm_s", "float", 600.0,
                 "After a run, keep that many workers started (imports done, tests collected) "
                 "for this long, for the next run of the same root and args (0 = off).", min=0),
+        Setting("record", "str", "background",
+                "Recording of each test's dependencies (code blocks it ran, files it opened) "
+                "for select = \"affected\": background (the run is not traced; afterwards "
+                "its tests are re-run traced on idle workers), inline (traced as they run), or "
+                "off (every test counts as unrecorded).",
+                choices=("background", "inline", "off")),
         Setting("max_reruns", "int", 10,
                 "Failures re-run in collection order per run to detect order dependence.",
                 min=0),
@@ -113,11 +120,16 @@ class TestrunPlugin(Plugin):
 
     async def start(self, ctx: PluginContext) -> None:
         self.ctx = ctx
-        self.history = History(ctx.state_dir / "history.sqlite", ctx.config["ewma_alpha"])
+        db = await asyncio.to_thread(ctx.sqlite, "history.sqlite", MIGRATIONS)
+        self.history = History(db, ctx.config["ewma_alpha"])
         self.runs: dict[str, Run] = {}
         self.locks: dict[str, asyncio.Lock] = {}
         self.completed = 0
         self._bg: set[asyncio.Future[None]] = set()
+        self.recording: dict[str, asyncio.Task[None]] = {}
+        """Background recordings in progress, by root (a new run of the root cancels it)."""
+        self.recorded_in_background = 0
+        self.background_record_s = 0.0
         self.standby: dict[tuple[Any, ...], tuple[Run, str, asyncio.Task[None]]] = {}
         self.recent: collections.deque[dict[str, Any]] = collections.deque(maxlen=RECENT_RUNS)
         shim_dir = ctx.state_dir / "shim"
@@ -136,6 +148,9 @@ class TestrunPlugin(Plugin):
                 "warm_standby": sum(r.alive() for r, _, _ in self.standby.values()),
                 "warm_ready": sum(r.collected() for r, _, _ in self.standby.values()),
                 "completed_runs": self.completed,
+                "recording": len(self.recording),
+                "recorded_in_background": self.recorded_in_background,
+                "background_record_s": round(self.background_record_s, 3),
                 "tests_known": self.history.count(),
                 "recent_runs": list(self.recent)}
 
@@ -144,14 +159,10 @@ class TestrunPlugin(Plugin):
     def _root(self, root: str) -> Path:
         if "\0" in root:
             raise InvalidParams(f"root {root!r} contains a NUL byte")
-        path = Path(root).expanduser()
-        if not path.is_absolute():
+        expanded = str(Path(root).expanduser())
+        if not Path(expanded).is_absolute():
             raise InvalidParams(f"root must be an absolute path, got {root!r}")
-        path = path.resolve()
-        allowed = [Path(str(a)).expanduser().resolve() for a in self.ctx.config["allowed_roots"]]
-        if not any(path == a or path.is_relative_to(a) for a in allowed):
-            raise Forbidden(f"root {path} is outside testrun.allowed_roots "
-                            f"({', '.join(map(str, allowed))})")
+        path = self.ctx.resolve_path(expanded, "allowed_roots")
         if not path.is_dir():
             raise Forbidden(f"root {path} does not exist or is not a directory")
         return path
@@ -228,8 +239,7 @@ class TestrunPlugin(Plugin):
         if junitxml:
             if "\0" in junitxml:
                 raise InvalidParams(f"junitxml {junitxml!r} contains a NUL byte")
-            xml = (path / junitxml).resolve()
-            self._root(str(xml.parent))
+            xml = self.ctx.resolve_path(str(path / junitxml), "allowed_roots")
         interp = self._python(path, python)
         lock = self.locks.setdefault(str(path), asyncio.Lock())
         if lock.locked() and self.ctx.config["same_root"] == "refuse":
@@ -251,7 +261,7 @@ class TestrunPlugin(Plugin):
                             "lower_bound_s": summary["lower_bound_s"],
                             "efficiency": summary["efficiency"]})
         if xml is not None:
-            await asyncio.to_thread(write_junit, xml, summary)
+            await asyncio.to_thread(write_junit, xml, summary, self.ctx.atomic_write)
             summary["junitxml"] = str(xml)
         return summary
 
@@ -265,7 +275,7 @@ class TestrunPlugin(Plugin):
             timeout_s=cfg["timeout_s"], memory_budget=cfg["memory_budget"],
             memory_heavy_bytes=cfg["memory_heavy_bytes"], run_alone=list(cfg["run_alone"]),
             max_output=cfg["max_output_bytes"], batch_target=cfg["batch_target_s"],
-            max_reruns=cfg["max_reruns"])
+            max_reruns=cfg["max_reruns"], record=cfg["record"] == "inline")
 
     def _new_run(self, root: Path, python: str, n: int, args: list[str]) -> Run:
         run_id = secrets.token_hex(8)
@@ -330,6 +340,9 @@ class TestrunPlugin(Plugin):
         t_call = time.monotonic() if t_call is None else t_call
         key = (str(root), python, n, tuple(args))
         reasons: dict[str, str] = {}
+        await self._stop_recording(root)
+        background = self.ctx.config["record"] == "background"
+        fp = await asyncio.to_thread(fingerprint, root) if background else ""
         try:
             history = await asyncio.to_thread(self.history.load, str(root))
             verdict = (await self._verdicts(root, python) if choice.select != "all" else None)
@@ -367,16 +380,75 @@ class TestrunPlugin(Plugin):
                        first_failure_s=(round(run.first_failure - t_call, 4)
                                         if run.first_failure is not None else None),
                        call_s=round(time.monotonic() - t_call, 4))
-        if summary["tests"] == 0 and collected:
+        if summary["tests"] == 0 and collected and choice.select != "all":
             summary["exit_status"] = 0  # nothing affected: nothing can have broken
         await asyncio.to_thread(self._record, str(root), summary, run)
         self.completed += 1
         summary["warm_workers"] = run.warm
-        if self.ctx.config["keep_warm_s"] > 0 and summary["tests"]:
-            prep = asyncio.ensure_future(self._prepare(key, root, python, n, args))
-            self._bg.add(prep)
-            prep.add_done_callback(self._bg.discard)
+        ran_ids = [r["nodeid"] for r in summary["results"]
+                   if not r.get("not_run") and not r.get("collection")]
+        recording = None
+        if background and ran_ids:  # registered now: `system.stats` shows it at once
+            recording = asyncio.ensure_future(self._record_later(root, python, n, args,
+                                                                 ran_ids, fp))
+            self.recording[str(root)] = recording
+        after = asyncio.ensure_future(self._after_run(
+            key, root, python, n, args, recording,
+            self.ctx.config["keep_warm_s"] > 0 and bool(summary["tests"])))
+        self._bg.add(after)
+        after.add_done_callback(self._bg.discard)
         return summary
+
+    async def _stop_recording(self, root: Path) -> None:
+        """A new run of the root: a background recording still going is dropped (its tests
+        stay unrecorded, so the next selection picks them again)."""
+        task = self.recording.get(str(root))
+        if task is not None:
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await task
+
+    async def _after_run(self, key: tuple[Any, ...], root: Path, python: str, n: int,
+                         args: list[str], task: asyncio.Future[None] | None,
+                         warm: bool) -> None:
+        """After answering: record what ran in the background, then keep workers warm."""
+        if task is not None:
+            try:
+                await task
+            except asyncio.CancelledError:
+                if task.cancelled():
+                    return  # a new run of the root took over
+                raise
+            except Exception as exc:
+                self.ctx.log.warning("background recording of %s failed: %s", root, exc)
+            finally:
+                if self.recording.get(str(root)) is task:
+                    del self.recording[str(root)]
+        if warm:
+            await self._prepare(key, root, python, n, args)
+
+    async def _record_later(self, root: Path, python: str, n: int, args: list[str],
+                            ran: list[str], fp: str) -> None:
+        """Re-run, traced, the tests that ran whose fingerprints are missing or stale; keep
+        the recording only if the tree did not change meanwhile."""
+        t0 = time.monotonic()
+        verdict = await self._verdicts(root, python)
+        wanted = {t for t in ran if t not in verdict.recorded or t in verdict.reasons}
+        if not wanted:
+            return
+        run = self._new_run(root, python, n, args)
+        run.o.record = True
+        run.selector = lambda got: [[t for t in got if t in wanted]]
+        try:
+            history = await asyncio.to_thread(self.history.load, str(root))
+            await run.execute(history, lambda *a: None)
+        finally:
+            self.runs.pop(run.id, None)
+            await asyncio.to_thread(shutil.rmtree, run.o.run_dir, True)
+        if run.deps and fp != "too-large" and await asyncio.to_thread(fingerprint, root) == fp:
+            await asyncio.to_thread(self.history.deps.record, str(root), run.env_id, run.deps)
+            self.recorded_in_background += len(run.deps)
+        self.background_record_s += time.monotonic() - t0
 
     async def _run_sharded(self, call: Call, root: Path, python: str, n: int, args: list[str],
                            worker_root: str) -> dict[str, Any]:

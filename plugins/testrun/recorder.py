@@ -59,7 +59,15 @@ class Recorder:
         self.codes: dict[CodeType, tuple[int, ...]] = {}
         """Code object -> the block ids it stands for (() when not the project's)."""
         self.poly: dict[CodeType, int] = {}
-        """Methods whose `self`'s class is noted -> the last bytecode offset of a fresh call."""
+        """Methods whose `self`'s class is noted -> the last bytecode offset of a fresh call:
+        methods of classes with subclasses in other files (reading `self` costs a dict of
+        the frame's locals, so it is done only where the class body of a subclass elsewhere
+        can be what the method reads)."""
+        self.methods: list[tuple[CodeType, type]] = []
+        """Project methods not (yet) in `poly`, with their class, re-checked after imports."""
+        self.modules_seen = 0
+        self.by_file: dict[str, ModuleType] = {}
+        self.by_file_n = 0
         self.types: dict[type, tuple[int, ...]] = {}
         self.fixtures: dict[int, set[CodeType]] = {}
         self.module_deps: dict[str, tuple[int, ...]] = {}
@@ -119,10 +127,40 @@ class Recorder:
                 ids = (module_id,)
             else:
                 ids = (self._id(rel, name, fb.checksums[name]), module_id)
-            if code.co_argcount and code.co_varnames[0] in ("self", "cls"):
-                self.poly[code] = _fresh_limit(code)
+            if code.co_argcount and code.co_varnames[0] in ("self", "cls") and name != MODULE:
+                owner = self._owner(code.co_filename, name)
+                if owner is not None and _foreign_subclasses(owner):
+                    self.poly[code] = _fresh_limit(code)
+                elif owner is not None:
+                    self.methods.append((code, owner))
         self.codes[code] = ids
         return ids
+
+    def _owner(self, filename: str, qualname: str) -> type | None:
+        """The class a method's qualified name lies in (None: not found, or a function)."""
+        if filename not in self.by_file and len(sys.modules) != self.by_file_n:
+            self.by_file_n = len(sys.modules)
+            self.by_file = {getattr(m, "__file__", None) or "": m
+                            for m in list(sys.modules.values()) if m is not None}
+        obj: Any = self.by_file.get(filename)
+        for part in qualname.split(".")[:-1]:
+            obj = getattr(obj, part, None)
+            if obj is None:
+                return None
+        return obj if isinstance(obj, type) else None
+
+    def _recheck(self) -> None:
+        """After new imports: methods whose classes gained subclasses in other files."""
+        if len(sys.modules) == self.modules_seen:
+            return
+        self.modules_seen = len(sys.modules)
+        keep = []
+        for code, owner in self.methods:
+            if _foreign_subclasses(owner):
+                self.poly[code] = _fresh_limit(code)
+            else:
+                keep.append((code, owner))
+        self.methods = keep
 
     # -- tracing -----------------------------------------------------------------------------
 
@@ -199,6 +237,7 @@ class Recorder:
             deps.update(self.codes.get(c) or self._classify(c))
         for t in self.seen_types:
             deps.update(self._type_ids(t))
+        self._recheck()
         deps.update(self._test_module_ids(item))
         deps.update(self.config_ids)
         path = os.path.realpath(str(getattr(item, "path", "") or ""))
@@ -316,6 +355,25 @@ def _fixturedefs(item: Any) -> list[Any]:
     for defs in getattr(info, "name2fixturedefs", {}).values():
         out.extend(defs)
     return out
+
+
+def _foreign_subclasses(cls: type) -> bool:
+    """Whether some subclass of `cls` (at any depth) is defined in another module."""
+    todo, seen = [cls], set()
+    while todo:
+        k = todo.pop()
+        try:
+            subs: list[type] = type.__subclasses__(k)
+        except TypeError:
+            continue
+        for sub in subs:
+            if sub in seen:
+                continue
+            seen.add(sub)
+            if getattr(sub, "__module__", None) != cls.__module__:
+                return True
+            todo.append(sub)
+    return False
 
 
 def _fresh_limit(code: CodeType) -> int:

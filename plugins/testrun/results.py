@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import xml.etree.ElementTree as ET
 from collections import Counter
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -54,8 +54,10 @@ def summarize(results: Sequence[Mapping[str, Any]], workers: int, makespan: floa
     }
 
 
-def write_junit(path: Path, summary: Mapping[str, Any], suite_name: str = "catalytic") -> None:
-    """JUnit XML in the shape pytest's own `--junitxml` writes (one testsuite)."""
+def write_junit(path: Path, summary: Mapping[str, Any],
+                write: Callable[[Path, bytes], None], suite_name: str = "catalytic") -> None:
+    """JUnit XML in the shape pytest's own `--junitxml` writes (one testsuite), handed to
+    `write` (the plugin passes `ctx.atomic_write`: a reader never sees half a file)."""
     suite = ET.Element("testsuite", {
         "name": suite_name, "tests": str(summary["tests"]),
         "failures": str(summary["failed"]), "errors": str(summary["errors"]),
@@ -80,6 +82,4 @@ def write_junit(path: Path, summary: Mapping[str, Any], suite_name: str = "catal
                 "message": message})
     root = ET.Element("testsuites")
     root.append(suite)
-    tmp = path.with_name(path.name + ".tmp")
-    ET.ElementTree(root).write(tmp, encoding="utf-8", xml_declaration=True)
-    tmp.replace(path)
+    write(path, ET.tostring(root, encoding="utf-8", xml_declaration=True))

@@ -22,7 +22,7 @@ from catalytic.plugins.testrun.history import TestStats
 from catalytic.plugins.testrun.results import summarize
 from catalytic.plugins.testrun.runner import RunFailed
 from catalytic.plugins.testrun.schedule import matches_any, plan_shards
-from catalytic.plugins.testrun.shards import collect, run_shard
+from catalytic.plugins.testrun.shards import ShardFailed, collect, run_shard_checked
 
 Progress = Callable[[float, float | None, str], None]
 
@@ -68,12 +68,11 @@ async def run_sharded(executor: Executor, o: ShardOptions, history: dict[str, Te
     ex = estimate(tests, history, o.memory_heavy_bytes)
     alone = set(col["alone"]) | {t for t in tests if matches_any(t, o.run_alone)}
     plan = plan_shards(tests, ex, o.shards, alone)
-    done = [0] * (len(plan.shards) + 1)
-
-    def reporter(i: int) -> Progress:
+    def scaled(start: float, weight: float) -> Progress:
+        """Jobs done (fractions, from map or submit) as a count of tests."""
         def report(n: float, total: float | None, message: str) -> None:
-            done[i] = int(n)
-            progress(sum(done), len(tests), f"shard {i}: {message}" if message else "")
+            part = start + n / max(1.0, float(total or 1)) * weight
+            progress(int(part * len(tests)), len(tests), message)
         return report
 
     def spec(ids: list[str]) -> dict[str, Any]:
@@ -81,22 +80,21 @@ async def run_sharded(executor: Executor, o: ShardOptions, history: dict[str, Te
                 "passthrough": o.passthrough, "timeout_s": o.timeout_s,
                 "max_output": o.max_output, "seed": o.seed}
 
-    async def shard(i: int, ids: list[str]) -> dict[str, Any]:
-        out: dict[str, Any] = await executor.submit(run_shard, spec(ids), progress=reporter(i))
-        _fail(out)  # at once: the other shards are cancelled, and nothing more is started
-        return out
-
-    jobs = [asyncio.ensure_future(shard(i, ids)) for i, ids in enumerate(plan.shards) if ids]
+    parallel = [ids for ids in plan.shards if ids]
+    weight = sum(len(ids) for ids in parallel) / max(1, len(tests))
     try:
-        outs = list(await asyncio.gather(*jobs))
-    except BaseException:
-        for j in jobs:
-            j.cancel()
-        raise
-    names = [f"s{i}" for i, ids in enumerate(plan.shards) if ids]
-    if plan.alone:
-        outs.append(await shard(len(plan.shards), plan.alone))
-        names.append("alone")
+        # all or nothing: a shard that fails cancels the others, and nothing more starts
+        outs: list[dict[str, Any]] = await executor.map(
+            run_shard_checked, [spec(ids) for ids in parallel], report=True,
+            progress=scaled(0.0, weight),
+            label=lambda s: f"shard of {len(s['ids'])} tests")
+        names = [f"s{i}" for i, ids in enumerate(plan.shards) if ids]
+        if plan.alone:
+            outs.append(await executor.submit(run_shard_checked, spec(plan.alone),
+                                              progress=scaled(weight, 1.0 - weight)))
+            names.append("alone")
+    except ShardFailed as exc:
+        raise RunFailed(exc.code, exc.message) from exc
     results: dict[str, dict[str, Any]] = {}
     order: dict[str, list[str]] = {}
     for name, out in zip(names, outs, strict=True):

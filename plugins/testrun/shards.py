@@ -103,6 +103,25 @@ def collect(root: str, python: str, args: Sequence[str], env: Mapping[str, str],
     return {k: found[-1][k] for k in ("tests", "alone", "errors", "skips")}
 
 
+class ShardFailed(Exception):
+    """A shard could not run at all; raised so that `executor.map` cancels the other shards.
+    Picklable (its arguments are its fields), as it crosses from a pool process or a
+    cluster worker."""
+
+    def __init__(self, code: int, message: str) -> None:
+        super().__init__(code, message)
+        self.code, self.message = code, message
+
+
+def run_shard_checked(spec: dict[str, Any], report: Reporter | None = None) -> dict[str, Any]:
+    """`run_shard`, raising `ShardFailed` instead of answering an error."""
+    out = run_shard(spec, report)
+    err = out.get("error")
+    if err:
+        raise ShardFailed(int(err["code"]), str(err["message"]))
+    return out
+
+
 def run_shard(spec: dict[str, Any], report: Reporter | None = None) -> dict[str, Any]:
     """Run `spec["ids"]` in order under pytest in `spec["root"]`; results by node id.
 

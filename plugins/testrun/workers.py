@@ -1,7 +1,8 @@
 """Starting worker processes in the project's own interpreter, without a shell.
 
 Why a shim: the project's virtualenv usually does not have catalytic installed.
-The worker only needs `catalytic.client` (stdlib + msgpack) and the pytest plugin,
+The worker only needs `catalytic.client` (stdlib + msgpack, with the wire protocol's
+`catalytic.protocol`) and the pytest plugin,
 so a small directory of symlinks to this installation is put first on the
 worker's `sys.path`; msgpack and psutil are offered last, as a fallback the
 project's own copies win over (msgpack falls back to pure Python when its C
@@ -86,6 +87,7 @@ def make_shim(where: Path) -> tuple[Path, Path]:
     import catalytic.client
     import catalytic.config
     import catalytic.plugins
+    import catalytic.protocol
 
     first, last = where / "first", where / "last"
     pkg = first / "catalytic"
@@ -93,7 +95,8 @@ def make_shim(where: Path) -> tuple[Path, Path]:
     last.mkdir(parents=True, exist_ok=True)
     links = {pkg / "client": Path(catalytic.client.__file__).parent,
              pkg / "config": Path(catalytic.config.__file__).parent,
-             pkg / "plugins": Path(catalytic.plugins.__file__).parent}
+             pkg / "plugins": Path(catalytic.plugins.__file__).parent,
+             pkg / "protocol": Path(catalytic.protocol.__file__).parent}
     for name in ("msgpack", "psutil"):
         try:
             mod = __import__(name)

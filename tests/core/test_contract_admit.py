@@ -10,7 +10,6 @@ from typing import Any
 import psutil
 import pytest
 
-from catalytic.client.errors import Overloaded, TooLarge
 from catalytic.config.load import defaults
 from catalytic.config.model import CORE
 from catalytic.daemon.dispatch import Dispatcher
@@ -18,6 +17,7 @@ from catalytic.daemon.governor import MemoryGovernor
 from catalytic.daemon.plugins import PluginHost
 from catalytic.daemon.state import Limits, ServerState
 from catalytic.plugins.base import PluginContext
+from catalytic.protocol.errors import Overloaded, TooLarge
 
 MiB = 1 << 20
 

@@ -9,8 +9,8 @@ from typing import Any
 
 import pytest
 
-from catalytic.client.errors import Forbidden, InvalidParams
 from catalytic.plugins.base import PluginContext
+from catalytic.protocol.errors import Forbidden, InvalidParams
 
 
 def make_ctx(tmp_path: Path, **config: Any) -> PluginContext:

@@ -73,3 +73,13 @@ def test_one_error_model_for_client_and_daemon() -> None:
 
     assert PluginRpcError is catalytic.protocol.RpcError
     assert catalytic.protocol.from_map({"code": -32004, "message": "big"}).code == -32004
+
+
+def test_token_and_limits_are_published(make_daemon, example_plugin) -> None:
+    d = make_daemon({"daemon": {"plugins": [example_plugin]}, "http": {"enabled": False},
+                     "limits": {"idle_timeout_s": 42.0}})
+    with d.client() as c:
+        answer = c.call("system.http_token")
+        limits = c.call("system.hello")["limits"]
+    assert answer["url"] is None and answer["dashboard"] is None and len(answer["token"]) >= 32
+    assert limits["idle_timeout_s"] == 42.0 and limits["max_unsent_bytes"] == 64 << 20

@@ -20,3 +20,16 @@ def test_every_hook_and_context_field_is_documented() -> None:
     missing = [name for name in hooks + fields
                if f"`{name}`" not in text and f"{name}(" not in text]
     assert not missing, f"docs/plugins.md does not mention: {missing}"
+
+
+def test_every_hook_the_daemon_calls_is_declared() -> None:
+    """A hook the daemon calls on a plugin (`plugin.x(` or `instance.x(` in daemon/) must be
+    a method of `Plugin`, so it is part of the documented contract."""
+    import re
+
+    daemon = Path(__file__).resolve().parents[2] / "daemon"
+    called = {name for path in daemon.glob("*.py")
+              for name in re.findall(r"\b(?:plugin|instance)\.([a-z_]+)\(", path.read_text())}
+    assert called, "no hook calls found: the pattern no longer matches the daemon's code"
+    undeclared = sorted(name for name in called if not callable(getattr(Plugin, name, None)))
+    assert not undeclared, f"hooks called but not declared in plugins/base.py: {undeclared}"

@@ -6,7 +6,6 @@ import itertools
 import json
 import tomllib
 from dataclasses import replace
-from pathlib import Path
 
 import numpy as np
 import pytest
@@ -166,25 +165,20 @@ def test_recorded_workload_is_converted() -> None:
               '{"t": "soon", "method": "a", "bytes": 1, "latency_us": 1}'])
 
 
-def test_apply_writes_known_keys_with_backup(tmp_path: Path) -> None:
-    path = tmp_path / "catalytic.toml"
-    path.write_text('[daemon]\nlog_level = "debug"\n')
+def test_proposal_holds_known_keys_only() -> None:
     daemon_config = {"daemon": {"workers": 0, "gc_thresholds": [], "log_level": "debug"}}
     knobs = Knobs(workers=3, gc_gen0=5000).to_map()
-    out = config_write.apply(path, knobs, daemon_config, 256 << 20)
-    written = tomllib.loads(path.read_text())
-    assert written["daemon"] == {"log_level": "debug", "workers": 3,
-                                 "gc_thresholds": [5000, 10, 10]}
+    text, out = config_write.propose(knobs, daemon_config, 256 << 20, "a note")
+    assert tomllib.loads(text) == {"daemon": {"workers": 3, "gc_thresholds": [5000, 10, 10]}}
+    assert text.startswith("# Proposed by evolve.autotune") and "# a note\n" in text
     assert "workspace.policy" in out["skipped"]
-    assert out["backup"] and Path(out["backup"]).read_text().startswith("[daemon]")
+    assert out["settings"] == {"daemon.workers": 3, "daemon.gc_thresholds": [5000, 10, 10]}
 
 
-def test_apply_refuses_a_config_that_would_not_load(tmp_path: Path) -> None:
-    path = tmp_path / "catalytic.toml"
+def test_proposal_that_would_not_load_is_refused() -> None:
     daemon_config = {"daemon": {"workers": 0}}
     with pytest.raises(ValueError, match="would not load"):
-        config_write.apply(path, {"workers": 5000}, daemon_config, 256 << 20)  # above max
-    assert not path.exists()
+        config_write.propose({"workers": 5000}, daemon_config, 256 << 20, "")  # above max
 
 
 def test_knobs_map_to_settings_and_back() -> None:

@@ -60,13 +60,16 @@ def test_cli_run_status_pareto_plot(make_daemon: MakeDaemon, capsys: pytest.Capt
     assert [s["study"] for s in listed["studies"]] == [res["study"]]
 
 
-def test_autotune_improves_and_applies(make_daemon: MakeDaemon, tmp_path: Path) -> None:
+def test_autotune_proposes_and_config_apply_installs(make_daemon: MakeDaemon, tmp_path: Path,
+                                                      capsys: pytest.CaptureFixture[str]
+                                                      ) -> None:
     d = make_daemon({**CONFIG, "daemon": {**CONFIG["daemon"], "gc_thresholds": [100, 10, 10]}})
     target = tmp_path / "user.toml"
+    target.write_text('# my settings\n[daemon]\nlog_level = "info"  # keep this comment\n')
     with d.client() as c:
         out = c.call("evolve.autotune", {"calls": 2000, "population": 12, "generations": 3,
-                                         "memory_budget": 160 << 20, "seed": 2, "apply": True,
-                                         "config": str(target)}, timeout=300)
+                                         "memory_budget": 160 << 20, "seed": 2, "apply": True},
+                     timeout=300)
         with pytest.raises(Exception, match="weights"):
             c.call("evolve.autotune", {"weights": {"happiness": 1}})
     cur, best = out["current"], out["best"]
@@ -74,13 +77,43 @@ def test_autotune_improves_and_applies(make_daemon: MakeDaemon, tmp_path: Path) 
     assert best["score"] >= cur["score"]
     for part in (cur, best):
         assert all(0 <= v <= 1 for v in part["heldout_metrics"].values())
-    written = tomllib.loads(target.read_text())
-    assert written["daemon"]["workers"] == best["knobs"]["workers"]
-    assert written["daemon"]["gc_thresholds"][0] == best["knobs"]["gc_gen0"]
+    proposal = Path(out["proposal"]["path"])
+    assert proposal == d.state_dir / "evolve" / "proposal.toml"
+    proposed = tomllib.loads(proposal.read_text())
+    assert proposed["daemon"]["workers"] == best["knobs"]["workers"]
+    assert proposed["daemon"]["gc_thresholds"][0] == best["knobs"]["gc_gen0"]
+    before = target.read_text()
+
+    res = cli(d, capsys, "config", "apply", str(proposal), "--config", str(target))
+    assert res["applied"] and res["backup"] == f"{target}.bak"
+    assert Path(res["backup"]).read_text() == before
+    text = target.read_text()
+    assert "# keep this comment" in text and "# my settings" in text
+    installed = tomllib.loads(text)
+    assert installed["daemon"]["log_level"] == "info"
+    assert installed["daemon"]["workers"] == best["knobs"]["workers"]
+    assert f"+workers = {best['knobs']['workers']}" in res["diff"]
+    again = cli(d, capsys, "config", "apply", str(proposal), "--config", str(target))
+    assert not again["applied"] and again["changed"] == {}
 
 
-def test_autotune_on_a_recorded_workload(make_daemon: MakeDaemon) -> None:
-    d = make_daemon({"daemon": {"plugins": ["evolve", "workspace"], "workers": 2}})
+def test_config_apply_refuses_a_proposal_that_would_not_load(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    proposal = tmp_path / "proposal.toml"
+    proposal.write_text("[daemon]\nworkers = 100000\n")  # above the setting's maximum
+    target = tmp_path / "user.toml"
+    target.write_text("[daemon]\nworkers = 2\n")
+    code = main(["--json", "config", "apply", str(proposal), "--config", str(target)])
+    err = capsys.readouterr().err
+    assert code == 1 and "daemon.workers" in err and "100000" in err
+    assert target.read_text() == "[daemon]\nworkers = 2\n"
+    assert not (tmp_path / "user.toml.bak").exists()
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["proposal.toml", "user.toml"]
+
+
+def test_autotune_on_a_recorded_workload(make_daemon: MakeDaemon, tmp_path: Path) -> None:
+    d = make_daemon({"daemon": {"plugins": ["evolve", "workspace"], "workers": 2},
+                     "evolve": {"workload_roots": [str(tmp_path)]}})
     with d.client() as c:
         c.call("system.record", {"action": "start", "name": "mix"})
         for i in range(240):  # a small hot set, a colder tail, one failure
@@ -96,7 +129,9 @@ def test_autotune_on_a_recorded_workload(make_daemon: MakeDaemon) -> None:
         assert path == d.state_dir / "workloads" / "mix.jsonl" and saved["calls"] == 241
         out = c.call("evolve.autotune", {"workload": "mix", "population": 8, "generations": 2,
                                          "memory_budget": 128 << 20, "seed": 1}, timeout=300)
-        by_path = c.call("evolve.autotune", {"workload": str(path), "population": 8,
+        copy = tmp_path / "mix-copy.jsonl"
+        copy.write_bytes(path.read_bytes())
+        by_path = c.call("evolve.autotune", {"workload": str(copy), "population": 8,
                                              "generations": 0, "memory_budget": 128 << 20},
                          timeout=300)
         with pytest.raises(Exception, match="no recording named 'nothing'"):

@@ -63,8 +63,9 @@ def test_worker_calls_equal_inline_calls_and_survive_sigkill(make_daemon: MakeDa
     answers: list[Any] = []
 
     def ask(n: int) -> dict[str, Any]:
-        _, out = calls.ask_job(local, n)
-        return out
+        _, got = calls.ask_job(local, n)
+        return {"candidates": [c for part in calls.decode_slices(local, got.ids, got.X)
+                               for c in part]}
 
     def tell(r: list[Any]) -> dict[str, Any]:
         _, out, _ = calls.tell_job(local, r)
@@ -72,7 +73,9 @@ def test_worker_calls_equal_inline_calls_and_survive_sigkill(make_daemon: MakeDa
         return out
 
     drive(ask, tell, generations=3)
-    assert remote["front"] == calls.pareto_job(local)["front"]
+    assert remote["front"] == [r for part in calls.pareto_slices(local, local.current_front())
+                               for r in part]
+    assert remote["front"] == local.pareto()
     assert status["best"] == local.best
     assert status["hypervolume"] == pytest.approx(local.last_hv, rel=1e-12)
     assert status["outstanding"] == len(local.outstanding) == 30
@@ -114,9 +117,44 @@ def test_heaviness_rules() -> None:
     big = Study.new("b", parse_spec({**SPEC, **DEFAULTS}))
     assert not calls.ask_is_heavy(small, 8) and calls.ask_is_heavy(small, calls.INLINE_ITEMS + 1)
     assert calls.ask_is_heavy(big, 1)  # breeding a batch from a large island
-    _, out = calls.ask_job(big, 10)
+    _, got = calls.ask_job(big, 10)
     assert not calls.ask_is_heavy(big, 10)  # the batch is bred: handing out is cheap
-    few = results(out["candidates"])
+    few = results([c for part in calls.decode_slices(big, got.ids, got.X) for c in part])
     assert not calls.tell_is_heavy(big, few)  # completes nothing
     assert not calls.tell_is_heavy(big, "not a list")  # refused at once, inline
     assert calls.tell_is_heavy(small, [{"id": 1}] * (calls.INLINE_ITEMS + 1))
+
+
+def test_concurrent_clients_on_a_large_study_lose_nothing(make_daemon: MakeDaemon) -> None:
+    import threading
+
+    d = make_daemon({"daemon": {"plugins": ["evolve"], "workers": 2}})
+    with d.client(timeout=120) as c:
+        sid = c.call("evolve.create", SPEC)["study"]
+    errors: list[BaseException] = []
+
+    def worker(k: int) -> None:
+        try:
+            with d.client(timeout=120) as c:
+                for _ in range(3):
+                    cands = c.call("evolve.ask", study=sid, n=POP // 2)["candidates"]
+                    for part in (cands[: len(cands) // 2], cands[len(cands) // 2:]):
+                        c.call("evolve.tell", study=sid, results=results(part))
+        except BaseException as e:  # pragma: no cover - reported below
+            errors.append(e)
+
+    threads = [threading.Thread(target=worker, args=(k,)) for k in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(300)
+    assert not errors
+    with d.client(timeout=120) as c:
+        st = c.call("evolve.status", study=sid)
+        assert st["evaluations"] == 4 * 3 * (POP // 2) and st["outstanding"] == 0
+        assert st["generation"] == 5  # six batches of POP told: the initial one and 5 more
+    d.kill()
+    d.start()
+    with d.client(timeout=120) as c:
+        again = c.call("evolve.status", study=sid)
+        assert again["evaluations"] == st["evaluations"] and again["best"] == st["best"]

@@ -7,8 +7,10 @@ from pathlib import Path
 from typing import Any
 
 PROJECT = Path(__file__).resolve().parents[1] / "data" / "mcp" / "project"
-BUG = ("return a + b", "return a - b")
-"""An edit that breaks `add` (and so test_add)."""
+BUG = ("return a + b", "return a - b - 0")
+"""An edit that breaks `add` (and so test_add). It changes the file's size on purpose:
+Python's cached bytecode is checked by source mtime in whole seconds and size, so a
+same-size edit within the second of the previous compile would run the old code."""
 
 
 def copy_project(dest: Path) -> Path:

@@ -92,6 +92,16 @@ def test_outline_numbers_dotted_roman_and_epic_item() -> None:
     assert ("Export", "Vacuum job") in got
 
 
+def test_an_item_of_an_epic_named_by_its_title() -> None:
+    text = ("Library\n=======\n\nEpic A: Catalogue\n-----------------\n\n1. Import the catalogue\n"
+            "2. Search by title\n   - Requires: Catalogue import job (Catalogue, item 1)\n\n"
+            "Loans\n-----\n\n1. Loan records\n2. Renewals\n"
+            "   - Blocked by: Record of loans (Loans, item 1)\n")
+    d = run(text)
+    assert edges(d) == {("Search by title", "Import the catalogue"), ("Renewals", "Loan records")}
+    assert not d.problems["missing"]
+
+
 def test_references_by_title_prefix_and_close_match() -> None:
     text = ("# Work\n\n- Design the ledger schema\n- Write the invoice renderer\n"
             "  - Requires: Design the ledger\n"
@@ -105,6 +115,43 @@ def test_an_ambiguous_title_prefix_is_reported_not_guessed() -> None:
     d = run(text)
     assert not edges(d)
     assert d.problems["missing"] == [{"task": "w/ship-it", "ref": "Build the"}]
+
+
+def test_titles_joined_by_and_and_the_nearest_of_two_equal_titles() -> None:
+    text = ("# Plan\n\n## Roadmap\n\n1. Task store\n2. Basic operations\n\n"
+            "## Chain\n\n1. Task store\n2. Basic operations\n   - Depends on task store\n"
+            "3. Search and filters\n   - Depends on both task store and basic operations\n"
+            "4. Export\n   - Depends on basic operations and CSV writer\n")
+    d = run(text)
+    ids = {t["id"]: t for t in d.tasks}
+    got = {(t["id"], d2) for t in d.tasks for d2 in t["dependencies"]}
+    assert got == {("chain/basic-operations", "chain/task-store"),
+                   ("chain/search-and-filters", "chain/task-store"),
+                   ("chain/search-and-filters", "chain/basic-operations"),
+                   ("chain/export", "chain/basic-operations")}
+    assert "chain/export" in ids
+    assert d.problems["missing"] == [{"task": "chain/export", "ref": "csv writer"}]
+
+
+@pytest.mark.parametrize("line", ["  - Depends: Alpha store", "  - Deps: Alpha store",
+                                  "  - Dependency: Alpha store", "  - Blocked on Alpha store",
+                                  "  - Waiting for: Alpha store", "  - Prerequisite: Alpha store",
+                                  "  - After: Alpha store", "  - Needs: Alpha store",
+                                  "  - **Depends on**: Alpha store"])
+def test_label_variants(line: str) -> None:
+    d = run(f"- Alpha store\n- Beta api\n{line}\n")
+    assert edges(d) == {("Beta api", "Alpha store")}
+    assert [t["title"] for t in d.tasks] == ["Alpha store", "Beta api"]
+
+
+def test_reverse_forms_blocks_required_by() -> None:
+    text = ("# Plan\n\n## Build\n\n- Cart page\n  - Blocks: Payment form, Order summary\n"
+            "- Payment form\n- Order summary\n- Ledger schema\n  - Required by: Refunds (B.2)\n"
+            "- Enables the minimal workflow\n\n## B\n\n1. Refund policy\n2. Refunds\n")
+    d = run(text)
+    assert edges(d) == {("Payment form", "Cart page"), ("Order summary", "Cart page"),
+                        ("Refunds", "Ledger schema")}
+    assert not d.problems["missing"]
 
 
 def test_an_unresolved_reference_is_reported_with_its_line_and_quote() -> None:
@@ -137,6 +184,40 @@ def test_a_table_of_contents_is_skipped_and_ids_stay_unique() -> None:
     toc = range(79, 135)  # the document's own table of contents
     assert not [t for t in d.tasks if t["lines"][0] in toc]
     assert not [i for i, n in Counter(t["id"] for t in d.tasks).items() if n > 1]
+
+
+def test_issue_keys_and_part_lines_are_items() -> None:
+    text = ("Scope\n=====\n\nWAL-1  Scan a card\nWAL-2  Verify the card\n       Blocked by WAL-1\n"
+            "\nPART II. Payments\n  a. Pay by NFC\n  b. Refund\n     Requires: II.a\n")
+    d = run(text)
+    assert [t["title"] for t in d.tasks] == ["Scope", "Scan a card", "Verify the card",
+                                             "PART II. Payments", "Pay by NFC", "Refund"]
+    assert edges(d) == {("Verify the card", "Scan a card"), ("Refund", "Pay by NFC")}
+
+
+def test_issue_numbers_once_and_gherkin_features() -> None:
+    d = run("- [x] #101 Upgrade the ORM\n- [ ] #102 Drop old tables (blocked by #101)\n"
+            "- [ ] #103 Clean up once #101 and #102 are done\n")
+    assert edges(d) == {("Drop old tables", "Upgrade the ORM"),
+                        ("Clean up once #101 and #102 are done", "Upgrade the ORM"),
+                        ("Clean up once #101 and #102 are done", "Drop old tables")}
+    g = run("Shop\n====\n\nFeature: Login\n  Scenario: Password\n    Given a customer\n"
+            "    Then they are in\n\nFeature: Wish list\n  Depends on: Login\n")
+    assert [t["title"] for t in g.tasks] == ["Shop", "Login", "Password", "Wish list"]
+    assert next(t for t in g.tasks if t["title"] == "Password")["kind"] == "acceptance-criterion"
+    assert edges(g) == {("Wish list", "Login")}
+
+
+def test_statements_in_a_dependencies_section() -> None:
+    text = ("# Tasks\n\n## Phase 1: Setup\n\n- [ ] T001 Repo\n\n## Phase 3: Search\n\n"
+            "- [ ] T010 Index\n\n## Reports\n\n- [ ] T020 Charts\n\n## Dependencies\n\n"
+            "- Reports depends on Phase 3.\n- **Search (Phase 3)**: Depends on T001\n"
+            "- Billing depends on Reports\n")
+    d = run(text)
+    assert edges(d) == {("Reports", "Phase 3: Search"), ("Phase 3: Search", "Repo")}
+    assert "Dependencies" in [t["title"] for t in d.tasks]
+    assert len(d.tasks) == 7  # the statements are not tasks
+    assert d.problems["missing"] == [{"task": "dependencies", "ref": "Billing"}]
 
 
 def test_outline_recogniser_pieces() -> None:

@@ -71,8 +71,8 @@ def plain_text(draw: st.DrawFn) -> str:
         lines += [title, draw(st.sampled_from(["=", "-"])) * max(3, len(title)), ""]
         letter = "ABCDE"[e % 5]
         for i in range(draw(st.integers(0, 4))):
-            marker = draw(st.sampled_from([f"{i + 1}.", f"{letter}.", "a)", "iv.", f"{e + 1}.{i + 1}",
-                                           "(b)"]))
+            marker = draw(st.sampled_from([f"{i + 1}.", f"{letter}.", "a)", "iv.",
+                                           f"{e + 1}.{i + 1}", "(b)"]))
             indent = draw(st.sampled_from(["", "  ", "   "]))
             lines.append(f"{indent}{marker} {_title(draw)}")
             if draw(st.booleans()):
@@ -121,3 +121,19 @@ def test_a_table_of_contents_gives_no_tasks() -> None:
     tasks = decompose(text, RuleDecomposer()).tasks
     assert sorted(t["title"] for t in tasks) == ["API", "Design", "Fast start", "Goals", "One call"]
     assert not _duplicates(tasks)
+
+
+CHARS = st.sampled_from([*"abAB1.2 -:()[]#*_\n", "Depends on ", "Blocks: ", "FR-1", "  ",
+                         "===\n", "- ", "1. ", "I. ", "(a) ", "](#x)", "after ", "and "])
+
+
+@settings(max_examples=150, deadline=None)
+@given(st.lists(CHARS, max_size=80).map("".join))
+def test_any_text_decomposes_with_unique_ids_and_lines_inside_it(text: str) -> None:
+    d = decompose(text, RuleDecomposer())
+    assert not _duplicates(d.tasks)
+    n = len(text.split("\n"))
+    for t in d.tasks:
+        assert 1 <= t["lines"][0] <= t["lines"][1] <= n
+    for u in d.problems["unresolved"]:
+        assert 1 <= u["line"] <= n

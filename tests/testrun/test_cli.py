@@ -52,3 +52,22 @@ def test_shard_options_parse_before_and_after_the_path() -> None:
     assert args.shards == "dask" and args.worker_root == "/srv/p"
     args = parser.parse_args(["test", "--shards", "local", "proj"])
     assert split_rest(args)[1] == [] and args.shards == "local"
+
+
+def test_catalytic_test_affected(make_daemon, tmp_path: Path) -> None:
+    from projects import copy_affected, edit
+
+    root = copy_affected(tmp_path)
+    d = make_daemon(config(tmp_path, record="inline"))
+    first = cli(d, "test", str(root), "--affected", "--python", sys.executable)
+    assert first.returncode == 0, first.stdout + first.stderr
+    assert "affected: ran 13 of 13 tests (13 new)" in first.stdout
+    none = cli(d, "test", "--affected", str(root), "--python", sys.executable)
+    assert none.returncode == 0 and "ran 0 of 13 tests (nothing affected)" in none.stdout
+    edit(root / "mylib/arith.py", "return a + b", "return a + b + 1")
+    broke = cli(d, "--json", "test", str(root), "--affected", "--python", sys.executable)
+    r = json.loads(broke.stdout)
+    assert broke.returncode == 1 and r["selected"] == 1 and r["failed"] == 1
+    assert r["results"][0]["reason"] == "changed: mylib/arith.py::add"
+    both = cli(d, "test", str(root), "--affected-first", "--python", sys.executable)
+    assert both.returncode == 1 and "affected-first: ran 13 of 13 tests" in both.stdout

@@ -6,20 +6,21 @@ from pathlib import Path
 
 import pytest
 
+from catalytic.daemon.store import open_store
 from catalytic.plugins.testrun.estimate import CPU, IO, MEMORY, classify, estimate
-from catalytic.plugins.testrun.history import History, Measured, TestStats
+from catalytic.plugins.testrun.history import MIGRATIONS, History, Measured, TestStats
 
 
 def test_history_persists_across_reopen_with_ewma(tmp_path: Path) -> None:
     db = tmp_path / "h.sqlite"
-    h = History(db, alpha=0.5)
+    h = History(open_store(db, MIGRATIONS), alpha=0.5)
     h.record("/r", [Measured("a.py::t", "passed", 2.0, rss=10, cpu=1.5, io=100)])
     h.record("/r", [Measured("a.py::t", "failed", 4.0, rss=30, cpu=0.5, io=300)],
              order_dependent=["a.py::t"])
     h.record("/other", [Measured("a.py::t", "passed", 9.0)])
     h.add_run("/r", {"makespan_s": 3.0})
     h.close()
-    h2 = History(db)
+    h2 = History(open_store(db, MIGRATIONS))
     s = h2.load("/r")["a.py::t"]
     assert s.ewma == pytest.approx(3.0) and s.last == 4.0 and s.runs == 2
     assert s.outcome == "failed" and s.order_dependent and s.rss == 30

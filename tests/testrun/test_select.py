@@ -17,7 +17,7 @@ ALL = 13
 def test_edits_select_exactly_the_tests_that_ran_the_edited_code(make_daemon,
                                                                  tmp_path: Path) -> None:
     root = copy_affected(tmp_path)
-    d = make_daemon(config(tmp_path))
+    d = make_daemon(config(tmp_path, record="inline"))
     with d.client() as c:
         first = run(c, root)
         assert first["selected"] == ALL and first["deselected"] == 0
@@ -68,7 +68,7 @@ def test_edits_select_exactly_the_tests_that_ran_the_edited_code(make_daemon,
 
 def test_data_files_text_and_binary(make_daemon, tmp_path: Path) -> None:
     root = copy_affected(tmp_path)
-    d = make_daemon(config(tmp_path))
+    d = make_daemon(config(tmp_path, record="inline"))
     with d.client() as c:
         run(c, root)
         edit(root / "mylib/data/greek.txt", "beta", "beta ")  # passes still: split()
@@ -91,7 +91,7 @@ def test_data_files_text_and_binary(make_daemon, tmp_path: Path) -> None:
 
 def test_conftest_edits_select_the_tests_under_it(make_daemon, tmp_path: Path) -> None:
     root = copy_affected(tmp_path)
-    d = make_daemon(config(tmp_path))
+    d = make_daemon(config(tmp_path, record="inline"))
     with d.client() as c:
         run(c, root)
         edit(root / "tests/sub/conftest.py", 'return "hello"', 'return "hello!"')
@@ -125,7 +125,7 @@ def test_conftest_edits_select_the_tests_under_it(make_daemon, tmp_path: Path) -
 def test_new_deleted_and_renamed_files_and_a_collection_error(make_daemon,
                                                               tmp_path: Path) -> None:
     root = copy_affected(tmp_path)
-    d = make_daemon(config(tmp_path))
+    d = make_daemon(config(tmp_path, record="inline"))
     with d.client() as c:
         run(c, root)
         (root / "tests/check_new.py").write_text("def test_fresh():\n    assert True\n")
@@ -158,7 +158,7 @@ def test_new_deleted_and_renamed_files_and_a_collection_error(make_daemon,
 
 def test_affected_first_runs_everything_affected_first(make_daemon, tmp_path: Path) -> None:
     root = copy_affected(tmp_path)
-    d = make_daemon(config(tmp_path))
+    d = make_daemon(config(tmp_path, record="inline"))
     with d.client() as c:
         run(c, root)
         edit(root / "mylib/arith.py", "return a + b", "return b + a + 0")
@@ -175,7 +175,7 @@ def test_affected_first_runs_everything_affected_first(make_daemon, tmp_path: Pa
 
 def test_a_history_database_from_before_fingerprints(make_daemon, tmp_path: Path) -> None:
     root = copy_affected(tmp_path)
-    d = make_daemon(config(tmp_path), start=False)
+    d = make_daemon(config(tmp_path, record="inline"), start=False)
     state = d.state_dir / "testrun"
     state.mkdir(parents=True, exist_ok=True)
     db = sqlite3.connect(state / "history.sqlite")
@@ -213,7 +213,7 @@ def test_a_changed_installed_distribution_selects_everything(make_daemon,
          "['purelib'])"], capture_output=True, text=True, check=True).stdout.strip())
     # the test environment's packages (pytest) through a .pth file
     (site / "outer.pth").write_text(sysconfig.get_paths()["purelib"] + "\n")
-    d = make_daemon(config(tmp_path))
+    d = make_daemon(config(tmp_path, record="inline"))
     with d.client() as c:
         def go(select: str = "affected") -> dict[str, str]:
             return ran(c.call("testrun.run", {"root": str(root), "workers": 2, "select": select},
@@ -225,3 +225,40 @@ def test_a_changed_installed_distribution_selects_everything(make_daemon,
         got = go()
         assert len(got) == ALL and set(got.values()) == {"environment"}
         assert go() == {}
+
+
+def test_background_recording_keeps_the_run_untraced_and_records_after(make_daemon,
+                                                                     tmp_path: Path) -> None:
+    import time
+
+    root = copy_affected(tmp_path)
+    d = make_daemon(config(tmp_path, record="background", keep_warm_s=0))
+    with d.client() as c:
+        def stats() -> dict:
+            return c.call("system.stats")["plugins"]["testrun"]
+
+        def settled() -> dict:
+            end = time.monotonic() + 120
+            while time.monotonic() < end:
+                st = stats()
+                if not st["recording"]:
+                    return st
+                time.sleep(0.2)
+            raise AssertionError("the background recording did not finish")
+
+        first = run(c, root)
+        assert set(ran(first).values()) == {"new"}
+        st = settled()
+        assert st["recorded_in_background"] == ALL
+        assert run(c, root)["selected"] == 0
+        edit(root / "mylib/arith.py", "return x * SCALE", "return SCALE * x")
+        assert ran(run(c, root)) == {"check_arith.py::test_scaled":
+                                     "changed: mylib/arith.py::scaled"}
+        settled()
+        assert run(c, root)["selected"] == 0
+        # an edit before the recording finishes: the recording is dropped, nothing is missed
+        edit(root / "mylib/arith.py", "return a + b", "return b + a")
+        assert set(ran(run(c, root))) == {"check_arith.py::test_add"}
+        edit(root / "mylib/arith.py", "return b + a", "return a + b + 1")
+        r = run(c, root)
+        assert failing(r) == {"tests/check_arith.py::test_add"}

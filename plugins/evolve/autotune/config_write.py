@@ -1,26 +1,27 @@
-"""Write tuned knobs into the user's config file, keeping a backup and checking the result.
+"""Turn tuned knobs into a proposed configuration, checked by the settings model.
 
 Only knobs whose `[section] key` exists in the running daemon's configuration
-are written (a key the daemon does not know would stop its next start-up);
-the new file is validated with the same loader the daemon uses before it
-replaces the old one.
+are proposed (a key the daemon does not know would stop its next start-up),
+and the values are validated with the same loader the daemon uses. The daemon
+writes the proposal only inside its own state directory; the user installs it
+with `catalytic config apply` (which keeps a backup and prints the diff).
 """
 
 from __future__ import annotations
 
-import os
-import shutil
-import tempfile
-import time
-import tomllib
 from importlib.metadata import entry_points
-from pathlib import Path
 from typing import Any
 
-from catalytic.config.load import ConfigError, load, toml_value
+import tomlkit
+
+from catalytic.config.load import ConfigError, load
 from catalytic.config.model import CORE, Setting
+from catalytic.config.paths import default_config_path
 from catalytic.plugins.evolve.autotune.model import CODECS
 from catalytic.plugins.evolve.autotune.policies import POLICIES
+
+PROPOSAL = "proposal.toml"
+"""The proposal's name in the plugin's state directory (the only file autotune writes)."""
 
 BOUNDS = {"level": (1, 19), "prefetch_depth": (0, 8), "prd_parallel_threshold": (1, 256)}
 
@@ -96,23 +97,17 @@ def _schema() -> dict[str, Any]:
     return schema
 
 
-def render(tables: dict[str, dict[str, Any]]) -> str:
-    lines = ["# Written by evolve.autotune --apply; the previous file is kept as a backup."]
-    for section, table in tables.items():
-        lines.append(f"\n[{section}]")
-        lines += [f"{k} = {toml_value(v)}" for k, v in table.items()]
-    return "\n".join(lines) + "\n"
+def propose(knobs: dict[str, Any], daemon_config: dict[str, dict[str, Any]],
+            memory_budget: int, note: str) -> tuple[str, dict[str, Any]]:
+    """The proposal file's text (TOML of the settings the daemon knows) and what it holds.
 
-
-def apply(path: Path, knobs: dict[str, Any], daemon_config: dict[str, dict[str, Any]],
-          memory_budget: int) -> dict[str, Any]:
-    """Merge the knobs the daemon has settings for into `path`; return what was done."""
+    The settings are checked against the settings model first (a proposal that would
+    stop the daemon's next start-up is refused); nothing is written here: the plugin
+    saves the text in its state directory and `catalytic config apply` installs it.
+    """
+    tables: dict[str, dict[str, Any]] = {}
     written: dict[str, Any] = {}
     skipped: list[str] = []
-    tables: dict[str, dict[str, Any]] = {}
-    if path.exists():
-        with path.open("rb") as fh:
-            tables = {k: dict(v) for k, v in tomllib.load(fh).items() if isinstance(v, dict)}
     for knob, value in setting_values(knobs, memory_budget).items():
         section, key = KNOB_SETTINGS[knob]
         if key not in daemon_config.get(section, {}):
@@ -120,22 +115,11 @@ def apply(path: Path, knobs: dict[str, Any], daemon_config: dict[str, dict[str, 
             continue
         tables.setdefault(section, {})[key] = value
         written[f"{section}.{key}"] = value
-    text = render(tables)
-    path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".autotune.", suffix=".toml")
-    with os.fdopen(fd, "w") as fh:
-        fh.write(text)
-        fh.flush()
-        os.fsync(fh.fileno())
     try:
-        load(_schema(), Path(tmp), env={}, lenient=())
+        load(_schema(), default_config_path(), env={}, overrides=tables)
     except ConfigError as e:
-        os.unlink(tmp)
-        raise ValueError(f"the tuned config would not load, nothing written: {e}") from None
-    backup = None
-    if path.exists():
-        backup = path.with_name(f"{path.name}.bak-{time.strftime('%Y%m%d-%H%M%S')}")
-        shutil.copy2(path, backup)
-    os.replace(tmp, path)
-    return {"path": str(path), "backup": str(backup) if backup else None, "written": written,
-            "skipped": skipped}
+        raise ValueError(f"the tuned settings would not load, no proposal written: {e}") \
+            from None
+    header = "".join(f"# {line}\n" for line in (
+        "Proposed by evolve.autotune; install it with `catalytic config apply`.", note))
+    return header + tomlkit.dumps(tables), {"settings": written, "skipped": skipped}

@@ -1,0 +1,307 @@
+"""Replay real project histories: after each edit, how fast is the verdict, and is it right?
+
+For each history under ../shared/corpus/history (pygments, rich: `base.tar.gz` plus
+one `NNN.patch` per step, see its README), the base is extracted once into
+bench/.envs/history/<name>/work and a venv with the test requirements is made
+(from the package registry; the project itself is imported from the tree). Step 0
+is a full run for every runner (it builds testmon's data and catalytic's
+recording); then per step the patch is applied with `git apply` and the suite
+runs four ways: serial pytest, pytest-xdist (`-n 2`, load), `pytest --testmon`
+and catalytic `select = "affected"` (2 workers). Recorded per step: time to
+verdict, time to first failure, tests run, failing set; each selective runner's
+failing set is compared with the serial run's.
+
+Then mutant parity: mutations (tests/testrun/mutants.py) of the Python files the
+replayed steps changed, each checked as `affected` then a serial full run.
+Finally the recording overhead: full warm runs with `testrun.record` on and off,
+alternating, on the last tree.
+
+Ends with one line:
+testrun_history: replay_vs_xdist=.. replay_vs_testmon=.. median_tests_run=..%
+failing_parity=.. mutant_parity=N/M record_overhead=..
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import re
+import shutil
+import statistics
+import subprocess
+import sys
+import tarfile
+import time
+import xml.etree.ElementTree as ET
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT / "tests"))
+sys.path.insert(0, str(ROOT / "tests" / "testrun"))
+
+from mutants import mutate, sample  # noqa: E402
+
+from daemon_process import DaemonProcess  # noqa: E402
+
+HISTORY = ROOT.parent / "shared" / "corpus" / "history"
+ENVS = ROOT / "bench" / ".envs" / "history"
+REQUIREMENTS = {"pygments": ["wcag-contrast-ratio"],
+                "rich": ["attrs", "pygments", "markdown-it-py"]}
+COMMON = ["pytest", "pytest-xdist", "pytest-testmon"]
+FAILED = re.compile(r"^(?:FAILED|ERROR) (\S+?)(?: - .*)?$")
+
+
+@dataclass
+class Outcome:
+    wall: float
+    failing: set[str]
+    tests: int
+    first_failure: float | None = None
+    note: str = ""
+
+
+@dataclass
+class Step:
+    step: int
+    runs: dict[str, Outcome] = field(default_factory=dict)
+
+
+def sh(cmd: list[str], **kw: Any) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(cmd, capture_output=True, text=True, check=False, **kw)
+
+
+def venv(name: str) -> Path:
+    python = ENVS / f"{name}-venv" / "bin" / "python"
+    if not python.exists():
+        sh([sys.executable, "-m", "venv", str(python.parent.parent)])
+    probe = sh([str(python), "-c", "import pytest, xdist, testmon"])
+    if probe.returncode:
+        out = sh([str(python), "-m", "pip", "install", "-q", *COMMON, *REQUIREMENTS[name]])
+        if out.returncode:
+            raise SystemExit(f"cannot install the test requirements of {name}: "
+                             f"{out.stderr[-800:]}")
+    return python
+
+
+def extract(name: str) -> Path:
+    work = ENVS / name / "work"
+    if work.exists():
+        shutil.rmtree(work)
+    work.mkdir(parents=True)
+    with tarfile.open(HISTORY / name / "base.tar.gz") as tar:
+        tar.extractall(work, filter="data")
+    inner = [p for p in work.iterdir() if p.is_dir()]
+    return inner[0] if len(inner) == 1 and not (work / "pyproject.toml").exists() else work
+
+
+def patches(name: str) -> list[Path]:
+    return sorted((HISTORY / name).glob("[0-9][0-9][0-9].patch"))
+
+
+def apply(work: Path, patch: Path) -> None:
+    out = sh(["git", "apply", "--whitespace=nowarn", str(patch)], cwd=work)
+    if out.returncode:
+        raise SystemExit(f"git apply {patch.name} failed: {out.stderr[-500:]}")
+
+
+def changed_py(patch: Path) -> list[str]:
+    files = re.findall(r"^\+\+\+ b/(\S+\.py)$", patch.read_text(errors="replace"), re.M)
+    return [f for f in files if "test" not in f.split("/")[0]]
+
+
+def pytest_run(python: Path, work: Path, extra: list[str]) -> Outcome:
+    """A plain pytest run: wall time, failing set (-rfE), tests, first failure (from JUnit)."""
+    xml = work.parent / "junit.xml"
+    cache = [] if "--testmon" in extra else ["-p", "no:cacheprovider"]  # testmon needs it
+    cmd = [str(python), "-m", "pytest", "-q", *cache, "-p", "no:randomly", "-rfE",
+           f"--junitxml={xml}", *extra]
+    t = time.perf_counter()
+    out = sh(cmd, cwd=work, timeout=3600)
+    wall = time.perf_counter() - t
+    failing = {m.group(1) for ln in out.stdout.splitlines() if (m := FAILED.match(ln))}
+    tests, first, clock = 0, None, 0.0
+    try:
+        for case in ET.parse(xml).getroot().iter("testcase"):
+            tests += 1
+            clock += float(case.get("time", 0))
+            if first is None and (case.find("failure") is not None
+                                  or case.find("error") is not None):
+                first = clock
+    except (OSError, ET.ParseError):
+        pass
+    note = "" if out.returncode in (0, 1, 5) else f"pytest exit {out.returncode}"
+    if "--testmon" in extra:
+        first = None  # JUnit order is not run order with deselection; not compared
+    return Outcome(wall, failing, tests, first if "-n" not in extra else None, note)
+
+
+def affected(c: Any, work: Path, python: Path, select: str = "affected") -> Outcome:
+    t = time.perf_counter()
+    try:
+        r = c.call("testrun.run", {"root": str(work), "python": str(python), "workers": 2,
+                                   "select": select}, timeout=3600)
+    except Exception as exc:  # a collection error after an edit: the verdict is the error
+        return Outcome(time.perf_counter() - t, {f"<error {getattr(exc, 'code', '')}>"}, 0,
+                       None, str(exc)[:200])
+    wall = time.perf_counter() - t
+    failing = {x["nodeid"] for x in r["results"] if x["outcome"] in ("failed", "error")}
+    return Outcome(wall, failing, r["selected"], r.get("first_failure_s"))
+
+
+def settle(c: Any, limit: float = 1800) -> float:
+    """Wait for the daemon's background recording to finish; the seconds waited."""
+    t = time.perf_counter()
+    end = time.monotonic() + limit
+    while time.monotonic() < end:
+        if not c.call("system.stats")["plugins"]["testrun"]["recording"]:
+            break
+        time.sleep(0.2)
+    return time.perf_counter() - t
+
+
+def replay(name: str, steps: int, mutants: int, c: Any, log: list[dict[str, Any]]
+           ) -> tuple[list[Step], tuple[int, int], dict[str, list[float]], int]:
+    python = venv(name)
+    work = extract(name)
+    print(f"\n## {name}: {work}", flush=True)
+    order = ["serial", "xdist", "testmon", "affected"]
+    results: list[Step] = []
+    touched: list[str] = []
+    for i, patch in enumerate([None, *patches(name)[:steps]]):
+        if patch is not None:
+            apply(work, patch)
+            touched += changed_py(patch)
+        s = Step(i)
+        settle(c)  # the previous step's background recording does not share the machine
+        s.runs["serial"] = pytest_run(python, work, [])
+        s.runs["xdist"] = pytest_run(python, work, ["-n", "2", "--dist", "load"])
+        s.runs["testmon"] = pytest_run(python, work, ["--testmon"])
+        s.runs["affected"] = affected(c, work, python)
+        results.append(s)
+        full = s.runs["serial"]
+        line = " ".join(f"{k}={s.runs[k].wall:.1f}s/{s.runs[k].tests}" for k in order)
+        bad = [k for k in ("testmon", "affected") if s.runs[k].failing != full.failing]
+        print(f"step {i:3d}: {line} failing={len(full.failing)}"
+              + (f" MISMATCH {bad}" if bad else ""), flush=True)
+        log.append({"history": name, "step": i, **{k: {
+            "wall_s": round(v.wall, 3), "tests": v.tests, "failing": sorted(v.failing),
+            "first_failure_s": v.first_failure, "note": v.note} for k, v in s.runs.items()}})
+    # mutant parity over the files the replayed steps changed
+    files = sorted({work / f for f in touched if (work / f).exists()})
+    checked = missed = 0
+    for path, which in sample(files, mutants, seed=7):
+        original = path.read_text()
+        what, text = mutate(original, which)
+        path.write_text(text)
+        try:
+            settle(c)
+            got = affected(c, work, python).failing
+            want = pytest_run(python, work, []).failing
+            checked += 1
+            real = {f for f in want if not f.startswith("<")}
+            if (want and not got) or not real <= got:
+                missed += 1
+                print(f"  mutant MISS {path.relative_to(work)} {what}: full={sorted(want)[:5]} "
+                      f"affected={sorted(got)[:5]}", flush=True)
+        finally:
+            path.write_text(original)
+            affected(c, work, python)
+    print(f"mutants: {checked - missed}/{checked} with parity", flush=True)
+    settle(c)
+    # recording cost: warm full runs, alternating, on daemons recording in the background
+    # (the default: the run itself is not traced), inline, and not at all
+    ratios: dict[str, list[float]] = {"background": [], "inline": [], "background_cpu": []}
+    others = {mode: DaemonProcess({"testrun": {"allowed_roots": [str(ENVS)],
+                                               "allowed_interpreters": [str(ENVS)],
+                                               "record": mode}}) for mode in ("inline", "off")}
+    for d in others.values():
+        d.start()
+    try:
+        c_in, c_off = others["inline"].client(), others["off"].client()
+        for client in (c, c_in, c_off):  # warm each (collection, standby workers)
+            affected(client, work, python, "all")
+            settle(client)
+        for _ in range(2):
+            off_t = affected(c_off, work, python, "all").wall
+            settle(c_off)
+            bg_t = affected(c, work, python, "all").wall
+            waited = settle(c)
+            in_t = affected(c_in, work, python, "all").wall
+            ratios["background"].append(bg_t / off_t)
+            ratios["background_cpu"].append((bg_t + waited) / off_t)
+            ratios["inline"].append(in_t / off_t)
+    finally:
+        for d in others.values():
+            d.cleanup()
+    print("recording cost, warm full run over an unrecorded one: " + ", ".join(
+        f"{k} {[round(r, 2) for r in v]}" for k, v in ratios.items()), flush=True)
+    return results, (checked - missed, checked), ratios, len(results)
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__,
+                                 formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--history", action="append", choices=sorted(REQUIREMENTS),
+                    help="only these histories (default: both)")
+    ap.add_argument("--steps", type=int, default=60, help="steps replayed per history")
+    ap.add_argument("--mutants", type=int, default=100, help="mutants per history")
+    ap.add_argument("--json", type=Path, help="write every step's figures here")
+    ap.add_argument("--corpus", type=Path, default=ROOT.parent / "shared" / "corpus" / "history",
+                    help="the histories' folder (default: ../shared/corpus/history)")
+    opts = ap.parse_args()
+    global HISTORY
+    HISTORY = opts.corpus.resolve()
+    if not HISTORY.is_dir():
+        print(f"testrun_history: skipped, {HISTORY} is absent (the shared corpus is not "
+              "next to this checkout)")
+        return
+    names = opts.history or sorted(REQUIREMENTS)
+    d = DaemonProcess({"testrun": {"allowed_roots": [str(ENVS)],
+                                   "allowed_interpreters": [str(ENVS)]}})
+    d.start()
+    log: list[dict[str, Any]] = []
+    all_steps: list[Step] = []
+    ok = total = 0
+    ratios: dict[str, list[float]] = {"background": [], "inline": [], "background_cpu": []}
+    try:
+        with d.client() as c:
+            for name in names:
+                steps, (m_ok, m_all), r, _ = replay(name, opts.steps, opts.mutants, c, log)
+                all_steps += steps[1:]  # step 0 is every runner's full first run
+                ok, total = ok + m_ok, total + m_all
+                for k, v in r.items():
+                    ratios[k] += v
+    finally:
+        d.cleanup()
+    if opts.json:
+        opts.json.write_text(json.dumps(log, indent=1))
+    wall = {k: sum(s.runs[k].wall for s in all_steps) for k in ("serial", "xdist", "testmon",
+                                                                  "affected")}
+    share = [100 * s.runs["affected"].tests / max(1, s.runs["serial"].tests) for s in all_steps]
+    parity = sum(s.runs["affected"].failing == s.runs["serial"].failing for s in all_steps)
+    tm_parity = sum(s.runs["testmon"].failing == s.runs["serial"].failing for s in all_steps)
+    firsts = [(s.runs["affected"].first_failure, s.runs["serial"].first_failure)
+              for s in all_steps if s.runs["serial"].failing]
+    print(f"\nreplayed steps: {len(all_steps)} ({', '.join(names)}; {opts.steps} per history)")
+    print("total time to verdict: " + ", ".join(f"{k} {v:.1f}s" for k, v in wall.items()))
+    print(f"testmon failing-set parity: {tm_parity}/{len(all_steps)}")
+    if firsts:
+        print(f"time to first failure (affected, serial) on failing steps: {firsts}")
+    print(f"testrun_history: replay_vs_xdist={wall['affected'] / wall['xdist']:.3f} "
+          f"replay_vs_testmon={wall['affected'] / wall['testmon']:.3f} "
+          f"median_tests_run={statistics.median(share) if share else 0:.1f}% "
+          f"failing_parity={parity}/{len(all_steps)} mutant_parity={ok}/{total} "
+          f"record_overhead={med(ratios['background']):.3f}")
+    print(f"(inline recording: {med(ratios['inline']):.2f}x a plain run; the background "
+          f"re-run that records a whole suite: {med(ratios['background_cpu']):.2f}x "
+          "including the run)")
+
+
+def med(xs: list[float]) -> float:
+    return statistics.median(xs) if xs else float("nan")
+
+
+if __name__ == "__main__":
+    main()
