@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import re
 import shutil
 import statistics
@@ -93,7 +94,17 @@ def extract(name: str) -> Path:
     with tarfile.open(HISTORY / name / "base.tar.gz") as tar:
         tar.extractall(work, filter="data")
     inner = [p for p in work.iterdir() if p.is_dir()]
-    return inner[0] if len(inner) == 1 and not (work / "pyproject.toml").exists() else work
+    tree = inner[0] if len(inner) == 1 and not (work / "pyproject.toml").exists() else work
+    if not has_pytest_config(tree):
+        # Pin pytest's rootdir to the project (else it walks up to this repository's config).
+        (tree / "pytest.ini").write_text("[pytest]\n")
+    return tree
+
+
+def has_pytest_config(src: Path) -> bool:
+    checks = {"pytest.ini": "", "pyproject.toml": "[tool.pytest.ini_options]",
+              "setup.cfg": "[tool:pytest]", "tox.ini": "[pytest]"}
+    return any((src / f).exists() and key in (src / f).read_text() for f, key in checks.items())
 
 
 def patches(name: str) -> list[Path]:
@@ -101,7 +112,10 @@ def patches(name: str) -> list[Path]:
 
 
 def apply(work: Path, patch: Path) -> None:
-    out = sh(["git", "apply", "--whitespace=nowarn", str(patch)], cwd=work)
+    # Outside any repository (this checkout is one): else git applies only the paths under
+    # the current folder, relative to the repository's top, and silently skips the rest.
+    env = {**os.environ, "GIT_CEILING_DIRECTORIES": str(work.parent)}
+    out = sh(["git", "apply", "--whitespace=nowarn", str(patch)], cwd=work, env=env)
     if out.returncode:
         raise SystemExit(f"git apply {patch.name} failed: {out.stderr[-500:]}")
 
