@@ -175,8 +175,8 @@ def settle(c: Any, limit: float = 1800) -> float:
     return time.perf_counter() - t
 
 
-def replay(name: str, steps: int, mutants: int, c: Any, log: list[dict[str, Any]]
-           ) -> tuple[list[Step], tuple[int, int], dict[str, list[float]], int]:
+def replay(name: str, steps: int, mutants: int, c: Any, log: list[dict[str, Any]],
+           rounds: int = 2) -> tuple[list[Step], tuple[int, int], dict[str, list[float]], int]:
     python = venv(name)
     work = extract(name)
     print(f"\n## {name}: {work}", flush=True)
@@ -184,11 +184,11 @@ def replay(name: str, steps: int, mutants: int, c: Any, log: list[dict[str, Any]
     results: list[Step] = []
     touched: list[str] = []
     for i, patch in enumerate([None, *patches(name)[:steps]]):
+        settle(c)  # the previous step's recording ends before the tree changes (else dropped)
         if patch is not None:
             apply(work, patch)
             touched += changed_py(patch)
         s = Step(i)
-        settle(c)  # the previous step's background recording does not share the machine
         s.runs["serial"] = pytest_run(python, work, [])
         s.runs["xdist"] = pytest_run(python, work, ["-n", "2", "--dist", "load"])
         s.runs["testmon"] = pytest_run(python, work, ["--testmon"])
@@ -237,7 +237,7 @@ def replay(name: str, steps: int, mutants: int, c: Any, log: list[dict[str, Any]
         for client in (c, c_in, c_off):  # warm each (collection, standby workers)
             affected(client, work, python, "all")
             settle(client)
-        for _ in range(2):
+        for _ in range(rounds):
             off_t = affected(c_off, work, python, "all").wall
             settle(c_off)
             bg_t = affected(c, work, python, "all").wall
@@ -261,6 +261,7 @@ def main() -> None:
                     help="only these histories (default: both)")
     ap.add_argument("--steps", type=int, default=60, help="steps replayed per history")
     ap.add_argument("--mutants", type=int, default=100, help="mutants per history")
+    ap.add_argument("--rounds", type=int, default=2, help="rounds of the recording-cost runs")
     ap.add_argument("--json", type=Path, help="write every step's figures here")
     ap.add_argument("--corpus", type=Path, default=ROOT.parent / "shared" / "corpus" / "history",
                     help="the histories' folder (default: ../shared/corpus/history)")
@@ -282,7 +283,8 @@ def main() -> None:
     try:
         with d.client() as c:
             for name in names:
-                steps, (m_ok, m_all), r, _ = replay(name, opts.steps, opts.mutants, c, log)
+                steps, (m_ok, m_all), r, _ = replay(name, opts.steps, opts.mutants, c, log,
+                                                    opts.rounds)
                 all_steps += steps[1:]  # step 0 is every runner's full first run
                 ok, total = ok + m_ok, total + m_all
                 for k, v in r.items():
