@@ -221,7 +221,7 @@ def single_objective() -> dict[str, float]:
 
 def ask_tell(generations: int = 30) -> float:
     print("\n-- 5. ask/tell over the socket vs in-process (ZDT1, batches of 100)")
-    from catalytic.plugins.evolve.engine import Study
+    from catalytic.plugins.evolve.engine import StudyState
     from catalytic.plugins.evolve.spec import parse_spec
 
     p = get_problem("zdt1")
@@ -237,7 +237,7 @@ def ask_tell(generations: int = 30) -> float:
             tell([{"id": c["id"], "values": f.tolist()} for c, f in zip(cands, F, strict=True)])
         return (time.perf_counter() - t) / (generations * 100)
 
-    s = Study.new("local", parse_spec(spec))
+    s = StudyState.new("local", parse_spec(spec))
     gc.collect()
     gc.freeze()  # this process holds pymoo, DEAP and earlier runs; the daemon is fresh
     local = loop(lambda: [{"id": i, "genes": s.spec.genome.decode(x)} for i, x in s.ask(100)],

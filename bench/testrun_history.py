@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import re
 import shutil
 import statistics
@@ -93,7 +94,17 @@ def extract(name: str) -> Path:
     with tarfile.open(HISTORY / name / "base.tar.gz") as tar:
         tar.extractall(work, filter="data")
     inner = [p for p in work.iterdir() if p.is_dir()]
-    return inner[0] if len(inner) == 1 and not (work / "pyproject.toml").exists() else work
+    tree = inner[0] if len(inner) == 1 and not (work / "pyproject.toml").exists() else work
+    if not has_pytest_config(tree):
+        # Pin pytest's rootdir to the project (else it walks up to this repository's config).
+        (tree / "pytest.ini").write_text("[pytest]\n")
+    return tree
+
+
+def has_pytest_config(src: Path) -> bool:
+    checks = {"pytest.ini": "", "pyproject.toml": "[tool.pytest.ini_options]",
+              "setup.cfg": "[tool:pytest]", "tox.ini": "[pytest]"}
+    return any((src / f).exists() and key in (src / f).read_text() for f, key in checks.items())
 
 
 def patches(name: str) -> list[Path]:
@@ -101,7 +112,10 @@ def patches(name: str) -> list[Path]:
 
 
 def apply(work: Path, patch: Path) -> None:
-    out = sh(["git", "apply", "--whitespace=nowarn", str(patch)], cwd=work)
+    # Outside any repository (this checkout is one): else git applies only the paths under
+    # the current folder, relative to the repository's top, and silently skips the rest.
+    env = {**os.environ, "GIT_CEILING_DIRECTORIES": str(work.parent)}
+    out = sh(["git", "apply", "--whitespace=nowarn", str(patch)], cwd=work, env=env)
     if out.returncode:
         raise SystemExit(f"git apply {patch.name} failed: {out.stderr[-500:]}")
 
@@ -161,8 +175,8 @@ def settle(c: Any, limit: float = 1800) -> float:
     return time.perf_counter() - t
 
 
-def replay(name: str, steps: int, mutants: int, c: Any, log: list[dict[str, Any]]
-           ) -> tuple[list[Step], tuple[int, int], dict[str, list[float]], int]:
+def replay(name: str, steps: int, mutants: int, c: Any, log: list[dict[str, Any]],
+           rounds: int = 2) -> tuple[list[Step], tuple[int, int], dict[str, list[float]], int]:
     python = venv(name)
     work = extract(name)
     print(f"\n## {name}: {work}", flush=True)
@@ -170,11 +184,11 @@ def replay(name: str, steps: int, mutants: int, c: Any, log: list[dict[str, Any]
     results: list[Step] = []
     touched: list[str] = []
     for i, patch in enumerate([None, *patches(name)[:steps]]):
+        settle(c)  # the previous step's recording ends before the tree changes (else dropped)
         if patch is not None:
             apply(work, patch)
             touched += changed_py(patch)
         s = Step(i)
-        settle(c)  # the previous step's background recording does not share the machine
         s.runs["serial"] = pytest_run(python, work, [])
         s.runs["xdist"] = pytest_run(python, work, ["-n", "2", "--dist", "load"])
         s.runs["testmon"] = pytest_run(python, work, ["--testmon"])
@@ -223,7 +237,7 @@ def replay(name: str, steps: int, mutants: int, c: Any, log: list[dict[str, Any]
         for client in (c, c_in, c_off):  # warm each (collection, standby workers)
             affected(client, work, python, "all")
             settle(client)
-        for _ in range(2):
+        for _ in range(rounds):
             off_t = affected(c_off, work, python, "all").wall
             settle(c_off)
             bg_t = affected(c, work, python, "all").wall
@@ -247,6 +261,7 @@ def main() -> None:
                     help="only these histories (default: both)")
     ap.add_argument("--steps", type=int, default=60, help="steps replayed per history")
     ap.add_argument("--mutants", type=int, default=100, help="mutants per history")
+    ap.add_argument("--rounds", type=int, default=2, help="rounds of the recording-cost runs")
     ap.add_argument("--json", type=Path, help="write every step's figures here")
     ap.add_argument("--corpus", type=Path, default=ROOT.parent / "shared" / "corpus" / "history",
                     help="the histories' folder (default: ../shared/corpus/history)")
@@ -268,7 +283,8 @@ def main() -> None:
     try:
         with d.client() as c:
             for name in names:
-                steps, (m_ok, m_all), r, _ = replay(name, opts.steps, opts.mutants, c, log)
+                steps, (m_ok, m_all), r, _ = replay(name, opts.steps, opts.mutants, c, log,
+                                                    opts.rounds)
                 all_steps += steps[1:]  # step 0 is every runner's full first run
                 ok, total = ok + m_ok, total + m_all
                 for k, v in r.items():

@@ -1,6 +1,12 @@
 """Table 3 of bench/workspace.py: replay throughput in-process against
 cachetools.LRUCache, and pipelined `workspace.get` hits against `system.ping`
-over the socket."""
+over the socket.
+
+Run alone for the in-process part only (no daemon), ending with one line:
+
+    .venv/bin/python bench/workspace_speed.py
+    workspace_speed: wtinylfu_vs_cachetools=.. auto_vs_cachetools=.. slowest=.. lru_mreq_s=..
+"""
 
 from __future__ import annotations
 
@@ -110,3 +116,29 @@ def over_socket(total: int = 20_000, rounds: int = 3) -> dict[str, float]:
     finally:
         d.stop()
         d.cleanup()
+
+
+def main() -> int:
+    import workspace_hits as wh
+
+    keys = wh.zipf_trace(1.0, n_keys=100_000, n_req=1_000_000, seed=7)
+    rates = in_process(keys, 10_000)
+    ct = rates["cachetools"]
+    print("| replay (Zipf 1.0, 1 M requests, 10 k objects) | M requests per CPU s | "
+          "vs cachetools |")
+    print("|---|---|---|")
+    for name, rate in rates.items():
+        print(f"| {name} | {rate / 1e6:.2f} | {rate / ct:.2f}× |")
+    first = first_call_s(len(keys), 10_000)
+    cold = first_call_s(len(keys), 10_000, compiling=True)
+    print(f"\nW-TinyLFU's first long replay in a new process: {first:.2f} CPU s "
+          f"({len(keys) / rates['wtinylfu']:.2f} s once loaded), {cold:.2f} s compiling.")
+    slowest = min((r, n) for n, r in rates.items() if n != "cachetools")
+    print(f"workspace_speed: wtinylfu_vs_cachetools={rates['wtinylfu'] / ct:.2f} "
+          f"auto_vs_cachetools={rates['auto'] / ct:.2f} "
+          f"slowest={slowest[1]}:{slowest[0] / ct:.2f} lru_mreq_s={rates['lru'] / 1e6:.2f}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -14,6 +14,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import tomli_w
+
 from catalytic.config.model import CORE, Setting
 from catalytic.config.paths import user_config_path
 
@@ -194,10 +196,10 @@ def render_toml(schema: Schema) -> str:
 
 
 def toml_value(value: Any) -> str:
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, str):
-        return '"' + value.replace("\\", "\\\\").replace('"', '\\"') + '"'
-    if isinstance(value, list):
+    """`value` as TOML on one line (tomli-w escapes it), for "# key = value" comments:
+    tomli-w itself puts each array item on its own line, so arrays are joined here."""
+    if isinstance(value, list | tuple):
         return "[" + ", ".join(toml_value(v) for v in value) + "]"
-    return repr(value)
+    if isinstance(value, dict):
+        raise TypeError("a table cannot be written on one line here")
+    return tomli_w.dumps({"v": value}).removeprefix("v = ").rstrip("\n")

@@ -155,3 +155,18 @@ CORE: dict[str, Sequence[Setting]] = {
                 "When the port cannot be bound: stop start-up (true) or run without HTTP."),
     ),
 }
+
+
+def installed_schema() -> dict[str, Sequence[Setting]]:
+    """The settings model of this installation: the core sections plus every installed
+    plugin's settings (a plugin that cannot be imported keeps its section unchecked)."""
+    from importlib.metadata import entry_points
+
+    schema: dict[str, Sequence[Setting]] = dict(CORE)
+    for ep in entry_points(group="catalytic.plugins"):
+        try:
+            settings = ep.load().settings
+        except Exception:
+            continue
+        schema[ep.name] = tuple(s for s in settings if isinstance(s, Setting))
+    return schema

@@ -12,9 +12,10 @@ import time
 from pathlib import Path
 from typing import Any
 
+import tomli_w
+
 from catalytic.client import AsyncClient, Client
 from catalytic.client.discover import wait_for_socket
-from catalytic.config.load import toml_value
 
 BASE_CONFIG: dict[str, dict[str, Any]] = {
     "http": {"port": 0},
@@ -23,11 +24,7 @@ BASE_CONFIG: dict[str, dict[str, Any]] = {
 
 
 def render(config: dict[str, dict[str, Any]]) -> str:
-    lines = []
-    for section, table in config.items():
-        lines.append(f"[{section}]")
-        lines += [f"{key} = {toml_value(value)}" for key, value in table.items()]
-    return "\n".join(lines) + "\n"
+    return tomli_w.dumps(config)
 
 
 def merge(*configs: dict[str, dict[str, Any]] | None) -> dict[str, dict[str, Any]]:

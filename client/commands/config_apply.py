@@ -39,20 +39,10 @@ def register(config_verbs: Any) -> None:
 
 
 def settings_schema() -> dict[str, Any]:
-    """The daemon's settings model: core sections plus every installed plugin's settings
-    (imported here only, so the client library itself stays thin)."""
-    from importlib.metadata import entry_points
+    """The daemon's settings model (imported here only, so the client library stays thin)."""
+    from catalytic.config.model import installed_schema
 
-    from catalytic.config.model import CORE, Setting
-
-    schema: dict[str, Any] = dict(CORE)
-    for ep in entry_points(group="catalytic.plugins"):
-        try:
-            settings = ep.load().settings
-        except Exception:  # a plugin that cannot load keeps its section unchecked
-            continue
-        schema[ep.name] = tuple(s for s in settings if isinstance(s, Setting))
-    return schema
+    return dict(installed_schema())
 
 
 def merged_text(current: str, proposal: dict[str, Any]) -> tuple[str, dict[str, Any]]:

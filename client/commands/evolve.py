@@ -131,29 +131,15 @@ def run_list(args: argparse.Namespace, cli: CliContext) -> int:
     return EXIT_OK
 
 
-def svg_scatter(points: list[list[float]], names: list[str], width: int = 480,
-                height: int = 360) -> str:
-    """A dependency-free SVG scatter of the first two objectives."""
-    pad = 48
-    xs = [p[0] for p in points] or [0.0]
-    ys = [p[1] if len(p) > 1 else 0.0 for p in points] or [0.0]
-    x0, x1 = min(xs), max(xs)
-    y0, y1 = min(ys), max(ys)
-    sx = (width - 2 * pad) / ((x1 - x0) or 1.0)
-    sy = (height - 2 * pad) / ((y1 - y0) or 1.0)
-    dots = "".join(
-        f'<circle cx="{pad + (x - x0) * sx:.1f}" cy="{height - pad - (y - y0) * sy:.1f}" '
-        f'r="3" fill="#1f77b4"/>' for x, y in zip(xs, ys, strict=True))
-    label_y = names[1] if len(names) > 1 else ""
-    return (f'<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height}">'
-            f'<rect width="100%" height="100%" fill="white"/>'
-            f'<line x1="{pad}" y1="{height - pad}" x2="{width - pad}" y2="{height - pad}" '
-            f'stroke="black"/><line x1="{pad}" y1="{pad}" x2="{pad}" y2="{height - pad}" '
-            f'stroke="black"/>{dots}'
-            f'<text x="{width / 2}" y="{height - 12}" text-anchor="middle">{names[0]} '
-            f'({x0:.3g} – {x1:.3g})</text>'
-            f'<text x="14" y="{height / 2}" transform="rotate(-90 14 {height / 2})" '
-            f'text-anchor="middle">{label_y} ({y0:.3g} – {y1:.3g})</text></svg>\n')
+def svg_scatter(points: list[list[float]], names: list[str]) -> str:
+    """The front's first two objectives as an SVG scatter (one objective: against 0)."""
+    from catalytic.client.svg_plot import Panel, Series, render
+
+    xs = [float(p[0]) for p in points]
+    ys = [float(p[1]) if len(p) > 1 else 0.0 for p in points]
+    panel = Panel("Pareto front", names[0] if names else "", names[1] if len(names) > 1 else "",
+                  series=[Series("", xs, ys)])
+    return render([panel], columns=1)
 
 
 def run_pareto(args: argparse.Namespace, cli: CliContext) -> int:

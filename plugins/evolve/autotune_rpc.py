@@ -34,14 +34,14 @@ REPORT_TARGET = 0.955
 autonomy score the performance analysis hoped for."""
 
 
-def references(which: int, log: list[wl.Call], p: Any, costs: Costs,
+def references(which: int, log: list[wl.RecordedCall], p: Any, costs: Costs,
                weights: dict[str, float]) -> Any:
     """The judge of the search (0) and the held-out reference (1): replays of the whole
     workload, so they run as jobs too (threads would hold the loop's GIL)."""
     return Judge.of(log, p, costs, weights) if which == 0 else Reference.of(log, costs, p.cut)
 
 
-def final_score(which: int, judge: Judge, log: list[wl.Call], held_ref: Reference,
+def final_score(which: int, judge: Judge, log: list[wl.RecordedCall], held_ref: Reference,
                 costs: Costs, current: Knobs, best: Knobs, weights: dict[str, float],
                 cut: int) -> Any:
     """One of the four closing scores, as a job of one `executor.map` (all or none):
@@ -66,7 +66,7 @@ class AutotuneMixin:
     ctx: PluginContext
 
     async def _workload(self, workload: str, calls: int, seed: int
-                        ) -> tuple[list[wl.Call], str, dict[str, int]]:
+                        ) -> tuple[list[wl.RecordedCall], str, dict[str, int]]:
         """The calls of `workload`: synthetic, a recording `system.record` saved in the
         daemon's state directory (by name), or a file under `evolve.workload_roots`."""
         if workload == "synthetic":

@@ -20,7 +20,7 @@ from typing import Any
 
 import numpy as np
 
-from catalytic.plugins.evolve.engine import Study
+from catalytic.plugins.evolve.engine import StudyState
 from catalytic.plugins.evolve.islands import Optimizer, migrate
 from catalytic.plugins.evolve.store import dump
 
@@ -30,18 +30,18 @@ INLINE_POPULATION = 256
 """Population (all islands) up to which a generation's end is still computed on the loop."""
 
 
-def population(study: Study) -> int:
+def population(study: StudyState) -> int:
     return study.spec.population * len(study.islands)
 
 
-def ask_is_heavy(study: Study, n: int) -> bool:
+def ask_is_heavy(study: StudyState, n: int) -> bool:
     if n > INLINE_ITEMS:
         return True
     # a new batch is bred from the whole island (selection, variation, repair)
     return study.spec.population > INLINE_POPULATION and not all(study.pending)
 
 
-def tell_is_heavy(study: Study, results: Any) -> bool:
+def tell_is_heavy(study: StudyState, results: Any) -> bool:
     if not isinstance(results, Sequence) or isinstance(results, str | bytes):
         return False  # refused by `check` at once
     if len(results) > INLINE_ITEMS:
@@ -49,7 +49,7 @@ def tell_is_heavy(study: Study, results: Any) -> bool:
     return population(study) > INLINE_POPULATION and completes_batch(study, results)
 
 
-def completes_batch(study: Study, results: Sequence[Any]) -> bool:
+def completes_batch(study: StudyState, results: Sequence[Any]) -> bool:
     """Whether these results would complete a batch (and so end a generation)."""
     told: Counter[int] = Counter()
     for r in results:
@@ -60,7 +60,7 @@ def completes_batch(study: Study, results: Sequence[Any]) -> bool:
     return any(study.batches[bid].left <= k for bid, k in told.items())
 
 
-def ask_job(study: Study, n: int) -> tuple[Study, Asked]:
+def ask_job(study: StudyState, n: int) -> tuple[StudyState, Asked]:
     """Hand out up to n candidates; the study's `seq` counts the call when any were given.
 
     The candidates come back as arrays (ids, rows): a worker's answer is unpickled on
@@ -84,7 +84,7 @@ class Asked:
     generation: int
 
 
-def decode_slices(study: Study, ids: Sequence[int], X: np.ndarray,
+def decode_slices(study: StudyState, ids: Sequence[int], X: np.ndarray,
                   slice_rows: int = INLINE_ITEMS) -> Iterator[list[dict[str, Any]]]:
     """`{id, genes}` maps for the rows of X, `slice_rows` at a time (so the plugin can let
     other callbacks run between slices)."""
@@ -94,7 +94,7 @@ def decode_slices(study: Study, ids: Sequence[int], X: np.ndarray,
                for cid, g in zip(ids[start:start + slice_rows], genes, strict=True)]
 
 
-def tell_job(study: Study, results: Any) -> tuple[Study, dict[str, Any], bytes | None]:
+def tell_job(study: StudyState, results: Any) -> tuple[StudyState, dict[str, Any], bytes | None]:
     """Record results (SpecError before any change if they are bad); with the checkpoint
     to save when a generation completed or the study finished."""
     out = study.tell(study.check(results))
@@ -104,16 +104,16 @@ def tell_job(study: Study, results: Any) -> tuple[Study, dict[str, Any], bytes |
     return study, out, blob
 
 
-def front_job(study: Study) -> tuple[np.ndarray, np.ndarray]:
+def front_job(study: StudyState) -> tuple[np.ndarray, np.ndarray]:
     """The front over every island (for a study whose checkpoint predates the cache)."""
     return study.current_front()
 
 
-def front_is_heavy(study: Study) -> bool:
+def front_is_heavy(study: StudyState) -> bool:
     return study.front is None and population(study) > INLINE_POPULATION
 
 
-def pareto_slices(study: Study, front: tuple[np.ndarray, np.ndarray],
+def pareto_slices(study: StudyState, front: tuple[np.ndarray, np.ndarray],
                   slice_rows: int = INLINE_ITEMS) -> Iterator[list[dict[str, Any]]]:
     """`pareto`'s `{genes, values}` rows (lexicographic by objective), a slice at a time."""
     X, F = front
@@ -125,7 +125,7 @@ def pareto_slices(study: Study, front: tuple[np.ndarray, np.ndarray],
         yield [{"genes": g, "values": v} for g, v in zip(genes, values, strict=True)]
 
 
-def settle_epoch(study: Study, islands: Sequence[Optimizer]) -> tuple[Study, bytes]:
+def settle_epoch(study: StudyState, islands: Sequence[Optimizer]) -> tuple[StudyState, bytes]:
     """Adopt the islands an epoch of `evolve.run` returned: count their evaluations,
     migrate, end the generation; with the checkpoint to save."""
     before = sum(i.evaluations for i in study.islands)
@@ -137,5 +137,5 @@ def settle_epoch(study: Study, islands: Sequence[Optimizer]) -> tuple[Study, byt
     return study, dump(study)
 
 
-def settle_is_heavy(study: Study) -> bool:
+def settle_is_heavy(study: StudyState) -> bool:
     return population(study) > INLINE_POPULATION

@@ -1,6 +1,6 @@
 """Ask/tell bookkeeping of one study: candidates with ids, batches, islands, termination.
 
-A `Study` is a deterministic state machine: the same spec and the same
+A `StudyState` is a deterministic state machine: the same spec and the same
 sequence of `ask`/`tell` calls give the same state. The store exploits that:
 it journals each call and replays the journal on top of the last per-generation
 checkpoint after a crash. Candidates are handed out batch by batch; an island
@@ -48,7 +48,7 @@ class Batch:
 
 
 @dataclass
-class Study:
+class StudyState:
     """One optimization: its spec, islands and the candidates in flight."""
 
     id: str
@@ -80,7 +80,7 @@ class Study:
     of an earlier release); `pareto` reads it instead of sorting every island again."""
 
     @classmethod
-    def new(cls, study_id: str, spec: StudySpec) -> Study:
+    def new(cls, study_id: str, spec: StudySpec) -> StudyState:
         seeds = np.random.SeedSequence(spec.seed).spawn(spec.islands)
         s = cls(study_id, spec, [make_island(spec, sq) for sq in seeds])
         s.pending = [deque() for _ in range(spec.islands)]

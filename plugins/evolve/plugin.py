@@ -1,6 +1,6 @@
 """The RPC face of evolve: studies over the socket, server-side runs on the process pool.
 
-Handlers validate, apply the call to the in-memory `Study`, journal it through
+Handlers validate, apply the call to the in-memory `StudyState`, journal it through
 one writer thread (so journal order is call order) and answer once it is
 durable. CPU work (epochs of server-side runs) goes to `ctx.executor`.
 """
@@ -40,7 +40,7 @@ from catalytic.plugins.evolve.calls import (
     tell_is_heavy,
     tell_job,
 )
-from catalytic.plugins.evolve.engine import Study
+from catalytic.plugins.evolve.engine import StudyState
 from catalytic.plugins.evolve.footprint import (
     ask_bytes,
     step_bytes,
@@ -109,7 +109,7 @@ class EvolvePlugin(AutotuneMixin, Plugin):
         sync = "FULL" if ctx.config["durability"] == "full" else None  # else the daemon's
         db = await self._io(lambda: ctx.sqlite("evolve.sqlite3", MIGRATIONS, synchronous=sync))
         self.store = StudyStore(db)
-        self.studies: dict[str, Study] = {}
+        self.studies: dict[str, StudyState] = {}
         self.unloaded: dict[str, RpcError] = {}
         """Studies left on disk at start because rebuilding them would not fit in memory."""
         self.running: set[str] = set()
@@ -170,7 +170,7 @@ class EvolvePlugin(AutotuneMixin, Plugin):
             await saving
             raise
 
-    async def _checkpoint(self, s: Study) -> None:
+    async def _checkpoint(self, s: StudyState) -> None:
         """Checkpoint a study nothing else changes meanwhile (pickled in the writer thread)."""
         await self._durably(lambda: self.store.checkpoint(s.id, dump(s), s.seq))
 
@@ -178,7 +178,7 @@ class EvolvePlugin(AutotuneMixin, Plugin):
         """One call at a time changes a study (its state may be away in a worker)."""
         return self.locks.setdefault(sid, asyncio.Lock())
 
-    async def _apply(self, heavy: bool, fn: Callable[..., T], s: Study, *args: Any) -> T:
+    async def _apply(self, heavy: bool, fn: Callable[..., T], s: StudyState, *args: Any) -> T:
         """`fn(s, *args)` inline, or in the executor when heavy; the study it returns
         (first item) replaces `s` (hold the study's lock)."""
         if not heavy:
@@ -187,7 +187,7 @@ class EvolvePlugin(AutotuneMixin, Plugin):
         self.studies[s.id] = out[0]
         return cast(T, out)
 
-    def _study(self, sid: str, *, idle: bool = True) -> Study:
+    def _study(self, sid: str, *, idle: bool = True) -> StudyState:
         study = self.studies.get(sid)
         if study is None and sid in self.unloaded:
             why = self.unloaded[sid]
@@ -200,7 +200,7 @@ class EvolvePlugin(AutotuneMixin, Plugin):
                            {"field": "study"}, code=BUSY)
         return study
 
-    async def _create(self, spec: StudySpec) -> Study:
+    async def _create(self, spec: StudySpec) -> StudyState:
         if len(self.studies) >= self.ctx.config["max_studies"]:
             raise RpcError(f"{len(self.studies)} studies exist (evolve.max_studies); "
                            "delete some with evolve.delete", code=TOO_MANY)
@@ -209,7 +209,7 @@ class EvolvePlugin(AutotuneMixin, Plugin):
                                 {"field": "population"})
         self.ctx.admit(study_bytes(spec), f"a study of {spec.islands} island(s) × population "
                        f"{spec.population} × {spec.genome.size} genes")
-        study = Study.new(secrets.token_hex(6), spec)
+        study = StudyState.new(secrets.token_hex(6), spec)
         await self._io(self.store.create, study.id, spec.name, spec.to_map(), dump(study))
         self.studies[study.id] = study
         return study
@@ -398,8 +398,8 @@ class EvolvePlugin(AutotuneMixin, Plugin):
                 "islands": len(s.islands), "hypervolume": s.last_hv, "best": s.best,
                 "pareto": (F[order] * s.signs).tolist()}
 
-    async def _evolve(self, call: Call, s: Study, generations: int,
-                      evaluations: int | None) -> Study:
+    async def _evolve(self, call: Call, s: StudyState, generations: int,
+                      evaluations: int | None) -> StudyState:
         """Epochs on the executor until done; returns the study as last adopted."""
         assert s.spec.problem is not None
         evaluator = Evaluator(s.spec.problem)

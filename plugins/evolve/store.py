@@ -3,13 +3,14 @@
 Every `ask` and `tell` is appended to the journal before it is acknowledged;
 when a generation completes the whole study is checkpointed and its journal
 truncated in the same transaction. Loading replays the journal on top of the
-checkpoint, which gives back exactly the acknowledged state because `Study`
+checkpoint, which gives back exactly the acknowledged state because `StudyState`
 is deterministic. Checkpoints are pickles: they never leave the plugin's own
 0700 state directory and are only ever read back by this module.
 """
 
 from __future__ import annotations
 
+import io
 import pickle
 import sqlite3
 import time
@@ -18,7 +19,7 @@ from typing import Any
 
 import msgpack
 
-from catalytic.plugins.evolve.engine import Study
+from catalytic.plugins.evolve.engine import StudyState
 
 SCHEMA_1 = """
 CREATE TABLE IF NOT EXISTS studies (
@@ -42,7 +43,7 @@ MIGRATIONS = (SCHEMA_1,)
 database of that release is adopted as it is."""
 
 
-def apply_op(study: Study, op: list[Any]) -> Any:
+def apply_op(study: StudyState, op: list[Any]) -> Any:
     """Re-run one journaled call on a study (the same code path as the live call)."""
     kind = op[0]
     if kind == "ask":
@@ -55,7 +56,16 @@ def apply_op(study: Study, op: list[Any]) -> Any:
     return out
 
 
-def dump(study: Study) -> bytes:
+class _CheckpointUnpickler(pickle.Unpickler):
+    """Reads checkpoints written before `engine.Study` was renamed `StudyState`."""
+
+    def find_class(self, module: str, name: str) -> Any:
+        if module == "catalytic.plugins.evolve.engine" and name == "Study":
+            name = "StudyState"
+        return super().find_class(module, name)
+
+
+def dump(study: StudyState) -> bytes:
     """The checkpoint of a study; call it where the study cannot change meanwhile."""
     return pickle.dumps(study, protocol=pickle.HIGHEST_PROTOCOL)
 
@@ -101,13 +111,13 @@ class StudyStore:
         return {r[0]: msgpack.unpackb(r[1], raw=False) for r in self.db.execute(
             "SELECT id, spec FROM studies ORDER BY created")}
 
-    def load(self, study_id: str) -> Study:
+    def load(self, study_id: str) -> StudyState:
         """The study as last acknowledged: checkpoint, then the journal replayed."""
         row = self.db.execute("SELECT checkpoint FROM studies WHERE id=?",
                               (study_id,)).fetchone()
         if row is None:
             raise KeyError(study_id)
-        study: Study = pickle.loads(row[0])
+        study: StudyState = _CheckpointUnpickler(io.BytesIO(row[0])).load()
         for op_seq, op in self._ops(study_id, study.seq):
             if op_seq != study.seq + 1:
                 raise ValueError(f"study {study_id}: journal gap at {study.seq + 1}")

@@ -294,6 +294,15 @@ class MonitorPlugin(Plugin):
          Param("limit", "int", required=False, default=900, min=1, max=100000),
          doc="Samples after `since` (unix time) in column form; older than memory → SQLite.")
     async def history(self, since: float, prefixes: list[str], limit: int) -> dict[str, Any]:
+        last = self.ring.last()
+        first = self.ring.samples[0][0] if last is not None else math.inf
+        if 0 < since < first:  # read from SQLite: count first, load only if it fits
+            stored = await asyncio.to_thread(self.store.count_since, since)
+            rows = min(limit, stored + len(self.pending))
+        else:
+            rows = min(limit, len(self.ring))
+        # each value: a float in a sample's dict, then in its column (about 64 bytes)
+        self.ctx.admit(rows * (len(last[1]) if last else 0) * 64, "monitor.history")
         samples = await self.samples_since(since, limit)
         return summary.json_safe(columns(samples, prefixes=tuple(prefixes)))
 

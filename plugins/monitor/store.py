@@ -58,6 +58,12 @@ class MonitorStore:
                 (since, limit)).fetchall()
         return [(ts, json.loads(data)) for ts, data in reversed(rows)]
 
+    def count_since(self, since: float) -> int:
+        """How many stored samples are newer than `since` (what a load would read)."""
+        with self.lock:
+            return int(self.db.execute("SELECT count(*) FROM samples WHERE ts > ?",
+                                       (since,)).fetchone()[0])
+
     def count(self) -> int:
         with self.lock:
             return int(self.db.execute("SELECT count(*) FROM samples").fetchone()[0])

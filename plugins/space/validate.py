@@ -10,12 +10,13 @@ from __future__ import annotations
 import time
 from typing import Any, Protocol
 
+from catalytic.client.svg_plot import Panel, Series, render
+
 from . import fit as fitting
 from .checkpoint import STRATEGIES, formula, reverse_chain
 from .classical import classical_evaluate, classical_formula
 from .cookmertz import cm_formula, cm_work, cook_mertz_evaluate
 from .steps import builtin
-from .svg import Panel, Series, render
 from .tree import HashInstance
 from .williams import computed_curve, simulate
 

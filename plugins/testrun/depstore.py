@@ -114,6 +114,12 @@ class DepStore:
             self._db.executemany("INSERT OR REPLACE INTO fp_files (root, file, hash, blocks) "
                                  "VALUES (?,?,?,?)", rows)
 
+    def drop(self, root: str, nodeids: Iterable[str]) -> None:
+        """Forget the fingerprints of these tests (e.g. their test file was deleted)."""
+        with self._lock:
+            self._db.executemany("DELETE FROM fp_tests WHERE root = ? AND nodeid = ?",
+                                 [(root, n) for n in nodeids])
+
     def forget(self, root: str) -> None:
         with self._lock:
             self._db.execute("BEGIN")

@@ -38,7 +38,7 @@ from catalytic.plugins.testrun.dispatch import simulate
 from catalytic.plugins.testrun.estimate import classify, estimate
 from catalytic.plugins.testrun.fingerprint import fingerprint
 from catalytic.plugins.testrun.history import MIGRATIONS, History, Measured
-from catalytic.plugins.testrun.results import write_junit
+from catalytic.plugins.testrun.results import summarize, write_junit
 from catalytic.plugins.testrun.runner import Run, RunFailed, RunOptions
 from catalytic.plugins.testrun.schedule import build_units, lower_bound, matches_any
 from catalytic.plugins.testrun.selection import SELECT_MODES, Verdicts, plan_phases, verdicts
@@ -349,6 +349,10 @@ class TestrunPlugin(Plugin):
         except RunFailed as exc:
             raise RpcError(exc.message, exc.data, code=exc.code) from exc
 
+        if (choice.select == "affected" and verdict is not None and not choice.last_failed
+                and verdict.quiet(history)):
+            return self._nothing_affected(root, python, n, verdict, t_call)
+
         def selector(ids: list[str]) -> list[list[str]]:
             phases, why = plan_phases(choice.select, ids, verdict, history, choice.last_failed,
                                       choice.failed_first)
@@ -356,6 +360,9 @@ class TestrunPlugin(Plugin):
             return phases
 
         run = await self._take_standby(key, root) or self._new_run(root, python, n, args)
+        if verdict is not None and run.env_id and run.env_id != verdict.env:
+            await self._drop(run)  # warm workers from before a package was installed/removed
+            run = self._new_run(root, python, n, args)
         run.selector = selector
         try:
             summary = await run.execute(history, call.progress)
@@ -397,6 +404,17 @@ class TestrunPlugin(Plugin):
             self.ctx.config["keep_warm_s"] > 0 and bool(summary["tests"])))
         self._bg.add(after)
         after.add_done_callback(self._bg.discard)
+        return summary
+
+    def _nothing_affected(self, root: Path, python: str, n: int, verdict: Verdicts,
+                          t_call: float) -> dict[str, Any]:
+        """The answer when no record changed and nothing is new: no worker is started."""
+        took = round(time.monotonic() - t_call, 4)
+        summary = summarize([], n, took, 0.0, {})
+        summary.update(select="affected", selected=0, deselected=len(verdict.recorded),
+                       first_failure_s=None, call_s=took, exit_status=0, root=str(root),
+                       python=python, shards_mode="local", warm_workers=False)
+        self.completed += 1
         return summary
 
     async def _stop_recording(self, root: Path) -> None:
@@ -475,6 +493,11 @@ class TestrunPlugin(Plugin):
     def _record(self, root: str, summary: dict[str, Any], run: Run | None = None) -> None:
         if run is not None and run.deps:
             self.history.deps.record(root, run.env_id, run.deps)
+        if run is not None and run.tests is not None:  # collected: drop deleted tests' records
+            here = set(run.tests)
+            self.history.deps.drop(root, [
+                t for t in self.history.deps.tests(root)
+                if t not in here and not (Path(root) / t.split("::")[0]).is_file()])
         self.history.record(root, [
             Measured(r["nodeid"], r["outcome"], float(r["duration_s"]),
                      int(r.get("rss_bytes", 0)), float(r.get("cpu_s", 0.0)),

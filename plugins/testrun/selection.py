@@ -33,6 +33,19 @@ class Verdicts:
     recorded: set[str] = field(default_factory=set)
     new_conftests: list[str] = field(default_factory=list)
     """Folders (relative, '' for the root) holding a conftest.py no test recorded."""
+    unknown_py: list[str] = field(default_factory=list)
+    """Python files under the root that no record names (a new test file, perhaps)."""
+    env: str = ""
+    """The environment fingerprint the comparison was made against."""
+    missing_tests: int = 0
+    """Recorded tests whose test file is not where the node id says (relative to root)."""
+
+    def quiet(self, stats: Mapping[str, TestStats]) -> bool:
+        """Nothing can be affected, without collecting: every record is current, no test
+        failed last time, no Python file or conftest.py is unknown, no test file moved."""
+        return not (self.reasons or self.new_conftests or self.unknown_py
+                    or self.missing_tests or not self.recorded) and not any(
+            (s := stats.get(t)) is not None and s.outcome in FAILING for t in self.recorded)
 
     def reason(self, nodeid: str, stats: Mapping[str, TestStats]) -> str | None:
         """The reason `nodeid` (collected now) must run, None when it is unaffected."""
@@ -97,7 +110,7 @@ def verdicts(store: DepStore, root: Path, env: str) -> Verdicts:
         if current != checksum:
             stale[bid] = _reason(file, name, False)
     store.cache_files(key, fresh)
-    out = Verdicts(recorded=set(tests))
+    out = Verdicts(recorded=set(tests), env=env)
     for nid, (test_env, ids) in tests.items():
         if test_env != env:
             out.reasons[nid] = "environment"
@@ -106,20 +119,24 @@ def verdicts(store: DepStore, root: Path, env: str) -> Verdicts:
         if found:
             out.reasons[nid] = min(found, key=lambda r: (PRIORITY.get(r.split(":")[0], 9), r))
     known = {f for f, n, _ in blocks.values() if n == CONFIG}
-    folders = [str(PurePosixPath(c).parent) for c in conftests(root) if c not in known]
+    py_files = python_files(root)
+    folders = [str(PurePosixPath(c).parent) for c in py_files
+               if PurePosixPath(c).name == "conftest.py" and c not in known]
     out.new_conftests = ["" if f == "." else f for f in folders]
+    named = {f for f, _, _ in blocks.values()}
+    out.unknown_py = [f for f in py_files if f not in named]
+    out.missing_tests = sum(1 for nid in tests if not (root / nid.split("::")[0]).is_file())
     return out
 
 
-def conftests(root: Path) -> list[str]:
-    """Every conftest.py under the root (relative paths), skipping caches and venvs."""
-    out = []
+def python_files(root: Path) -> list[str]:
+    """Every .py file under the root (relative paths), skipping caches and venvs."""
+    out: list[str] = []
     for here, dirs, files in os.walk(root):
         dirs[:] = [d for d in dirs if d not in SKIP_DIRS and not d.startswith(".")
                    and not (Path(here) / d / "pyvenv.cfg").exists()]
-        if "conftest.py" in files:
-            out.append(os.path.relpath(os.path.join(here, "conftest.py"), root).replace(
-                os.sep, "/"))
+        rel = os.path.relpath(here, root).replace(os.sep, "/")
+        out.extend(f if rel == "." else f"{rel}/{f}" for f in files if f.endswith(".py"))
     return out
 
 

@@ -20,15 +20,14 @@ STUDY = "dc44740e1116"
 BASELINE_CREATED = 1796406430.5441477
 
 VERSIONED: dict[str, bool] = {
-    # store (relative to the state dir) → whether it is opened with ctx.sqlite yet, so
-    # must carry user_version >= 1 after the start. Switch a row on when its plugin
-    # moves onto ctx.sqlite (the file name may change with it).
+    # store (relative to the state dir) → whether it is opened with ctx.sqlite, so must
+    # carry user_version >= 1 after the start (every store of 0.1.0 now is).
     "monitor/monitor.sqlite": True,
     "workspace/index.sqlite3": True,
     "prd/documents.sqlite": True,
     "prd/memo.sqlite": True,
     "evolve/evolve.sqlite3": True,
-    "testrun/history.sqlite": False,
+    "testrun/history.sqlite": True,
 }
 
 

@@ -9,8 +9,9 @@ import numpy as np
 import pytest
 
 from catalytic.daemon.store import open_store
+from catalytic.plugins.evolve import engine
 from catalytic.plugins.evolve.algorithms import Algorithm
-from catalytic.plugins.evolve.engine import Study
+from catalytic.plugins.evolve.engine import StudyState
 from catalytic.plugins.evolve.islands import (
     Evaluator,
     migrants_count,
@@ -79,7 +80,7 @@ def evaluate(genes: dict[str, float]) -> list[float]:
 
 
 def test_study_ask_tell_bookkeeping() -> None:
-    s = Study.new("t", parse_spec(spec()))
+    s = StudyState.new("t", parse_spec(spec()))
     got = s.ask(5)
     assert [cid for cid, _ in got] == [1, 2, 3, 4, 5]
     res = [{"id": cid, "values": evaluate(s.spec.genome.decode(x))} for cid, x in got[:3]]
@@ -101,7 +102,7 @@ def test_study_ask_tell_bookkeeping() -> None:
 
 
 def test_generation_completes_only_when_a_batch_is_fully_told() -> None:
-    s = Study.new("t", parse_spec(spec()))
+    s = StudyState.new("t", parse_spec(spec()))
     first = s.ask(8)
     second = s.ask(3)  # a second client while the first batch is out gets a new batch
     assert len({c for c, _ in first + second}) == 11
@@ -116,14 +117,14 @@ def test_generation_completes_only_when_a_batch_is_fully_told() -> None:
 
 
 def test_termination_by_generations_and_evaluations() -> None:
-    s = Study.new("t", parse_spec(spec(termination={"generations": 2})))
+    s = StudyState.new("t", parse_spec(spec(termination={"generations": 2})))
     while not s.done:
         got = s.ask(8)
         assert got, "a study that is not done must hand out candidates"
         s.tell(s.check([{"id": c, "values": evaluate(s.spec.genome.decode(x))}
                         for c, x in got]))
     assert s.reason == "generations" and s.ask(4) == []
-    s = Study.new("t", parse_spec(spec(termination={"evaluations": 10})))
+    s = StudyState.new("t", parse_spec(spec(termination={"evaluations": 10})))
     assert len(s.ask(50)) == 10
 
 
@@ -146,7 +147,7 @@ def test_bad_specs_name_their_field(bad: dict[str, object], field: str) -> None:
 
 def test_store_replays_journal_exactly(tmp_path: Path) -> None:
     store = StudyStore(open_store(tmp_path / "e.sqlite3", MIGRATIONS))
-    s = Study.new("j", parse_spec(spec(islands=2, migration_interval=1)))
+    s = StudyState.new("j", parse_spec(spec(islands=2, migration_interval=1)))
     store.create("j", "", s.spec.to_map(), dump(s))
     for k in range(9):
         got = apply_op(s, ["ask", 5])
@@ -165,3 +166,24 @@ def test_store_replays_journal_exactly(tmp_path: Path) -> None:
     assert back.next_id == s.next_id
     for a, b in zip(back.islands, s.islands, strict=True):
         assert np.array_equal(a.X, b.X)
+
+
+def test_store_loads_a_checkpoint_written_before_the_rename(tmp_path: Path) -> None:
+    """Checkpoints from before `engine.Study` became `StudyState` still load."""
+    s = StudyState.new("old", parse_spec(spec()))
+    apply_op(s, ["ask", 3])
+    StudyState.__qualname__ = "Study"  # pickle it under the old name
+    engine.Study = StudyState  # type: ignore[attr-defined]
+    try:
+        old_blob = dump(s)
+    finally:
+        StudyState.__qualname__ = "StudyState"
+        del engine.Study  # type: ignore[attr-defined]
+    assert b"StudyState" not in old_blob
+    with pytest.raises(AttributeError):
+        pickle.loads(old_blob)  # the old name alone no longer resolves
+    store = StudyStore(open_store(tmp_path / "e.sqlite3", MIGRATIONS))
+    store.create("old", "", s.spec.to_map(), old_blob)
+    back = store.load("old")
+    assert isinstance(back, StudyState) and back.status() == s.status()
+    store.close()

@@ -16,7 +16,7 @@ import pytest
 
 from catalytic.client import InvalidParams
 from catalytic.plugins.evolve import calls
-from catalytic.plugins.evolve.engine import Study
+from catalytic.plugins.evolve.engine import StudyState
 from catalytic.plugins.evolve.spec import SpecError, parse_spec
 
 MakeDaemon = Callable[..., Any]
@@ -59,7 +59,7 @@ def test_worker_calls_equal_inline_calls_and_survive_sigkill(make_daemon: MakeDa
         executed = c.call("system.stats")["executor"]["completed"]
     assert executed >= 6  # the asks and tells above went to the workers
 
-    local = Study.new(sid, parse_spec({**SPEC, **DEFAULTS}))
+    local = StudyState.new(sid, parse_spec({**SPEC, **DEFAULTS}))
     answers: list[Any] = []
 
     def ask(n: int) -> dict[str, Any]:
@@ -113,8 +113,8 @@ def test_spec_error_survives_pickling() -> None:
 
 
 def test_heaviness_rules() -> None:
-    small = Study.new("s", parse_spec({**SPEC, **DEFAULTS, "population": 8}))
-    big = Study.new("b", parse_spec({**SPEC, **DEFAULTS}))
+    small = StudyState.new("s", parse_spec({**SPEC, **DEFAULTS, "population": 8}))
+    big = StudyState.new("b", parse_spec({**SPEC, **DEFAULTS}))
     assert not calls.ask_is_heavy(small, 8) and calls.ask_is_heavy(small, calls.INLINE_ITEMS + 1)
     assert calls.ask_is_heavy(big, 1)  # breeding a batch from a large island
     _, got = calls.ask_job(big, 10)

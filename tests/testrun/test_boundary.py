@@ -155,6 +155,8 @@ def test_allowed_arguments_still_select_and_order(make_daemon, tmp_path: Path) -
             "check_a.py::test_two"}
         assert ids([str(root / "check_a.py"), "--deselect", "check_a.py::test_one"]) == {
             "check_a.py::test_two"}
+        # --lf / --ff come from the daemon's history: nothing failed, so everything runs
+        assert ids(["--lf"]) == ids(["--ff"]) == {"check_a.py::test_one", "check_a.py::test_two"}
 
 
 def test_nul_in_paths_is_invalid_params(make_daemon, tmp_path: Path) -> None:

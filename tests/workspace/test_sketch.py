@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import random
 
+import numpy as np
 import pytest
 
 from catalytic.plugins.workspace.adaptive import Adaptive
@@ -35,15 +36,14 @@ def test_sized_like_libcachesim() -> None:
 
 
 @pytest.mark.parametrize("hashes", [DEPTH, LIBCACHESIM_HASHES])
-def test_prime_equals_slots_for_every_int(hashes: int) -> None:
+def test_slots_of_equals_slots_for_every_int(hashes: int) -> None:
+    """The compiled replay hashes a trace's keys with `slots_of`; `access` with `slots`."""
     keys = [random.Random(i).randint(-(1 << 63), (1 << 63) - 1) for i in range(500)]
     keys += list(range(-3, 300))
-    primed = FrequencySketch(1000, 100, hashes=hashes)
-    lazy = FrequencySketch(1000, 100, hashes=hashes)
-    assert primed.prime(keys[:400], also=keys[400:])
-    assert all(list(primed.memo[k]) == list(lazy.slots(k)) for k in keys)
-    assert all(len(primed.memo[k]) == hashes for k in keys)
-    assert not primed.prime(["a", 1])  # not all integers: left to `slots`
+    sk = FrequencySketch(1000, 100, hashes=hashes)
+    many = sk.slots_of(np.array(keys, dtype=np.int64).view(np.uint64))
+    assert many.shape == (len(keys), hashes)
+    assert [list(row) for row in many.tolist()] == [list(sk.slots(k)) for k in keys]
 
 
 def test_counts_and_ageing() -> None:
@@ -148,59 +148,3 @@ def test_byte_sized_auto_moves_between_mirrored_and_sampled_shadows() -> None:
         if size == 100:
             assert not auto.mirror and auto.rate <= 0.5  # thousands of objects: sampled
     assert auto.mirror  # back to ~10 objects: full-size shadows again
-
-
-def test_unrolled_replay_is_access_step_for_step() -> None:
-    """The fast replay (whole trace, then a second call on the warm cache, with ageing and
-    evictions) leaves the same hits, evictions, segments and counters as `access`."""
-    rng = random.Random(5)
-    keys = [int(rng.paretovariate(0.9)) % 3000 for _ in range(30_000)]
-    fast, slow = WTinyLFU(400), WTinyLFU(400)
-    out_fast: list[object] = []
-    out_slow: list[object] = []
-    fast.on_evict, slow.on_evict = out_fast.append, out_slow.append
-    fast.sketch.sample = slow.sketch.sample = 997  # several halvings within the trace
-    hits = fast.replay(keys[:20_000]) + fast.replay(keys[20_000:])
-    assert hits == sum(slow.access(k) for k in keys)
-    assert out_fast == out_slow
-    for seg in ("window", "probation", "protected"):
-        assert list(getattr(fast, seg)) == list(getattr(slow, seg)), seg
-    assert fast.sketch.table == slow.sketch.table
-    assert (fast.used, fast.probation_used, fast.protected_used, fast.window_used) == \
-        (slow.used, slow.probation_used, slow.protected_used, slow.window_used)
-
-
-def _chunked_against_access(fast: WTinyLFU, slow: WTinyLFU, keys: list[int]) -> None:
-    got = sum(fast.replay(keys[i:i + 500]) for i in range(0, len(keys), 500))
-    assert got == sum(slow.access(k) for k in keys)
-    assert list(fast.window) == list(slow.window)
-    assert list(fast.probation) == list(slow.probation)
-    assert fast.sketch.table == slow.sketch.table
-
-
-def _mixed_keys(seed: int, n: int) -> list[int]:
-    rng = random.Random(seed)
-    return [rng.randrange(6000) if rng.random() < 0.3 else int(rng.paretovariate(1.0))
-            for _ in range(n)]
-
-
-def test_replay_in_small_calls_survives_memo_clearings() -> None:
-    """Many short replays (as `auto` makes) with a memo too small for the trace: each
-    clearing must bring the resident keys' slots back."""
-    fast, slow = WTinyLFU(300), WTinyLFU(300)
-    fast.sketch.memo_max = 1200  # forces a clearing every few calls
-    _chunked_against_access(fast, slow, _mixed_keys(9, 40_000))
-    assert fast.sketch.memo_epoch >= 5
-
-
-def test_replay_after_adopting_keys_it_never_hashed() -> None:
-    fast, slow = WTinyLFU(300), WTinyLFU(300)
-    keys = _mixed_keys(10, 20_000)
-    _chunked_against_access(fast, slow, keys[:150])  # leaves room in the cache
-    newcomers = list(range(10**6, 10**6 + 150))
-    for pol in (fast, slow):
-        pol.adopt(newcomers, dict.fromkeys(newcomers, 1))
-    assert sum(k in fast for k in newcomers) >= 100
-    epoch = fast.sketch.memo_epoch
-    _chunked_against_access(fast, slow, keys[150:])
-    assert fast.sketch.memo_epoch == epoch  # no clearing hid the adopted keys

@@ -1,5 +1,5 @@
-"""W-TinyLFU's compiled replay (numba) leaves exactly the state `access` leaves, and the
-Python loop it replaces for long traces still matches libCacheSim."""
+"""W-TinyLFU's compiled replay (numba) leaves exactly the state its reference, `access`,
+leaves, and `access` alone (the fallback where numba cannot run) matches libCacheSim."""
 
 from __future__ import annotations
 
@@ -53,7 +53,7 @@ def _keys(seed: int, n: int) -> list[int]:
 @pytest.mark.parametrize("hashes", [LIBCACHESIM_HASHES, DEPTH])
 def test_compiled_replay_is_access_step_for_step(kernel_calls: list[int], hashes: int,
                                                  monkeypatch: pytest.MonkeyPatch) -> None:
-    """Calls alternate between the kernel and the Python loop on one warm cache, with
+    """Calls alternate between the kernel and `access` on one warm cache, with
     several halvings of the sketch: every call's hits and the final state agree."""
     keys = _keys(3, 40_000)
     fast, slow = WTinyLFU(400, hashes=hashes), WTinyLFU(400, hashes=hashes)
@@ -86,7 +86,7 @@ def test_compiled_replay_carries_adopted_keys(kernel_calls: list[int]) -> None:
     [f"k{i % 700}" for i in range(5000)],  # strings: hashed through `hash` one at a time
     [(1 << 64) + i % 700 for i in range(5000)],  # beyond 64 bits
 ])
-def test_keys_the_kernel_cannot_take_replay_in_python(kernel_calls: list[int],
+def test_keys_the_kernel_cannot_take_replay_through_access(kernel_calls: list[int],
                                                       keys: list[Any]) -> None:
     fast, slow = WTinyLFU(300), WTinyLFU(300)
     assert fast.replay(keys) == sum(slow.access(k) for k in keys)
@@ -94,7 +94,7 @@ def test_keys_the_kernel_cannot_take_replay_in_python(kernel_calls: list[int],
     assert kernel_calls == []
 
 
-def test_an_eviction_listener_keeps_the_python_loop(kernel_calls: list[int]) -> None:
+def test_an_eviction_listener_replays_through_access(kernel_calls: list[int]) -> None:
     pol, evicted = WTinyLFU(300), []
     pol.on_evict = evicted.append
     pol.replay(_keys(5, 5000))
@@ -102,10 +102,10 @@ def test_an_eviction_listener_keeps_the_python_loop(kernel_calls: list[int]) -> 
 
 
 @pytest.mark.parametrize("capacity", [137, 900])
-def test_python_loop_matches_libcachesim(monkeypatch: pytest.MonkeyPatch,
+def test_access_alone_matches_libcachesim(monkeypatch: pytest.MonkeyPatch,
                                          capacity: int) -> None:
     """The conformance tests replay long traces through the kernel; this one keeps the
-    Python loop (short calls, as `auto` makes) honest against the reference too."""
+    reference (short calls, as `auto` makes, and the fallback) honest against libCacheSim."""
     lcs = pytest.importorskip("libcachesim")
     monkeypatch.setattr(wtinylfu, "COMPILED_MIN", 1 << 30)
     keys = read_trace(DATA / "web07-20k.trace.xz", fmt="i32")
@@ -122,9 +122,9 @@ print(wtinylfu.WTinyLFU(300).replay(keys), wtinylfu._KERNEL_MISSING)
 """
 
 
-def test_without_executable_memory_the_python_loop_replays() -> None:
+def test_without_executable_memory_access_replays() -> None:
     """Under W^X (systemd's MemoryDenyWriteExecute) numba cannot load: a long replay falls
-    back to the Python loop, with a warning, and gives the same hits."""
+    back to `access`, with a warning, and gives the same hits."""
     out = subprocess.run([sys.executable, "-c", _UNDER_WX], capture_output=True, text=True,
                          timeout=120)
     if out.returncode == 3:

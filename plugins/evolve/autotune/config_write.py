@@ -9,13 +9,12 @@ with `catalytic config apply` (which keeps a backup and prints the diff).
 
 from __future__ import annotations
 
-from importlib.metadata import entry_points
 from typing import Any
 
 import tomlkit
 
 from catalytic.config.load import ConfigError, load
-from catalytic.config.model import CORE, Setting
+from catalytic.config.model import installed_schema
 from catalytic.config.paths import default_config_path
 from catalytic.plugins.evolve.autotune.model import CODECS
 from catalytic.plugins.evolve.autotune.policies import POLICIES
@@ -86,17 +85,6 @@ def current_knobs(daemon_config: dict[str, dict[str, Any]], cores: int,
     return out
 
 
-def _schema() -> dict[str, Any]:
-    schema: dict[str, Any] = dict(CORE)
-    for ep in entry_points(group="catalytic.plugins"):
-        try:
-            settings = ep.load().settings
-        except Exception:  # a plugin that cannot load keeps its section raw
-            continue
-        schema[ep.name] = tuple(s for s in settings if isinstance(s, Setting))
-    return schema
-
-
 def propose(knobs: dict[str, Any], daemon_config: dict[str, dict[str, Any]],
             memory_budget: int, note: str) -> tuple[str, dict[str, Any]]:
     """The proposal file's text (TOML of the settings the daemon knows) and what it holds.
@@ -116,7 +104,7 @@ def propose(knobs: dict[str, Any], daemon_config: dict[str, dict[str, Any]],
         tables.setdefault(section, {})[key] = value
         written[f"{section}.{key}"] = value
     try:
-        load(_schema(), default_config_path(), env={}, overrides=tables)
+        load(dict(installed_schema()), default_config_path(), env={}, overrides=tables)
     except ConfigError as e:
         raise ValueError(f"the tuned settings would not load, no proposal written: {e}") \
             from None

@@ -28,7 +28,7 @@ import numpy as np
 
 from catalytic.plugins.evolve.autotune.model import Costs, Replay
 from catalytic.plugins.evolve.autotune.policies import belady_hits
-from catalytic.plugins.evolve.autotune.workload import Call
+from catalytic.plugins.evolve.autotune.workload import RecordedCall
 
 METRICS = ("throughput", "p99_latency", "hit_ratio", "peak_memory", "cpu_per_call",
            "error_rate", "disk_read")
@@ -46,7 +46,7 @@ class Reference:
     disk_read: float
 
     @classmethod
-    def of(cls, calls: list[Call], c: Costs, warm: int = 0) -> Reference:
+    def of(cls, calls: list[RecordedCall], c: Costs, warm: int = 0) -> Reference:
         """References for `calls[warm:]`, with `calls[:warm]` as their warm-up past."""
         floors: list[float] = []
         cpu = 0.0

@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from catalytic.plugins.evolve.autotune.policies import make
-from catalytic.plugins.evolve.autotune.workload import Call
+from catalytic.plugins.evolve.autotune.workload import RecordedCall
 
 CODECS = ("none", "lz4", "zstd")
 
@@ -102,7 +102,7 @@ class Replay:
     errors: int = 0
 
 
-def replay(calls: Sequence[Call], k: Knobs, c: Costs, warm: int = 0) -> Replay:
+def replay(calls: Sequence[RecordedCall], k: Knobs, c: Costs, warm: int = 0) -> Replay:
     """Serve every call under knobs `k` and cost model `c`.
 
     The first `warm` calls only warm the caches and memo tables; the figures
@@ -111,7 +111,7 @@ def replay(calls: Sequence[Call], k: Knobs, c: Costs, warm: int = 0) -> Replay:
     return replay_windows(calls, k, c, [(warm, len(calls))])[0]
 
 
-def replay_windows(calls: Sequence[Call], k: Knobs, c: Costs,
+def replay_windows(calls: Sequence[RecordedCall], k: Knobs, c: Costs,
                    windows: Sequence[tuple[int, int]]) -> list[Replay]:
     """One pass over `calls` that reports each window `[start, end)` separately.
 

@@ -37,7 +37,7 @@ from catalytic.plugins.evolve.algorithms import Algorithm
 from catalytic.plugins.evolve.autotune.metrics import Reference, autonomy, normalized
 from catalytic.plugins.evolve.autotune.model import CODECS, Costs, Knobs, replay
 from catalytic.plugins.evolve.autotune.policies import POLICIES
-from catalytic.plugins.evolve.autotune.workload import Call, footprint
+from catalytic.plugins.evolve.autotune.workload import RecordedCall, footprint
 from catalytic.plugins.evolve.genome import Genome
 
 KNOB_GENES: list[dict[str, Any]] = [
@@ -61,7 +61,7 @@ def knobs_of(values: dict[str, Any]) -> Knobs:
     return Knobs(**{k: values[k] for k in Knobs.__dataclass_fields__ if k in values})
 
 
-def evaluate(calls: Sequence[Call], ref: Reference, costs: Costs, knobs: Knobs,
+def evaluate(calls: Sequence[RecordedCall], ref: Reference, costs: Costs, knobs: Knobs,
              weights: dict[str, float] | None = None, warm: int = 0
              ) -> tuple[float, dict[str, float]]:
     """Autonomy score and per-metric breakdown of one configuration (on calls[warm:])."""
@@ -91,7 +91,7 @@ def plan(n: int, held_out: float = 0.3, windows: int = 3) -> Plan:
     return Plan(n, cut, tuple(sorted(wins)), (v_start, cut))
 
 
-def forecast_growth(calls: Sequence[Call], p: Plan) -> Callable[[Window], float]:
+def forecast_growth(calls: Sequence[RecordedCall], p: Plan) -> Callable[[Window], float]:
     """Growth factor of the distinct-data footprint from a window to the coming period.
 
     Fits footprint = a + b·ln(calls so far) over the tuning part (from a tenth of
@@ -117,7 +117,7 @@ def forecast_growth(calls: Sequence[Call], p: Plan) -> Callable[[Window], float]
 class Judge:
     """Everything needed to score configurations on the tuning part (picklable)."""
 
-    calls: tuple[Call, ...]
+    calls: tuple[RecordedCall, ...]
     """The tuning part only: the held-out part is not in here."""
     windows: tuple[Window, ...]
     costs: tuple[Costs, ...]
@@ -129,7 +129,7 @@ class Judge:
     weights: dict[str, float] | None = None
 
     @classmethod
-    def of(cls, calls: Sequence[Call], p: Plan, costs: Costs,
+    def of(cls, calls: Sequence[RecordedCall], p: Plan, costs: Costs,
            weights: dict[str, float] | None = None) -> Judge:
         tune = tuple(calls[:p.cut])
         growth = forecast_growth(tune, p)

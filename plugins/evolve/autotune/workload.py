@@ -40,7 +40,9 @@ the process pool as CPU work; quicker ones are served on the event loop."""
 
 
 @dataclass(frozen=True)
-class Call:
+class RecordedCall:
+    """One call of a recorded (or synthetic) workload, as the cost model replays it."""
+
     t: float
     method: str
     key: str
@@ -57,12 +59,12 @@ def _seq_of(key: str) -> tuple[str, int] | None:
     return (head, int(tail)) if head and tail.isdigit() else None
 
 
-def parse(lines: Iterable[str], limit: int = MAX_CALLS) -> list[Call]:
+def parse(lines: Iterable[str], limit: int = MAX_CALLS) -> list[RecordedCall]:
     """Calls from JSON lines; raises ValueError naming the line that is wrong."""
     return read(lines, limit)[0]
 
 
-def read(lines: Iterable[str], limit: int = MAX_CALLS) -> tuple[list[Call], dict[str, int]]:
+def read(lines: Iterable[str], limit: int = MAX_CALLS) -> tuple[list[RecordedCall], dict[str, int]]:
     """Calls from JSON lines in either shape, and what a recording's conversion skipped."""
     rows: list[tuple[int, dict[str, Any]]] = []
     for n, line in enumerate(lines, 1):
@@ -79,16 +81,16 @@ def read(lines: Iterable[str], limit: int = MAX_CALLS) -> tuple[list[Call], dict
         rows.append((n, d))
     if rows and "latency_us" in rows[0][1]:
         return from_recording(rows)
-    out: list[Call] = []
+    out: list[RecordedCall] = []
     for n, d in rows:
         try:
             method = str(d["method"])
             if method not in METHODS:
                 raise ValueError(f"method {method!r} is not one of {', '.join(METHODS)}")
             key = str(d.get("key", ""))
-            out.append(Call(float(d["t"]), method, key, int(d.get("size", 0)),
-                            float(d.get("ratio", 0.5)), int(d.get("blocks", 0)),
-                            float(d.get("cpu_s", 0.0)), _seq_of(key)))
+            out.append(RecordedCall(float(d["t"]), method, key, int(d.get("size", 0)),
+                                    float(d.get("ratio", 0.5)), int(d.get("blocks", 0)),
+                                    float(d.get("cpu_s", 0.0)), _seq_of(key)))
         except (KeyError, TypeError, ValueError) as e:
             raise ValueError(f"workload line {n}: {e}") from None
     out.sort(key=lambda c: c.t)
@@ -96,7 +98,7 @@ def read(lines: Iterable[str], limit: int = MAX_CALLS) -> tuple[list[Call], dict
 
 
 def from_recording(rows: Sequence[tuple[int, dict[str, Any]]]
-                   ) -> tuple[list[Call], dict[str, int]]:
+                   ) -> tuple[list[RecordedCall], dict[str, int]]:
     """Calls from a `system.record` log (line number, object) and the skipped counts.
 
     A recording has no payloads, so this assumes: a put's value is its `bytes`
@@ -112,7 +114,7 @@ def from_recording(rows: Sequence[tuple[int, dict[str, Any]]]
             for _, d in rows if d.get("method") == "workspace.put" and "key" in d]
     fallback = int(np.median(puts)) if puts else DEFAULT_VALUE_SIZE
     sizes: dict[str, int] = {}
-    out: list[Call] = []
+    out: list[RecordedCall] = []
     skipped: dict[str, int] = {}
     for n, d in rows:
         try:
@@ -131,26 +133,26 @@ def from_recording(rows: Sequence[tuple[int, dict[str, Any]]]
         if method == "workspace.put":
             assert isinstance(key, str)
             sizes[key] = max(1, size - len(key))
-            out.append(Call(t, method, key, sizes[key], seq=_seq_of(key)))
+            out.append(RecordedCall(t, method, key, sizes[key], seq=_seq_of(key)))
         elif method == "workspace.get":
             assert isinstance(key, str)
-            out.append(Call(t, method, key, sizes.get(key, fallback), seq=_seq_of(key)))
+            out.append(RecordedCall(t, method, key, sizes.get(key, fallback), seq=_seq_of(key)))
         elif method == "prd.decompose":
-            out.append(Call(t, method, f"prd:{size}", size,
-                            blocks=max(1, size // BYTES_PER_BLOCK)))
+            out.append(RecordedCall(t, method, f"prd:{size}", size,
+                                    blocks=max(1, size // BYTES_PER_BLOCK)))
         else:
             kind = "cpu" if cost >= POOL_LATENCY_S else "loop"
-            out.append(Call(t, kind, method, 0, cpu_s=cost))
+            out.append(RecordedCall(t, kind, method, 0, cpu_s=cost))
     out.sort(key=lambda c: c.t)
     return out, skipped
 
 
-def load(path: Path, limit: int = MAX_CALLS) -> tuple[list[Call], dict[str, int]]:
+def load(path: Path, limit: int = MAX_CALLS) -> tuple[list[RecordedCall], dict[str, int]]:
     with path.open() as fh:
         return read(fh, limit)
 
 
-def dump(calls: Sequence[Call]) -> str:
+def dump(calls: Sequence[RecordedCall]) -> str:
     rows = []
     for c in calls:
         d: dict[str, Any] = {"t": round(c.t, 6), "method": c.method, "key": c.key,
@@ -163,7 +165,8 @@ def dump(calls: Sequence[Call]) -> str:
     return "\n".join(rows) + "\n"
 
 
-def synthetic(n: int = 20_000, seed: int = 0, keys: int = 2000, rate: float = 400.0) -> list[Call]:
+def synthetic(n: int = 20_000, seed: int = 0, keys: int = 2000,
+              rate: float = 400.0) -> list[RecordedCall]:
     """A mixed workload of `n` calls arriving at about `rate` calls per second."""
     rng = np.random.default_rng(seed)
     t = np.cumsum(rng.exponential(1.0 / rate, n))
@@ -171,7 +174,7 @@ def synthetic(n: int = 20_000, seed: int = 0, keys: int = 2000, rate: float = 40
     ranks = np.minimum(rng.zipf(1.15, n) - 1, keys - 1)
     sizes = np.clip(rng.lognormal(np.log(40_000), 1.0, keys), 256, 4_000_000).astype(int)
     ratios = rng.uniform(0.15, 0.9, keys)
-    out: list[Call] = []
+    out: list[RecordedCall] = []
     scan: tuple[int, int, int] | None = None  # (scan id, next position, end)
     scans = 0
     for i in range(n):
@@ -183,25 +186,25 @@ def synthetic(n: int = 20_000, seed: int = 0, keys: int = 2000, rate: float = 40
             sid, pos, end = scan
             key = f"scan{sid}#{pos}"
             h = hash((sid, pos)) % keys
-            out.append(Call(float(t[i]), "workspace.get", key, int(sizes[h]), float(ratios[h]),
-                            seq=(f"scan{sid}", pos)))
+            out.append(RecordedCall(float(t[i]), "workspace.get", key, int(sizes[h]),
+                                    float(ratios[h]), seq=(f"scan{sid}", pos)))
             scan = (sid, pos + 1, end) if pos + 1 < end else None
             continue
         r = int(ranks[i])
         if k in (0, 1):
             method = "workspace.get" if k == 0 else "workspace.put"
-            out.append(Call(float(t[i]), method, f"k{r}", int(sizes[r]), float(ratios[r])))
+            out.append(RecordedCall(float(t[i]), method, f"k{r}", int(sizes[r]), float(ratios[r])))
         elif k == 2:
             doc = r % 300
-            out.append(Call(float(t[i]), "prd.decompose", f"prd{doc}", 2000 + 97 * doc,
-                            blocks=int(4 + (doc * 37) % 120)))
+            out.append(RecordedCall(float(t[i]), "prd.decompose", f"prd{doc}", 2000 + 97 * doc,
+                                    blocks=int(4 + (doc * 37) % 120)))
         else:
-            out.append(Call(float(t[i]), "cpu", f"job{r % 50}", 0,
-                            cpu_s=float(rng.choice([0.002, 0.005, 0.02]))))
+            out.append(RecordedCall(float(t[i]), "cpu", f"job{r % 50}", 0,
+                                    cpu_s=float(rng.choice([0.002, 0.005, 0.02]))))
     return out
 
 
-def footprint(calls: Sequence[Call]) -> np.ndarray:
+def footprint(calls: Sequence[RecordedCall]) -> np.ndarray:
     """Bytes of the distinct workspace values touched by calls[:i + 1], for each i."""
     seen: set[str] = set()
     out = np.zeros(len(calls))
@@ -214,7 +217,7 @@ def footprint(calls: Sequence[Call]) -> np.ndarray:
     return out
 
 
-def split(calls: Sequence[Call], held_out: float = 0.3) -> int:
+def split(calls: Sequence[RecordedCall], held_out: float = 0.3) -> int:
     """Index where the held-out part starts: tuning sees calls[:cut] only.
 
     The held-out part is judged after replaying the tuning part as its warm-up

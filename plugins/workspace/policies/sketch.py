@@ -22,10 +22,8 @@ counters; libCacheSim has none, so it is off by default.
 
 from __future__ import annotations
 
-import gc
 import math
 from collections.abc import Hashable, Sequence
-from itertools import chain
 
 import numpy as np
 
@@ -95,9 +93,6 @@ class FrequencySketch:
         self.hits = 0
         self.memo: dict[Hashable, Sequence[int]] = {}
         """Key → its counter slots (hashing dominates the cost otherwise)."""
-        self.memo_epoch = 0
-        """Counts the memo's clearings, so a user can tell whether keys it memoised are
-        still there."""
         self.memo_per_entry = memo_per_entry
         self._memo_bounds()
 
@@ -111,53 +106,17 @@ class FrequencySketch:
         s = tuple(((a + i * b) & _M32) % n for i in range(self.hashes))
         if len(memo) >= self.memo_hard:
             memo.clear()
-            self.memo_epoch += 1
         memo[key] = s
         return s
 
     def _memo_bounds(self) -> None:
-        """`prime` refuses a batch of more than `memo_max` distinct keys and clears the memo
-        before one that would overfill it; `slots` alone keeps it under `memo_hard`."""
+        """`slots` clears the memo when it reaches `memo_hard` keys: room for a simulation's
+        keys (within ~150 MiB), or a tight bound in a long-lived byte-sized cache."""
         per = self.memo_per_entry
-        if per >= 8:  # replay: a whole trace or a batch of 2^16 keys, within ~150 MiB
-            self.memo_max = min(per * self.entries, 1 << 18) + (1 << 16)
-            self.memo_hard = 2 * self.memo_max + (1 << 17)
-        else:  # a long-lived cache (no batches): a tight bound
-            self.memo_max = self.memo_hard = per * self.entries + 1024
-
-    def prime(self, keys: Sequence[Hashable], also: Sequence[Hashable] = ()) -> bool:
-        """Memoise the slots of every key in `keys` and `also` at once (numpy), so a replay
-        loop can index the memo directly; False (nothing done) unless all are integers that
-        fit 64 bits and the distinct ones fit the memo's bound. Only `prime`, `slots` and
-        `grow` clear the memo (each counted in `memo_epoch`)."""
-        memo = self.memo
-        types = set(map(type, keys))
-        types.update(map(type, also))
-        if types - {int}:
-            return False
-        wanted = dict.fromkeys(chain(also, keys))
-        fresh = [k for k in wanted if k not in memo] if memo else list(wanted)
-        if len(memo) + len(fresh) > self.memo_max:
-            if len(wanted) > self.memo_max:
-                return False
-            memo.clear()
-            self.memo_epoch += 1
-            fresh = list(wanted)
-        if not fresh:
-            return True
-        try:
-            v = np.fromiter(fresh, dtype=np.int64, count=len(fresh)).view(np.uint64)
-        except (TypeError, ValueError, OverflowError):
-            return False  # two's complement above: the same 64 bits as `key & _M`
-        idx = self.slots_of(v)
-        collect = gc.isenabled()
-        gc.disable()  # a list per key: collections triggered here would rescan them all
-        try:
-            memo.update(zip(fresh, idx.tolist(), strict=True))
-        finally:
-            if collect:
-                gc.enable()
-        return True
+        if per >= 8:
+            self.memo_hard = 2 * (min(per * self.entries, 1 << 18) + (1 << 16)) + (1 << 17)
+        else:
+            self.memo_hard = per * self.entries + 1024
 
     def slots_of(self, values: np.ndarray) -> np.ndarray:
         """`slots` of many integer keys at once: `values` as uint64 (two's complement, the
@@ -203,7 +162,6 @@ class FrequencySketch:
         self.entries, self.n = entries, counters_for(entries)
         self.table[:] = [0] * self.n
         self.memo.clear()
-        self.memo_epoch += 1
         self._memo_bounds()
         t = self.table
         for k, c in counts:

@@ -12,10 +12,12 @@ admission contest, and halving every `32 × main size` main hits. `hashes=4`
 (Caffeine's depth) counts less per request but no longer agrees with
 libCacheSim: by up to 12.6 points at some capacities (bench/wtinylfu_small.py).
 
-A long replay (a simulation's whole trace) runs compiled with numba
-(wtinylfu_kernel.py) over arrays built from the policy and written back after;
-short calls, as `auto` makes, and replays with an eviction listener take the
-Python loop. Both leave exactly the state `access` leaves.
+`access` is the reference: readable, one request at a time. A long replay (a
+simulation's whole trace) runs compiled with numba (wtinylfu_kernel.py) over
+arrays built from the policy and written back after, and must leave exactly the
+state `access` leaves (tests/workspace/test_wtinylfu_kernel.py checks it step
+for step). Short calls, as `auto` makes, replays with an eviction listener, and
+any replay where numba cannot load go through `access`.
 
 With `sized=True` (byte-sized entries, as in the memory tier) main's size is in
 bytes, so the sketch is instead sized by the objects main actually holds and
@@ -34,10 +36,6 @@ import numpy as np
 from .base import Key, Policy
 from .sketch import LIBCACHESIM_HASHES, FrequencySketch
 
-BATCH = 1 << 16
-"""Keys primed at a time when a whole trace's keys would overfill the sketch's memo."""
-UNROLLED = LIBCACHESIM_HASHES
-"""Counters per key that the replay loop is written out for."""
 log = logging.getLogger(__name__)
 _KERNEL_MISSING = False
 COMPILED_MIN = 1 << 14
@@ -67,8 +65,6 @@ class WTinyLFU(Policy):
         # the memo of hashed slots is bounded tighter in the long-lived byte-sized tier
         self.sketch = FrequencySketch(entries, sample=32 * entries, doorkeeper=doorkeeper,
                                       memo_per_entry=2 if sized else 32, hashes=hashes)
-        self._resident_memo: int | None = None
-        """The sketch's memo epoch at which every resident key was known memoised."""
 
     def _grow_sketch(self) -> None:
         """Byte mode: size the sketch for twice the objects main holds (at most main's
@@ -174,30 +170,25 @@ class WTinyLFU(Policy):
         return False
 
     def replay(self, keys: Iterable[Key]) -> int:
-        sk = self.sketch
+        """Long replays of unit-sized keys run compiled (`_replay_compiled`); everything
+        else, and everything where numba cannot run, goes through `access` one key at a
+        time: slower, the same hits and state."""
         seq = keys if isinstance(keys, list) else list(keys)
-        unit = self.window_used == len(self.window) and \
-            self.probation_used == len(self.probation) and \
-            self.protected_used == len(self.protected)
-        if sk.use_door or self.sized or self.window_cap == 0 or not unit:
-            return super().replay(seq)
-        if self.on_evict is None and len(seq) >= COMPILED_MIN and 8 * len(seq) >= sk.n:
+        if self._compilable(len(seq)):
             hits = self._replay_compiled(seq)
             if hits is not None:
                 return hits
-        if sk.hashes != UNROLLED:
-            return super().replay(seq)
-        if self._prime(seq):  # the whole trace at once when its keys fit the memo
-            return self._replay_primed(seq)
-        hits = 0
-        for start in range(0, len(seq), BATCH):
-            part = seq[start:start + BATCH]
-            if self._prime(part):
-                hits += self._replay_primed(part)
-            else:
-                access = self.access
-                hits += sum(1 for k in part if access(k))
-        return hits
+        return super().replay(seq)
+
+    def _compilable(self, n: int) -> bool:
+        """Whether a replay of `n` keys is one the kernel models and is long enough to pay
+        for converting the state to arrays and back."""
+        sk = self.sketch
+        unit = self.window_used == len(self.window) and \
+            self.probation_used == len(self.probation) and \
+            self.protected_used == len(self.protected)
+        return unit and not (sk.use_door or self.sized or self.window_cap == 0) and \
+            self.on_evict is None and n >= COMPILED_MIN and 8 * n >= sk.n
 
     def _replay_compiled(self, seq: list[Key]) -> int | None:
         """`replay` through the numba kernel (wtinylfu_kernel.py): the resident keys and
@@ -240,151 +231,6 @@ class WTinyLFU(Policy):
         self.used = int(params[kern.USED])
         sk.hits = int(params[kern.COUNTED])
         sk.table[:] = table.tolist()  # in place: the replay loop binds the list
-        self._resident_memo = None  # keys now resident may never have been memoised
-        return hits
-
-    def _prime(self, keys: list[Key]) -> bool:
-        """Memoise the sketch slots of `keys` and of every resident key (the replay loop
-        indexes the memo directly); the resident keys are listed only when the memo may
-        lack some (a cleared memo, or keys adopted from another policy), since listing
-        them on every call would cost a chunked replay O(capacity) per chunk."""
-        sk = self.sketch
-        if self._resident_memo == sk.memo_epoch and sk.prime(keys) and \
-                sk.memo_epoch == self._resident_memo:
-            return True
-        if not sk.prime(keys, self.resident()):
-            return False
-        self._resident_memo = sk.memo_epoch
-        return True
-
-    def _replay_primed(self, keys: list[Key]) -> int:
-        """`replay` of unit-sized keys whose sketch slots (and the resident keys') are all
-        memoised: every step of `access` inlined, sizes counted as objects, the sketch's
-        ten counters unrolled (short calls and calls with an eviction listener)."""
-        sk = self.sketch
-        window, probation, protected = self.window, self.probation, self.protected
-        wmove, pmove, wpop = window.move_to_end, protected.move_to_end, window.popitem
-        ppop, rpop = probation.popitem, protected.popitem
-        memo, table = sk.memo, sk.table
-        cap, main_cap = self.capacity, self.main_cap
-        prob_cap, prot_cap = self.probation_cap, self.protected_cap
-        n_prob, n_prot = len(probation), len(protected)
-        sample, counted = sk.sample, sk.hits
-        notify = self.on_evict
-        used = self.used
-        hits = 0
-        for k in keys:
-            if k in protected:
-                pmove(k)
-            elif k in window:
-                wmove(k)
-                hits += 1
-                continue
-            elif k in probation:  # promote; an over-full protected segment cools
-                del probation[k]
-                protected[k] = 1
-                n_prot += 1
-                n_prob -= 1
-                while n_prot > prot_cap:
-                    k2, _ = rpop(last=False)
-                    n_prot -= 1
-                    probation[k2] = 1
-                    n_prob += 1
-                    while n_prob > prob_cap:  # (libCacheSim's SLRU cools by eviction)
-                        out, _ = ppop(last=False)
-                        n_prob -= 1
-                        used -= 1
-                        if notify is not None:
-                            notify(out)
-            else:
-                while used >= cap:  # free one unit (as `_evict`)
-                    if not window:
-                        out, _ = ppop(last=False) if n_prob else rpop(last=False)
-                        if n_prob:
-                            n_prob -= 1
-                        else:
-                            n_prot -= 1
-                        used -= 1
-                        if notify is not None:
-                            notify(out)
-                        continue
-                    cand, _ = wpop(last=False)
-                    c0, c1, c2, c3, c4, c5, c6, c7, c8, c9 = memo[cand]
-                    if n_prob + n_prot < main_cap:
-                        out = None  # main has room: no contest
-                    else:
-                        victim = next(iter(probation if n_prob else protected))
-                        v0, v1, v2, v3, v4, v5, v6, v7, v8, v9 = memo[victim]
-                        vmin = min(table[v0], table[v1], table[v2], table[v3], table[v4],
-                                   table[v5], table[v6], table[v7], table[v8], table[v9])
-                        # estimate(cand) > vmin, stopping at the first counter that says no
-                        if table[c0] > vmin and table[c1] > vmin and table[c2] > vmin and \
-                                table[c3] > vmin and table[c4] > vmin and table[c5] > vmin and \
-                                table[c6] > vmin and table[c7] > vmin and table[c8] > vmin and \
-                                table[c9] > vmin:
-                            if n_prob:
-                                del probation[victim]
-                                n_prob -= 1
-                            else:
-                                del protected[victim]
-                                n_prot -= 1
-                            out = victim
-                        else:
-                            out = cand
-                        used -= 1
-                        if notify is not None:
-                            notify(out)
-                    if out is not cand:  # into main: the lowest segment with room
-                        if n_prob < prob_cap or n_prot >= prot_cap:
-                            probation[cand] = 1
-                            n_prob += 1
-                        else:
-                            protected[cand] = 1
-                            n_prot += 1
-                    table[c0] += 1
-                    table[c1] += 1
-                    table[c2] += 1
-                    table[c3] += 1
-                    table[c4] += 1
-                    table[c5] += 1
-                    table[c6] += 1
-                    table[c7] += 1
-                    table[c8] += 1
-                    table[c9] += 1
-                window[k] = 1
-                used += 1
-                c0, c1, c2, c3, c4, c5, c6, c7, c8, c9 = memo[k]
-                table[c0] += 1
-                table[c1] += 1
-                table[c2] += 1
-                table[c3] += 1
-                table[c4] += 1
-                table[c5] += 1
-                table[c6] += 1
-                table[c7] += 1
-                table[c8] += 1
-                table[c9] += 1
-                continue
-            hits += 1
-            c0, c1, c2, c3, c4, c5, c6, c7, c8, c9 = memo[k]
-            table[c0] += 1
-            table[c1] += 1
-            table[c2] += 1
-            table[c3] += 1
-            table[c4] += 1
-            table[c5] += 1
-            table[c6] += 1
-            table[c7] += 1
-            table[c8] += 1
-            table[c9] += 1
-            counted += 1
-            if counted >= sample:
-                counted = 0
-                sk.age()
-        self.used = used
-        self.window_used = len(window)
-        self.probation_used, self.protected_used = n_prob, n_prot
-        sk.hits = counted
         return hits
 
     def adopt(self, keys: list[Key], sizes: dict[Key, int],
@@ -395,7 +241,6 @@ class WTinyLFU(Policy):
         them as misses would instead freeze protected with keys from before the switch."""
         if self.window_cap == 0:
             return  # nothing is admitted without a window (as in libCacheSim)
-        self._resident_memo = None  # adopted keys are not memoised
         add = self.sketch.add
         for key in history:
             add(key)

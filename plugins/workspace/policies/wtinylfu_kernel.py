@@ -5,7 +5,7 @@ increments; compiled, a request costs tens of nanoseconds. The state is arrays
 over dense key ids (0..D-1) that `WTinyLFU._replay_compiled` builds from the
 policy and writes back after: a segment tag per id, a doubly-linked list per
 segment (head = the LRU end, as `OrderedDict` iteration order), the sketch's
-counter table, and each id's counter slots. Every step mirrors `_replay_primed`;
+counter table, and each id's counter slots. Every step mirrors `WTinyLFU.access`;
 tests compare the two hit for hit and counter for counter.
 
 Importing this module imports numba; the first call compiles (cached on disk

@@ -1,4 +1,8 @@
-"""A small SVG plotter (plain text): panels of measured points and fitted curves."""
+"""A small SVG plotter (plain text, standard library only): panels of points and curves.
+
+The one SVG path of the project: the space plugin's fit figures and `catalytic evolve
+pareto --plot` both draw through it, so the thin client gains no plotting dependency.
+"""
 
 from __future__ import annotations
 
