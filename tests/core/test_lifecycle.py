@@ -107,8 +107,8 @@ def test_sighup_reloads_config_without_dropping_connections(core_daemon) -> None
 @pytest.mark.parametrize("config, needle", [
     ({"daemon": {"workers": "many"}}, "daemon.workers = 'many'"),
     ({"daemon": {"loop": "tokio"}}, "one of 'auto', 'uvloop', 'asyncio'"),
-    ({"daemon": {"wokers": 2}}, "unknown key daemon.wokers"),
-    ({"nosuch": {"a": 1}}, "unknown section [nosuch]"),
+    ({"daemon": {"wokers": 2}}, "daemon.wokers = 2"),
+    ({"nosuch": {"a": 1}}, "nosuch.a = 1"),
     ({"limits": {"max_inflight": 0}}, "limits.max_inflight = 0"),
 ])
 def test_bad_config_stops_startup_naming_the_key(make_daemon, config, needle) -> None:
