@@ -116,12 +116,11 @@ def check(field: str, value: Any, where: str, type: str, *,
             value = float(value)
     if choices is not None and value not in choices:
         raise bad()
-    if type == "list":
-        if items is not None:
-            for i, item in enumerate(value):
-                finite = not isinstance(item, float) or math.isfinite(item)
-                if not _IS[items](item) or (items in ("float", "number") and not finite):
-                    raise FieldError(f"{field}[{i}]", item, where, _NOUN[items])
+    if type == "list" and items is not None:
+        for i, item in enumerate(value):
+            finite = not isinstance(item, float) or math.isfinite(item)
+            if not _IS[items](item) or (items in ("float", "number") and not finite):
+                raise FieldError(f"{field}[{i}]", item, where, _NOUN[items])
     if type == "bin" and isinstance(value, bytearray):
         value = bytes(value)
     return value
