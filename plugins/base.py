@@ -45,6 +45,7 @@ from catalytic.protocol.errors import (
     RpcError,
     TooLarge,
 )
+from catalytic.protocol.fields import FieldError
 
 if TYPE_CHECKING:
     from catalytic.daemon.admission import MemoryGauge
@@ -58,6 +59,7 @@ __all__ = [
     "Cancelled",
     "DeadlineExceeded",
     "Executor",
+    "FieldError",
     "Forbidden",
     "InternalError",
     "InvalidParams",
@@ -73,6 +75,7 @@ __all__ = [
     "Setting",
     "TooLarge",
     "current_job",
+    "read_params",
     "rpc",
 ]
 
@@ -140,12 +143,12 @@ def read_params(declared: Sequence[Param], given: Mapping[str, Any], where: str,
     if strict:
         for key in given:
             if key not in known:
-                raise fields.FieldError(f"{prefix}{key}", given[key], where,
+                raise FieldError(f"{prefix}{key}", given[key], where,
                                         "one of the fields " + ", ".join(sorted(known)))
     out: dict[str, Any] = {}
     for p in declared:
         if p.name not in given and p.required:
-            raise fields.FieldError(f"{prefix}{p.name}", fields.MISSING, where, p.expected())
+            raise FieldError(f"{prefix}{p.name}", fields.MISSING, where, p.expected())
         out[p.name] = p.check(given.get(p.name), where, prefix + p.name)
     return out
 
