@@ -9,6 +9,7 @@ wire it is -32602 with `data.field` naming the field. The declarations themselve
 from __future__ import annotations
 
 import math
+import reprlib
 from collections.abc import Callable, Sequence
 from typing import Any
 
@@ -69,9 +70,15 @@ class FieldError(ValueError):
         return InvalidParams(self.message, self.data())
 
 
+_SHORT = reprlib.Repr()
+_SHORT.maxlevel, _SHORT.maxdict, _SHORT.maxlist, _SHORT.maxtuple = 2, 4, 6, 6
+_SHORT.maxstring = _SHORT.maxother = _SHORT.maxlong = 50
+
+
 def show(value: Any) -> str:
-    """The value as the message shows it: its repr, cut to 60 characters."""
-    text = repr(value)
+    """The value as the message shows it: its repr, cut to 60 characters (a large list or
+    map is never written out whole just to be cut)."""
+    text = _SHORT.repr(value)
     return text if len(text) <= 60 else text[:57] + "..."
 
 
