@@ -100,7 +100,9 @@ def test_sighup_reloads_config_without_dropping_connections(core_daemon) -> None
         core_daemon.write_config({"example": {"greeting": 5}})
         with pytest.raises(Exception) as info:
             c.call("system.reload")
-        assert "example.greeting" in str(info.value)
+        assert "example.greeting = 5 (file " in str(info.value)
+        assert "expected a string" in str(info.value)
+        assert info.value.data["field"] == "example.greeting"
         assert c.call("example.greet", who="a") == "howdy, a"  # the old config stays
 
 
