@@ -1,7 +1,8 @@
 """Load the configuration: defaults ← TOML file ← CATALYTIC_<SECTION>_<KEY> ← CLI flags.
 
-Every value is checked against its `Setting`; a bad key or value raises
-`ConfigError` naming the key, the value, where it came from and what is allowed.
+Every value is checked against its `Setting` with the shared field check
+(`catalytic.protocol.fields`); a bad key or value raises `ConfigFieldError`,
+`<section>.<key> = <value> (<where>): expected <what>`.
 """
 
 from __future__ import annotations
@@ -18,6 +19,8 @@ import tomli_w
 
 from catalytic.config.model import CORE, Setting
 from catalytic.config.paths import user_config_path
+from catalytic.protocol import fields
+from catalytic.protocol.fields import FieldError
 
 Schema = Mapping[str, Sequence[Setting]]
 
@@ -29,6 +32,11 @@ _UNITS = {"": 1, "b": 1, "k": 10**3, "kb": 10**3, "m": 10**6, "mb": 10**6, "g": 
 
 class ConfigError(ValueError):
     """A configuration problem, said so that the user can fix it."""
+
+
+class ConfigFieldError(FieldError, ConfigError):
+    """A key or value of the configuration that is wrong, in the shared field shape:
+    `<section>.<key> = <value> (<where>): expected <what>`."""
 
 
 @dataclass
@@ -57,61 +65,44 @@ def parse_size(text: str) -> int:
     return int(float(number) * factor)
 
 
-def _bad(section: str, setting: Setting, value: Any, where: str) -> ConfigError:
-    return ConfigError(f"{section}.{setting.key} = {value!r} ({where}): expected "
-                       f"{setting.allowed()}")
+def _from_text(setting: Setting, value: str) -> Any:
+    """An environment variable's text as the value of `setting` (ValueError if it is not
+    one); other sources give typed TOML values and are not converted."""
+    kind = setting.kind
+    if kind == "bool":
+        lowered = value.strip().lower()
+        if lowered not in ("1", "0", "true", "false", "yes", "no", "on", "off"):
+            raise ValueError(value)
+        return lowered in ("1", "true", "yes", "on")
+    if kind == "int":
+        return int(value)
+    if kind == "float":
+        return float(value)
+    if kind.endswith("_list"):
+        items = [v.strip() for v in value.split(",") if v.strip()]
+        return [int(v) for v in items] if kind == "int_list" else items
+    return value
 
 
 def coerce(section: str, setting: Setting, value: Any, where: str) -> Any:
-    """Check (and, for strings from the environment, convert) one value."""
-    kind = setting.kind
-    from_text = isinstance(value, str) and where.startswith("env")
+    """Check (and, for sizes and strings from the environment, convert) one value
+    against its `Setting`; a bad one raises ConfigFieldError."""
+    name = f"{section}.{setting.key}"
+    bad = ConfigFieldError(name, value, where, setting.allowed())
     try:
-        if kind == "bool":
-            if from_text:
-                lowered = value.strip().lower()
-                if lowered not in ("1", "0", "true", "false", "yes", "no", "on", "off"):
-                    raise ValueError
-                value = lowered in ("1", "true", "yes", "on")
-            if not isinstance(value, bool):
-                raise ValueError
-        elif kind in ("int", "bytes"):
-            if isinstance(value, str) and (from_text or kind == "bytes"):
-                value = parse_size(value) if kind == "bytes" else int(value)
-            if isinstance(value, bool) or not isinstance(value, int):
-                raise ValueError
-        elif kind == "float":
-            if from_text:
-                value = float(value)
-            if isinstance(value, bool) or not isinstance(value, int | float):
-                raise ValueError
-            value = float(value)
-        elif kind in ("str", "path"):
-            if not isinstance(value, str):
-                raise ValueError
-            if kind == "path" and value:
-                value = os.path.expanduser(value)
-        else:  # lists
-            if from_text:
-                value = [v.strip() for v in value.split(",") if v.strip()]
-                if kind == "int_list":
-                    value = [int(v) for v in value]
-            if not isinstance(value, list):
-                raise ValueError
-            want: type = int if kind == "int_list" else str
-            if any(isinstance(v, bool) or not isinstance(v, want) for v in value):
-                raise ValueError
-            if kind == "path_list":
-                value = [os.path.expanduser(v) for v in value]
+        if isinstance(value, str) and where.startswith("env"):
+            value = _from_text(setting, value)
+        if setting.kind == "bytes" and isinstance(value, str):
+            value = parse_size(value)
+        type, items = setting.wire_type()
+        value = fields.check(name, value, where, type, choices=setting.choices,
+                             min=setting.min, max=setting.max, items=items)
     except (ValueError, TypeError):
-        raise _bad(section, setting, value, where) from None
-    if setting.choices is not None and value not in setting.choices:
-        raise _bad(section, setting, value, where)
-    if isinstance(value, int | float) and not isinstance(value, bool):
-        if setting.min is not None and value < setting.min:
-            raise _bad(section, setting, value, where)
-        if setting.max is not None and value > setting.max:
-            raise _bad(section, setting, value, where)
+        raise bad from None
+    if setting.kind == "path" and value:
+        value = os.path.expanduser(value)
+    elif setting.kind == "path_list":
+        value = [os.path.expanduser(v) for v in value]
     return value
 
 
@@ -127,12 +118,12 @@ def _apply(cfg: Config, schema: Schema, section: str, key: str, value: Any, wher
         if section in lenient:
             cfg.extra.setdefault(section, {})[key] = value
             return
-        raise ConfigError(f"unknown section [{section}] ({where}); known sections: "
-                          + ", ".join(sorted(schema)))
+        raise ConfigFieldError(f"{section}.{key}", value, where,
+                               "a key of a known section: " + ", ".join(sorted(schema)))
     settings = {s.key: s for s in schema[section]}
     if key not in settings:
-        raise ConfigError(f"unknown key {section}.{key} ({where}); keys of [{section}]: "
-                          + ", ".join(sorted(settings)))
+        raise ConfigFieldError(f"{section}.{key}", value, where,
+                               f"a key of [{section}]: " + ", ".join(sorted(settings)))
     cfg.values[section][key] = coerce(section, settings[key], value, where)
     cfg.sources[section][key] = where
 
@@ -165,7 +156,7 @@ def load(schema: Schema | None = None, path: Path | None = None,
     if path is not None:
         for section, table in read_toml(path).items():
             if not isinstance(table, dict):
-                raise ConfigError(f"{path}: {section} = {table!r}: expected a [{section}] table")
+                raise ConfigFieldError(section, table, f"file {path}", f"a [{section}] table")
             for key, value in table.items():
                 _apply(cfg, schema, section, key, value, f"file {path}", lenient)
     for name, value in env.items():

@@ -13,6 +13,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from catalytic.protocol import fields
+
 KINDS = ("int", "float", "str", "bool", "bytes", "str_list", "int_list", "path", "path_list")
 """`bytes` is an int that also accepts sizes such as "256MiB"; `path` expands `~`."""
 
@@ -33,28 +35,26 @@ class Setting:
         if self.kind not in KINDS:
             raise ValueError(f"setting {self.key}: unknown kind {self.kind!r}")
 
+    def wire_type(self) -> tuple[str, str | None]:
+        """The shared field type (and list item type) a value of this kind has once
+        sizes and environment text are converted."""
+        return _WIRE[self.kind]
+
     def allowed(self) -> str:
         """What values are allowed, said for an error message."""
-        if self.choices is not None:
-            return "one of " + ", ".join(repr(c) for c in self.choices)
-        text = {
-            "int": "an integer",
-            "float": "a number",
-            "str": "a string",
-            "bool": "true or false",
-            "bytes": 'a size in bytes (an integer or a string such as "256MiB")',
-            "str_list": "a list of strings",
-            "int_list": "a list of integers",
-            "path": "a path",
-            "path_list": "a list of paths",
-        }[self.kind]
-        if self.min is not None and self.max is not None:
-            text += f" from {self.min:g} to {self.max:g}"
-        elif self.min is not None:
-            text += f" ≥ {self.min:g}"
-        elif self.max is not None:
-            text += f" ≤ {self.max:g}"
-        return text
+        if self.kind == "bytes" and self.choices is None:
+            text = 'a size in bytes (an integer or a string such as "256MiB")'
+            return text + fields.describe("int", min=self.min, max=self.max)[len("an integer"):]
+        type, items = self.wire_type()
+        return fields.describe(type, choices=self.choices, min=self.min, max=self.max,
+                               items=items)
+
+
+_WIRE: dict[str, tuple[str, str | None]] = {
+    "int": ("int", None), "bytes": ("int", None), "float": ("float", None),
+    "str": ("str", None), "path": ("str", None), "bool": ("bool", None),
+    "str_list": ("list", "str"), "int_list": ("list", "int"), "path_list": ("list", "str"),
+}
 
 
 def ram_quarter() -> int:

@@ -26,7 +26,7 @@ import msgpack
 
 from catalytic.daemon.calls import RequestCall, Send, Session
 from catalytic.daemon.method_stats import LATENCY_WINDOW, MethodStats
-from catalytic.daemon.validate import check_param, validate
+from catalytic.daemon.validate import validate
 from catalytic.plugins.base import DEFER, Method
 from catalytic.protocol.errors import (
     Cancelled,
@@ -52,7 +52,7 @@ from catalytic.protocol.wire import (
 if TYPE_CHECKING:
     from catalytic.daemon.state import ServerState
 
-__all__ = ["LATENCY_WINDOW", "Dispatcher", "Entry", "FrameError", "MethodStats", "check_param",
+__all__ = ["LATENCY_WINDOW", "Dispatcher", "Entry", "FrameError", "MethodStats",
            "error_for", "validate"]
 
 FAST_SAMPLE_EVERY = 16

@@ -35,6 +35,7 @@ from catalytic.daemon.store import atomic_write_json, private_dir
 from catalytic.daemon.system import System
 from catalytic.plugins.base import PluginContext
 from catalytic.protocol.errors import InvalidParams
+from catalytic.protocol.fields import FieldError
 
 SWEEP_INTERVAL_S = 1.0
 
@@ -209,7 +210,9 @@ class Server:
         except ConfigError as exc:
             self.log.error("reload refused, keeping the running config: %s", exc)
             systemd.notify("READY=1", f"STATUS=reload refused: {exc}")
-            raise InvalidParams(f"reload refused, keeping the running config: {exc}") from None
+            data = exc.data() if isinstance(exc, FieldError) else None
+            raise InvalidParams(f"reload refused, keeping the running config: {exc}",
+                                data) from None
         changed = [f"{sec}.{key}" for sec, values in new.values.items()
                    for key, value in values.items()
                    if st.config.values.get(sec, {}).get(key) != value]

@@ -34,6 +34,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar, Protocol, TypeVar
 
 from catalytic.config.model import Setting
+from catalytic.protocol import fields
 from catalytic.protocol.errors import (
     Cancelled,
     DeadlineExceeded,
@@ -44,6 +45,7 @@ from catalytic.protocol.errors import (
     RpcError,
     TooLarge,
 )
+from catalytic.protocol.fields import FieldError
 
 if TYPE_CHECKING:
     from catalytic.daemon.admission import MemoryGauge
@@ -57,6 +59,7 @@ __all__ = [
     "Cancelled",
     "DeadlineExceeded",
     "Executor",
+    "FieldError",
     "Forbidden",
     "InternalError",
     "InvalidParams",
@@ -72,12 +75,13 @@ __all__ = [
     "Setting",
     "TooLarge",
     "current_job",
+    "read_params",
     "rpc",
 ]
 
 T = TypeVar("T")
 
-PARAM_TYPES = ("str", "int", "float", "number", "bool", "bin", "list", "map", "any")
+PARAM_TYPES = fields.TYPES
 """`number` accepts int or float; `bin` accepts msgpack bin (bytes)."""
 
 
@@ -115,6 +119,38 @@ class Param:
         if self.nullable:
             out["nullable"] = True
         return out
+
+    def expected(self) -> str:
+        """What the param accepts, as error messages say it."""
+        return fields.describe(self.type, choices=self.choices, min=self.min, max=self.max,
+                               items=self.items)
+
+    def check(self, value: Any, where: str, field: str = "") -> Any:
+        """The value to pass on (the default for None when allowed); raises FieldError
+        naming `field` (the param's name unless given) when it does not fit."""
+        if value is None and (self.nullable or not self.required):
+            return None if self.nullable else self.default
+        return fields.check(field or self.name, value, where, self.type, choices=self.choices,
+                            min=self.min, max=self.max, items=self.items)
+
+
+def read_params(declared: Sequence[Param], given: Mapping[str, Any], where: str,
+                prefix: str = "", strict: bool = True) -> dict[str, Any]:
+    """Check a map against declared params (a spec's fields, a config table): each value
+    checked or defaulted; missing required and (when strict) unknown keys raise FieldError.
+    `prefix` names nested maps in messages (`termination.`)."""
+    known = {p.name for p in declared}
+    if strict:
+        for key in given:
+            if key not in known:
+                raise FieldError(f"{prefix}{key}", given[key], where,
+                                        "one of the fields " + ", ".join(sorted(known)))
+    out: dict[str, Any] = {}
+    for p in declared:
+        if p.name not in given and p.required:
+            raise FieldError(f"{prefix}{p.name}", fields.MISSING, where, p.expected())
+        out[p.name] = p.check(given.get(p.name), where, prefix + p.name)
+    return out
 
 
 def P(name: str, type: str = "any", **kw: Any) -> Param:

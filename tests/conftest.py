@@ -76,3 +76,14 @@ def example_plugin() -> str:
 def core_daemon(make_daemon: MakeDaemon, example_plugin: str) -> DaemonProcess:
     """A daemon with no optimizer plugins: `system.*` and the third-party example."""
     return make_daemon({"daemon": {"plugins": [example_plugin]}})
+
+
+@pytest.fixture(scope="module")
+def cluster() -> Iterator[Any]:
+    """A real Dask cluster (`dask scheduler` + two workers), one per test module (some
+    tests kill its workers), started on first use."""
+    from dask_cluster import DaskCluster
+
+    c = DaskCluster().start(workers=2)
+    yield c
+    c.close()

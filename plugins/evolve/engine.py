@@ -26,6 +26,9 @@ from catalytic.plugins.evolve.islands import Optimizer, immigrants
 from catalytic.plugins.evolve.sorting import non_dominated_sort
 from catalytic.plugins.evolve.spec import SpecError, StudySpec
 
+TELL = "evolve.tell"
+"""The verb whose payload `StudyState.check` validates, named in its errors."""
+
 MAX_ASK = 100_000
 HISTORY = 1000
 
@@ -125,7 +128,7 @@ class StudyState:
     def ask(self, n: int) -> list[tuple[int, np.ndarray]]:
         """Up to `n` candidates (id, row); fewer when the study is done or the budget is spent."""
         if n < 1 or n > MAX_ASK:
-            raise SpecError("n", f"must be within 1..{MAX_ASK}, got {n}")
+            raise SpecError("n", n, "evolve.ask", f"an integer from 1 to {MAX_ASK}")
         out: list[tuple[int, np.ndarray]] = []
         budget = self.spec.termination.evaluations
         k = len(self.islands)
@@ -165,26 +168,28 @@ class StudyState:
     def check(self, results: Any) -> list[tuple[int, np.ndarray | None, float]]:
         """Validate a `tell` payload without changing anything; name the offending field."""
         if not isinstance(results, Sequence) or isinstance(results, str | bytes):
-            raise SpecError("results", "must be a list of {id, values} maps")
+            raise SpecError("results", results, TELL, "a list of {id, values} maps")
         seen: set[int] = set()
         out: list[tuple[int, np.ndarray | None, float]] = []
         for j, r in enumerate(results):
             where = f"results[{j}]"
             if not isinstance(r, Mapping):
-                raise SpecError(where, "must be a map with id and values (or failed)")
+                raise SpecError(where, r, TELL, "a map with id and values (or failed: true)")
             cid = r.get("id")
             if isinstance(cid, bool) or not isinstance(cid, int):
-                raise SpecError(f"{where}.id", f"must be an integer candidate id, got {cid!r}")
+                raise SpecError(f"{where}.id", cid, TELL, "an integer candidate id")
             if cid in seen:
-                raise SpecError(f"{where}.id", f"candidate {cid} appears twice in this call")
+                raise SpecError(f"{where}.id", cid, TELL,
+                                "each candidate once per call (this one appears twice)")
             seen.add(cid)
             if cid not in self.outstanding:
                 what = "was already told" if 0 < cid < self.next_id else "is unknown"
-                raise SpecError(f"{where}.id", f"candidate {cid} {what} in study {self.id}")
+                raise SpecError(f"{where}.id", cid, TELL,
+                                f"a candidate still out in study {self.id} (this one {what})")
             violation = r.get("violation", 0.0) or 0.0
             if isinstance(violation, bool) or not isinstance(violation, int | float) \
                     or violation < 0 or math.isnan(violation):
-                raise SpecError(f"{where}.violation", "must be a number ≥ 0")
+                raise SpecError(f"{where}.violation", violation, TELL, "a number ≥ 0")
             if r.get("failed"):
                 out.append((cid, None, float(violation)))
                 continue
@@ -195,8 +200,8 @@ class StudyState:
             if not isinstance(values, Sequence) or isinstance(values, str | bytes) \
                     or len(values) != self.spec.n_obj or not all(
                         isinstance(v, int | float) and not isinstance(v, bool) for v in values):
-                raise SpecError(f"{where}.values",
-                                f"must be a list of {self.spec.n_obj} numbers (or failed: true)")
+                raise SpecError(f"{where}.values", values, TELL,
+                                f"a list of {self.spec.n_obj} numbers (or failed: true)")
             out.append((cid, np.array(values, dtype=float), float(violation)))
         return out
 

@@ -15,15 +15,18 @@ from typing import Any
 
 import numpy as np
 
+from catalytic.protocol.fields import MISSING, FieldError
+
 KINDS = ("real", "int", "categorical", "bool")
 
 
-class GenomeError(ValueError):
-    """A gene declaration is unusable; `field` names the offending field."""
+class GenomeError(FieldError):
+    """A gene declaration is unusable: the shared field error, `field` naming the
+    offending part (`genes[2].high`)."""
 
-    def __init__(self, field: str, message: str) -> None:
-        super().__init__(f"{field}: {message}")
-        self.field = field
+
+WHERE = "evolve.create"
+"""The verb genes arrive with, named in error messages."""
 
 
 @dataclass(frozen=True)
@@ -48,40 +51,41 @@ class Gene:
 
 def _number(field: str, value: Any) -> float:
     if isinstance(value, bool) or not isinstance(value, int | float):
-        raise GenomeError(field, f"must be a number, got {value!r}")
+        raise GenomeError(field, value, WHERE, "a number")
     if not math.isfinite(float(value)):
-        raise GenomeError(field, f"must be finite, got {value!r}")
+        raise GenomeError(field, value, WHERE, "a finite number")
     return float(value)
 
 
 def parse_gene(spec: Mapping[str, Any], where: str) -> Gene:
     """Validate one gene map such as `{"name": "x", "type": "real", "low": 0, "high": 1}`."""
     if not isinstance(spec, Mapping):
-        raise GenomeError(where, "must be a map with name and type")
+        raise GenomeError(where, spec, WHERE, "a map with name and type")
     name = spec.get("name")
     if not isinstance(name, str) or not name:
-        raise GenomeError(f"{where}.name", "must be a non-empty string")
+        raise GenomeError(f"{where}.name", name, WHERE, "a non-empty string")
     kind = spec.get("type", "real")
     if kind == "integer":
         kind = "int"
     if kind == "boolean":
         kind = "bool"
     if kind not in KINDS:
-        raise GenomeError(f"{where}.type",
-                          f"unknown gene type {kind!r}; allowed: {', '.join(KINDS)}")
+        raise GenomeError(f"{where}.type", kind, WHERE,
+                          "one of " + ", ".join(repr(k) for k in KINDS))
     if kind in ("real", "int"):
         low = _number(f"{where}.low", spec.get("low"))
         high = _number(f"{where}.high", spec.get("high"))
         if kind == "int" and (low != int(low) or high != int(high)):
-            raise GenomeError(f"{where}.low", "integer gene bounds must be integers")
+            raise GenomeError(f"{where}.low", spec.get("low"), WHERE,
+                              "integer bounds for an int gene")
         if not low < high:
-            raise GenomeError(f"{where}.high",
-                              f"bounds are empty or inverted: low={low:g} high={high:g}")
+            raise GenomeError(f"{where}.high", spec.get("high"), WHERE,
+                              f"a number above low ({low:g})")
         return Gene(name, kind, low, high)
     if kind == "categorical":
         choices = spec.get("choices")
         if not isinstance(choices, Sequence) or isinstance(choices, str) or len(choices) < 1:
-            raise GenomeError(f"{where}.choices", "must be a non-empty list")
+            raise GenomeError(f"{where}.choices", choices, WHERE, "a non-empty list")
         return Gene(name, kind, 0.0, float(len(choices) - 1), tuple(choices))
     return Gene(name, "bool", 0.0, 1.0)
 
@@ -91,11 +95,12 @@ class Genome:
 
     def __init__(self, genes: Sequence[Gene]) -> None:
         if not genes:
-            raise GenomeError("genes", "at least one gene is needed")
+            raise GenomeError("genes", [], WHERE, "at least one gene")
         names = [g.name for g in genes]
         dup = {n for n in names if names.count(n) > 1}
         if dup:
-            raise GenomeError("genes", f"duplicate gene names: {sorted(dup)}")
+            raise GenomeError("genes", sorted(dup), WHERE,
+                              "distinct gene names (these are duplicated)")
         self.genes = tuple(genes)
         self.xl = np.array([g.low for g in genes], dtype=float)
         self.xu = np.array([g.high for g in genes], dtype=float)
@@ -111,7 +116,7 @@ class Genome:
     def from_specs(cls, specs: Any) -> Genome:
         """Build from the `genes` param of `evolve.create`."""
         if not isinstance(specs, Sequence) or isinstance(specs, str | bytes):
-            raise GenomeError("genes", "must be a list of gene maps")
+            raise GenomeError("genes", specs, WHERE, "a list of gene maps")
         return cls([parse_gene(s, f"genes[{i}]") for i, s in enumerate(specs)])
 
     @classmethod
@@ -182,11 +187,13 @@ class Genome:
         row = np.empty(self.size)
         for i, g in enumerate(self.genes):
             if g.name not in values:
-                raise GenomeError(f"genes.{g.name}", "missing value")
+                raise GenomeError(f"genes.{g.name}", MISSING, "a seed point",
+                                  "a value for every gene")
             v = values[g.name]
             if g.kind == "categorical":
                 if v not in g.choices:
-                    raise GenomeError(f"genes.{g.name}", f"{v!r} is not one of the choices")
+                    raise GenomeError(f"genes.{g.name}", v, "a seed point",
+                                      "one of " + ", ".join(map(repr, g.choices)))
                 row[i] = g.choices.index(v)
             else:
                 row[i] = float(v)

@@ -49,8 +49,9 @@ from catalytic.plugins.evolve.footprint import (
 )
 from catalytic.plugins.evolve.islands import Evaluator, evolve_islands
 from catalytic.plugins.evolve.problems import PROBLEMS, get_problem
-from catalytic.plugins.evolve.spec import SpecError, StudySpec, parse_spec
+from catalytic.plugins.evolve.spec import FIELDS, SpecError, StudySpec, parse_spec, spec_param
 from catalytic.plugins.evolve.store import MIGRATIONS, StudyStore, dump
+from catalytic.protocol.fields import MISSING, FieldError
 
 T = TypeVar("T")
 
@@ -70,8 +71,17 @@ async def _sliced(slices: Iterator[list[dict[str, Any]]]) -> list[dict[str, Any]
     return out
 
 
-def bad(e: SpecError) -> InvalidParams:
-    return InvalidParams(str(e), {"field": e.field})
+def _still_out(s: StudyState) -> InvalidParams:
+    """evolve.run refuses a study whose candidates a client has not told yet."""
+    return FieldError("study", s.id, "evolve.run", f"a study with no candidates out "
+                      f"({len(s.outstanding)} are; tell them first)").invalid_params()
+
+
+CONFIGURED = ("migration_interval", "migration_rate", "topology")
+"""Spec fields that default to the plugin's settings rather than the spec's defaults."""
+
+CREATE_PARAMS = tuple(spec_param(p.name, default=None, nullable=True) if p.name in CONFIGURED
+                      else p for p in FIELDS)
 
 
 CHART_POINTS = 500
@@ -193,8 +203,8 @@ class EvolvePlugin(AutotuneMixin, Plugin):
             why = self.unloaded[sid]
             raise type(why)(f"study {sid} was not loaded at start: {why.message}", why.data)
         if study is None:
-            raise InvalidParams(f"study: no study {sid!r} (evolve.list shows the ids)",
-                                {"field": "study"})
+            raise FieldError("study", sid, "evolve",
+                             "the id of a study (evolve.list shows them)").invalid_params()
         if idle and sid in self.running:
             raise RpcError(f"study {sid} is being evolved by evolve.run; wait for it",
                            {"field": "study"}, code=BUSY)
@@ -205,8 +215,8 @@ class EvolvePlugin(AutotuneMixin, Plugin):
             raise RpcError(f"{len(self.studies)} studies exist (evolve.max_studies); "
                            "delete some with evolve.delete", code=TOO_MANY)
         if spec.population > self.ctx.config["max_population"]:
-            raise InvalidParams(f"population: {spec.population} is above evolve.max_population",
-                                {"field": "population"})
+            raise FieldError("population", spec.population, "evolve.max_population",
+                             f"at most {self.ctx.config['max_population']}").invalid_params()
         self.ctx.admit(study_bytes(spec), f"a study of {spec.islands} island(s) × population "
                        f"{spec.population} × {spec.genome.size} genes")
         study = StudyState.new(secrets.token_hex(6), spec)
@@ -223,31 +233,13 @@ class EvolvePlugin(AutotuneMixin, Plugin):
 
     # -- studies ----------------------------------------------------------------------------
 
-    @rpc("create",
-         Param("genes", "list", items="map", doc="[{name, type: real|int|categorical|bool, "
-               "low, high | choices}, ...]"),
-         Param("objectives", "list", doc="[{name, direction: min|max}, ...]"),
-         Param("population", "int", required=False, default=100, doc="Per island."),
-         Param("seed", "int", required=False, default=0, min=0),
-         Param("algorithm", "str", required=False, default="auto",
-               choices=("auto", "nsga2", "nsga3", "ga", "cmaes")),
-         Param("islands", "int", required=False, default=1, min=1, max=256),
-         Param("weights", "list", required=False, items="number", nullable=True,
-               doc="One per objective, for the scalar score of evolve.best."),
-         Param("termination", "map", required=False, nullable=True,
-               doc="{generations, evaluations, target, stall}"),
-         Param("migration_interval", "int", required=False, min=1, nullable=True),
-         Param("migration_rate", "float", required=False, min=0, max=0.5, nullable=True),
-         Param("topology", "str", required=False, choices=("ring", "full"), nullable=True),
-         Param("reference", "list", required=False, items="number", nullable=True,
-               doc="Hypervolume reference point (default: from the first population)."),
-         Param("name", "str", required=False, default=""),
+    @rpc("create", *CREATE_PARAMS,
          doc="Create a study; returns its id.")
     async def create(self, call: Call, **params: Any) -> dict[str, Any]:
         try:
             spec = parse_spec(self._defaults(params))
         except SpecError as e:
-            raise bad(e) from None
+            raise e.invalid_params() from None
         study = await self._create(spec)
         return {"study": study.id, "algorithm": spec.algorithm, "islands": spec.islands}
 
@@ -278,7 +270,7 @@ class EvolvePlugin(AutotuneMixin, Plugin):
             try:
                 s, out, blob = await self._apply(tell_is_heavy(s, results), tell_job, s, results)
             except SpecError as e:
-                raise bad(e) from None
+                raise e.invalid_params() from None
             await self._durably(self.store.journal, s.id, s.seq, ["tell", results])
             if blob is not None:
                 await self._durably(self.store.checkpoint, s.id, blob, s.seq)
@@ -341,15 +333,10 @@ class EvolvePlugin(AutotuneMixin, Plugin):
                doc="Total generations per island."),
          Param("evaluations", "int", required=False, nullable=True, min=1,
                doc="Stop once this many evaluations were made (all islands)."),
-         Param("population", "int", required=False, default=100, min=4),
-         Param("seed", "int", required=False, default=0, min=0),
-         Param("algorithm", "str", required=False, default="auto",
-               choices=("auto", "nsga2", "nsga3", "ga", "cmaes")),
-         Param("islands", "int", required=False, nullable=True, min=1, max=256,
-               doc="Default: evolve.islands (0 = worker count)."),
-         Param("migration_interval", "int", required=False, min=1, nullable=True),
-         Param("migration_rate", "float", required=False, min=0, max=0.5, nullable=True),
-         Param("topology", "str", required=False, choices=("ring", "full"), nullable=True),
+         *(spec_param(name) for name in ("population", "seed", "algorithm")),
+         spec_param("islands", default=None, nullable=True,
+                    doc="Default: evolve.islands (0 = worker count)."),
+         *(p for p in CREATE_PARAMS if p.name in CONFIGURED),
          heavy=True,
          doc="Evolve a built-in problem server-side on the process pool, with progress.")
     async def run(self, call: Call, problem: str | None, study: str | None, generations: int,
@@ -358,12 +345,10 @@ class EvolvePlugin(AutotuneMixin, Plugin):
         if study:
             s = self._study(study)
             if not s.spec.problem:
-                raise InvalidParams("study: only studies created by evolve.run can be run "
-                                    "server-side (others are evaluated by their clients)",
-                                    {"field": "study"})
+                raise FieldError("study", study, "evolve.run", "a study created by evolve.run "
+                                 "(others are evaluated by their clients)").invalid_params()
             if s.outstanding:
-                raise InvalidParams(f"study: {len(s.outstanding)} candidates are still out; "
-                                    "tell them first", {"field": "study"})
+                raise _still_out(s)
             self.ctx.admit(step_bytes(s.spec.n_obj, s.spec.population, len(s.islands)),
                            f"evolving study {s.id}")
         elif problem:
@@ -378,17 +363,17 @@ class EvolvePlugin(AutotuneMixin, Plugin):
             try:
                 spec = parse_spec(params)
             except SpecError as e:
-                raise bad(e) from None
+                raise e.invalid_params() from None
             s = await self._create(spec)
         else:
-            raise InvalidParams("problem or study is required", {"field": "problem"})
+            raise FieldError("problem", MISSING, "evolve.run",
+                             "a built-in problem, or a study to continue").invalid_params()
         self.running.add(s.id)
         try:
             async with self._lock(s.id):
                 s = self._study(s.id, idle=False)  # a call that held the lock may have
                 if s.outstanding:                  # replaced it
-                    raise InvalidParams(f"study: {len(s.outstanding)} candidates are still "
-                                        "out; tell them first", {"field": "study"})
+                    raise _still_out(s)
                 s = await self._evolve(call, s, generations, evaluations)
         finally:
             self.running.discard(s.id)

@@ -1,33 +1,71 @@
 """The validated description of a study (what `evolve.create` accepts).
 
-Validation raises `SpecError` naming the offending field, which the plugin
-turns into -32602; nothing here knows about RPC.
+Its fields are declared once, as `Param`s: the dispatcher checks `evolve.create`'s
+params with the same declarations, and `parse_spec` checks every other route in
+(`evolve.run`, restored studies). A bad field raises `SpecError`, the shared field
+shape `<field> = <value> (<where>): expected <what>` that the plugin answers as -32602;
+nothing here knows about RPC.
 """
 
 from __future__ import annotations
 
-import math
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
+from catalytic.plugins.base import Param, read_params
 from catalytic.plugins.evolve.genome import Genome, GenomeError
+from catalytic.protocol.fields import FieldError
 
 ALGORITHMS = ("auto", "nsga2", "nsga3", "ga", "cmaes")
 TOPOLOGIES = ("ring", "full")
+WHERE = "evolve.create"
+
+FIELDS = (
+    Param("genes", "list", items="map", doc="[{name, type: real|int|categorical|bool, "
+          "low, high | choices}, ...]"),
+    Param("objectives", "list", doc="[{name, direction: min|max}, ...]"),
+    Param("population", "int", required=False, default=100, min=4, max=100_000,
+          doc="Per island; even unless the algorithm is cmaes."),
+    Param("seed", "int", required=False, default=0, min=0, max=2**63 - 1),
+    Param("algorithm", "str", required=False, default="auto", choices=ALGORITHMS),
+    Param("islands", "int", required=False, default=1, min=1, max=256),
+    Param("weights", "list", required=False, items="number", nullable=True,
+          doc="One per objective, for the scalar score of evolve.best."),
+    Param("termination", "map", required=False, nullable=True,
+          doc="{generations, evaluations, target, stall}"),
+    Param("migration_interval", "int", required=False, default=10, min=1),
+    Param("migration_rate", "float", required=False, default=0.05, min=0, max=0.5),
+    Param("topology", "str", required=False, default="ring", choices=TOPOLOGIES),
+    Param("reference", "list", required=False, items="number", nullable=True,
+          doc="Hypervolume reference point (default: from the first population)."),
+    Param("name", "str", required=False, default=""),
+)
+"""The fields of a study as `evolve.create` takes them."""
+
+_BY_NAME = {p.name: p for p in FIELDS}
 
 
-class SpecError(ValueError):
-    """A study description is unusable; `field` names what was wrong."""
+def spec_param(name: str, **changes: Any) -> Param:
+    """One of FIELDS as a verb declares it, with what that verb takes differently
+    (`evolve.run` leaves `islands` unset to mean the configured count)."""
+    return replace(_BY_NAME[name], **changes)
 
-    def __init__(self, field: str, message: str) -> None:
-        super().__init__(f"{field}: {message}")
-        self.field = field
-        self.message = message
 
-    def __reduce__(self) -> tuple[type[SpecError], tuple[str, str]]:
-        """Picklable with both arguments (it crosses from executor workers)."""
-        return (type(self), (self.field, self.message))
+PROBLEM = Param("problem", "str", required=False, nullable=True)
+"""Set by `evolve.run` for its built-in problems; not a param of `evolve.create`."""
+
+TERMINATION = (
+    Param("generations", "int", required=False, min=1, nullable=True),
+    Param("evaluations", "int", required=False, min=1, nullable=True),
+    Param("target", "float", required=False, nullable=True),
+    Param("stall", "int", required=False, min=1, nullable=True),
+)
+
+
+class SpecError(FieldError):
+    """A study description or a `tell` payload is unusable: the shared field error,
+    raised by evolve's own checks (`where` is the verb, e.g. evolve.tell)."""
 
 
 @dataclass(frozen=True)
@@ -91,102 +129,84 @@ class StudySpec:
         }
 
 
-def _int(field: str, value: Any, low: int, high: int | None = None) -> int:
-    if isinstance(value, bool) or not isinstance(value, int):
-        raise SpecError(field, f"must be an integer, got {value!r}")
-    if value < low or (high is not None and value > high):
-        upper = f" and ≤ {high}" if high is not None else ""
-        raise SpecError(field, f"must be ≥ {low}{upper}, got {value}")
-    return value
-
-
-def _float(field: str, value: Any) -> float:
-    if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value):
-        raise SpecError(field, f"must be a finite number, got {value!r}")
-    return float(value)
-
-
 def parse_objectives(value: Any) -> tuple[Objective, ...]:
+    """The objectives: names (or {name, direction} maps), distinct, at least one."""
     if not isinstance(value, Sequence) or isinstance(value, str | bytes) or not value:
-        raise SpecError("objectives", "at least one objective {name, direction} is needed")
+        raise SpecError("objectives", value, WHERE, "at least one objective {name, direction}")
     out = []
     for i, o in enumerate(value):
         if isinstance(o, str):
             o = {"name": o}
         if not isinstance(o, Mapping) or not isinstance(o.get("name"), str) or not o["name"]:
-            raise SpecError(f"objectives[{i}].name", "must be a non-empty string")
+            got = o.get("name") if isinstance(o, Mapping) else o
+            raise SpecError(f"objectives[{i}].name", got, WHERE, "a non-empty string")
         direction = o.get("direction", "min")
         if direction not in ("min", "max"):
-            raise SpecError(f"objectives[{i}].direction",
-                            f"must be 'min' or 'max', got {direction!r}")
+            raise SpecError(f"objectives[{i}].direction", direction, WHERE, "'min' or 'max'")
         out.append(Objective(o["name"], direction))
     names = [o.name for o in out]
     if len(set(names)) != len(names):
-        raise SpecError("objectives", f"duplicate objective names: {names}")
+        raise SpecError("objectives", names, WHERE, "distinct objective names")
     return tuple(out)
 
 
-def parse_spec(p: Mapping[str, Any], default_islands: int = 1) -> StudySpec:
-    """Validate the params of `evolve.create` into a StudySpec."""
+def _genome(genes: Any) -> Genome:
     try:
-        genome = Genome.from_specs(p.get("genes"))
+        return Genome.from_specs(genes)
     except GenomeError as e:
-        raise SpecError(e.field, str(e).split(": ", 1)[-1]) from None
-    objectives = parse_objectives(p.get("objectives"))
-    n_obj = len(objectives)
-    algorithm = p.get("algorithm") or "auto"
-    if algorithm not in ALGORITHMS:
-        raise SpecError("algorithm", f"unknown {algorithm!r}; allowed: {', '.join(ALGORITHMS)}")
+        raise SpecError(e.field, e.value, WHERE, e.expected) from None
+
+
+def _algorithm(asked: str, n_obj: int, genome: Genome) -> str:
+    """The algorithm to run: `auto` picked by the number of objectives, and the choice
+    checked against the objectives and genes."""
+    algorithm = asked
     if algorithm == "auto":
         algorithm = "ga" if n_obj == 1 else ("nsga2" if n_obj == 2 else "nsga3")
     if algorithm in ("ga", "cmaes") and n_obj != 1:
-        raise SpecError("algorithm",
-                        f"{algorithm} is single-objective but {n_obj} objectives given")
+        raise SpecError("algorithm", asked, WHERE,
+                        f"a multi-objective algorithm for {n_obj} objectives (nsga2, nsga3)")
     if algorithm == "cmaes" and not genome.real.all():
-        raise SpecError("algorithm", "cmaes needs every gene to be real")
-    population = _int("population", p.get("population", 100), 4, 100_000)
+        raise SpecError("algorithm", asked, WHERE,
+                        "an algorithm other than cmaes unless every gene is real")
+    return algorithm
+
+
+def _per_objective(name: str, value: list[Any] | None, n_obj: int) -> tuple[float, ...] | None:
+    """A vector with one number per objective (weights, reference point)."""
+    if value is None:
+        return None
+    if len(value) != n_obj:
+        raise SpecError(name, value, WHERE, f"a list of {n_obj} numbers (one per objective)")
+    return tuple(float(x) for x in value)
+
+
+def _termination(value: Mapping[str, Any] | None) -> Termination:
+    got = read_params(TERMINATION, value or {}, WHERE, prefix="termination.")
+    return Termination(**got)
+
+
+def parse_spec(p: Mapping[str, Any], default_islands: int = 1) -> StudySpec:
+    """Validate the params of `evolve.create` into a StudySpec: each field against its
+    declaration, then the checks that span fields."""
+    given = {k: v for k, v in p.items() if v is not None}
+    if not given.get("islands"):
+        given["islands"] = default_islands
+    try:
+        v = read_params((*FIELDS, PROBLEM), given, WHERE, strict=False)
+        termination = _termination(v["termination"])
+    except FieldError as e:
+        raise SpecError(e.field, e.value, e.where, e.expected) from None
+    genome = _genome(v["genes"])
+    objectives = parse_objectives(v["objectives"])
+    n_obj = len(objectives)
+    algorithm = _algorithm(v["algorithm"], n_obj, genome)
+    population = v["population"]
     if algorithm != "cmaes" and population % 2:
-        raise SpecError("population", f"must be even (offspring come in pairs), got {population}")
-    islands = _int("islands", p.get("islands") or default_islands, 1, 256)
-    seed = _int("seed", p.get("seed", 0), 0, 2**63 - 1)
-    weights: tuple[float, ...] = ()
-    if p.get("weights") is not None:
-        w = p["weights"]
-        if not isinstance(w, Sequence) or len(w) != n_obj:
-            raise SpecError("weights", f"must be a list of {n_obj} numbers (one per objective)")
-        weights = tuple(_float(f"weights[{i}]", x) for i, x in enumerate(w))
-    term = p.get("termination") or {}
-    if not isinstance(term, Mapping):
-        raise SpecError("termination", "must be a map")
-    unknown = set(term) - {"generations", "evaluations", "target", "stall"}
-    if unknown:
-        raise SpecError(f"termination.{sorted(unknown)[0]}",
-                        "unknown; allowed: generations, evaluations, target, stall")
-    termination = Termination(
-        generations=_int("termination.generations", term["generations"], 1)
-        if term.get("generations") is not None else None,
-        evaluations=_int("termination.evaluations", term["evaluations"], 1)
-        if term.get("evaluations") is not None else None,
-        target=_float("termination.target", term["target"])
-        if term.get("target") is not None else None,
-        stall=_int("termination.stall", term["stall"], 1)
-        if term.get("stall") is not None else None,
-    )
-    interval = _int("migration_interval", p.get("migration_interval", 10), 1)
-    rate = _float("migration_rate", p.get("migration_rate", 0.05))
-    if not 0 <= rate <= 0.5:
-        raise SpecError("migration_rate", f"must be within 0..0.5, got {rate}")
-    topology = p.get("topology", "ring")
-    if topology not in TOPOLOGIES:
-        raise SpecError("topology", f"must be 'ring' or 'full', got {topology!r}")
-    reference = None
-    if p.get("reference") is not None:
-        r = p["reference"]
-        if not isinstance(r, Sequence) or len(r) != n_obj:
-            raise SpecError("reference", f"must be a list of {n_obj} numbers")
-        reference = tuple(_float(f"reference[{i}]", x) for i, x in enumerate(r))
-    name = p.get("name") or ""
-    if not isinstance(name, str):
-        raise SpecError("name", "must be a string")
-    return StudySpec(genome, objectives, algorithm, population, islands, seed, weights,
-                     termination, interval, rate, topology, reference, p.get("problem"), name)
+        raise SpecError("population", population, WHERE,
+                        "an even number (offspring come in pairs)")
+    return StudySpec(genome, objectives, algorithm, population, v["islands"], v["seed"],
+                     _per_objective("weights", v["weights"], n_obj) or (), termination,
+                     v["migration_interval"], v["migration_rate"], v["topology"],
+                     _per_objective("reference", v["reference"], n_obj), v["problem"],
+                     v["name"])

@@ -61,6 +61,8 @@ class Entry:
     """The item's own outline label (`A`, `2`, `1.2`, `iv`), if it has one."""
     marker: bool = False
     outline: str = ""
+    mentions: list[str] = field(default_factory=list)
+    """References the entry makes without depending on them (`id:US2`)."""
 
 
 class ItemBuilder:
@@ -199,67 +201,70 @@ class ItemBuilder:
         lids: list[str] = []
         seen: dict[int, dict[str, int]] = {}
         used: dict[int, set[str]] = {-1: set(self.reserved)}
-        children = [0] * len(self.entries)
-        kids: list[list[int]] = [[] for _ in self.entries]
-        for j, e in enumerate(self.entries):
-            if e.parent >= 0:
-                children[e.parent] += 1
-                kids[e.parent].append(j)
         for i, e in enumerate(self.entries):
-            if "\n" in e.text:
-                first_line, *others = e.text.split("\n")
-                kept = [first_line]
-                for k, extra in enumerate(others, 1):
-                    if R.is_label_line(extra):
-                        e.dep_lines.append((e.first + k, extra))
-                    else:
-                        kept.append(extra)
-                e.text = "\n".join(kept)
-            if e.marker:
-                e.text = strip_marker(e.text)
-            e.outline = join(self.entries[e.parent].outline if e.parent >= 0
-                             else self.head_outline, e.label)
-            raw = C.plain(e.text)
-            if not e.ids:
-                e.ids = C.explicit_ids(e.text)
-                issue = ISSUE.match(e.text)
-                if issue and not e.ids:
-                    e.ids = [issue.group(1)]
-            body = e.text
-            marks = LEAD_MARKS.match(body)
-            tags = marks.group(1) if marks else ""
-            if marks and (e.ids or tags):
-                body = body[marks.end():]
-            mentions = [] if not tags else ["id:" + t for t in re.findall(r"US\d+", tags)]
-            if not e.title:
-                bold = BOLD_LEAD.match(body.strip())
-                if (bold and len(bold.group(1)) <= self.options["max_title"]
-                        and not C.GWT_START.match(bold.group(1))):
-                    e.title = C.plain(bold.group(1)).rstrip(":")
-                    rest = C.plain(bold.group(2))
-                elif _first_line_titles(body):  # plain text: a title line, then its text
-                    head, _, tail = body.partition("\n")
-                    e.title, rest = _title(C.plain(head), self.options["max_title"])
-                    rest = " ".join(x for x in (rest, C.plain(tail)) if x)
-                else:
-                    e.title, rest = _title(C.plain(body), self.options["max_title"])
-                e.more.insert(0, rest) if rest else None
+            _take_dep_lines(e)
+            raw = self._name(e)
             base = C.slug(e.ids[0]) if e.ids else C.slug(e.title)
             parent_lid = lids[e.parent] if e.parent >= 0 else ""
             own = next_name(base, used.setdefault(e.parent, set()), seen.setdefault(e.parent, {}))
             lids.append(f"{parent_lid}/{own}" if parent_lid else own)
-            found = [(d, R.line_of(d.quote, lines, e.first, e.last)) for d in R.parse(e.text)]
-            for line, text in e.dep_lines:
-                found.extend((d, line) for d in R.parse(text))
-            dep_ids = {c[3:] for d, _ in found for c in d.candidates if c.startswith("id:")}
-            _, more_mentions = C.references(raw)
-            mentions += [m for m in more_mentions if m[3:] not in e.ids and m[3:] not in dep_ids]
-            e.deps = [R.encode(d, line) for d, line in self._local_numbers(found, e, i)]
+            self._link(e, i, raw, lines)
             e.more = [m for m in e.more if m]
             e.kind = e.kind or self._kind(raw, e.ids)
             e.priority = e.priority or C.priority_of(raw)
             e.text = raw
-            e.more.append("\x00" + "\x1f".join(mentions))
+        self._chain(ordered)
+        self._emit(lids)
+
+    def _name(self, e: Entry) -> str:
+        """Give the entry its outline number, IDs and title (the rest of its first text
+        leads its description); returns its text in plain form."""
+        if e.marker:
+            e.text = strip_marker(e.text)
+        e.outline = join(self.entries[e.parent].outline if e.parent >= 0
+                         else self.head_outline, e.label)
+        raw = C.plain(e.text)
+        if not e.ids:
+            e.ids = C.explicit_ids(e.text)
+            issue = ISSUE.match(e.text)
+            if issue and not e.ids:
+                e.ids = [issue.group(1)]
+        body = e.text
+        marks = LEAD_MARKS.match(body)
+        tags = marks.group(1) if marks else ""
+        if marks and (e.ids or tags):
+            body = body[marks.end():]
+        e.mentions = [] if not tags else ["id:" + t for t in re.findall(r"US\d+", tags)]
+        if not e.title:
+            limit = self.options["max_title"]
+            bold = BOLD_LEAD.match(body.strip())
+            if bold and len(bold.group(1)) <= limit and not C.GWT_START.match(bold.group(1)):
+                e.title = C.plain(bold.group(1)).rstrip(":")
+                rest = C.plain(bold.group(2))
+            elif _first_line_titles(body):  # plain text: a title line, then its text
+                head, _, tail = body.partition("\n")
+                e.title, rest = _title(C.plain(head), limit)
+                rest = " ".join(x for x in (rest, C.plain(tail)) if x)
+            else:
+                e.title, rest = _title(C.plain(body), limit)
+            if rest:
+                e.more.insert(0, rest)
+        return raw
+
+    def _link(self, e: Entry, index: int, raw: str, lines: list[str]) -> None:
+        """The entry's dependencies (from its text and its dependency lines; numbers point
+        at its siblings) and the IDs it mentions without depending on them."""
+        found = [(d, R.line_of(d.quote, lines, e.first, e.last)) for d in R.parse(e.text)]
+        for line, text in e.dep_lines:
+            found.extend((d, line) for d in R.parse(text))
+        dep_ids = {c[3:] for d, _ in found for c in d.candidates if c.startswith("id:")}
+        _, more_mentions = C.references(raw)
+        e.mentions += [m for m in more_mentions if m[3:] not in e.ids and m[3:] not in dep_ids]
+        e.deps = [R.encode(d, line) for d, line in self._local_numbers(found, e, index)]
+
+    def _chain(self, ordered: bool) -> None:
+        """In an ordered list (or section) each top-level entry waits for the one before,
+        unless it names exactly what it waits for."""
         prev = -1
         for i, e in enumerate(self.entries):
             if e.parent >= 0:
@@ -267,8 +272,16 @@ class ItemBuilder:
             if (ordered or e.chain) and prev >= 0 and not any(map(_exact_target, e.deps)):
                 e.deps = [*e.deps, "local:" + str(prev)]
             prev = i
+
+    def _emit(self, lids: list[str]) -> None:
+        """The finished entries as local tasks, scored by their children."""
+        children = [0] * len(self.entries)
+        kids: list[list[int]] = [[] for _ in self.entries]
+        for j, e in enumerate(self.entries):
+            if e.parent >= 0:
+                children[e.parent] += 1
+                kids[e.parent].append(j)
         for i, e in enumerate(self.entries):
-            ments = tuple(x for x in e.more.pop()[1:].split("\x1f") if x)
             deps = tuple("local:" + lids[int(d[6:])] if d.startswith("local:")
                          else _local_lids(d, lids) for d in e.deps)
             description = " ".join(e.more)[:1200]
@@ -276,12 +289,13 @@ class ItemBuilder:
                                if self.entries[j].kind == "acceptance-criterion")
             score, reasons = C.complexity(e.title + " " + description, children[i],
                                           len(acceptance))
-            parent = lids[e.parent] if e.parent >= 0 else ""
             self.tasks.append(Local(
-                lids[i], parent, e.title, description, (e.first, e.last), e.priority, e.kind,
-                score, reasons, tuple(e.ids), deps, ments, acceptance, "", e.checked,
-                blake2b(e.text.encode(), digest_size=8).hexdigest(),
-                C.slug(NAME_END.split(e.title)[0]), e.outline))
+                lid=lids[i], parent=lids[e.parent] if e.parent >= 0 else "", title=e.title,
+                description=description, lines=(e.first, e.last), priority=e.priority,
+                kind=e.kind, complexity=score, reasons=reasons, ids=tuple(e.ids), deps=deps,
+                mentions=tuple(x for x in e.mentions if x), acceptance=acceptance, test="",
+                checked=e.checked, digest=blake2b(e.text.encode(), digest_size=8).hexdigest(),
+                name=C.slug(NAME_END.split(e.title)[0]), outline=e.outline))
 
     def _kind(self, text: str, ids: list[str]) -> str:
         if self.acc or (C.is_scenario(text) and not C.EARS.search(text)):
@@ -309,6 +323,20 @@ class ItemBuilder:
                     cands.append(c)
             out.append((R.Dep(dep.quote, tuple(cands)), line))
         return out
+
+
+def _take_dep_lines(e: Entry) -> None:
+    """Move the labelled dependency lines of a multi-line item out of its text."""
+    if "\n" not in e.text:
+        return
+    first_line, *others = e.text.split("\n")
+    kept = [first_line]
+    for k, extra in enumerate(others, 1):
+        if R.is_label_line(extra):
+            e.dep_lines.append((e.first + k, extra))
+        else:
+            kept.append(extra)
+    e.text = "\n".join(kept)
 
 
 def _exact_target(dep: str) -> bool:

@@ -19,7 +19,8 @@ import sqlite3
 import threading
 import time
 import zlib
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from typing import Any
 
 import msgpack
@@ -72,26 +73,29 @@ class Store:
                       changes: Changes) -> float:
         """One transaction: the rows `changes` names, and the revision; returns its time."""
         rows = [(pack(t), name, k) for k, t in changes.rows]
+        with self._transaction() as db:
+            if changes.in_place:
+                db.executemany("UPDATE tasks SET data=? WHERE document=? AND ord=?", rows)
+            else:
+                db.execute("DELETE FROM tasks WHERE document=? AND ord>=? AND ord<?",
+                           (name, changes.lo, changes.hi_old))
+                if changes.shift_by:
+                    db.execute("UPDATE tasks SET ord = ord + ? WHERE document=? AND ord >= ?",
+                               (changes.shift_by, name, changes.hi_old))
+                db.executemany("INSERT INTO tasks (data, document, ord) VALUES (?, ?, ?)", rows)
+            return self._head(name, revision, meta)
+
+    @contextmanager
+    def _transaction(self) -> Iterator[sqlite3.Connection]:
+        """BEGIN … COMMIT under the store's lock; ROLLBACK when the body raises."""
         with self._lock:
             self._db.execute("BEGIN")
             try:
-                if changes.in_place:
-                    self._db.executemany("UPDATE tasks SET data=? WHERE document=? AND ord=?",
-                                         rows)
-                else:
-                    self._db.execute("DELETE FROM tasks WHERE document=? AND ord>=? AND ord<?",
-                                     (name, changes.lo, changes.hi_old))
-                    if changes.shift_by:
-                        self._db.execute("UPDATE tasks SET ord = ord + ? WHERE document=? AND "
-                                         "ord >= ?", (changes.shift_by, name, changes.hi_old))
-                    self._db.executemany("INSERT INTO tasks (data, document, ord) VALUES "
-                                         "(?, ?, ?)", rows)
-                now = self._head(name, revision, meta)
+                yield self._db
                 self._db.execute("COMMIT")
             except BaseException:
                 self._db.execute("ROLLBACK")
                 raise
-        return now
 
     def _head(self, name: str, revision: str, meta: dict[str, Any]) -> float:
         now = time.time()
@@ -109,18 +113,11 @@ class Store:
     def replace_all(self, name: str, revision: str, meta: dict[str, Any],
                     tasks: list[dict[str, Any]]) -> float:
         """Rewrite a document's rows (first decomposition, or rows from before revisions)."""
-        with self._lock:
-            self._db.execute("BEGIN")
-            try:
-                self._db.execute("DELETE FROM tasks WHERE document=?", (name,))
-                self._db.executemany("INSERT INTO tasks VALUES (?, ?, ?)",
-                                     [(name, k, pack(t)) for k, t in enumerate(tasks)])
-                now = self._head(name, revision, meta)
-                self._db.execute("COMMIT")
-            except BaseException:
-                self._db.execute("ROLLBACK")
-                raise
-        return now
+        with self._transaction() as db:
+            db.execute("DELETE FROM tasks WHERE document=?", (name,))
+            db.executemany("INSERT INTO tasks VALUES (?, ?, ?)",
+                           [(name, k, pack(t)) for k, t in enumerate(tasks)])
+            return self._head(name, revision, meta)
 
     def load_document(self, name: str
                       ) -> tuple[str, float, list[dict[str, Any]], dict[str, Any]] | None:
@@ -153,19 +150,15 @@ class Store:
     def set_status(self, document: str, items: list[tuple[str, str, str]]) -> None:
         """Durably set (task, status, content hash) rows in one transaction."""
         now = time.time()
-        with self._lock:
-            self._db.execute("BEGIN")
-            self._db.executemany("INSERT OR REPLACE INTO status VALUES (?, ?, ?, ?, ?)",
-                                 [(document, t, s, h, now) for t, s, h in items])
-            self._db.execute("COMMIT")
+        with self._transaction() as db:
+            db.executemany("INSERT OR REPLACE INTO status VALUES (?, ?, ?, ?, ?)",
+                           [(document, t, s, h, now) for t, s, h in items])
 
     def move_status(self, document: str, moves: list[tuple[str, str]]) -> None:
-        with self._lock:
-            self._db.execute("BEGIN")
+        with self._transaction() as db:
             for old, new in moves:
-                self._db.execute("UPDATE OR REPLACE status SET task=? WHERE document=? AND task=?",
-                                 (new, document, old))
-            self._db.execute("COMMIT")
+                db.execute("UPDATE OR REPLACE status SET task=? WHERE document=? AND task=?",
+                           (new, document, old))
 
     def close(self) -> None:
         with self._lock:

@@ -10,11 +10,13 @@ from __future__ import annotations
 import asyncio
 import json
 import time
+from collections.abc import Callable
+from functools import partial
 from typing import Any
 
 from catalytic.plugins.base import (
     Call,
-    InvalidParams,
+    FieldError,
     Param,
     Plugin,
     PluginContext,
@@ -101,15 +103,12 @@ class SpacePlugin(Plugin):
             try:
                 parsed = await asyncio.to_thread(jobs.parse_instance, instance)
             except InstanceError as e:
-                raise InvalidParams(f"instance: {e}", {"field": "instance"}) from None
+                raise FieldError("instance", instance, "space.tree_eval",
+                                 f"a valid instance ({e})").invalid_params() from None
             h, b = parsed.h, parsed.b
-        try:
-            jobs.check_tree(algorithm, h, b, self.ctx.config["max_work"])
-        except jobs.WorkTooLarge as e:
-            raise _refuse(e) from None
-        self.counts["tree_eval"] += 1
-        return await self.ctx.executor.submit(jobs.tree_eval_job, h, b, seed, algorithm,
-                                              instance, self.ctx.config["max_work"])
+        limit = self.ctx.config["max_work"]
+        return await self._run("tree_eval", partial(jobs.check_tree, algorithm, h, b, limit),
+                               jobs.tree_eval_job, h, b, seed, algorithm, instance, limit)
 
     @rpc("checkpoint",
          Param("strategy", "str", choices=STRATEGIES),
@@ -128,15 +127,12 @@ class SpacePlugin(Plugin):
         if strategy == "revolve" and slots is None:
             slots = max(1, (n - 1).bit_length())
         if strategy != "revolve" and slots is not None:
-            raise InvalidParams("slots: only the revolve strategy takes slots",
-                                {"field": "slots"})
-        try:
-            jobs.check_checkpoint(strategy, n, slots, self.ctx.config["max_steps"])
-        except jobs.WorkTooLarge as e:
-            raise _refuse(e) from None
-        self.counts["checkpoint"] += 1
-        return await self.ctx.executor.submit(jobs.checkpoint_job, strategy, n, slots, step,
-                                              seed, self.ctx.config["max_steps"])
+            raise FieldError("slots", slots, "space.checkpoint",
+                             "nothing: only the revolve strategy takes slots").invalid_params()
+        limit = self.ctx.config["max_steps"]
+        return await self._run("checkpoint",
+                               partial(jobs.check_checkpoint, strategy, n, slots, limit),
+                               jobs.checkpoint_job, strategy, n, slots, step, seed, limit)
 
     @rpc("williams",
          Param("qbits", "int", required=False, default=1, min=1, max=4),
@@ -148,13 +144,23 @@ class SpacePlugin(Plugin):
              "through Cook–Mertz on its implicit Tree Evaluation instance.", heavy=True)
     async def williams(self, call: Call, qbits: int, cells: int, blocks: int,
                        time_blocks: int, seed: int) -> dict[str, Any]:
+        limit = self.ctx.config["max_work"]
+        return await self._run("williams",
+                               partial(jobs.check_tree, "cook-mertz", time_blocks, qbits + cells,
+                                       limit),
+                               jobs.williams_job, qbits, cells, blocks, time_blocks, seed, limit)
+
+    async def _run(self, verb: str, check: Callable[[], object], job: Callable[..., Any],
+                   *args: Any) -> dict[str, Any]:
+        """Refuse a run whose estimated work is above its setting (-32004), else count the
+        verb and run `job(*args)` in the executor."""
         try:
-            jobs.check_tree("cook-mertz", time_blocks, qbits + cells, self.ctx.config["max_work"])
+            check()
         except jobs.WorkTooLarge as e:
             raise _refuse(e) from None
-        self.counts["williams"] += 1
-        return await self.ctx.executor.submit(jobs.williams_job, qbits, cells, blocks,
-                                              time_blocks, seed, self.ctx.config["max_work"])
+        self.counts[verb] += 1
+        result: dict[str, Any] = await self.ctx.executor.submit(job, *args)
+        return result
 
     @rpc("validate",
          Param("preset", "str", required=False, default="quick", choices=tuple(PRESETS)),
@@ -173,8 +179,8 @@ class SpacePlugin(Plugin):
         cfg = self.ctx.config
         if sizes is not None and (len(sizes) < 3 or any(not 2 <= n <= cfg["max_n"]
                                                         for n in sizes)):
-            raise InvalidParams(f"sizes: give at least 3 lengths from 2 to space.max_n = "
-                                f"{cfg['max_n']}", {"field": "sizes"})
+            raise FieldError("sizes", sizes, "space.validate", f"at least 3 lengths from 2 to "
+                             f"space.max_n = {cfg['max_n']}").invalid_params()
         if cm_max_work is not None and cm_max_work > cfg["max_work"]:
             raise TooLarge(f"cm_max_work {cm_max_work} is above space.max_work = "
                            f"{cfg['max_work']}", {"limit": cfg["max_work"],

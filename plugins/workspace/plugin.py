@@ -24,6 +24,7 @@ from catalytic.plugins.base import (
     TooLarge,
     rpc,
 )
+from catalytic.protocol.fields import MISSING, FieldError
 
 from .codec import CODECS
 from .disk import DiskError
@@ -31,7 +32,7 @@ from .jobs import simulate_job
 from .policies import NAMES
 from .sweep import job_input, plan, run_sweep
 from .traces import BYTES_PER_KEY, FORMATS, TraceError, estimate_requests
-from .workspace import KeyError_, Settings, ValueTooLarge, Workspace, check_key
+from .workspace import KEY_RULE, KeyError_, Settings, ValueTooLarge, Workspace, check_key
 
 WRITE_FAILED = -33001
 """The disk tier could not write (disk full, I/O error): nothing was acknowledged."""
@@ -39,6 +40,9 @@ TRACE_UNREADABLE = -33002
 """`workspace.simulate` was given a trace that cannot be read or parsed (names the line)."""
 
 SNAPSHOT = "snapshot.json"
+
+
+SIMULATE = "workspace.simulate"
 
 
 def _first_non_int(items: list[Any]) -> int | None:
@@ -49,11 +53,16 @@ def _first_non_int(items: list[Any]) -> int | None:
     return None
 
 
-def _key(key: Any) -> str:
+def _key(key: Any, field: str = "key", where: str = "workspace") -> str:
+    """The key, or -32602 in the shared field shape naming it."""
     try:
         return check_key(key)
-    except KeyError_ as exc:
-        raise InvalidParams(str(exc), {"param": "key"}) from None
+    except KeyError_:
+        raise FieldError(field, key, where, f"a key of {KEY_RULE}").invalid_params() from None
+
+
+def _bad(field: str, value: Any, where: str, expected: str) -> InvalidParams:
+    return FieldError(field, value, where, expected).invalid_params()
 
 
 class WorkspacePlugin(Plugin):
@@ -189,7 +198,8 @@ class WorkspacePlugin(Plugin):
     async def put_many(self, call: Call, items: list[dict[str, Any]]) -> dict[str, Any]:
         for i, item in enumerate(items):
             if not isinstance(item.get("data"), bytes):
-                raise InvalidParams(f"items[{i}].data must be bin", {"param": "items"})
+                raise _bad(f"items[{i}].data", item.get("data"), "workspace.put_many",
+                           "binary data")
         out = []
         for i, item in enumerate(items):
             out.append(await self._put(item["data"], item.get("key"), item.get("ttl_s"),
@@ -200,7 +210,7 @@ class WorkspacePlugin(Plugin):
     @rpc("get", Param("key", "str"), doc="Fetch a value: {data, tier} or {data: nil}.",
          quick="get_from_memory")
     async def get(self, call: Call, key: str) -> dict[str, Any]:
-        _key(key)
+        _key(key, where="workspace.get")
         data = self.ws.quick_get(key)
         tier: str | None = "memory"
         if data is None:
@@ -211,7 +221,7 @@ class WorkspacePlugin(Plugin):
     def get_from_memory(self, call: Call, key: str) -> Any:
         """`get`'s memory-tier hits that are cheap to decode, answered without a task;
         anything else is DEFERred."""
-        _key(key)
+        _key(key, where="workspace.get")
         data = self.ws.quick_get(key)
         if data is None:
             return DEFER
@@ -227,10 +237,7 @@ class WorkspacePlugin(Plugin):
              "when the reply does not fit daemon.memory_budget.")
     async def get_many(self, call: Call, keys: list[str]) -> dict[str, Any]:
         for i, k in enumerate(keys):
-            try:
-                check_key(k)
-            except KeyError_ as exc:
-                raise InvalidParams(f"keys[{i}]: {exc}", {"param": "keys"}) from None
+            _key(k, f"keys[{i}]", "workspace.get_many")
         need, held = await asyncio.to_thread(self.ws.reply_bytes, keys)
         limit = self._reply_limit()
         if need > limit:
@@ -248,12 +255,13 @@ class WorkspacePlugin(Plugin):
 
     @rpc("has", Param("key", "str"), doc="Whether a key is stored, and in which tier.")
     async def has(self, call: Call, key: str) -> dict[str, Any]:
-        tier = await asyncio.to_thread(self.ws.has, _key(key))
+        tier = await asyncio.to_thread(self.ws.has, _key(key, where="workspace.has"))
         return {"present": tier is not None, "tier": tier}
 
     @rpc("delete", Param("key", "str"), doc="Remove a key from both tiers.")
     async def delete(self, call: Call, key: str) -> dict[str, Any]:
-        return {"deleted": await asyncio.to_thread(self.ws.delete, _key(key))}
+        key = _key(key, where="workspace.delete")
+        return {"deleted": await asyncio.to_thread(self.ws.delete, key)}
 
     @rpc("stats", doc="Per-tier entries, bytes, hits, misses, evictions; compression; prefetch.")
     async def stats_(self, call: Call) -> dict[str, Any]:
@@ -277,13 +285,13 @@ class WorkspacePlugin(Plugin):
         caller paths) and the most requests it can yield. Blocking: from a thread."""
         path = self.ctx.resolve_path(trace, "trace_roots", must_exist=True)
         if not path.is_file():
-            raise InvalidParams(f"trace {trace!r} is not a file", {"param": "trace"})
+            raise _bad("trace", trace, SIMULATE, "a file under workspace.trace_roots")
         try:
             return str(path), estimate_requests(path, fmt, limit)
         except TraceError as exc:
-            raise InvalidParams(str(exc), {"param": "format"}) from None
+            raise _bad("trace", trace, SIMULATE, f"a trace in format {fmt!r} ({exc})") from None
         except OSError:
-            raise InvalidParams(f"trace {trace!r} cannot be read", {"param": "trace"}) from None
+            raise _bad("trace", trace, SIMULATE, "a readable file") from None
 
     @rpc("simulate",
          Param("keys", "list", required=False, nullable=True,
@@ -310,12 +318,12 @@ class WorkspacePlugin(Plugin):
         policies = policies or ["lru", "s3fifo", "auto"]
         bad = [p for p in policies if p not in NAMES]
         if bad:
-            raise InvalidParams(f"unknown policies {bad}; choose from {', '.join(NAMES)}",
-                                {"param": "policies"})
+            raise _bad("policies", bad, SIMULATE, "policy names from " + ", ".join(NAMES))
         if not capacities or any(c < 1 for c in capacities):
-            raise InvalidParams("capacities must be positive integers", {"param": "capacities"})
+            raise _bad("capacities", capacities, SIMULATE, "a list of positive integers")
         if (keys is None) == (trace is None):
-            raise InvalidParams("give exactly one of keys or trace")
+            raise _bad("keys", MISSING if keys is None else "(given with trace)", SIMULATE,
+                       "exactly one of keys or trace")
         cap = self.ctx.config["max_simulate_requests"]
         limit = min(limit or cap, cap)
         if keys is not None and len(keys) > cap:
@@ -327,8 +335,7 @@ class WorkspacePlugin(Plugin):
             requests = len(keys or ())
             at = await asyncio.to_thread(_first_non_int, keys or [])
             if at is not None:
-                raise InvalidParams(f"keys[{at}] must be an integer",
-                                    {"param": "keys", "index": at})
+                raise _bad(f"keys[{at}]", (keys or [])[at], SIMULATE, "an integer")
         ex = self.ctx.executor
         fan = len(policies) * len(capacities) > 1 and ex.workers > 1
         at_once = min(ex.workers, len(plan(policies, capacities, ex.workers))) if fan else 1

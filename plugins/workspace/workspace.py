@@ -42,10 +42,14 @@ QUICK_DECODE_BYTES = 256 << 10
 event loop); larger ones are left to `get` in a worker thread."""
 
 
+KEY_RULE = ("1-512 characters of [A-Za-z0-9._:/@+=,-], starting with a letter, digit or "
+            "'_', without '..'")
+"""What a key must be, as error messages say it."""
+
+
 def check_key(key: object) -> str:
     if not isinstance(key, str) or not KEY_RE.fullmatch(key) or ".." in key:
-        raise KeyError_(f"key must be 1-512 characters of [A-Za-z0-9._:/@+=,-], starting with a "
-                        f"letter, digit or '_', without '..'; got {key!r:.80}")
+        raise KeyError_(f"key must be {KEY_RULE}; got {key!r:.80}")
     return key
 
 

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from catalytic.config.load import ConfigError, load, parse_size
+from catalytic.config.load import ConfigError, ConfigFieldError, load, parse_size
 from catalytic.config.model import CORE
 from catalytic.config.paths import default_config_path, socket_path, state_dir
 
@@ -40,7 +40,8 @@ def test_file_env_and_flags_in_order(tmp_path) -> None:
     ("[daemon]\nworkers = true\n", "expected an integer"),
     ("[http]\nenabled = 'yes'\n", "http.enabled = 'yes'"),
     ("[security]\nallowed_uids = ['root']\n", "a list of integers"),
-    ("[daemon]\nbogus = 1\n", "unknown key daemon.bogus"),
+    ("[daemon]\nbogus = 1\n", "daemon.bogus = 1"),
+    ("[nosuch]\nkey = 1\n", "expected a key of a known section: daemon"),
     ("daemon = 3\n", "expected a [daemon] table"),
     ("[daemon\n", "not valid TOML"),
 ])
@@ -50,6 +51,23 @@ def test_bad_values_are_named(tmp_path, text, needle) -> None:
     with pytest.raises(ConfigError) as info:
         load(dict(CORE), path, env={})
     assert needle in str(info.value)
+
+
+def test_bad_value_has_the_shared_field_shape(tmp_path) -> None:
+    """A config error reads like a bad RPC param or study field: field, value, where,
+    what was expected, with each part kept on the exception."""
+    path = tmp_path / "c.toml"
+    path.write_text("[http]\nport = 70000\n")
+    with pytest.raises(ConfigFieldError) as info:
+        load(dict(CORE), path, env={})
+    err = info.value
+    assert str(err) == f"http.port = 70000 (file {path}): expected an integer from 0 to 65535"
+    assert (err.field, err.value, err.where) == ("http.port", 70000, f"file {path}")
+    with pytest.raises(ConfigFieldError) as env_info:
+        load(dict(CORE), env={"XDG_CONFIG_HOME": str(tmp_path),
+                              "CATALYTIC_DAEMON_DASK_FALLBACK_LOCAL": "maybe"})
+    assert str(env_info.value) == ("daemon.dask_fallback_local = 'maybe' (env "
+                                   "CATALYTIC_DAEMON_DASK_FALLBACK_LOCAL): expected true or false")
 
 
 def test_missing_explicit_file_is_an_error(tmp_path) -> None:

@@ -83,3 +83,20 @@ def test_token_and_limits_are_published(make_daemon, example_plugin) -> None:
         limits = c.call("system.hello")["limits"]
     assert answer["url"] is None and answer["dashboard"] is None and len(answer["token"]) >= 32
     assert limits["idle_timeout_s"] == 42.0 and limits["max_unsent_bytes"] == 64 << 20
+
+
+@pytest.mark.parametrize("params, message, field", [
+    ({"seconds": 61}, "seconds = 61 (example.spin): expected a number from 0 to 60", "seconds"),
+    ({"seconds": "fast"}, "seconds = 'fast' (example.spin): expected a number from 0 to 60",
+     "seconds"),
+    ({}, "seconds = (missing) (example.spin): expected a number from 0 to 60", "seconds"),
+    ({"seconds": 1, "speed": 2},
+     "speed = 2 (example.spin): expected one of the params: seconds", "speed"),
+])
+def test_a_bad_param_has_the_shared_field_shape(core_daemon, params, message, field) -> None:
+    """Over the socket a bad param is -32602 reading `<param> = <value> (<method>):
+    expected <what>`, with `data.field` naming the param (as config and study specs do)."""
+    with core_daemon.client() as c, pytest.raises(InvalidParams) as info:
+        c.call("example.spin", **params)
+    assert info.value.message == message
+    assert info.value.data["field"] == field and info.value.data["where"] == "example.spin"

@@ -82,7 +82,7 @@ def test_study_too_large_to_rebuild_is_left_on_disk(make_daemon: MakeDaemon) -> 
         with pytest.raises(TooLarge, match="not loaded at start"):
             c.call("evolve.status", study=big)
         assert c.call("evolve.delete", study=big) == {"deleted": big}
-        with pytest.raises(InvalidParams, match="no study"):
+        with pytest.raises(InvalidParams, match="expected the id of a study"):
             c.call("evolve.status", study=big)
     assert f"study {big} left on disk, not loaded" in d.log()
 

@@ -107,9 +107,10 @@ def test_bad_results_from_a_worker_name_the_field(make_daemon: MakeDaemon) -> No
 def test_spec_error_survives_pickling() -> None:
     import pickle
 
-    e = pickle.loads(pickle.dumps(SpecError("results[3].id", "is unknown")))
-    assert isinstance(e, SpecError) and e.field == "results[3].id"
-    assert str(e) == "results[3].id: is unknown"
+    sent = SpecError("results[3].id", 7, "evolve.tell", "a candidate still out")
+    e = pickle.loads(pickle.dumps(sent))
+    assert isinstance(e, SpecError) and e.field == "results[3].id" and e.value == 7
+    assert str(e) == "results[3].id = 7 (evolve.tell): expected a candidate still out"
 
 
 def test_heaviness_rules() -> None:

@@ -89,6 +89,42 @@ def test_bad_create_params(make_daemon: MakeDaemon, params: dict[str, Any], fiel
     assert err.value.code == -32602 and field in err.value.message
 
 
+SHAPES = [
+    ({"population": 5}, "population",
+     "population = 5 (evolve.create): expected an even number (offspring come in pairs)"),
+    ({"genes": [{"name": "x", "type": "quantum"}]}, "genes[0].type",
+     "genes[0].type = 'quantum' (evolve.create): expected one of 'real', 'int', "
+     "'categorical', 'bool'"),
+    ({"termination": {"forever": 1}}, "termination.forever",
+     "termination.forever = 1 (evolve.create): expected one of the fields evaluations, "
+     "generations, stall, target"),
+    ({"termination": {"stall": 0}}, "termination.stall",
+     "termination.stall = 0 (evolve.create): expected an integer ≥ 1"),
+    ({"weights": [1.0]}, "weights",
+     "weights = [1.0] (evolve.create): expected a list of 2 numbers (one per objective)"),
+]
+
+
+def test_bad_spec_and_tell_have_the_shared_field_shape(make_daemon: MakeDaemon) -> None:
+    """A bad study spec or tell payload over the socket reads like a bad param or config
+    value: `<field> = <value> (<where>): expected <what>`, -32602 with data.field."""
+    d = make_daemon(CONFIG)
+    base = {"genes": GENES, "objectives": OBJECTIVES, "population": 10}
+    with d.client() as c:
+        for params, field, message in SHAPES:
+            with pytest.raises(InvalidParams) as err:
+                c.call("evolve.create", {**base, **params})
+            assert err.value.message == message
+            assert err.value.data["field"] == field
+        sid = c.call("evolve.create", base)["study"]
+        with pytest.raises(InvalidParams) as err:
+            c.call("evolve.tell", {"study": sid, "results": [{"id": 10**6, "values": [1, 2]}]})
+        assert err.value.message == (f"results[0].id = 1000000 (evolve.tell): expected a "
+                                     f"candidate still out in study {sid} (this one is unknown)")
+        assert err.value.data == {"field": "results[0].id", "where": "evolve.tell",
+                                  "expected": err.value.message.split("expected ", 1)[1]}
+
+
 def test_concurrent_clients_share_a_study(make_daemon: MakeDaemon) -> None:
     d = make_daemon(CONFIG)
     with d.client() as c:

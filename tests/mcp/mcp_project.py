@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import asyncio
 import shutil
 from pathlib import Path
 from typing import Any
+
+import pytest
 
 PROJECT = Path(__file__).resolve().parents[1] / "data" / "mcp" / "project"
 BUG = ("return a + b", "return a - b - 0")
@@ -40,3 +43,31 @@ def err(result: Any) -> dict[str, Any]:
     """The structured error of a failed tool call."""
     assert result.is_error, result.structured_content
     return result.structured_content or {"message": result.content[0].text}
+
+
+async def cancel_a_slow_run(c: Any, d: Any, project: Path) -> None:
+    """Start `run_tests` on a project with a test that sleeps a minute, abandon the tool
+    call once it reports progress (the SDK sends notifications/cancelled), and check that
+    the daemon's run was cancelled and that the session carries on."""
+    (project / "tests" / "check_slow.py").write_text(
+        "import time\n\ndef test_slow():\n    time.sleep(60)\n")
+    started = asyncio.Event()
+
+    async def on_progress(done: float, total: float | None, message: str | None) -> None:
+        started.set()
+
+    call = asyncio.create_task(c.call_tool("run_tests", {"root": str(project)},
+                                           progress_callback=on_progress))
+    await asyncio.wait_for(started.wait(), 60)
+    await asyncio.sleep(0.5)
+    call.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await call
+    with d.client() as direct:
+        for _ in range(200):
+            runs = direct.call("testrun.history", root=str(project))["runs"]
+            if runs:
+                break
+            await asyncio.sleep(0.1)
+    assert runs and runs[0].get("cancelled") is True
+    assert ok(await c.call_tool("cache_get", {"key": "x"}))["found"] is False

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import json
 import os
 import signal
@@ -11,9 +10,8 @@ import sys
 from pathlib import Path
 from typing import Any
 
-import pytest
 from mcp import Client, StdioServerParameters
-from mcp_project import BUG, copy_project, daemon_config, edit, err, ok
+from mcp_project import BUG, cancel_a_slow_run, copy_project, daemon_config, edit, err, ok
 
 from catalytic.client.commands.mcp import command_path
 from catalytic.client.discover import read_status
@@ -63,29 +61,8 @@ async def test_the_whole_loop_over_stdio(make_daemon, tmp_path: Path) -> None:
 async def test_a_cancelled_request_cancels_the_test_run(make_daemon, tmp_path: Path) -> None:
     d = make_daemon(daemon_config(tmp_path))
     project = copy_project(tmp_path)
-    (project / "tests" / "check_slow.py").write_text(
-        "import time\n\ndef test_slow():\n    time.sleep(60)\n")
-    started = asyncio.Event()
-
-    async def on_progress(done: float, total: float | None, message: str | None) -> None:
-        started.set()
-
     async with stdio(d.env, "--no-autostart") as c:
-        call = asyncio.create_task(c.call_tool("run_tests", {"root": str(project)},
-                                               progress_callback=on_progress))
-        await asyncio.wait_for(started.wait(), 60)
-        await asyncio.sleep(0.5)
-        call.cancel()  # the SDK sends notifications/cancelled for an abandoned request
-        with pytest.raises(asyncio.CancelledError):
-            await call
-        with d.client() as direct:
-            for _ in range(200):
-                runs = direct.call("testrun.history", root=str(project))["runs"]
-                if runs:
-                    break
-                await asyncio.sleep(0.1)
-        assert runs and runs[0].get("cancelled") is True
-        assert ok(await c.call_tool("cache_get", {"key": "x"}))["found"] is False
+        await cancel_a_slow_run(c, d, project)
 
 
 async def test_mcp_starts_the_daemon_like_the_cli(tmp_path: Path) -> None:

@@ -12,7 +12,7 @@ from typing import Any
 
 import pytest
 from mcp import Client
-from mcp_project import BUG, copy_project, daemon_config, edit, err, ok
+from mcp_project import BUG, cancel_a_slow_run, copy_project, daemon_config, edit, err, ok
 
 from catalytic.client.mcp.link import DaemonLink
 from catalytic.client.mcp.server import build_server
@@ -276,27 +276,5 @@ async def test_progress_is_forwarded(served, project: Path) -> None:
 
 async def test_cancelling_a_tool_call_cancels_the_daemon_call(served, project: Path) -> None:
     d, server = served
-    (project / "tests" / "check_slow.py").write_text(
-        "import time\n\ndef test_slow():\n    time.sleep(60)\n")
-    started = asyncio.Event()
-
-    async def on_progress(done: float, total: float | None, message: str | None) -> None:
-        started.set()
-
     async with Client(server) as c:
-        call = asyncio.create_task(c.call_tool("run_tests", {"root": str(project)},
-                                               progress_callback=on_progress))
-        await asyncio.wait_for(started.wait(), 60)
-        await asyncio.sleep(0.5)
-        call.cancel()
-        with pytest.raises(asyncio.CancelledError):
-            await call
-        with d.client() as direct:
-            for _ in range(200):
-                runs = direct.call("testrun.history", root=str(project))["runs"]
-                if runs:
-                    break
-                await asyncio.sleep(0.1)
-            assert runs and runs[0].get("cancelled") is True
-        # The session carries on.
-        assert ok(await c.call_tool("cache_get", {"key": "x"}))["found"] is False
+        await cancel_a_slow_run(c, d, project)
