@@ -31,7 +31,7 @@ from .jobs import simulate_job
 from .policies import NAMES
 from .sweep import job_input, plan, run_sweep
 from .traces import BYTES_PER_KEY, FORMATS, TraceError, estimate_requests
-from .workspace import KeyError_, Settings, ValueTooLarge, Workspace, check_key
+from .workspace import InvalidKey, Settings, ValueTooLarge, Workspace, check_key
 
 WRITE_FAILED = -33001
 """The disk tier could not write (disk full, I/O error): nothing was acknowledged."""
@@ -52,7 +52,7 @@ def _first_non_int(items: list[Any]) -> int | None:
 def _key(key: Any) -> str:
     try:
         return check_key(key)
-    except KeyError_ as exc:
+    except InvalidKey as exc:
         raise InvalidParams(str(exc), {"param": "key"}) from None
 
 
@@ -229,7 +229,7 @@ class WorkspacePlugin(Plugin):
         for i, k in enumerate(keys):
             try:
                 check_key(k)
-            except KeyError_ as exc:
+            except InvalidKey as exc:
                 raise InvalidParams(f"keys[{i}]: {exc}", {"param": "keys"}) from None
         need, held = await asyncio.to_thread(self.ws.reply_bytes, keys)
         limit = self._reply_limit()

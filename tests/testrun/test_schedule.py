@@ -7,7 +7,6 @@ import random
 
 import pytest
 
-from catalytic.plugins.testrun.work_feed import Batch, WorkFeed, simulate
 from catalytic.plugins.testrun.estimate import CPU, IO, MEMORY, Expect
 from catalytic.plugins.testrun.schedule import (
     Unit,
@@ -17,6 +16,7 @@ from catalytic.plugins.testrun.schedule import (
     lpt_pack,
     plan_shards,
 )
+from catalytic.plugins.testrun.work_feed import Batch, WorkFeed, simulate
 
 
 def brute_force(durations: list[float], workers: int) -> float:
