@@ -3,14 +3,6 @@ tests kill its workers), started on first use."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from cluster_fixture import cluster
 
-import pytest
-from dask_cluster import DaskCluster
-
-
-@pytest.fixture(scope="module")
-def cluster() -> Iterator[DaskCluster]:
-    c = DaskCluster().start(workers=2)
-    yield c
-    c.close()
+__all__ = ["cluster"]
