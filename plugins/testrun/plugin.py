@@ -276,10 +276,10 @@ class TestrunPlugin(Plugin):
             max_output=cfg["max_output_bytes"], batch_target=cfg["batch_target_s"],
             max_reruns=cfg["max_reruns"], record=cfg["record"] == "inline")
 
-    def _new_run(self, root: Path, python: str, n: int, args: list[str]) -> Run:
+    async def _new_run(self, root: Path, python: str, n: int, args: list[str]) -> Run:
         run_id = secrets.token_hex(8)
         run_dir = self.ctx.state_dir / "runs" / run_id
-        run_dir.mkdir(parents=True)
+        await asyncio.to_thread(run_dir.mkdir, parents=True)
         opts = self._options(root, python, n, args, run_dir)
         opts.token = self.ctx.issue_token()
         run = Run(run_id, opts, {}, lambda *a: None, self.ctx.log)
@@ -310,7 +310,7 @@ class TestrunPlugin(Plugin):
         """Start the next run's workers now, so it finds them warm."""
         await self._discard(key)
         fp = await asyncio.to_thread(fingerprint, root)
-        run = self._new_run(root, python, n, args)
+        run = await self._new_run(root, python, n, args)
         task = asyncio.ensure_future(run.start())
         self.standby[key] = (run, fp, task)
         await task
@@ -364,10 +364,10 @@ class TestrunPlugin(Plugin):
             reasons.update(why)
             return phases
 
-        run = await self._take_standby(key, root) or self._new_run(root, python, n, args)
+        run = await self._take_standby(key, root) or await self._new_run(root, python, n, args)
         if verdict is not None and run.env_id and run.env_id != verdict.env:
             await self._drop(run)  # warm workers from before a package was installed/removed
-            run = self._new_run(root, python, n, args)
+            run = await self._new_run(root, python, n, args)
         run.selector = selector
         try:
             summary = await run.execute(history, call.progress)
@@ -458,7 +458,7 @@ class TestrunPlugin(Plugin):
         wanted = {t for t in ran if t not in verdict.recorded or t in verdict.reasons}
         if not wanted:
             return
-        run = self._new_run(root, python, n, args)
+        run = await self._new_run(root, python, n, args)
         run.o.record = True
         run.selector = lambda got: [[t for t in got if t in wanted]]
         try:
