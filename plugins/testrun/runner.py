@@ -284,7 +284,7 @@ class Run:
         units = [u for p in self.phases for u in p]
         first = self.phases.pop(0) if self.phases else []
         self.dispatcher = WorkFeed(first, o.workers, o.cores, o.memory_budget,
-                                     o.batch_target)
+                                   o.batch_target)
         self.expected = simulate(units, o.workers, o.cores, o.memory_budget,
                                  o.batch_target).makespan
         self.ready.set()
@@ -425,17 +425,15 @@ class Run:
     async def _watch_exit(self, w: Worker) -> None:
         code = await w.proc.wait()
         await self._read_journal(w)
+        output = await asyncio.to_thread(wk.tail, w.watch.log)
         if self.closed:
             return
         if not w.hello:
             if not any(x.hello for x in self.workers.values()):
-                output = await asyncio.to_thread(wk.tail, w.watch.log)
                 self._fail(died_before_collecting(code, output))
             return
         if w.batch:
-            output = await asyncio.to_thread(wk.tail, w.watch.log)
-            if w.batch:
-                self._lost_batch(w, code, output)
+            self._lost_batch(w, code, output)
         if self.dispatcher is not None:
             self.dispatcher.release(w.name)
         alive = sum(1 for x in self.workers.values() if x.proc.returncode is None)
