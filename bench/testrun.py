@@ -134,16 +134,18 @@ def catalytic_runs(s: Suite, workers: int) -> list[tuple[float, dict[str, Any]]]
         d.cleanup()
 
 
-def wait_warm(c: Any, limit: float = 300) -> bool:
-    """Between runs: wait until the standby workers have collected (as after a pause)."""
+def wait_warm(c: Any, limit: float = 900) -> bool:
+    """Between runs: wait until the standby workers have collected (as after a pause). With
+    `testrun.record = "background"` (the default) the standby starts once the background
+    recording of the first run's tests is done, so that is waited for first."""
     end = time.monotonic() + limit
     time.sleep(0.5)
     while time.monotonic() < end:
         st = c.call("system.stats").get("plugins", {}).get("testrun", {})
         if st.get("warm_ready"):
             return True
-        if not st.get("warm_preparing"):  # no standby set up (or it was dropped)
-            return False
+        if not st.get("warm_preparing") and not st.get("recording"):
+            return False  # no standby set up (or it was dropped)
         time.sleep(0.2)
     return False
 

@@ -25,6 +25,7 @@ from typing import TYPE_CHECKING, Any
 import msgpack
 
 from catalytic.daemon.calls import RequestCall, Send, Session
+from catalytic.daemon.internal_tokens import TOKEN_PARAM, InternalTokens
 from catalytic.daemon.method_stats import LATENCY_WINDOW, MethodStats
 from catalytic.daemon.validate import validate
 from catalytic.plugins.base import DEFER, Method
@@ -65,6 +66,8 @@ FLUSH_BYTES = 256 << 10
 """Answers gathered from one read are handed to the transport once they reach this size,
 so a peer that does not read is noticed before the next message is answered."""
 
+INTERNAL_PREFIX = "internal."
+"""Names of internal verbs (`@rpc(..., internal=True)`) begin with this."""
 REFUSED = frozenset({InvalidParams.code, Forbidden.code, TooLarge.code, Overloaded.code})
 """Codes of calls refused before their work began: not recorded as workload."""
 
@@ -136,10 +139,13 @@ class Dispatcher:
         self.sessions: set[Session] = set()
         self.internal = Session("internal", limited=False)
         """The daemon's own session: plugins calling each other (`ctx.call`)."""
+        self.tokens = InternalTokens()
+        """Tokens that open internal verbs, issued to processes plugins start."""
 
     # -- the table ------------------------------------------------------------------------
     def register(self, plugin: str, method: Method, handler: Callable[..., Any]) -> None:
-        name = f"{plugin}.{method.verb}"
+        name = f"{INTERNAL_PREFIX}{plugin}.{method.verb}" if method.internal else \
+            f"{plugin}.{method.verb}"
         if name in self.table:
             raise ValueError(f"method {name} registered twice")
         sig = inspect.signature(handler)
@@ -165,7 +171,9 @@ class Dispatcher:
                                  "methods", {"method": name}) from None
 
     def schemas(self) -> dict[str, Any]:
-        return {name: entry.schema() for name, entry in sorted(self.table.items())}
+        """The public methods (internal ones are for the daemon's own processes)."""
+        return {name: entry.schema() for name, entry in sorted(self.table.items())
+                if not entry.method.internal}
 
     # -- sessions and cancellation ----------------------------------------------------------
     def open_session(self, label: str, send: Send | None = None) -> Session:
@@ -206,6 +214,11 @@ class Dispatcher:
                                                                    float | None]:
         """Find, validate and check overload: the handler's kwargs and deadline (s)."""
         entry = self.entry(method)
+        if entry.method.internal:
+            token = params.pop(TOKEN_PARAM, None) if params else None
+            if not self.tokens.allows(token, entry.plugin):
+                raise Forbidden(f"{method} is internal: only a process the daemon started "
+                                f"may call it (the call needs a live {TOKEN_PARAM})")
         deadline = params.pop("deadline_ms", None) if params else None
         if deadline is not None and (isinstance(deadline, bool) or not isinstance(
                 deadline, int | float) or not 0 < deadline < 1e12):

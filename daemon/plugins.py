@@ -133,7 +133,8 @@ class PluginHost:
                 for verb, method in loaded.cls.methods().items():
                     handler = getattr(instance, loaded.cls.handler_name(verb))
                     dispatcher.register(name, method, handler)
-                    loaded.methods.append(f"{name}.{verb}")
+                    if not method.internal:  # internal verbs are not listed
+                        loaded.methods.append(f"{name}.{verb}")
             except ValueError as exc:  # a duplicate method name, a bad `quick` method
                 dispatcher.unregister_plugin(name)
                 loaded.methods.clear()

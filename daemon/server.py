@@ -123,7 +123,7 @@ class Server:
             metrics=registry, log=logging.getLogger(f"catalytic.plugins.{name}"),
             call=st.dispatcher.invoke, daemon_config=st.config.values,
             socket_path=st.socket_path, durability=st.config.values["daemon"]["durability"],
-            memory=self.governor)
+            memory=self.governor, tokens=st.dispatcher.tokens)
 
     def bind(self) -> socket.socket:
         """Bind the socket, refusing to start beside a live daemon and replacing a stale one."""

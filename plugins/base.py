@@ -49,6 +49,7 @@ from catalytic.protocol.fields import FieldError
 
 if TYPE_CHECKING:
     from catalytic.daemon.admission import MemoryGauge
+    from catalytic.daemon.internal_tokens import InternalTokens
 
 Migration = str | Callable[[sqlite3.Connection], None]
 """One schema step of `PluginContext.sqlite`: an SQL script, or a function given the
@@ -171,6 +172,10 @@ class Method:
     """Name of a plain method of the plugin, same arguments as the handler, that the
     connection tries first: it answers at once when it can (no I/O, no await) or returns
     `DEFER`, and then the `async def` handler runs as usual."""
+    internal: bool = False
+    """For processes the plugin starts, not for people: routed as `internal.<plugin>.<verb>`,
+    left out of `system.hello`, and refused (-32003) unless the call carries a live token
+    the plugin issued (`PluginContext.issue_token`)."""
 
 
 DEFER: Any = object()
@@ -180,15 +185,16 @@ HANDLER_ATTR = "__catalytic_rpc__"
 
 
 def rpc(verb: str, *params: Param, doc: str = "", heavy: bool = False,
-        quick: str = "") -> Callable[[T], T]:
-    """Mark an `async def` method of a plugin as the RPC verb `<plugin>.<verb>`."""
+        quick: str = "", internal: bool = False) -> Callable[[T], T]:
+    """Mark an `async def` method of a plugin as the RPC verb `<plugin>.<verb>`
+    (`internal.<plugin>.<verb>` with `internal=True`)."""
     names = [p.name for p in params]
     if len(names) != len(set(names)):
         raise ValueError(f"rpc {verb}: duplicate param names {names}")
 
     def mark(fn: T) -> T:
         setattr(fn, HANDLER_ATTR, Method(verb, tuple(params), doc or (fn.__doc__ or "").strip(),
-                                         heavy, quick))
+                                         heavy, quick, internal))
         return fn
 
     return mark
@@ -336,6 +342,8 @@ class PluginContext:
     (also an OS crash or power loss)."""
     memory: MemoryGauge | None = None
     """The governor's budget and current RSS, read by `admit` (None: no admission)."""
+    tokens: InternalTokens | None = None
+    """The daemon's live tokens for internal verbs (see `issue_token`)."""
 
     def sqlite(self, name: str, migrations: Sequence[Migration], *,
                synchronous: str | None = None) -> sqlite3.Connection:
@@ -399,6 +407,19 @@ class PluginContext:
         from catalytic.daemon.admission import admit
 
         admit(self.memory, nbytes, what)
+
+    def issue_token(self) -> str:
+        """A token that lets a process this plugin starts call the plugin's internal verbs
+        (pass it as the call's `internal_token`); `revoke_token` it when the process is
+        done. Only the daemon and the processes given the token know it."""
+        if self.tokens is None:
+            raise RuntimeError(f"plugin {self.name}: this context issues no tokens")
+        return self.tokens.issue(self.name)
+
+    def revoke_token(self, token: str) -> None:
+        """The processes given `token` are done: it opens nothing any more."""
+        if self.tokens is not None:
+            self.tokens.revoke(token)
 
     def _own(self, name: str) -> Path:
         if not name or "/" in name or "\x00" in name or name in (".", ".."):

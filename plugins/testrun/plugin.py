@@ -1,8 +1,9 @@
 """The RPC face of testrun: validate roots, hold the history, drive `Run`s.
 
-Verbs for people and pipelines: run, plan, history, forget. Verbs for the
-workers this plugin starts: worker_hello and pull (they carry a run id that
-only the daemon and its workers know).
+Verbs for people and pipelines: run, plan, history, forget. Internal verbs for
+the workers this plugin starts: `internal.testrun.worker_hello` and
+`internal.testrun.pull`, refused unless the call carries the token the run gave
+its workers (and they name the run, by an id only the daemon and its workers know).
 """
 
 from __future__ import annotations
@@ -34,19 +35,17 @@ from catalytic.plugins.base import (
 )
 from catalytic.plugins.testrun import workers as wk
 from catalytic.plugins.testrun.args import check_args
-from catalytic.plugins.testrun.dispatch import simulate
+from catalytic.plugins.testrun.errors import BUSY, COLLECTION_ERROR, NO_PYTEST, RunFailed
 from catalytic.plugins.testrun.estimate import classify, estimate
 from catalytic.plugins.testrun.fingerprint import fingerprint
 from catalytic.plugins.testrun.history import MIGRATIONS, History, Measured
 from catalytic.plugins.testrun.results import summarize, write_junit
-from catalytic.plugins.testrun.runner import Run, RunFailed, RunOptions
+from catalytic.plugins.testrun.runner import Run, RunOptions
 from catalytic.plugins.testrun.schedule import build_units, lower_bound, matches_any
 from catalytic.plugins.testrun.selection import SELECT_MODES, Verdicts, plan_phases, verdicts
-from catalytic.plugins.testrun.sharded import ShardOptions, run_sharded
+from catalytic.plugins.testrun.sharded_run import ShardOptions, run_sharded
+from catalytic.plugins.testrun.work_feed import simulate
 
-BUSY = -33005
-"""Another run of the same root is in progress and `testrun.same_root = "refuse"`."""
-COLLECT_FAILED = -33001
 RECENT_RUNS = 50
 """Runs kept in `stats()["recent_runs"]` (for the dashboard's makespan chart)."""
 
@@ -277,14 +276,21 @@ class TestrunPlugin(Plugin):
             max_output=cfg["max_output_bytes"], batch_target=cfg["batch_target_s"],
             max_reruns=cfg["max_reruns"], record=cfg["record"] == "inline")
 
-    def _new_run(self, root: Path, python: str, n: int, args: list[str]) -> Run:
+    async def _new_run(self, root: Path, python: str, n: int, args: list[str]) -> Run:
         run_id = secrets.token_hex(8)
         run_dir = self.ctx.state_dir / "runs" / run_id
-        run_dir.mkdir(parents=True)
-        run = Run(run_id, self._options(root, python, n, args, run_dir), {},
-                  lambda *a: None, self.ctx.log)
+        await asyncio.to_thread(run_dir.mkdir, parents=True)
+        opts = self._options(root, python, n, args, run_dir)
+        opts.token = self.ctx.issue_token()
+        run = Run(run_id, opts, {}, lambda *a: None, self.ctx.log)
         self.runs[run_id] = run
         return run
+
+    async def _retire(self, run: Run) -> None:
+        """The run is over: its workers' token opens nothing, its files go (in a thread)."""
+        self.runs.pop(run.id, None)
+        self.ctx.revoke_token(run.o.token)
+        await asyncio.shield(asyncio.to_thread(shutil.rmtree, run.o.run_dir, True))
 
     async def _take_standby(self, key: tuple[Any, ...], root: Path) -> Run | None:
         """Warm workers for this key, if the tree has not changed since they started."""
@@ -304,7 +310,7 @@ class TestrunPlugin(Plugin):
         """Start the next run's workers now, so it finds them warm."""
         await self._discard(key)
         fp = await asyncio.to_thread(fingerprint, root)
-        run = self._new_run(root, python, n, args)
+        run = await self._new_run(root, python, n, args)
         task = asyncio.ensure_future(run.start())
         self.standby[key] = (run, fp, task)
         await task
@@ -320,8 +326,7 @@ class TestrunPlugin(Plugin):
 
     async def _drop(self, run: Run) -> None:
         await run.stop()
-        self.runs.pop(run.id, None)
-        await asyncio.to_thread(shutil.rmtree, run.o.run_dir, True)
+        await self._retire(run)
 
     async def _verdicts(self, root: Path, python: str) -> Verdicts:
         """What the edits since the recordings affect (blocking work in a thread)."""
@@ -329,7 +334,7 @@ class TestrunPlugin(Plugin):
             try:
                 env = str(wk.probe(python, root, self._env()).get("env", ""))
             except wk.PreflightError as exc:
-                raise RunFailed(-33004, str(exc)) from exc
+                raise RunFailed(NO_PYTEST, str(exc)) from exc
             return verdicts(self.history.deps, root, env)
         return await asyncio.to_thread(work)
 
@@ -347,7 +352,7 @@ class TestrunPlugin(Plugin):
             history = await asyncio.to_thread(self.history.load, str(root))
             verdict = (await self._verdicts(root, python) if choice.select != "all" else None)
         except RunFailed as exc:
-            raise RpcError(exc.message, exc.data, code=exc.code) from exc
+            raise exc.to_rpc() from exc
 
         if (choice.select == "affected" and verdict is not None and not choice.last_failed
                 and verdict.quiet(history)):
@@ -359,23 +364,22 @@ class TestrunPlugin(Plugin):
             reasons.update(why)
             return phases
 
-        run = await self._take_standby(key, root) or self._new_run(root, python, n, args)
+        run = await self._take_standby(key, root) or await self._new_run(root, python, n, args)
         if verdict is not None and run.env_id and run.env_id != verdict.env:
             await self._drop(run)  # warm workers from before a package was installed/removed
-            run = self._new_run(root, python, n, args)
+            run = await self._new_run(root, python, n, args)
         run.selector = selector
         try:
             summary = await run.execute(history, call.progress)
         except RunFailed as exc:
-            raise RpcError(exc.message, exc.data, code=exc.code) from exc
+            raise exc.to_rpc() from exc
         except asyncio.CancelledError:
             partial = run.summary()
             partial["cancelled"] = True
             await asyncio.shield(asyncio.to_thread(self._record, str(root), partial))
             raise
         finally:
-            self.runs.pop(run.id, None)
-            shutil.rmtree(run.o.run_dir, ignore_errors=True)
+            await self._retire(run)
         collected = len(run.tests or [])
         ran = {r["nodeid"] for r in summary["results"]}
         for r in summary["results"]:
@@ -454,15 +458,14 @@ class TestrunPlugin(Plugin):
         wanted = {t for t in ran if t not in verdict.recorded or t in verdict.reasons}
         if not wanted:
             return
-        run = self._new_run(root, python, n, args)
+        run = await self._new_run(root, python, n, args)
         run.o.record = True
         run.selector = lambda got: [[t for t in got if t in wanted]]
         try:
             history = await asyncio.to_thread(self.history.load, str(root))
             await run.execute(history, lambda *a: None)
         finally:
-            self.runs.pop(run.id, None)
-            await asyncio.to_thread(shutil.rmtree, run.o.run_dir, True)
+            await self._retire(run)
         if run.deps and fp != "too-large" and await asyncio.to_thread(fingerprint, root) == fp:
             await asyncio.to_thread(self.history.deps.record, str(root), run.env_id, run.deps)
             self.recorded_in_background += len(run.deps)
@@ -485,7 +488,7 @@ class TestrunPlugin(Plugin):
         try:
             summary = await run_sharded(self.ctx.executor, opts, history, call.progress)
         except RunFailed as exc:
-            raise RpcError(exc.message, exc.data, code=exc.code) from exc
+            raise exc.to_rpc() from exc
         await asyncio.to_thread(self._record, str(root), summary)
         self.completed += 1
         return summary
@@ -538,14 +541,14 @@ class TestrunPlugin(Plugin):
         try:
             wk.probe(python, root, self._env())
         except wk.PreflightError as exc:
-            raise RpcError(str(exc), code=-33004) from exc
+            raise RpcError(str(exc), code=NO_PYTEST) from exc
         out = subprocess.run(
             [python, "-m", "pytest", "--collect-only", "-q", "-p", "no:cacheprovider",
              *wk.strip_args(args)], cwd=root, env=self._env(), capture_output=True, text=True,
             timeout=600, check=False)
         if out.returncode not in (0, 5):
             raise RpcError("collection failed:\n" + (out.stdout + out.stderr)[-8000:],
-                           code=COLLECT_FAILED)
+                           code=COLLECTION_ERROR)
         return [line.strip() for line in out.stdout.splitlines() if "::" in line
                 and not line.startswith(" ")]
 
@@ -570,7 +573,7 @@ class TestrunPlugin(Plugin):
         n = await asyncio.to_thread(self.history.forget, str(path))
         return {"root": str(path), "forgotten": n}
 
-    # -- worker verbs ------------------------------------------------------------------------
+    # -- internal verbs (for the workers; the dispatcher checks their token) ------------------
 
     def _active(self, run: str) -> Run:
         r = self.runs.get(run)
@@ -581,7 +584,7 @@ class TestrunPlugin(Plugin):
     @rpc("worker_hello", Param("run", "str"), Param("worker", "str"), Param("pid", "int"),
          Param("tests", "list", items="str"), Param("alone", "list", items="str"),
          Param("errors", "list"), Param("skips", "list", required=False, default=[]),
-         doc="Internal: a worker's collection.")
+         doc="A worker's collection.", internal=True)
     async def worker_hello(self, call: Call, run: str, worker: str, pid: int,
                            tests: list[str], alone: list[str], errors: list[dict[str, Any]],
                            skips: list[dict[str, Any]] | None = None) -> dict[str, Any]:
@@ -593,8 +596,8 @@ class TestrunPlugin(Plugin):
 
     @rpc("pull", Param("run", "str"), Param("worker", "str"), Param("results", "list"),
          Param("blocks", "list", required=False, default=[]),
-         doc="Internal: a worker reports results (with the ids of the blocks each depended "
-             "on) and new block definitions, and asks for its next batch.")
+         doc="A worker reports results (with the ids of the blocks each depended on) and new "
+             "block definitions, and asks for its next batch.", internal=True)
     async def pull(self, call: Call, run: str, worker: str, results: list[dict[str, Any]],
                    blocks: list[list[Any]] | None = None) -> dict[str, Any]:
         r = self.runs.get(run)

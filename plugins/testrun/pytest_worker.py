@@ -2,7 +2,7 @@
 
 Registered as a `pytest11` entry point, so it is loaded by every pytest run in
 an environment where catalytic is installed: it does nothing unless the daemon
-started this process with `CATALYTIC_TESTRUN_WORKER` set. Active, it replaces
+started this process with `CATALYTIC_WORKER_ID` set. Active, it replaces
 pytest's run loop: after collection it says hello to the daemon (the collected
 node ids), then pulls batches of node ids over the socket, runs each with the
 normal `pytest_runtest_protocol` (so fixtures, capture, junitxml and other
@@ -28,6 +28,7 @@ from catalytic.plugins.testrun.workers import (
     ENV_MAX_OUTPUT,
     ENV_RECORD,
     ENV_SOCKET,
+    ENV_TOKEN,
 )
 
 ALONE_MARKER = "run_alone"
@@ -49,6 +50,7 @@ def pytest_configure(config: pytest.Config) -> None:
         run=run, worker=worker,
         socket=os.environ.pop(ENV_SOCKET, ""),
         journal=os.environ.pop(ENV_JOURNAL, ""),
+        token=os.environ.pop(ENV_TOKEN, ""),
         max_output=int(os.environ.pop(ENV_MAX_OUTPUT, "65536") or 65536),
         collect_errors=[], collect_skips=[], reports={},
     )
@@ -214,8 +216,9 @@ def pytest_runtestloop(session: pytest.Session) -> bool | None:
     alone = [item.nodeid for item in session.items if item.get_closest_marker(ALONE_MARKER)]
     client = Client(_state["socket"], check_version=False)
     try:
-        reply = client.call("testrun.worker_hello", {
-            "run": _state["run"], "worker": _state["worker"], "pid": os.getpid(),
+        reply = client.call("internal.testrun.worker_hello", {
+            "internal_token": _state["token"], "run": _state["run"],
+            "worker": _state["worker"], "pid": os.getpid(),
             "tests": ids, "alone": alone, "errors": _state["collect_errors"],
             "skips": _state["collect_skips"]})
         if reply.get("stop"):
@@ -232,11 +235,11 @@ def _serve(session: pytest.Session, client: Any) -> None:
     rec = _state.get("recorder")
     results: list[dict[str, Any]] = []
     while True:
-        params: dict[str, Any] = {"run": _state["run"], "worker": _state["worker"],
-                                  "results": results}
+        params: dict[str, Any] = {"internal_token": _state["token"], "run": _state["run"],
+                                  "worker": _state["worker"], "results": results}
         if rec is not None:
             params["blocks"] = rec.take_new_blocks()
-        reply = client.call("testrun.pull", params)
+        reply = client.call("internal.testrun.pull", params)
         results = []
         batch = reply.get("tests") or []
         if not batch:

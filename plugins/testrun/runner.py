@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import json
 import logging
 import os
 import random
@@ -22,27 +21,22 @@ from pathlib import Path
 from typing import Any
 
 from catalytic.plugins.testrun import workers as wk
-from catalytic.plugins.testrun.dispatch import Batch, Dispatcher, simulate
+from catalytic.plugins.testrun.errors import (
+    COLLECTION_MISMATCH,
+    NO_PYTEST,
+    RunFailed,
+    collection_failed,
+    died_before_collecting,
+)
 from catalytic.plugins.testrun.estimate import class_of, estimate, file_of
 from catalytic.plugins.testrun.history import TestStats
+from catalytic.plugins.testrun.journal import JournalReader
 from catalytic.plugins.testrun.results import FAILING, not_run, summarize
 from catalytic.plugins.testrun.schedule import Unit, build_units, lower_bound, matches_any
+from catalytic.plugins.testrun.supervisor import WorkerWatch, kill_group
+from catalytic.plugins.testrun.work_feed import Batch, WorkFeed, simulate
 
 Progress = Callable[[float, float | None, str], None]
-
-
-class RunFailed(Exception):
-    """The run could not produce results; `code` is the plugin error code."""
-
-    def __init__(self, code: int, message: str, data: Any = None) -> None:
-        super().__init__(message)
-        self.code, self.message, self.data = code, message, data
-
-
-COLLECTION_ERROR = -33001
-WORKERS_DIED = -33002
-COLLECTION_MISMATCH = -33003
-NO_PYTEST = -33004
 
 
 @dataclass
@@ -66,22 +60,22 @@ class RunOptions:
     max_replacements: int = 50
     record: bool = True
     """Record each test's dependencies (code blocks, data files) for selection."""
+    token: str = ""
+    """What the workers present to call the internal verbs (see daemon/internal_tokens.py)."""
 
 
 @dataclass
 class Worker:
     name: str
     proc: asyncio.subprocess.Process
-    journal: Path
-    log: Path
+    watch: WorkerWatch
+    """Its journal read so far: the test it runs, those it finished (see supervisor.py)."""
     batch: list[str] = field(default_factory=list)
     rerun_targets: dict[str, str] = field(default_factory=dict)
     """Node ids in the current batch that only re-run a prefix -> the target they serve."""
-    current: tuple[str, float] | None = None
-    salvaged: dict[str, dict[str, Any]] = field(default_factory=dict)
-    offset: int = 0
     hello: bool = False
-    timed_out: str | None = None
+    reading: asyncio.Lock = field(default_factory=asyncio.Lock)
+    """Held while its journal is read (the watch loop and the exit watcher both read)."""
 
 
 class Run:
@@ -97,7 +91,7 @@ class Run:
         """Modules skipped at collection; pytest counts each as one skipped test."""
         self.results: dict[str, dict[str, Any]] = {}
         self.order: dict[str, list[str]] = {}
-        self.dispatcher: Dispatcher | None = None
+        self.dispatcher: WorkFeed | None = None
         self.expected = 0.0
         self.ready = asyncio.Event()
         self.finished = asyncio.Event()
@@ -197,11 +191,14 @@ class Run:
                wk.ENV_JOURNAL: str(journal), wk.ENV_MAX_OUTPUT: str(self.o.max_output)}
         if self.o.record:
             env[wk.ENV_RECORD] = "1"
-        with open(log, "wb") as out:
+        if self.o.token:
+            env[wk.ENV_TOKEN] = self.o.token
+        out = await asyncio.to_thread(open, log, "wb")
+        with out:
             proc = await asyncio.create_subprocess_exec(
                 *self.argv, cwd=self.o.root, env=env, stdin=asyncio.subprocess.DEVNULL,
                 stdout=out, stderr=asyncio.subprocess.STDOUT, start_new_session=True)
-        w = Worker(name, proc, journal, log)
+        w = Worker(name, proc, WorkerWatch(JournalReader(journal), log, self.o.timeout_s))
         self.workers[name] = w
         self.order[name] = []
         for coro in (self._watch_exit(w), self._watch_journal(w)):
@@ -253,8 +250,7 @@ class Run:
         w.hello = True
         if self.tests is None:
             if errors:
-                text = "\n".join(f"{e.get('nodeid')}: {e.get('message')}" for e in errors)
-                self._fail(RunFailed(COLLECTION_ERROR, "collection failed:\n" + text, errors))
+                self._fail(collection_failed(errors))
                 return {"stop": True}
             self.tests = list(tests)
             self.skips = [{"nodeid": str(k.get("nodeid")), "outcome": "skipped",
@@ -287,8 +283,8 @@ class Run:
         self.phases = [build_units(p, ex, alone_set, split_above=share / 2) for p in phases]
         units = [u for p in self.phases for u in p]
         first = self.phases.pop(0) if self.phases else []
-        self.dispatcher = Dispatcher(first, o.workers, o.cores, o.memory_budget,
-                                     o.batch_target)
+        self.dispatcher = WorkFeed(first, o.workers, o.cores, o.memory_budget,
+                                   o.batch_target)
         self.expected = simulate(units, o.workers, o.cores, o.memory_budget,
                                  o.batch_target).makespan
         self.ready.set()
@@ -417,45 +413,27 @@ class Run:
     async def _watch_journal(self, w: Worker) -> None:
         while w.proc.returncode is None and not self.closed:
             await asyncio.sleep(0.1)
-            self._read_journal(w)
-            t = self.o.timeout_s
-            if t and w.current and time.monotonic() - w.current[1] > t and not w.timed_out:
-                w.timed_out = w.current[0]
-                with contextlib.suppress(ProcessLookupError, PermissionError):
-                    os.killpg(w.proc.pid, signal.SIGKILL)
+            await self._read_journal(w)
+            if w.watch.overdue(time.monotonic()):
+                kill_group(w.proc.pid)
 
-    def _read_journal(self, w: Worker) -> None:
-        try:
-            with open(w.journal, "rb") as f:
-                f.seek(w.offset)
-                data = f.read()
-        except OSError:
-            return
-        end = data.rfind(b"\n") + 1
-        w.offset += end
-        for line in data[:end].decode("utf-8", "replace").splitlines():
-            try:
-                ev = json.loads(line)
-            except ValueError:
-                continue
-            if ev.get("e") == "start":
-                w.current = (ev["id"], time.monotonic())
-            elif ev.get("e") == "done":
-                w.current = None
-                w.salvaged[ev["id"]] = ev["r"]
+    async def _read_journal(self, w: Worker) -> None:
+        async with w.reading:
+            events = await asyncio.to_thread(w.watch.journal.read)
+            w.watch.take(events, time.monotonic())
 
     async def _watch_exit(self, w: Worker) -> None:
         code = await w.proc.wait()
-        self._read_journal(w)
+        await self._read_journal(w)
+        output = await asyncio.to_thread(wk.tail, w.watch.log)
         if self.closed:
             return
         if not w.hello:
             if not any(x.hello for x in self.workers.values()):
-                self._fail(RunFailed(WORKERS_DIED, f"pytest exited with status {code} before "
-                                     f"collecting tests:\n{wk.tail(w.log)}"))
+                self._fail(died_before_collecting(code, output))
             return
         if w.batch:
-            self._lost_batch(w, code)
+            self._lost_batch(w, code, output)
         if self.dispatcher is not None:
             self.dispatcher.release(w.name)
         alive = sum(1 for x in self.workers.values() if x.proc.returncode is None)
@@ -466,33 +444,25 @@ class Run:
         self._notify()
         self._check_done()
 
-    def _lost_batch(self, w: Worker, code: int) -> None:
+    def _lost_batch(self, w: Worker, code: int, output: str) -> None:
         """Its worker died: keep what finished, fail the test it was running, requeue the rest."""
         assert self.dispatcher is not None
-        done = [r for t, r in w.salvaged.items() if t in w.batch]
+        watch = w.watch
+        done = [r for t, r in watch.finished.items() if t in w.batch]
         self._take(w, done)
-        crashed = w.current[0] if w.current else None
+        crashed = watch.current[0] if watch.current else None
         if crashed is None:
-            rest = [t for t in w.batch if t not in w.salvaged]
+            rest = [t for t in w.batch if t not in watch.finished]
             crashed = rest[0] if rest else None
-        if crashed is not None and crashed not in w.salvaged:
-            sig = -code if code < 0 else 0
-            reason = (f"timed out after {self.o.timeout_s:g} s (worker killed)"
-                      if w.timed_out == crashed else
-                      f"worker crashed ({signal.Signals(sig).name})" if sig else
-                      f"worker exited with status {code}")
-            r = {"nodeid": crashed, "outcome": "failed", "duration_s":
-                 (time.monotonic() - w.current[1]) if w.current else 0.0,
-                 "message": reason + " while running this test",
-                 "longrepr": reason + "\n--- worker output (tail) ---\n" + wk.tail(w.log),
-                 "crashed": True}
+        if crashed is not None and crashed not in watch.finished:
+            r = watch.crash_result(crashed, code, output)
             target = w.rerun_targets.get(crashed)
             if target is None:
-                self.results[crashed] = {**r, "worker": w.name, "start": time.time()}
+                self.results[crashed] = {**r, "worker": w.name}
             elif target == crashed:
                 self.reruns[crashed] = True
-        after = w.batch[w.batch.index(crashed) + 1:] if crashed in w.batch else []
-        rest = [t for t in after if t not in w.salvaged and t not in w.rerun_targets]
+        after = watch.unfinished_after(w.batch, crashed) if crashed is not None else []
+        rest = [t for t in after if t not in w.rerun_targets]
         groups: dict[str, list[str]] = {}
         for t in rest:
             groups.setdefault(class_of(t), []).append(t)
@@ -503,4 +473,4 @@ class Run:
             if not self.reruns.get(t):
                 self.reruns.pop(t, None)
                 self._queue_rerun(t)
-        w.batch, w.rerun_targets, w.current = [], {}, None
+        w.batch, w.rerun_targets, watch.current = [], {}, None

@@ -42,13 +42,18 @@ BOOT = (
 )
 
 WORKER_PLUGIN = "catalytic.plugins.testrun.pytest_worker"
-ENV = "CATALYTIC_TESTRUN_WORKER"
+ENV_PREFIX = "CATALYTIC_WORKER_"
+"""Every variable the daemon sets for its workers begins with this, never with
+`CATALYTIC_<SECTION>_`, the settings' environment overrides (no section is `worker`)."""
+ENV = ENV_PREFIX + "ID"
 """Activates the worker plugin: `<run id>:<worker name>`."""
-ENV_SOCKET = "CATALYTIC_TESTRUN_SOCKET"
-ENV_JOURNAL = "CATALYTIC_TESTRUN_JOURNAL"
-ENV_MAX_OUTPUT = "CATALYTIC_TESTRUN_MAX_OUTPUT"
-ENV_RECORD = "CATALYTIC_TESTRUN_RECORD"
+ENV_SOCKET = ENV_PREFIX + "SOCKET"
+ENV_JOURNAL = ENV_PREFIX + "JOURNAL"
+ENV_MAX_OUTPUT = ENV_PREFIX + "MAX_OUTPUT"
+ENV_RECORD = ENV_PREFIX + "RECORD"
 """`1`: record each test's dependencies (see recorder.py)."""
+ENV_TOKEN = ENV_PREFIX + "TOKEN"
+"""The token that opens the internal verbs (`internal.testrun.*`) for this run's workers."""
 
 
 class PreflightError(Exception):

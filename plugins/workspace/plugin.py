@@ -32,7 +32,7 @@ from .jobs import simulate_job
 from .policies import NAMES
 from .sweep import job_input, plan, run_sweep
 from .traces import BYTES_PER_KEY, FORMATS, TraceError, estimate_requests
-from .workspace import KEY_RULE, KeyError_, Settings, ValueTooLarge, Workspace, check_key
+from .workspace import KEY_RULE, InvalidKey, Settings, ValueTooLarge, Workspace, check_key
 
 WRITE_FAILED = -33001
 """The disk tier could not write (disk full, I/O error): nothing was acknowledged."""
@@ -57,7 +57,7 @@ def _key(key: Any, field: str = "key", where: str = "workspace") -> str:
     """The key, or -32602 in the shared field shape naming it."""
     try:
         return check_key(key)
-    except KeyError_:
+    except InvalidKey:
         raise FieldError(field, key, where, f"a key of {KEY_RULE}").invalid_params() from None
 
 

@@ -29,7 +29,7 @@ from .prefetch import PrefetchStats, SuccessorModel
 KEY_RE = re.compile(r"[A-Za-z0-9_][A-Za-z0-9._:/@+=,-]{0,511}")
 
 
-class KeyError_(ValueError):
+class InvalidKey(ValueError):
     """A key that is not of the allowed form."""
 
 
@@ -49,7 +49,7 @@ KEY_RULE = ("1-512 characters of [A-Za-z0-9._:/@+=,-], starting with a letter, d
 
 def check_key(key: object) -> str:
     if not isinstance(key, str) or not KEY_RE.fullmatch(key) or ".." in key:
-        raise KeyError_(f"key must be {KEY_RULE}; got {key!r:.80}")
+        raise InvalidKey(f"key must be {KEY_RULE}; got {key!r:.80}")
     return key
 
 

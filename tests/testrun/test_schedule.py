@@ -7,7 +7,6 @@ import random
 
 import pytest
 
-from catalytic.plugins.testrun.dispatch import Batch, Dispatcher, simulate
 from catalytic.plugins.testrun.estimate import CPU, IO, MEMORY, Expect
 from catalytic.plugins.testrun.schedule import (
     Unit,
@@ -17,6 +16,7 @@ from catalytic.plugins.testrun.schedule import (
     lpt_pack,
     plan_shards,
 )
+from catalytic.plugins.testrun.work_feed import Batch, WorkFeed, simulate
 
 
 def brute_force(durations: list[float], workers: int) -> float:
@@ -128,7 +128,7 @@ def test_short_units_are_batched_and_heavy_ones_sent_singly() -> None:
     units = single_units([5.0] + [0.01] * 200)
     for i, u in enumerate(units):
         u.key = u.tests[0] = f"z{i}.py::t"
-    d = Dispatcher(units, workers=2, cores=2, memory_budget=1 << 40, batch_target=0.2)
+    d = WorkFeed(units, workers=2, cores=2, memory_budget=1 << 40, batch_target=0.2)
     first = d.next_batch("w0")
     assert isinstance(first, Batch) and first.tests == ["z0.py::t"]
     second = d.next_batch("w1")
@@ -146,7 +146,7 @@ def test_same_module_preferred_when_durations_tie() -> None:
              Unit("b.py::B", ["b.py::B::t"], 1.0, order=1),
              Unit("b.py::C", ["b.py::C::t"], 1.0, order=2),
              Unit("a.py::D", ["a.py::D::t"], 1.0, order=3)]
-    d = Dispatcher(units, workers=2, cores=2, memory_budget=1 << 40, batch_target=0.0)
+    d = WorkFeed(units, workers=2, cores=2, memory_budget=1 << 40, batch_target=0.0)
     b0 = d.next_batch("w0")
     b1 = d.next_batch("w1")
     assert isinstance(b0, Batch) and isinstance(b1, Batch)

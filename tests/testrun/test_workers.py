@@ -67,3 +67,26 @@ def test_fingerprint_follows_sources_not_caches(tmp_path: Path) -> None:
     st = src.stat()
     os.utime(src, ns=(st.st_atime_ns, st.st_mtime_ns + 1_000_000_000))
     assert fingerprint(tmp_path) != before
+
+
+def test_worker_variables_cannot_be_read_as_setting_overrides(tmp_path: Path) -> None:
+    """`CATALYTIC_<SECTION>_<KEY>` overrides settings: a variable the daemon sets for its
+    workers must not look like one, or a daemon started inside a test would take the
+    worker's flag for a setting (as `CATALYTIC_TESTRUN_RECORD=1` once did for
+    `testrun.record`)."""
+    from catalytic.config.load import load
+    from catalytic.config.model import installed_schema
+    from catalytic.plugins.testrun import pytest_shard, workers
+
+    names = [v for m in (workers, pytest_shard) for k, v in vars(m).items()
+             if k.startswith("ENV") and isinstance(v, str) and v.startswith("CATALYTIC_")]
+    assert {"CATALYTIC_WORKER_RECORD", "CATALYTIC_WORKER_TOKEN", "CATALYTIC_WORKER_SHARD",
+            "CATALYTIC_WORKER_ID"} <= set(names)
+    schema = installed_schema()
+    assert "testrun" in schema
+    clashes = [n for n in names for section in schema
+               if n.lower().startswith(f"catalytic_{section}_")]
+    assert not clashes
+    env = {"XDG_CONFIG_HOME": str(tmp_path), **{n: "1" for n in names}}
+    cfg = load(schema, env=env)  # every worker variable set: read as no setting
+    assert cfg.values["testrun"]["record"] == "background"

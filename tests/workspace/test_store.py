@@ -12,7 +12,7 @@ from ws_helpers import open_workspace
 
 from catalytic.plugins.workspace.workload import artifact_bytes
 from catalytic.plugins.workspace.workspace import (
-    KeyError_,
+    InvalidKey,
     ValueTooLarge,
     Workspace,
     content_key,
@@ -92,7 +92,7 @@ def test_ttl_expires(tmp_path: Path) -> None:
 def test_bad_keys_and_sizes(tmp_path: Path) -> None:
     ws = _ws(tmp_path, max_value_bytes=100)
     for bad in ("", "../etc/passwd", "a" * 600, "/abs", "with space", "x\n"):
-        with pytest.raises(KeyError_):
+        with pytest.raises(InvalidKey):
             ws.put(b"v", key=bad)
     with pytest.raises(ValueTooLarge):
         ws.put(b"v" * 101)

@@ -1,4 +1,4 @@
-"""Dynamic dispatch: which units a worker that asks for work gets next.
+"""The work feed of a local run: which units a worker that asks for work gets next.
 
 Why dynamic: a static split strands a queue behind one slow test; handing out
 work longest-expected-first to whichever worker is free keeps the tail short.
@@ -44,7 +44,7 @@ class _Slot:
 
 
 @dataclass
-class Dispatcher:
+class WorkFeed:
     """Hands out units LPT-first under the resource rules."""
 
     units: Sequence[Unit]
@@ -182,8 +182,8 @@ class Plan:
 
 def simulate(units: Sequence[Unit], workers: int, cores: int, memory_budget: int,
              batch_target: float = 0.25) -> Plan:
-    """Run the dispatcher against expected durations; what `testrun.plan` shows."""
-    d = Dispatcher(units, workers, cores, memory_budget, batch_target)
+    """Run the work feed against expected durations; what `testrun.plan` shows."""
+    d = WorkFeed(units, workers, cores, memory_budget, batch_target)
     names = [f"w{i}" for i in range(max(1, workers))]
     order: dict[str, list[str]] = {n: [] for n in names}
     events: list[tuple[float, int, str]] = [(0.0, i, n) for i, n in enumerate(names)]
@@ -212,6 +212,6 @@ def simulate(units: Sequence[Unit], workers: int, cores: int, memory_budget: int
     return Plan(now, [order[n] for n in names], peak, intervals)
 
 
-def _retry(d: Dispatcher, worker: str) -> Batch | str | None:
+def _retry(d: WorkFeed, worker: str) -> Batch | str | None:
     """Ask again for an idle worker (it holds no batch, so nothing is released)."""
     return d.next_batch(worker)

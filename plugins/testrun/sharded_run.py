@@ -2,7 +2,7 @@
 
 Why: when the executor is a Dask cluster, a suite can spread over machines.
 The daemon collects, plans shards by LPT from history (`schedule.plan_shards`),
-sends each shard as one job (`shards.run_shard`), then runs the run-alone
+sends each shard as one job (`shard_job.run_shard`), then runs the run-alone
 tests as a last job, and merges everything into the summary a local run
 gives (same counts, same fields). Progress is the sum over the shards.
 """
@@ -17,12 +17,12 @@ from pathlib import Path
 from typing import Any
 
 from catalytic.plugins.base import Executor
+from catalytic.plugins.testrun.errors import RunFailed, collection_failed
 from catalytic.plugins.testrun.estimate import estimate
 from catalytic.plugins.testrun.history import TestStats
 from catalytic.plugins.testrun.results import summarize
-from catalytic.plugins.testrun.runner import RunFailed
 from catalytic.plugins.testrun.schedule import matches_any, plan_shards
-from catalytic.plugins.testrun.shards import ShardFailed, collect, run_shard_checked
+from catalytic.plugins.testrun.shard_job import collect, run_shard_checked
 
 Progress = Callable[[float, float | None, str], None]
 
@@ -50,7 +50,7 @@ class ShardOptions:
 def _fail(out: dict[str, Any]) -> None:
     err = out.get("error")
     if err:
-        raise RunFailed(int(err["code"]), str(err["message"]))
+        raise RunFailed.from_map(err)
 
 
 async def run_sharded(executor: Executor, o: ShardOptions, history: dict[str, TestStats],
@@ -60,8 +60,7 @@ async def run_sharded(executor: Executor, o: ShardOptions, history: dict[str, Te
     col = await asyncio.to_thread(collect, str(o.root), o.python, o.args, o.env, o.shim, o.seed)
     _fail(col)
     if col["errors"]:
-        text = "\n".join(f"{e.get('nodeid')}: {e.get('message')}" for e in col["errors"])
-        raise RunFailed(-33001, "collection failed:\n" + text, col["errors"])
+        raise collection_failed(col["errors"])
     tests: list[str] = col["tests"]
     skips = [{"nodeid": str(k.get("nodeid")), "outcome": "skipped", "duration_s": 0.0,
               "message": str(k.get("message", "")), "collection": True} for k in col["skips"]]
@@ -82,19 +81,16 @@ async def run_sharded(executor: Executor, o: ShardOptions, history: dict[str, Te
 
     parallel = [ids for ids in plan.shards if ids]
     weight = sum(len(ids) for ids in parallel) / max(1, len(tests))
-    try:
-        # all or nothing: a shard that fails cancels the others, and nothing more starts
-        outs: list[dict[str, Any]] = await executor.map(
-            run_shard_checked, [spec(ids) for ids in parallel], report=True,
-            progress=scaled(0.0, weight),
-            label=lambda s: f"shard of {len(s['ids'])} tests")
-        names = [f"s{i}" for i, ids in enumerate(plan.shards) if ids]
-        if plan.alone:
-            outs.append(await executor.submit(run_shard_checked, spec(plan.alone),
-                                              progress=scaled(weight, 1.0 - weight)))
-            names.append("alone")
-    except ShardFailed as exc:
-        raise RunFailed(exc.code, exc.message) from exc
+    # all or nothing: a shard that fails (RunFailed) cancels the others, and nothing more starts
+    outs: list[dict[str, Any]] = await executor.map(
+        run_shard_checked, [spec(ids) for ids in parallel], report=True,
+        progress=scaled(0.0, weight),
+        label=lambda s: f"shard of {len(s['ids'])} tests")
+    names = [f"s{i}" for i, ids in enumerate(plan.shards) if ids]
+    if plan.alone:
+        outs.append(await executor.submit(run_shard_checked, spec(plan.alone),
+                                          progress=scaled(weight, 1.0 - weight)))
+        names.append("alone")
     results: dict[str, dict[str, Any]] = {}
     order: dict[str, list[str]] = {}
     for name, out in zip(names, outs, strict=True):

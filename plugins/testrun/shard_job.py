@@ -6,7 +6,8 @@ so each shard gets a static list (LPT-packed from history by the daemon) and
 returns its results when done. The worker needs the project (and its
 interpreter) at the path it is given. A test that crashes pytest or runs past
 the timeout is reported failed with the reason and pytest starts again with
-the rest of the shard, as a local run replaces a worker.
+the rest of the shard, as a local run replaces a worker; both follow the same
+policy (`supervisor.WorkerWatch`).
 
 `collect` runs the same plugin in `--collect-only` mode (the daemon plans from
 it). Both return plain dicts (picklable, no exception classes cross hosts).
@@ -14,11 +15,9 @@ it). Both return plain dicts (picklable, no exception classes cross hosts).
 
 from __future__ import annotations
 
-import contextlib
 import json
 import os
 import shutil
-import signal
 import socket
 import subprocess
 import tempfile
@@ -29,14 +28,22 @@ from typing import Any
 
 from catalytic.plugins.base import JobCancelled, Reporter
 from catalytic.plugins.testrun import workers as wk
+from catalytic.plugins.testrun.errors import (
+    COLLECTION_MISMATCH,
+    NO_PYTEST,
+    WORKERS_DIED,
+    RunFailed,
+    collection_failed,
+    died_before_collecting,
+)
+from catalytic.plugins.testrun.journal import Event, JournalReader
+from catalytic.plugins.testrun.pytest_shard import ENV_IDS, ENV_MAX_OUTPUT, ENV_OUT
 from catalytic.plugins.testrun.results import not_run
-from catalytic.plugins.testrun.shard_plugin import ENV_IDS, ENV_MAX_OUTPUT, ENV_OUT
+from catalytic.plugins.testrun.supervisor import WorkerWatch, kill_group
 
-SHARD_PLUGIN = "catalytic.plugins.testrun.shard_plugin"
-COLLECTION_ERROR = -33001
-WORKERS_DIED = -33002
-COLLECTION_MISMATCH = -33003
-NO_PYTEST = -33004
+SHARD_PLUGIN = "catalytic.plugins.testrun.pytest_shard"
+POLL_S = 0.05
+"""How often a shard job reads its pytest's journal."""
 
 
 def shard_argv(python: str, shim: tuple[Path, Path], args: Sequence[str],
@@ -52,29 +59,8 @@ def shard_argv(python: str, shim: tuple[Path, Path], args: Sequence[str],
     return argv
 
 
-def _events(path: Path, offset: int) -> tuple[list[dict[str, Any]], int]:
-    try:
-        with open(path, "rb") as f:
-            f.seek(offset)
-            data = f.read()
-    except OSError:
-        return [], offset
-    end = data.rfind(b"\n") + 1
-    out = []
-    for line in data[:end].decode("utf-8", "replace").splitlines():
-        with contextlib.suppress(ValueError):
-            out.append(json.loads(line))
-    return out, offset + end
-
-
-def _kill(proc: subprocess.Popen[bytes]) -> None:
-    with contextlib.suppress(ProcessLookupError, PermissionError):
-        os.killpg(proc.pid, signal.SIGKILL)
-    proc.wait()
-
-
-def _error(code: int, message: str) -> dict[str, Any]:
-    return {"code": code, "message": message}
+def _error(err: RunFailed) -> dict[str, Any]:
+    return {"error": err.to_map()}
 
 
 def collect(root: str, python: str, args: Sequence[str], env: Mapping[str, str],
@@ -83,7 +69,7 @@ def collect(root: str, python: str, args: Sequence[str], env: Mapping[str, str],
     try:
         info = wk.probe(python, Path(root), env)
     except wk.PreflightError as exc:
-        return {"error": _error(NO_PYTEST, str(exc))}
+        return _error(RunFailed(NO_PYTEST, str(exc)))
     with tempfile.TemporaryDirectory(prefix="catalytic-collect-") as tmp:
         journal = Path(tmp) / "collect.jsonl"
         try:
@@ -92,33 +78,23 @@ def collect(root: str, python: str, args: Sequence[str], env: Mapping[str, str],
                                  stdin=subprocess.DEVNULL, capture_output=True,
                                  timeout=timeout_s, check=False)
         except subprocess.TimeoutExpired:
-            return {"error": _error(WORKERS_DIED, f"collecting the tests took more than "
-                                                  f"{timeout_s:g} s; pytest was stopped")}
-        events, _ = _events(journal, 0)
+            return _error(RunFailed(WORKERS_DIED, f"collecting the tests took more than "
+                                                  f"{timeout_s:g} s; pytest was stopped"))
+        events = JournalReader(journal).read()
     found = [e for e in events if e.get("e") == "collected"]
     if not found:
         text = (out.stdout + out.stderr).decode("utf-8", "replace")[-8000:]
-        return {"error": _error(WORKERS_DIED, f"pytest exited with status {out.returncode} "
-                                              f"before collecting tests:\n{text}")}
+        return _error(died_before_collecting(out.returncode, text))
     return {k: found[-1][k] for k in ("tests", "alone", "errors", "skips")}
 
 
-class ShardFailed(Exception):
-    """A shard could not run at all; raised so that `executor.map` cancels the other shards.
-    Picklable (its arguments are its fields), as it crosses from a pool process or a
-    cluster worker."""
-
-    def __init__(self, code: int, message: str) -> None:
-        super().__init__(code, message)
-        self.code, self.message = code, message
-
-
 def run_shard_checked(spec: dict[str, Any], report: Reporter | None = None) -> dict[str, Any]:
-    """`run_shard`, raising `ShardFailed` instead of answering an error."""
+    """`run_shard`, raising `RunFailed` instead of answering an error (so that
+    `executor.map` cancels the other shards)."""
     out = run_shard(spec, report)
     err = out.get("error")
     if err:
-        raise ShardFailed(int(err["code"]), str(err["message"]))
+        raise RunFailed.from_map(err)
     return out
 
 
@@ -139,14 +115,14 @@ def run_shard(spec: dict[str, Any], report: Reporter | None = None) -> dict[str,
 def _run(spec: dict[str, Any], tmp: Path, report: Reporter | None) -> dict[str, Any]:
     root, python, ids = str(spec["root"]), str(spec["python"]), list(spec["ids"])
     if not Path(root).is_dir():
-        return {"error": _error(WORKERS_DIED, f"the project root {root} does not exist on "
+        return _error(RunFailed(WORKERS_DIED, f"the project root {root} does not exist on "
                                               f"{socket.gethostname()}; shards need the "
-                                              "project at the same path (or worker_root)")}
+                                              "project at the same path (or worker_root)"))
     env = wk.worker_env(os.environ, spec["passthrough"], python, {})
     try:
         info = wk.probe(python, Path(root), env)
     except wk.PreflightError as exc:
-        return {"error": _error(NO_PYTEST, f"on {socket.gethostname()}: {exc}")}
+        return _error(RunFailed(NO_PYTEST, f"on {socket.gethostname()}: {exc}"))
     shim = wk.make_shim(tmp / "shim")
     argv = shard_argv(python, shim, spec["args"], info, spec.get("seed"))
     results: dict[str, dict[str, Any]] = {}
@@ -168,6 +144,21 @@ def _attempt(argv: list[str], root: str, env: dict[str, str], spec: dict[str, An
              todo: list[str], base: Path, results: dict[str, dict[str, Any]], total: int,
              report: Reporter | None) -> dict[str, Any]:
     """One pytest process over `todo`; {"rest": what still has to run} or {"error": ...}."""
+    proc, watch = _launch(argv, root, env, spec, todo, base)
+    try:
+        failed = _supervise(proc, watch, todo, results, total, report)
+    finally:
+        if proc.poll() is None:
+            kill_group(proc.pid)
+            proc.wait()
+    if failed is not None:
+        return _error(failed)
+    return {"rest": _after_exit(proc.returncode, watch, todo, results)}
+
+
+def _launch(argv: list[str], root: str, env: dict[str, str], spec: dict[str, Any],
+            todo: list[str], base: Path) -> tuple[subprocess.Popen[bytes], WorkerWatch]:
+    """Start pytest over `todo` (its ids in a file), with a journal to watch it by."""
     base.mkdir()
     journal, log, ids_file = base / "journal", base / "log", base / "ids.json"
     ids_file.write_text(json.dumps(todo))
@@ -176,62 +167,62 @@ def _attempt(argv: list[str], root: str, env: dict[str, str], spec: dict[str, An
     with open(log, "wb") as out:
         proc = subprocess.Popen(argv, cwd=root, env=penv, stdin=subprocess.DEVNULL, stdout=out,
                                 stderr=subprocess.STDOUT, start_new_session=True)
-    offset, current, timed_out, collected = 0, None, None, False
-    timeout = float(spec.get("timeout_s") or 0)
-    try:
-        while True:
-            exited = proc.poll() is not None
-            events, offset = _events(journal, offset)
-            for ev in events:
-                kind = ev.get("e")
-                if kind == "collected":
-                    collected = True
-                    if ev["errors"]:
-                        text = "\n".join(f"{e['nodeid']}: {e['message']}" for e in ev["errors"])
-                        return {"error": _error(COLLECTION_ERROR, "collection failed on "
-                                                f"{socket.gethostname()}:\n{text}")}
-                    missing = set(todo) - set(ev["tests"])
-                    if missing:
-                        return {"error": _error(COLLECTION_MISMATCH, (
-                            f"{socket.gethostname()} did not collect {len(missing)} of the "
-                            f"shard's tests (e.g. {sorted(missing)[0]}); is the project "
-                            "the same there?"))}
-                elif kind == "start":
-                    current = (ev["id"], time.monotonic())
-                elif kind == "done":
-                    current = None
-                    results[ev["id"]] = {**ev["r"], "start": float(ev["r"].get("start", 0))}
-                    if report is not None:
-                        report.report(len(results), total, ev["id"])
-            if exited:
-                break
-            if report is not None and report.cancelled():
-                raise JobCancelled("shard cancelled")
-            if timeout and current and time.monotonic() - current[1] > timeout:
-                timed_out = current[0]
-                _kill(proc)
-            time.sleep(0.05)
-    finally:
-        if proc.poll() is None:
-            _kill(proc)
-    code = proc.returncode
+    return proc, WorkerWatch(JournalReader(journal), log, float(spec.get("timeout_s") or 0))
+
+
+def _supervise(proc: subprocess.Popen[bytes], watch: WorkerWatch, todo: list[str],
+               results: dict[str, dict[str, Any]], total: int,
+               report: Reporter | None) -> RunFailed | None:
+    """Follow the journal until pytest exits (killing it when a test passes the timeout);
+    the error that makes the shard fail, if its collection is not the plan's."""
+    collected = False
+    while True:
+        exited = proc.poll() is not None
+        events = watch.poll()
+        for ev in events:
+            if ev.get("e") == "collected":
+                collected = True
+                failed = _check_collection(ev, todo)
+                if failed is not None:
+                    return failed
+            elif ev.get("e") == "done":
+                results[ev["id"]] = watch.finished[ev["id"]]
+                if report is not None:
+                    report.report(len(results), total, ev["id"])
+        if exited:
+            break
+        if report is not None and report.cancelled():
+            raise JobCancelled("shard cancelled")
+        if watch.overdue(time.monotonic()):
+            kill_group(proc.pid)
+        time.sleep(POLL_S)
     if not collected:
-        return {"error": _error(WORKERS_DIED, f"pytest exited with status {code} before "
-                                              f"collecting tests:\n{wk.tail(log)}")}
-    if current is None:  # finished (or stopped by -x / --maxfail): the rest did not run
-        rest = [t for t in todo if t not in results]
-        for nid in rest:
-            results[nid] = not_run(nid)
-        return {"rest": []}
-    crashed, began = current
-    sig = -code if code < 0 else 0
-    reason = (f"timed out after {timeout:g} s (worker killed)" if timed_out == crashed else
-              f"worker crashed ({signal.Signals(sig).name})" if sig else
-              f"worker exited with status {code}")
-    results[crashed] = {"nodeid": crashed, "outcome": "failed",
-                        "duration_s": time.monotonic() - began, "start": time.time(),
-                        "message": reason + " while running this test",
-                        "longrepr": reason + "\n--- worker output (tail) ---\n" + wk.tail(log),
-                        "crashed": True}
-    after = todo[todo.index(crashed) + 1:] if crashed in todo else []
-    return {"rest": [t for t in after if t not in results]}
+        return died_before_collecting(proc.wait(), wk.tail(watch.log))
+    return None
+
+
+def _check_collection(ev: Event, todo: list[str]) -> RunFailed | None:
+    """This host must collect without errors and find every test of the shard."""
+    if ev["errors"]:
+        return collection_failed(ev["errors"], f" on {socket.gethostname()}")
+    missing = set(todo) - set(ev["tests"])
+    if missing:
+        return RunFailed(COLLECTION_MISMATCH, (
+            f"{socket.gethostname()} did not collect {len(missing)} of the shard's tests "
+            f"(e.g. {sorted(missing)[0]}); is the project the same there?"))
+    return None
+
+
+def _after_exit(status: int, watch: WorkerWatch, todo: list[str],
+                results: dict[str, dict[str, Any]]) -> list[str]:
+    """pytest has exited: fail the test it died in and return what must run again, or,
+    when it ended between tests (done, or stopped by -x / --maxfail), mark the rest not
+    run."""
+    if watch.current is None:
+        for nid in todo:
+            if nid not in results:
+                results[nid] = not_run(nid)
+        return []
+    crashed = watch.current[0]
+    results[crashed] = watch.crash_result(crashed, status, wk.tail(watch.log))
+    return [t for t in watch.unfinished_after(todo, crashed) if t not in results]

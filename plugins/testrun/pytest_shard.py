@@ -8,8 +8,8 @@ plugin keeps only the shard's tests in the shard's order, and each test's
 outcome and measurements go to a JSON-lines journal the job reads. Outcomes
 use `pytest_worker.outcome_of`, so they are counted exactly as in a local run.
 
-Inactive unless `CATALYTIC_TESTRUN_SHARD` names the journal. With
-`CATALYTIC_TESTRUN_SHARD_IDS` (a JSON file of node ids) it runs those; without
+Inactive unless `CATALYTIC_WORKER_SHARD` names the journal. With
+`CATALYTIC_WORKER_SHARD_IDS` (a JSON file of node ids) it runs those; without
 it, it only reports the collection (for planning).
 """
 
@@ -23,10 +23,11 @@ from typing import Any
 import pytest
 
 from catalytic.plugins.testrun.pytest_worker import ALONE_MARKER, _Meter, clip, outcome_of
+from catalytic.plugins.testrun.workers import ENV_PREFIX
 
-ENV_OUT = "CATALYTIC_TESTRUN_SHARD"
-ENV_IDS = "CATALYTIC_TESTRUN_SHARD_IDS"
-ENV_MAX_OUTPUT = "CATALYTIC_TESTRUN_SHARD_MAX_OUTPUT"
+ENV_OUT = ENV_PREFIX + "SHARD"
+ENV_IDS = ENV_PREFIX + "SHARD_IDS"
+ENV_MAX_OUTPUT = ENV_PREFIX + "SHARD_MAX_OUTPUT"
 
 _state: dict[str, Any] = {}
 
