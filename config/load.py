@@ -115,6 +115,10 @@ def coerce(section: str, setting: Setting, value: Any, where: str) -> Any:
     return value
 
 
+MOVED = {("evolve", "workload_roots"): "[tune] workload_roots"}
+"""Settings that moved to another section: a file that still sets one is told where."""
+
+
 def defaults(schema: Schema) -> Config:
     values = {sec: {s.key: s.default for s in settings} for sec, settings in schema.items()}
     sources = {sec: dict.fromkeys(keys, "default") for sec, keys in values.items()}
@@ -130,6 +134,9 @@ def _apply(cfg: Config, schema: Schema, section: str, key: str, value: Any, wher
         raise ConfigError(f"unknown section [{section}] ({where}); known sections: "
                           + ", ".join(sorted(schema)))
     settings = {s.key: s for s in schema[section]}
+    if (section, key) in MOVED:
+        raise ConfigError(f"{section}.{key} ({where}) moved to {MOVED[section, key]}; "
+                          "set it there")
     if key not in settings:
         raise ConfigError(f"unknown key {section}.{key} ({where}); keys of [{section}]: "
                           + ", ".join(sorted(settings)))
