@@ -68,7 +68,7 @@ def test_bad_budget_and_config_are_refused(make_daemon: MakeDaemon) -> None:
             c.call("tune.run", workload="small", budget="many")
         with pytest.raises(InvalidParams, match="first: must be below last"):
             c.call("tune.run", workload="small", first=0.6, last=0.5)
-        with pytest.raises(InvalidParams, match="last: 1.5 must be a share"):
+        with pytest.raises(InvalidParams, match=r"last: 1\.5 must be a share"):
             c.call("tune.score", workload="small", last=1.5)
         with pytest.raises(InvalidParams, match=r"config\.workspace\.policy: 'fifo'"):
             c.call("tune.score", workload="small", config={"workspace": {"policy": "fifo"}})
