@@ -3,8 +3,9 @@ order, the object sizes the puts showed, and the latencies the daemon measured.
 
 A recording is JSON lines, `{"t", "method", "bytes", "latency_us", "key"?, "error"?}`
 (never payloads). Cache accesses are `workspace.get` and `workspace.put` calls that
-name a key; a put without a key (content-addressed) is counted as a call but cannot
-be followed. A key's size is the payload of its last put (the call's bytes minus the
+name a key, except a put right after a missed get of the same key: that is the fill of
+the miss, which the replay's miss already admits. A put without a key
+(content-addressed) is counted as a call but cannot be followed. A key's size is the payload of its last put (the call's bytes minus the
 key); a key no put showed gets the mean of the sizes seen.
 """
 
@@ -118,14 +119,19 @@ def facts(w: Workload) -> Facts:
     gets: list[float] = []
     other = 0.0
     errors = 0
+    last_get: str | None = None
     for c in w.calls:
         errors += c.error
         if c.method in CACHE_METHODS and c.key is not None:
-            keys.append(ids.setdefault(c.key, len(ids)))
             if c.method == "workspace.put":
                 put_size[c.key] = c.size
+                if c.key != last_get:
+                    keys.append(ids.setdefault(c.key, len(ids)))
+                last_get = None
             else:
+                keys.append(ids.setdefault(c.key, len(ids)))
                 gets.append(c.latency_s)
+                last_get = c.key
         else:
             other += c.latency_s
     known = list(put_size.values())
