@@ -5,8 +5,9 @@ A recording is JSON lines, `{"t", "method", "bytes", "latency_us", "key"?, "erro
 (never payloads). Cache accesses are `workspace.get` and `workspace.put` calls that
 name a key, except a put right after a missed get of the same key: that is the fill of
 the miss, which the replay's miss already admits. A put without a key
-(content-addressed) is counted as a call but cannot be followed. A key's size is the payload of its last put (the call's bytes minus the
-key); a key no put showed gets the mean of the sizes seen.
+(content-addressed) is counted as a call but cannot be followed. A key's size is the
+payload of its last put (the call's bytes minus the key); a key no put showed gets the
+mean of the sizes seen.
 """
 
 from __future__ import annotations
@@ -47,7 +48,7 @@ class Workload:
         return Workload(self.calls[round(first * n):round(last * n)])
 
 
-def _call(line: str, no: int) -> Call | None:
+def _call(line: str, no: int) -> Call:
     try:
         entry = json.loads(line)
     except json.JSONDecodeError:
@@ -76,9 +77,7 @@ def load(path: Path, max_calls: int) -> Workload:
                 continue
             if len(calls) >= max_calls:
                 raise WorkloadError(f"more than {max_calls} calls (tune.max_calls)")
-            c = _call(line, no)
-            if c is not None:
-                calls.append(c)
+            calls.append(_call(line, no))
     return Workload(tuple(calls))
 
 
