@@ -36,9 +36,23 @@ def policies() -> tuple[str, ...]:
     return ()
 
 
-def _share(name: str, value: float) -> None:
-    if not 0.0 <= value <= 1.0:
-        raise InvalidParams(f"{name}: {value} must be a share from 0 to 1", {"field": name})
+def _part(first: float, last: float) -> None:
+    """Refuse a part of the recording that is not 0 ≤ first < last ≤ 1."""
+    for name, value in (("first", first), ("last", last)):
+        if not 0.0 <= value <= 1.0:
+            raise InvalidParams(f"{name}: {value} must be a share from 0 to 1", {"field": name})
+    if first >= last:
+        raise InvalidParams("first: must be below last", {"field": "first"})
+
+
+WORKLOAD = Param("workload", "str", doc="A recording's name (system.record), or the absolute "
+                                        "path of a recording under tune.workload_roots.")
+PART = (Param("first", "float", required=False, default=0.0,
+              doc="Share of the recording where the part used starts."),
+        Param("last", "float", required=False, default=1.0,
+              doc="Share of the recording where it ends."),
+        Param("memory_budget", "int", required=False, nullable=True, min=1 << 20,
+              doc="Budget peak_memory is judged against (default tune.memory_budget)."))
 
 
 class TunePlugin(Plugin):
@@ -133,25 +147,14 @@ class TunePlugin(Plugin):
         return out
 
     # -- verbs ----------------------------------------------------------------------
-    @rpc("score",
-         Param("workload", "str", doc="A recording's name (system.record), or the absolute "
-                                      "path of a recording under tune.workload_roots."),
+    @rpc("score", WORKLOAD,
          Param("config", "map", required=False, default={},
                doc="Settings to measure, {\"workspace\": {policy, memory_capacity, "
                    "prefetch}}; unset ones are the running daemon's."),
-         Param("first", "float", required=False, default=0.0,
-               doc="Share of the recording where the measured part starts."),
-         Param("last", "float", required=False, default=1.0,
-               doc="Share of the recording where it ends."),
-         Param("memory_budget", "int", required=False, nullable=True, min=1 << 20,
-               doc="Budget peak_memory is judged against (default tune.memory_budget)."),
-         heavy=True, doc="The measured score of one configuration on a recorded workload.")
+         *PART, heavy=True, doc="The measured score of one configuration on a recorded workload.")
     async def score(self, workload: str, config: dict[str, Any], first: float, last: float,
                     memory_budget: int | None) -> dict[str, Any]:
-        _share("first", first)
-        _share("last", last)
-        if first >= last:
-            raise InvalidParams("first: must be below last", {"field": "first"})
+        _part(first, last)
         base = knobs.current(self.ctx.daemon_config)
         try:
             cand = knobs.from_config(config, base, policies())
@@ -163,18 +166,11 @@ class TunePlugin(Plugin):
         return {"config": cand.settings(), "memory_budget": budget, "accesses": len(f.keys),
                 "calls": f.calls, "weights": WEIGHTS, **got}
 
-    @rpc("run",
-         Param("workload", "str", doc="A recording's name (system.record), or the absolute "
-                                      "path of a recording under tune.workload_roots."),
+    @rpc("run", WORKLOAD,
          Param("budget", "int", required=False, nullable=True, min=1,
                doc="Most configurations measured (default and upper bound: "
                    "tune.max_evaluations)."),
-         Param("first", "float", required=False, default=0.0,
-               doc="Share of the recording where the part tuned on starts."),
-         Param("last", "float", required=False, default=1.0,
-               doc="Share of the recording where it ends."),
-         Param("memory_budget", "int", required=False, nullable=True, min=1 << 20,
-               doc="Budget peak_memory is judged against (default tune.memory_budget)."),
+         *PART,
          Param("seed", "int", required=False, default=0, min=0,
                doc="Which candidates a first rung too small for the grid samples."),
          heavy=True,
@@ -188,10 +184,7 @@ class TunePlugin(Plugin):
         if budget > cap:
             raise InvalidParams(f"budget: {budget} is above tune.max_evaluations ({cap})",
                                 {"field": "budget"})
-        _share("first", first)
-        _share("last", last)
-        if first >= last:
-            raise InvalidParams("first: must be below last", {"field": "first"})
+        _part(first, last)
         (f,) = await self._facts(workload, [(first, last)])
         limit = self._budget(memory_budget)
         now = knobs.current(self.ctx.daemon_config)
