@@ -12,15 +12,16 @@ import random
 from catalytic.client import Client
 
 rng = random.Random(7)
+weights = [1 / (k + 1) ** 1.2 for k in range(1000)]
 with Client() as c:
     c.call("system.record", {"action": "start", "name": "demo-tune"})
-    for i in range(1500):  # a hot set and a long tail; a miss is filled by a put
-        key = f"demo-tune/{min(int(rng.paretovariate(0.9)), 600)}"
-        if c.call("workspace.get", {"key": key}).get("data") is None:
-            c.call("workspace.put", {"key": key, "data": rng.randbytes(rng.randint(2_000, 30_000))})
+    for k in rng.choices(range(1000), weights, k=2000):  # a hot set and a long tail
+        key = f"demo-tune/{k}"
+        if c.call("workspace.get", {"key": key}).get("data") is None:  # a miss is filled
+            c.call("workspace.put", {"key": key, "data": rng.randbytes(8_000 + 32 * k)})
     out = c.call("system.record", {"action": "stop"})
     print(f"recorded {out['calls']} calls (method, key, bytes, latency; no payloads) to {out['path']}")
-    for k in range(1, 601):
+    for k in range(1000):
         c.call("workspace.delete", {"key": f"demo-tune/{k}"})
 PY
 

@@ -141,7 +141,7 @@ class TunePlugin(Plugin):
                 "capacities": sorted(set(objects.values()))})
             rows = {r["capacity"]: r for r in res["results"]}
             for c in group:
-                m = metrics(rows[objects[c]], c.memory_capacity, part, budget)
+                m = metrics(rows[objects[c]], c.memory_capacity, part, budget, f.working_set)
                 out[c] = {"score": weighted(m), "metrics": m, "hit_ratio":
                           rows[objects[c]]["hit_ratio"]}
         return out

@@ -13,8 +13,9 @@ those:
 - throughput: the recorded time of the workload with every repeat a hit, over the
   time with the candidate's hits and misses.
 - cpu_per_call: calls / (calls + prefetches issued): prefetching is extra work.
-- peak_memory: the memory tier's peak (its capacity, or the working set when that is
-  smaller) against the memory budget: 1 up to 75 % of it, 0 at the budget.
+- peak_memory: the memory tier's peak (its capacity, or the whole workload's working
+  set when that is smaller) against the memory budget: 1 up to 75 % of it, 0 at the
+  budget.
 - error_rate: 1 − the recorded errors per call.
 """
 
@@ -31,8 +32,12 @@ WEIGHTS = {"throughput": 0.2, "p99_latency": 0.2, "hit_ratio": 0.15, "peak_memor
 MEMORY_COMFORT = 0.75
 
 
-def metrics(row: dict[str, Any], capacity: int, f: Facts, budget: int) -> dict[str, float]:
-    """The metrics of one `workspace.simulate` row for a memory tier of `capacity` bytes."""
+def metrics(row: dict[str, Any], capacity: int, f: Facts, budget: int,
+            working_set: int | None = None) -> dict[str, float]:
+    """The metrics of one `workspace.simulate` row for a memory tier of `capacity` bytes.
+
+    `working_set` is what the tier would fill up to (default: `f`'s); a replay of the
+    start of a workload passes the whole workload's, since the tier keeps filling."""
     n = max(1, int(row["hits"]) + int(row["misses"]))
     hits, misses = int(row["hits"]), int(row["misses"])
     issued = int(row.get("prefetch_stats", {}).get("issued", 0))
@@ -41,7 +46,7 @@ def metrics(row: dict[str, Any], capacity: int, f: Facts, budget: int) -> dict[s
     p99 = f.miss_s if miss_share > 0.01 else f.hit_s
     best = f.other_s + repeats * f.hit_s + (n - repeats) * f.miss_s
     took = f.other_s + hits * f.hit_s + misses * f.miss_s
-    peak = min(capacity, f.working_set) / budget
+    peak = min(capacity, working_set or f.working_set) / budget
     out = {
         "throughput": best / took if took > 0 else 1.0,
         "p99_latency": f.hit_s / p99 if p99 > 0 else 1.0,
