@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import os
+from collections.abc import Callable
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
@@ -75,6 +76,7 @@ class TunePlugin(Plugin):
     async def start(self, ctx: PluginContext) -> None:
         self.ctx = ctx
         self.runs = 0
+        self.policies = await asyncio.to_thread(policies)  # reads entry points: not inline
 
     def stats(self) -> dict[str, Any]:
         return {"runs": self.runs}
@@ -102,21 +104,21 @@ class TunePlugin(Plugin):
             raise InvalidParams(f"workload: {workload!r} is not a file", {"field": "workload"})
         return path
 
-    async def _facts(self, workload: str, parts: list[tuple[float, float]]) -> list[Facts]:
-        def read() -> list[Facts]:
+    async def _facts(self, workload: str, first: float, last: float) -> Facts:
+        """The part [first, last) of the recording, read and checked in a thread."""
+        def read() -> Facts:
             path = self._path(workload)
             try:
                 w = load(path, int(self.ctx.config["max_calls"]))
             except (OSError, UnicodeDecodeError, WorkloadError) as e:
                 raise InvalidParams(f"workload: {workload!r} is not a usable recording ({e})",
                                     {"field": "workload"}) from None
-            out = [facts(w.part(a, b)) for a, b in parts]
-            for f in out:
-                if len(f.keys) < MIN_ACCESSES:
-                    raise InvalidParams(
-                        f"workload: {workload!r} has {len(f.keys)} cache accesses in the part "
-                        f"asked for; at least {MIN_ACCESSES} are needed", {"field": "workload"})
-            return out
+            f = facts(w.part(first, last))
+            if len(f.keys) < MIN_ACCESSES:
+                raise InvalidParams(
+                    f"workload: {workload!r} has {len(f.keys)} cache accesses in the part "
+                    f"asked for; at least {MIN_ACCESSES} are needed", {"field": "workload"})
+            return f
         return await asyncio.to_thread(read)
 
     def _budget(self, memory_budget: int | None) -> int:
@@ -124,26 +126,32 @@ class TunePlugin(Plugin):
                    or self.ctx.daemon_config.get("daemon", {}).get("memory_budget") or 1 << 30)
 
     # -- measuring ------------------------------------------------------------------
-    async def _measure(self, f: Facts, share: float, cands: list[Candidate],
-                       budget: int) -> dict[Candidate, dict[str, Any]]:
-        """Replay the first `share` of the workload's accesses under each candidate; one
-        `workspace.simulate` per prefetch setting and policy, capacities together."""
+    async def _measure(self, f: Facts, share: float, cands: list[Candidate], budget: int,
+                       progress: Callable[[int], None] | None = None
+                       ) -> dict[Candidate, dict[str, Any]]:
+        """Replay the first `share` of the workload's accesses under each candidate.
+
+        One `workspace.simulate` per prefetch setting when the candidates of that setting
+        are every policy × capacity pair (the first rung), else one per policy with its
+        capacities; `progress(n)` after each call with the candidates it measured."""
         keys = f.keys[:max(MIN_ACCESSES, int(len(f.keys) * share))]
         part = facts_of_prefix(f, len(keys))
-        groups: dict[tuple[bool, str], list[Candidate]] = {}
-        for c in cands:
-            groups.setdefault((c.prefetch, c.policy), []).append(c)
+
+        def objects(c: Candidate) -> int:
+            return max(1, int(c.memory_capacity / part.mean_size))
         out: dict[Candidate, dict[str, Any]] = {}
-        for (pre, policy), group in sorted(groups.items()):
-            objects = {c: max(1, int(c.memory_capacity / part.mean_size)) for c in group}
+        for group in calls_for(cands, objects):
             res = await self.ctx.call("workspace.simulate", {
-                "keys": keys, "policies": [policy], "prefetch": pre,
-                "capacities": sorted(set(objects.values()))})
-            rows = {r["capacity"]: r for r in res["results"]}
+                "keys": keys, "policies": sorted({c.policy for c in group}),
+                "prefetch": group[0].prefetch,
+                "capacities": sorted({objects(c) for c in group})})
+            rows = {(r["policy"], r["capacity"]): r for r in res["results"]}
             for c in group:
-                m = metrics(rows[objects[c]], c.memory_capacity, part, budget, f.working_set)
-                out[c] = {"score": weighted(m), "metrics": m, "hit_ratio":
-                          rows[objects[c]]["hit_ratio"]}
+                row = rows[c.policy, objects(c)]
+                m = metrics(row, c.memory_capacity, part, budget, f.working_set)
+                out[c] = {"score": weighted(m), "metrics": m, "hit_ratio": row["hit_ratio"]}
+            if progress is not None:
+                progress(len(group))
         return out
 
     # -- verbs ----------------------------------------------------------------------
@@ -157,10 +165,10 @@ class TunePlugin(Plugin):
         _part(first, last)
         base = knobs.current(self.ctx.daemon_config)
         try:
-            cand = knobs.from_config(config, base, policies())
+            cand = knobs.from_config(config, base, self.policies)
         except ValueError as e:
             raise InvalidParams(str(e), {"field": "config"}) from None
-        (f,) = await self._facts(workload, [(first, last)])
+        f = await self._facts(workload, first, last)
         budget = self._budget(memory_budget)
         got = (await self._measure(f, 1.0, [cand], budget))[cand]
         return {"config": cand.settings(), "memory_budget": budget, "accesses": len(f.keys),
@@ -185,25 +193,32 @@ class TunePlugin(Plugin):
             raise InvalidParams(f"budget: {budget} is above tune.max_evaluations ({cap})",
                                 {"field": "budget"})
         _part(first, last)
-        (f,) = await self._facts(workload, [(first, last)])
+        f = await self._facts(workload, first, last)
         limit = self._budget(memory_budget)
         now = knobs.current(self.ctx.daemon_config)
-        grid = knobs.grid(policies(), knobs.capacities(f.working_set, limit, now.memory_capacity))
+        caps = knobs.capacities(f.working_set, limit, now.memory_capacity)
+        grid = knobs.grid(self.policies, caps)
         rung = search.first_rung(grid, budget, now, seed)
         total = search.evaluations(len(rung))
         done = 0
         measured: dict[Candidate, dict[str, Any]] = {}
         for i, share in enumerate(search.RUNGS):
-            call.progress(done, total, f"rung {i + 1}/{len(search.RUNGS)}: {len(rung)} "
-                                       f"configurations on {share:.0%} of the workload")
-            measured = await self._measure(f, share, rung, limit)
-            done += len(rung)
+            what = (f"rung {i + 1}/{len(search.RUNGS)}: {len(rung)} configurations on "
+                    f"{share:.0%} of the workload")
+            call.progress(done, total, what)
+
+            def step(n: int, what: str = what) -> None:
+                nonlocal done
+                done += n
+                call.progress(done, total, what)
+            measured = await self._measure(f, share, rung, limit, step)
             if i + 1 < len(search.RUNGS):
                 rung = search.survivors({c: m["score"] for c, m in measured.items()})
         call.progress(done, total, "measuring the running configuration")
         if now not in measured:
             measured.update(await self._measure(f, 1.0, [now], limit))
             done += 1
+            total += 1
         best = search.survivors({c: m["score"] for c, m in measured.items()})[0]
         if measured[best]["score"] <= measured[now]["score"]:
             best = now
@@ -224,6 +239,23 @@ class TunePlugin(Plugin):
                 "changes": proposal.changes(settings, running),
                 "diff": proposal.diff(settings, running),
                 "proposal": str(path), "apply": "catalytic config apply"}
+
+
+def calls_for(cands: list[Candidate], objects: Callable[[Candidate], int]
+              ) -> list[list[Candidate]]:
+    """The candidates grouped into `workspace.simulate` calls (see `_measure`)."""
+    calls: list[list[Candidate]] = []
+    for pre in (False, True):
+        same = [c for c in cands if c.prefetch == pre]
+        pairs = {(c.policy, objects(c)) for c in same}
+        pols = {c.policy for c in same}
+        caps = {objects(c) for c in same}
+        if same and len(pairs) == len(pols) * len(caps):
+            calls.append(same)
+            continue
+        for pol in sorted(pols):
+            calls.append([c for c in same if c.policy == pol])
+    return calls
 
 
 def facts_of_prefix(f: Facts, n: int) -> Facts:
