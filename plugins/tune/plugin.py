@@ -12,7 +12,6 @@ from __future__ import annotations
 import asyncio
 import os
 from collections.abc import Callable
-from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
@@ -28,13 +27,16 @@ MIN_ACCESSES = 20
 """Fewer cache accesses than this measure nothing worth tuning on."""
 
 
-@lru_cache(maxsize=1)
 def policies() -> tuple[str, ...]:
-    """The workspace's policies, as its settings declare them."""
-    for s in installed_schema().get(knobs.SECTION, ()):
-        if s.key == "policy" and s.choices:
-            return tuple(str(c) for c in s.choices)
-    return ()
+    """The workspace's policies, as its settings declare them; RuntimeError when the
+    settings tuning changes are not all declared (the plugin then fails to start, with
+    this reason, rather than propose keys the daemon would refuse)."""
+    declared = {s.key: s for s in installed_schema().get(knobs.SECTION, ())}
+    missing = [k for k in knobs.KEYS if k not in declared]
+    if missing:
+        raise RuntimeError(f"tune needs the settings {knobs.SECTION}."
+                           f"{{{', '.join(missing)}}}, which no installed plugin declares")
+    return tuple(str(c) for c in declared["policy"].choices or ())
 
 
 def _part(first: float, last: float) -> None:
