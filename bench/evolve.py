@@ -1,9 +1,8 @@
-"""evolve benchmark: quality and speed against pymoo and DEAP, islands, ask/tell, autotune.
+"""evolve benchmark: quality and speed against pymoo and DEAP, islands, ask/tell.
 
 Everything runs side by side in this one run on this machine. Ends with:
 
     evolve: zdt_hv_vs_pymoo=.. dtlz2_nsga3_vs_pymoo=.. speed_vs_pymoo=.. island_speedup=..
-            autonomy_heldout=.. autonomy_gens=..
 
 (one line). Usage: .venv/bin/python bench/evolve.py [--seeds 5] [--quick]
 """
@@ -29,22 +28,6 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 import evolve_baselines as bl
 
 from catalytic.plugins.evolve.algorithms import Algorithm
-from catalytic.plugins.evolve.autotune.metrics import Reference
-from catalytic.plugins.evolve.autotune.model import Costs, Knobs
-from catalytic.plugins.evolve.autotune.tuner import (
-    Judge,
-    Search,
-    evaluate,
-    evaluate_chunk,
-    generations_to,
-    key_of,
-    knobs_of,
-    plan,
-    strided,
-    unstrided,
-    validate_chunk,
-)
-from catalytic.plugins.evolve.autotune.workload import synthetic
 from catalytic.plugins.evolve.cmaes import CmaEs
 from catalytic.plugins.evolve.hypervolume import hypervolume
 from catalytic.plugins.evolve.islands import Evaluator, migrate, run_epoch
@@ -257,57 +240,6 @@ def ask_tell(generations: int = 30) -> float:
     return over
 
 
-def autotune(quick: bool, workload_seed: int = 1) -> dict[str, Any]:
-    print("\n-- 6. autotune (population 100, 17 generations, synthetic workload "
-          f"seed {workload_seed}, cost model)")
-    calls = synthetic(6000 if quick else 20_000, seed=workload_seed)
-    p = plan(len(calls), 0.3)
-    costs = Costs(cores=2, memory_budget=256 << 20)
-    judge = Judge.of(calls, p, costs)
-    held = Reference.of(calls, costs, p.cut)
-    default = Knobs()
-    search = Search(population=100, seed=0, start=default)
-    heldout: dict[tuple[Any, ...], float] = {}
-    by_gen: list[float] = []
-
-    def on_generation(g: int, pick: dict[str, Any]) -> None:
-        # reporting only: the held-out score never feeds back into the search
-        k = key_of(pick)
-        if k not in heldout:
-            heldout[k] = evaluate(calls, held, costs, knobs_of(pick), None, p.cut)[0]
-        by_gen.append(heldout[k])
-
-    with ProcessPoolExecutor(2, mp_context=get_context("fork")) as pool:
-        def spread(fn: Any, rows: list[Any]) -> list[Any]:
-            futs = [pool.submit(fn, part, judge) for part in strided(rows, 2)]
-            return unstrided([f.result() for f in futs], len(rows), 2)
-
-        def score(parts: list[list[dict[str, Any]]]) -> list[list[list[float]]]:
-            futs = [pool.submit(evaluate_chunk, part, judge) for part in parts]
-            return [f.result() for f in futs]
-
-        pick = search.run(17, score, lambda rows: spread(validate_chunk, rows), 2,
-                          on_generation)
-    best = knobs_of(pick)
-    d_h = evaluate(calls, held, costs, default, None, p.cut)
-    b_h = evaluate(calls, held, costs, best, None, p.cut)
-    gens = generations_to(by_gen, 0.955)
-    print(f"search windows {list(p.windows)}, validation {p.validation}, held out "
-          f"[{p.cut}, {len(calls)}); footprint growth forecast to the coming period: "
-          f"{[round(c.growth, 3) for c in judge.costs]} (search), "
-          f"{judge.validation_costs.growth:.3f} (validation)")
-    print(f"fitness (worst search window) by generation: {[round(h, 4) for h in search.history]}")
-    print("validation score of the pick by generation: "
-          f"{[round(search.validation_of(r), 4) for r in search.picks]}")
-    print(f"held-out score of the pick by generation: {[round(h, 4) for h in by_gen]}")
-    print(f"generations until the pick reaches 0.955 on the held-out part: {gens}")
-    print(f"held-out score: default {d_h[0]:.4f} -> tuned {b_h[0]:.4f} (target ≥ 0.955)")
-    for m in d_h[1]:
-        print(f"  {m:<14} {d_h[1][m]:.3f} -> {b_h[1][m]:.3f}")
-    print(f"tuned knobs: {best.to_map()}")
-    return {"heldout": b_h[0], "default": d_h[0], "gens": gens, "knobs": best.to_map()}
-
-
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--seeds", type=int, default=5)
@@ -316,8 +248,6 @@ def main() -> None:
                     help="run only section 1 (e.g. with --seeds 20)")
     ap.add_argument("--only-speed", action="store_true", help="run only section 2")
     ap.add_argument("--only-ask-tell", action="store_true", help="run only section 5")
-    ap.add_argument("--only-autotune", type=int, nargs="*", default=None, metavar="SEED",
-                    help="run only section 6, on these synthetic workload seeds (default 1)")
     args = ap.parse_args()
     seeds = 2 if args.quick else args.seeds
     if args.only_quality:
@@ -329,23 +259,16 @@ def main() -> None:
     if args.only_ask_tell:
         ask_tell()
         return
-    if args.only_autotune is not None:
-        for ws in args.only_autotune or [1]:
-            autotune(args.quick, ws)
-        return
     print(f"evolve benchmark on {os.cpu_count()} CPUs (shared machine; ratios matter)")
     q = quality(seeds)
     sp = speed()
     isl = islands()
     so = single_objective()
     at = ask_tell()
-    au = autotune(args.quick)
     zdt = min(q["zdt_ratio"])
-    gens = au["gens"] if au["gens"] is not None else "none"
     print(f"\nevolve: zdt_hv_vs_pymoo={zdt:.4f} dtlz2_nsga3_vs_pymoo={q['dtlz2']:.4f} "
           f"speed_vs_pymoo={sp['vs_pymoo']:.3f} "
-          f"island_speedup={isl['1 ms sleep objective']:.2f}/{isl['1 ms CPU objective']:.2f} "
-          f"autonomy_heldout={au['heldout']:.4f} autonomy_gens={gens}")
+          f"island_speedup={isl['1 ms sleep objective']:.2f}/{isl['1 ms CPU objective']:.2f}")
     del so, at
 
 

@@ -5,7 +5,7 @@ set -uo pipefail
 cd "$(dirname "$0")/.."
 out=$(mktemp -d)
 status=0
-for bench in ipc workspace prd evolve testrun space monitor distributed_bench mcp; do
+for bench in ipc workspace prd evolve tune testrun space monitor distributed_bench mcp; do
   [ -f "bench/$bench.py" ] || continue
   printf '\n\033[1m== bench/%s.py\033[0m\n' "$bench"
   if ! python "bench/$bench.py" 2>&1 | tee "$out/$bench.log"; then status=1; fi

@@ -21,7 +21,8 @@ from catalytic.client.commands import (
 )
 from catalytic.client.errors import DaemonNotRunning, ProtocolMismatch, RpcError
 
-COMMAND_MODULES = ("core", "workspace", "prd", "evolve", "testrun", "space", "monitor", "mcp")
+COMMAND_MODULES = ("core", "workspace", "prd", "evolve", "testrun", "space", "monitor", "tune",
+                   "mcp")
 
 
 def parser() -> argparse.ArgumentParser:

@@ -106,6 +106,10 @@ def coerce(section: str, setting: Setting, value: Any, where: str) -> Any:
     return value
 
 
+MOVED = {("evolve", "workload_roots"): "[tune] workload_roots"}
+"""Settings that moved to another section: a file that still sets one is told where."""
+
+
 def defaults(schema: Schema) -> Config:
     values = {sec: {s.key: s.default for s in settings} for sec, settings in schema.items()}
     sources = {sec: dict.fromkeys(keys, "default") for sec, keys in values.items()}
@@ -121,6 +125,9 @@ def _apply(cfg: Config, schema: Schema, section: str, key: str, value: Any, wher
         raise ConfigFieldError(f"{section}.{key}", value, where,
                                "a key of a known section: " + ", ".join(sorted(schema)))
     settings = {s.key: s for s in schema[section]}
+    if (section, key) in MOVED:
+        raise ConfigError(f"{section}.{key} ({where}) moved to {MOVED[section, key]}; "
+                          "set it there")
     if key not in settings:
         raise ConfigFieldError(f"{section}.{key}", value, where,
                                f"a key of [{section}]: " + ", ".join(sorted(settings)))

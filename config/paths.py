@@ -51,10 +51,17 @@ def status_path(sock: Path) -> Path:
 
 def recording_path(state: Path, name: str) -> Path | None:
     """Where `system.record` saves the recording `name` under the daemon's state folder,
-    and `evolve.autotune` finds it; None when `name` is not letters, digits, - or _."""
+    and `tune` finds it; None when `name` is not letters, digits, - or _."""
     if not name.replace("-", "").replace("_", "").isalnum():
         return None
     return state / "workloads" / f"{name}.jsonl"
+
+
+def recordings_dir(plugin_state: Path) -> Path:
+    """The folder of `system.record`'s recordings, seen from a plugin's own state folder:
+    the daemon gives each plugin `<state>/<plugin>`, and keeps recordings in
+    `<state>/workloads`."""
+    return plugin_state.parent / "workloads"
 
 
 def default_config_path() -> Path:

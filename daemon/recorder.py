@@ -1,6 +1,7 @@
 """Workload recording: a bounded log of calls (method, key, sizes, latency), never payloads.
 
-`system.record` starts and stops it; `evolve.autotune` replays what it saved.
+`system.record` starts and stops it; the `tune` plugin replays what it saved
+(`tune.run`, `tune.score`) to measure candidate settings.
 Only calls the dispatcher accepted are recorded (a call refused by validation
 never reaches it), keys longer than MAX_KEY_CHARS are cut, and the log stops
 growing at `max_bytes` (counted as the JSON lines it will save), so a peer

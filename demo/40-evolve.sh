@@ -1,7 +1,6 @@
 #!/usr/bin/env bash
-# evolve: a short ZDT1 study over the socket (with its hypervolume), a client-side
-# ask/tell loop, and short autotunes of the daemon's own knobs (on a cost model), one on a
-# workload the daemon recorded.
+# evolve: a short ZDT1 study over the socket (with its hypervolume) and a client-side
+# ask/tell loop.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 say() { printf '\n\033[1m== %s\033[0m\n' "$*"; }
@@ -40,28 +39,3 @@ with Client() as c:
     print("best after 400 evaluations:", best["genes"], "loss %.5f" % best["values"][0])
     c.call("evolve.delete", {"study": study.id})
 PY
-
-say "catalytic evolve autotune --calls 6000 --population 20 --generations 4 --memory-budget-mib 256 (a short one)"
-catalytic evolve autotune --calls 6000 --population 20 --generations 4 --memory-budget-mib 256
-
-say "record a workload while a client works (system.record), then autotune on the recording"
-python - <<'PY'
-import random
-from catalytic.client import Client
-
-rng = random.Random(7)
-with Client() as c:
-    c.call("system.record", {"action": "start", "name": "demo-evolve"})
-    for i in range(400):  # a hot set, a long tail, and some writes
-        key = f"demo-evolve/{min(int(rng.paretovariate(1.2)), 150)}"
-        if i < 40 or rng.random() < 0.1:
-            c.call("workspace.put", {"key": key, "data": rng.randbytes(rng.randint(2_000, 60_000))})
-        else:
-            c.call("workspace.get", {"key": key})
-    out = c.call("system.record", {"action": "stop"})
-    print(f"recorded {out['calls']} calls (method, key, bytes, latency; no payloads) to {out['path']}")
-    for k in range(1, 151):
-        c.call("workspace.delete", {"key": f"demo-evolve/{k}"})
-PY
-say "catalytic evolve autotune --workload demo-evolve --population 20 --generations 4 --memory-budget-mib 256"
-catalytic evolve autotune --workload demo-evolve --population 20 --generations 4 --memory-budget-mib 256

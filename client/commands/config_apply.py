@@ -1,8 +1,8 @@
 """`catalytic config apply [PROPOSAL]`: install a proposed configuration into the user's file.
 
-`evolve.autotune {apply: true}` writes its proposal only inside the daemon's
-state directory (`<state>/evolve/proposal.toml`); the daemon never writes the
-user's configuration. This command merges the proposal's settings into the
+`tune.run` (`catalytic tune`) writes its proposal only inside the daemon's
+state directory (`<state>/tune/proposal.toml`, the default here); the daemon never
+writes the user's configuration. This command merges the proposal's settings into the
 user config (comments and layout kept, by tomlkit), validates the result with
 the daemon's settings model, keeps the previous file as `<name>.bak`, replaces
 the file atomically and prints the diff. `--dry-run` prints the diff only.
@@ -22,13 +22,13 @@ from typing import Any
 from catalytic.client.commands import EXIT_ERROR, EXIT_OK, EXIT_USAGE, CliContext
 from catalytic.config.paths import state_dir, user_config_path
 
-PROPOSAL = Path("evolve") / "proposal.toml"
-"""Where evolve.autotune saves its proposal, under the daemon's state directory."""
+PROPOSAL = Path("tune") / "proposal.toml"
+"""Where tune.run saves its proposal, under the daemon's state directory."""
 
 
 def register(config_verbs: Any) -> None:
     """Add `apply` to the verbs of `catalytic config` (core.py makes that parser)."""
-    a = config_verbs.add_parser("apply", help="merge a proposal (evolve.autotune with apply) into "
+    a = config_verbs.add_parser("apply", help="merge a proposal (catalytic tune) into "
                                        "the user config: validated, a .bak kept, diff shown")
     a.add_argument("proposal", nargs="?", type=Path, default=None,
                    help=f"proposal file (default: <state dir>/{PROPOSAL})")
@@ -103,7 +103,7 @@ def run_apply(args: argparse.Namespace, cli: CliContext) -> int:
     try:
         proposal = tomllib.loads(proposal_path.read_text())
     except FileNotFoundError:
-        cli.err.print(f"no proposal at {proposal_path} (evolve.autotune with apply writes one)",
+        cli.err.print(f"no proposal at {proposal_path} (`catalytic tune` writes one)",
                       markup=False)
         return EXIT_USAGE
     except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as e:

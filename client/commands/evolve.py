@@ -1,9 +1,8 @@
-"""`catalytic evolve ...`: run built-in problems, inspect studies, autotune the daemon.
+"""`catalytic evolve ...`: run built-in problems, inspect studies.
 
     catalytic evolve run zdt1 --generations 250
     catalytic evolve status ID
     catalytic evolve pareto ID [--plot out.svg]
-    catalytic evolve autotune [--apply]      (then: catalytic config apply)
 """
 
 from __future__ import annotations
@@ -16,7 +15,7 @@ from catalytic.client.commands import EXIT_OK, CliContext
 
 
 def register(sub: Any) -> None:
-    p = sub.add_parser("evolve", help="multi-objective evolution studies and autotuning")
+    p = sub.add_parser("evolve", help="multi-objective evolution studies")
     verbs = p.add_subparsers(dest="evolve_command", required=True, metavar="VERB")
 
     r = verbs.add_parser("run", help="evolve a built-in problem on the daemon")
@@ -44,22 +43,6 @@ def register(sub: Any) -> None:
 
     ls = verbs.add_parser("list", help="every study")
     ls.set_defaults(func=run_list)
-
-    at = verbs.add_parser("autotune", help="tune the daemon's knobs on a replayed workload")
-    at.add_argument("--workload", default="synthetic",
-                    help="'synthetic', a recording's name (system.record) or a JSON-lines file")
-    at.add_argument("--calls", type=int, default=20_000)
-    at.add_argument("--population", type=int, default=100)
-    at.add_argument("--generations", type=int, default=17)
-    at.add_argument("--seed", type=int, default=0)
-    at.add_argument("--windows", type=int, default=3,
-                    help="search windows each candidate is scored on (at most)")
-    at.add_argument("--memory-budget-mib", type=int, default=None,
-                    help="budget the model judges against (default: daemon.memory_budget)")
-    at.add_argument("--apply", action="store_true",
-                    help="save the winner as a proposal in the daemon's state directory "
-                         "(install it with `catalytic config apply`)")
-    at.set_defaults(func=run_autotune)
 
 
 def _fmt(v: Any) -> str:
@@ -158,39 +141,5 @@ def run_pareto(args: argparse.Namespace, cli: CliContext) -> int:
         con.print(f"{len(res['front'])} points; hypervolume {res['hypervolume']}")
         if args.plot:
             con.print(f"plot written to {args.plot}")
-    cli.emit(res, human)
-    return EXIT_OK
-
-
-def run_autotune(args: argparse.Namespace, cli: CliContext) -> int:
-    params: dict[str, Any] = {"workload": args.workload, "calls": args.calls,
-                              "population": args.population, "generations": args.generations,
-                              "seed": args.seed, "apply": args.apply,
-                              "windows": args.windows}
-    if args.memory_budget_mib:
-        params["memory_budget"] = args.memory_budget_mib << 20
-    res = cli.call("evolve.autotune", params)
-
-    def human(con: Any) -> None:
-        cur, best = res["current"], res["best"]
-        src = res["workload"]
-        skipped = ", ".join(f"{n} {why}" for why, n in src["skipped"].items())
-        con.print(f"workload: {src['source']}" + (f" (skipped: {skipped})" if skipped else ""))
-        con.print(f"{res['calls']} calls ({res['held_out_calls']} held out), "
-                  f"memory budget {res['memory_budget'] >> 20} MiB, {res['cores']} cores; "
-                  f"{res['generations_run']} generations (scores from a cost model)")
-        for label, part in (("current config", cur), ("chosen config ", best)):
-            con.print(f"autonomy score, {label}: search windows {part['score']:.4f}, "
-                      f"validation {part['validation_score']:.4f}, "
-                      f"held-out {part['heldout_score']:.4f}")
-        for m, v in best["heldout_metrics"].items():
-            con.print(f"  {m:<14} {cur['heldout_metrics'][m]:.3f} -> {v:.3f}")
-        con.print("best knobs: " + ", ".join(f"{k}={_fmt(v)}"
-                                             for k, v in best["knobs"].items()))
-        if "proposal" in res:
-            a = res["proposal"]
-            con.print(f"proposal written to {a['path']}; install it with: {a['install']} "
-                      f"(not settings of this daemon: {', '.join(a['skipped']) or 'none'})",
-                      markup=False)
     cli.emit(res, human)
     return EXIT_OK

@@ -27,7 +27,6 @@ from catalytic.plugins.base import (
     TooLarge,
     rpc,
 )
-from catalytic.plugins.evolve.autotune_rpc import AutotuneMixin
 from catalytic.plugins.evolve.calls import (
     ask_is_heavy,
     ask_job,
@@ -88,7 +87,7 @@ CHART_POINTS = 500
 """Generations of the latest study published for the dashboard's convergence chart."""
 
 
-class EvolvePlugin(AutotuneMixin, Plugin):
+class EvolvePlugin(Plugin):
     name = "evolve"
     version = "0.1.0"
     settings = (
@@ -108,9 +107,6 @@ class EvolvePlugin(AutotuneMixin, Plugin):
         Setting("max_studies", "int", 1000, "Studies kept before evolve.create refuses.",
                 min=1),
         Setting("max_population", "int", 10000, "Largest population per island.", min=4),
-        Setting("workload_roots", "path_list", [],
-                "Folders evolve.autotune may read a workload file from, by absolute path "
-                "(recordings of system.record are always readable by name)."),
     )
 
     async def start(self, ctx: PluginContext) -> None:
