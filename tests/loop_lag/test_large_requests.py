@@ -1,0 +1,112 @@
+"""Large request frames are decoded off the loop, and still decoded right.
+
+A frame past `LARGE_FRAME_BYTES` is handed to a thread (daemon/large_frame.py):
+the value must arrive intact, messages sent right after it in the same write
+must be answered in order, a broken or oversized large frame must be refused
+naming its msgid, and `system.ping` on another connection must keep answering
+while 32 MiB requests arrive.
+"""
+
+from __future__ import annotations
+
+import gc
+from collections.abc import Callable
+from typing import Any
+
+import loop_lag_scenarios as sc
+import msgpack
+from test_loop_lag import check
+
+from catalytic.daemon.large_frame import LARGE_FRAME_BYTES
+
+from wire import Raw
+
+MakeDaemon = Callable[..., Any]
+
+
+def pattern(n: int, seed: int) -> bytes:
+    return bytes((i * 7 + seed) & 0xFF for i in range(256)) * (n // 256)
+
+
+def workspace(make_daemon: MakeDaemon, **limits: Any) -> Any:
+    return make_daemon({"daemon": {"plugins": ["workspace"], "workers": 1},
+                        **({"limits": limits} if limits else {})})
+
+
+def test_large_values_arrive_intact_and_what_follows_is_answered(
+        make_daemon: MakeDaemon) -> None:
+    d = workspace(make_daemon)
+    big = [pattern(3 * LARGE_FRAME_BYTES + 512 * i, i) for i in range(3)]
+    raw = Raw(d.socket, timeout=120)
+    # three large puts and pings between them in one write: the frames after each large
+    # one arrive while it is decoded, and must be read from where it ended
+    stream = b"".join(
+        msgpack.packb([0, 10 + i, "workspace.put",
+                       [{"key": f"big/{i}", "data": value, "codec": "none"}]], use_bin_type=True)
+        + msgpack.packb([0, 100 + i, "system.ping", []])
+        for i, value in enumerate(big))
+    raw.send(stream)
+    answers = {}
+    for _ in range(6):
+        msg = raw.recv()
+        assert msg is not None, answers
+        answers[msg[1]] = msg
+    assert sorted(answers) == [10, 11, 12, 100, 101, 102]
+    for i in range(3):
+        assert answers[10 + i][2] is None, answers[10 + i]
+        assert answers[100 + i][2] is None
+    raw.close()
+    with d.client(timeout=120) as c:
+        for i, value in enumerate(big):
+            assert c.call("workspace.get", {"key": f"big/{i}"})["data"] == value
+        assert c.call("system.ping") is not None
+
+
+def test_a_large_frame_sent_in_small_pieces_is_decoded(make_daemon: MakeDaemon) -> None:
+    d = workspace(make_daemon)
+    value = pattern(2 * LARGE_FRAME_BYTES, 3)
+    frame = msgpack.packb([0, 7, "workspace.put", [{"key": "pieces", "data": value}]],
+                          use_bin_type=True)
+    raw = Raw(d.socket, timeout=60)
+    for at in range(0, len(frame), 100_003):
+        raw.send(frame[at:at + 100_003])
+    msg = raw.recv()
+    assert msg[1] == 7 and msg[2] is None, msg
+    raw.send(msgpack.packb([0, 8, "workspace.get", [{"key": "pieces"}]], use_bin_type=True))
+    got = raw.recv()
+    assert got[1] == 8 and got[3]["data"] == value
+    raw.close()
+
+
+def test_a_broken_large_frame_is_refused_naming_its_msgid(make_daemon: MakeDaemon) -> None:
+    d = workspace(make_daemon)
+    bad = b"\xff" * (2 * LARGE_FRAME_BYTES)  # not UTF-8, sent as a str
+    head = b"\x94" + msgpack.packb(0) + msgpack.packb(41) + msgpack.packb("workspace.put")
+    body = b"\x91\x81" + msgpack.packb("data") + b"\xdb" + len(bad).to_bytes(4, "big") + bad
+    raw = Raw(d.socket, timeout=60)
+    raw.send(head + body)
+    msg = raw.recv()
+    assert msg[1] == 41 and msg[2]["code"] == -32700, msg
+    assert "UTF-8" in msg[2]["message"]
+    assert raw.closed_by_peer()
+    with d.client() as c:  # the daemon goes on for everyone else
+        assert c.call("system.ping") is not None
+
+
+def test_a_too_large_frame_is_refused_as_too_large(make_daemon: MakeDaemon) -> None:
+    d = workspace(make_daemon, max_message_bytes=4 * LARGE_FRAME_BYTES)
+    value = pattern(6 * LARGE_FRAME_BYTES, 1)
+    raw = Raw(d.socket, timeout=60)
+    try:
+        raw.send(msgpack.packb([0, 42, "workspace.put", [{"data": value}]], use_bin_type=True))
+    except (BrokenPipeError, ConnectionResetError):
+        pass  # closed before everything was sent: the answer is still readable
+    msg = raw.recv()
+    assert msg[1] == 42 and "max_message_bytes" in msg[2]["message"], msg
+    assert gc.isenabled()
+
+
+def test_large_requests_keep_loop_free(make_daemon: MakeDaemon) -> None:
+    d = workspace(make_daemon)
+    with d.client(timeout=300) as c:
+        check(sc.run(d.socket, "large request", sc.large_requests(c, mib=32, times=4)))
