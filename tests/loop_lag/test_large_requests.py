@@ -3,8 +3,7 @@
 A frame past `LARGE_FRAME_BYTES` is handed to a thread (daemon/large_frame.py):
 the value must arrive intact, messages sent right after it in the same write
 must be answered in order, a broken or oversized large frame must be refused
-naming its msgid, and `system.ping` on another connection must keep answering
-while 32 MiB requests arrive.
+naming its msgid. (`system.ping` while 32 MiB requests arrive: test_loop_lag.py.)
 """
 
 from __future__ import annotations
@@ -13,9 +12,7 @@ import gc
 from collections.abc import Callable
 from typing import Any
 
-import loop_lag_scenarios as sc
 import msgpack
-from test_loop_lag import check
 
 from catalytic.daemon.large_frame import LARGE_FRAME_BYTES
 
@@ -104,9 +101,3 @@ def test_a_too_large_frame_is_refused_as_too_large(make_daemon: MakeDaemon) -> N
     msg = raw.recv()
     assert msg[1] == 42 and "max_message_bytes" in msg[2]["message"], msg
     assert gc.isenabled()
-
-
-def test_large_requests_keep_loop_free(make_daemon: MakeDaemon) -> None:
-    d = workspace(make_daemon)
-    with d.client(timeout=300) as c:
-        check(sc.run(d.socket, "large request", sc.large_requests(c, mib=32, times=4)))
