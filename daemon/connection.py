@@ -261,8 +261,7 @@ class Connection(asyncio.Protocol):
         if pending <= 0:
             self.partial_since = None
             self.head, self.head_at = b"", -1
-            if self.tail:
-                self.tail = []
+            self.tail.clear()
             return
         self._capture_head(data, start_of_chunk, self.boundary)
         self._trim_tail()
