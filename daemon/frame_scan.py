@@ -15,12 +15,17 @@ from __future__ import annotations
 import bisect
 import os
 import struct
+import time
 from typing import Any
 
 import msgpack
 
 LONG_VALUE_BYTES = 64 << 10
 """A bin or str at least this long is copied without the GIL, not by msgpack."""
+STEP_BYTES = 64 << 10
+"""The skeleton is decoded this many bytes at a time, the GIL offered between steps."""
+STEP_HEADERS = 4096
+"""Headers walked between two offers of the GIL (a frame of many small values)."""
 _PLACEHOLDER = 127
 """The ext type code of a long value's stand-in in the skeleton (with a per-frame nonce)."""
 
@@ -50,6 +55,7 @@ class FrameScan:
         """(header offset, payload offset, payload end, "bin" or "str") of each long value."""
         self.end = -1
         self.max_value_bytes = max_value_bytes
+        self.walked = 0
 
     def add(self, chunk: bytes) -> bool:
         """Keep one more chunk; True once the message is complete (`end` is then set)."""
@@ -97,6 +103,9 @@ class FrameScan:
             if kind in ("bin", "str") and payload >= LONG_VALUE_BYTES:
                 self.long.append((pos, pos + head, pos + head + payload, kind))
             self.pos = pos + head + payload
+            self.walked += 1
+            if not self.walked % STEP_HEADERS:
+                time.sleep(0)  # let a waiting event loop take the GIL now
             stack[-1] -= 1
             if children:
                 stack.append(children)
@@ -149,6 +158,14 @@ class FrameScan:
                 return values[int.from_bytes(data[8:], "big")]
             return msgpack.ExtType(code, data)
 
+        # fed in steps: msgpack builds the values of each step as it arrives, so no single
+        # call holds the GIL for a whole frame of small values
         unpacker = msgpack.Unpacker(**options, ext_hook=ext_hook)
-        unpacker.feed(b"".join(skeleton))
-        return unpacker.unpack()
+        whole = memoryview(b"".join(skeleton))
+        for at in range(0, len(whole), STEP_BYTES):
+            unpacker.feed(whole[at:at + STEP_BYTES])
+            try:
+                return unpacker.unpack()
+            except msgpack.OutOfData:
+                time.sleep(0)
+        return unpacker.unpack()  # raises what an incomplete frame raises
