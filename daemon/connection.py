@@ -16,6 +16,7 @@ import os
 import socket
 import struct
 import time
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import msgpack
@@ -242,20 +243,7 @@ class Connection(asyncio.Protocol):
         if self.closed or self.session.blocked:
             return
         limits = self.state.limits
-        self.batch = []
-        unpacker = self.unpacker
-        try:
-            self.boundary = self.state.dispatcher.serve(self.session, unpacker, self.tell,
-                                                        self.batch, self.flush, self.boundary)
-        except FrameError as exc:
-            self._capture_head(data, start_of_chunk, exc.boundary)
-            self._broken(exc.cause)
-            return
-        finally:
-            if self.batch is not None:
-                self.flush()
-            self.batch = None
-        if self.closed:
+        if not self._serve(self.unpacker, self.tell, data, start_of_chunk) or self.closed:
             return
         pending = self.fed - self.boundary
         if pending <= 0:
@@ -278,6 +266,24 @@ class Connection(asyncio.Protocol):
                                     self._large_done)
             self.unpacker = self.new_unpacker()  # frees the old buffer; fed again after
             self.tail = []
+
+    def _serve(self, messages: Iterator[Any], tell: Callable[[], int], data: bytes = b"",
+               start_of_chunk: int = -1) -> bool:
+        """Answer what `messages` yields (answers of one read in one write); False when
+        the stream broke there (then answered and closed)."""
+        self.batch = []
+        try:
+            self.boundary = self.state.dispatcher.serve(self.session, messages, tell,
+                                                        self.batch, self.flush, self.boundary)
+        except FrameError as exc:
+            self._capture_head(data, start_of_chunk, exc.boundary)
+            self._broken(exc.cause)
+            return False
+        finally:
+            if self.batch is not None:
+                self.flush()
+            self.batch = None
+        return True
 
     def _trim_tail(self) -> None:
         """Drop the chunks (and the part of the first) before `boundary`."""
@@ -309,18 +315,8 @@ class Connection(asyncio.Protocol):
         if error is not None:
             self._broken(error)
             return
-        self.batch = []
-        try:
-            self.boundary = self.state.dispatcher.serve(
-                self.session, iter((message,)), lambda: large.end, self.batch, self.flush,
-                self.boundary)
-        except FrameError as exc:
-            self._broken(exc.cause)
+        if not self._serve(iter((message,)), lambda: large.end):
             return
-        finally:
-            if self.batch is not None:
-                self.flush()
-            self.batch = None
         rest = large.rest()
         self.head, self.head_at, self.partial_since = b"", -1, None
         # a fresh decoder for what follows; its offsets count from the frame's end
