@@ -2,12 +2,13 @@
 
 One case per plugin drives its heaviest verb at a modest size against a real
 daemon while another process pings every 2 ms (see loop_lag_scenarios.py), and
-asserts a generous bound on the ping p99. The figures at full size are
+asserts a generous bound on the ping p99 above the same daemon's idle p99. The figures at full size are
 bench/loop_lag.py's.
 """
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -21,7 +22,8 @@ MakeDaemon = Callable[..., Any]
 Factory = Callable[[Client, Path], sc.Scenario]
 
 BOUND_MS = 50.0
-"""Generous: the target is 10 ms (bench/loop_lag.py); a shared, noisy machine gets headroom."""
+"""Generous: the target is 10 ms (bench/loop_lag.py); a shared, noisy machine gets headroom,
+above the p99 the same daemon shows idle (the machine's own floor, measured first)."""
 
 CASES: dict[str, tuple[str, str, Factory]] = {
     # id: (plugin, verb measured, scenario)
@@ -40,10 +42,10 @@ CASES: dict[str, tuple[str, str, Factory]] = {
 """prd decomposes in its own thread below `prd.parallel_min_sections`, in the pool above."""
 
 
-def check(lag: sc.Lag) -> None:
-    print(lag.line())
+def check(lag: sc.Lag, idle: sc.Lag) -> None:
+    print(f"{lag.line()}  (idle p99 {idle.p99:.2f} ms)")
     assert len(lag.latencies) >= 10, lag.line()
-    assert lag.p99 <= BOUND_MS, lag.line()
+    assert lag.p99 <= BOUND_MS + idle.p99, f"{lag.line()}; idle p99 {idle.p99:.2f} ms"
 
 
 @pytest.mark.parametrize("case", list(CASES))
@@ -52,5 +54,6 @@ def test_heaviest_verb_keeps_loop_free(make_daemon: MakeDaemon, tmp_path: Path,
     plugin, verb, factory = CASES[case]
     extra = {"testrun": {"allowed_roots": [str(tmp_path)]}} if plugin == "testrun" else {}
     d = make_daemon({"daemon": {"plugins": [plugin], "workers": 2}, **extra})
+    idle = sc.measure(d.socket, "(idle)", lambda: time.sleep(1.0))
     with d.client(timeout=300) as c:
-        check(sc.run(d.socket, verb, factory(c, tmp_path)))
+        check(sc.run(d.socket, verb, factory(c, tmp_path)), idle)
