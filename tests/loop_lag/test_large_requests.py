@@ -8,13 +8,15 @@ naming its msgid. (`system.ping` while 32 MiB requests arrive: test_loop_lag.py.
 
 from __future__ import annotations
 
+import asyncio
 import gc
 from collections.abc import Callable
 from typing import Any
 
 import msgpack
+import pytest
 
-from catalytic.daemon.large_frame import LARGE_FRAME_BYTES
+from catalytic.daemon.large_frame import LARGE_FRAME_BYTES, LargeFrame
 
 from wire import Raw
 
@@ -100,4 +102,29 @@ def test_a_too_large_frame_is_refused_as_too_large(make_daemon: MakeDaemon) -> N
         pass  # closed before everything was sent: the answer is still readable
     msg = raw.recv()
     assert msg[1] == 42 and "max_message_bytes" in msg[2]["message"], msg
+
+
+async def test_a_large_frame_pauses_gc_only_while_it_is_decoded() -> None:
+    options = {"raw": False, "strict_map_key": False, "unicode_errors": "strict",
+               "max_buffer_size": 1 << 28, "max_bin_len": 1 << 27, "max_str_len": 1 << 27}
+    frame = msgpack.packb([0, 5, "m", [pattern(2 * LARGE_FRAME_BYTES, 2)]], use_bin_type=True)
+    after = msgpack.packb([0, 6, "system.ping", []])
+    got: asyncio.Queue[tuple[Any, BaseException | None]] = asyncio.Queue()
+    assert gc.isenabled()
+    large = LargeFrame(100, [frame[:1000]], options,
+                       lambda f, message, error: got.put_nowait((message, error)))
+    assert not gc.isenabled(), "paused from the start of the frame"
+    large.add(frame[1000:] + after)
+    message, error = await asyncio.wait_for(got.get(), 60)
+    assert error is None and message[:3] == [0, 5, "m"]
+    assert large.end == 100 + len(frame) and large.rest() == after
+    assert gc.isenabled()
+    # a connection that goes away mid-frame: the thread ends, the GC runs again
+    left = LargeFrame(0, [frame[:1000]], options, lambda *_: pytest.fail("answered"))
+    assert not gc.isenabled()
+    left.abandon()
+    for _ in range(200):
+        if gc.isenabled():
+            break
+        await asyncio.sleep(0.01)
     assert gc.isenabled()
