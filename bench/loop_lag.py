@@ -12,10 +12,12 @@ way first, side by side, as the floor. Scenarios are shared with tests/loop_lag.
     testrun.run       a small generated suite (40 tests)
     space.*           revolve checkpoint at space.max_n, then validate "quick"
     monitor.report    3,000 reports
+    request           large frames: 8 workspace.put of a 48 MiB value
 
 Ends with one line: `loop_lag: worst_ping_p99_ms=.. verb=..` (target ≤ 10 ms).
 
-Usage: .venv/bin/python bench/loop_lag.py [--only evolve,workspace,prd,prd-read] [--population 4000]
+Usage: .venv/bin/python bench/loop_lag.py [--only evolve,workspace,prd,prd-read,request]
+                                          [--population 4000]
 """
 
 from __future__ import annotations
@@ -56,12 +58,15 @@ def scenarios(args: argparse.Namespace, tmp: Path) -> dict[str, tuple[str, dict[
         "space": ("space.checkpoint+validate", {},
                   lambda c: sc.space_heavy(c, args.space_n)),
         "monitor": ("monitor.report", {}, lambda c: sc.monitor_reports(c, args.reports)),
+        "request": ("large request (workspace.put)", {},
+                    lambda c: sc.large_requests(c, args.request_mib)),
     }
 
 
 def one(plugin: str, verb: str, extra: dict[str, Any],
         factory: Callable[[Client], Any]) -> sc.Lag:
-    plugins = [] if plugin == "idle" else [plugin.split("-")[0]]  # prd-read: prd
+    plugins = ([] if plugin == "idle" else ["workspace"] if plugin == "request"
+               else [plugin.split("-")[0]])  # prd-read: prd
     d = DaemonProcess({"daemon": {"plugins": plugins, "workers": 2, "log_level": "warning"},
                        **extra})
     try:
@@ -82,6 +87,8 @@ def main() -> None:
                     help="Size of the document the prd read verbs are measured on.")
     ap.add_argument("--space-n", type=int, default=2_000_000, help="space.max_n by default.")
     ap.add_argument("--reports", type=int, default=3000)
+    ap.add_argument("--request-mib", type=int, default=48,
+                    help="Size of the large requests (below limits.max_message_bytes).")
     args = ap.parse_args()
     with tempfile.TemporaryDirectory(prefix="lag") as tmp:
         table = scenarios(args, Path(tmp))

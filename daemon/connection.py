@@ -16,11 +16,13 @@ import os
 import socket
 import struct
 import time
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import msgpack
 
 from catalytic.daemon.dispatch import FrameError
+from catalytic.daemon.large_frame import LARGE_FRAME_BYTES, LargeFrame
 from catalytic.daemon.state import ServerState
 from catalytic.protocol.errors import (
     Forbidden,
@@ -53,11 +55,7 @@ def _pairs(pairs: list[tuple[Any, Any]]) -> dict[Any, Any]:
 class Connection(asyncio.Protocol):
     def __init__(self, state: ServerState) -> None:
         self.state = state
-        limits = state.limits
-        self.unpacker = msgpack.Unpacker(
-            raw=False, strict_map_key=False, unicode_errors="strict",
-            object_pairs_hook=_pairs, max_buffer_size=limits.max_buffer_bytes,
-            max_bin_len=limits.max_message_bytes, max_str_len=limits.max_message_bytes)
+        self.unpacker = self.new_unpacker()
         self.transport: asyncio.Transport | None = None
         self.session = state.dispatcher.open_session("socket", self.send)
         self.peer: tuple[int, int, int] | None = None
@@ -66,6 +64,14 @@ class Connection(asyncio.Protocol):
         """Stream offset where the first message not yet answered begins."""
         self.head = b""
         self.head_at = -1
+        self.tail: list[bytes] = []
+        """The chunks received since `boundary` (those of an incomplete message), the first
+        starting at stream offset `tail_at`: references, not copies."""
+        self.tail_at = 0
+        self.tell = self.unpacker.tell
+        """The stream offset after the last message decoded."""
+        self.large: LargeFrame | None = None
+        """The large frame being decoded off the loop (`large_frame.py`), if any."""
         self.partial_since: float | None = None
         self.batch: list[bytes] | None = None
         self.closed = False
@@ -74,6 +80,17 @@ class Connection(asyncio.Protocol):
         self.unsent_seen = 0
         """Unsent bytes at the previous sweep: a peer past the budget that did not read
         since then is closed."""
+
+    def decoding(self) -> dict[str, Any]:
+        """How requests are decoded: `msgpack.Unpacker` arguments with the connection's bounds."""
+        limits = self.state.limits
+        return {"raw": False, "strict_map_key": False, "unicode_errors": "strict",
+                "object_pairs_hook": _pairs, "max_buffer_size": limits.max_buffer_bytes,
+                "max_bin_len": limits.max_message_bytes, "max_str_len": limits.max_message_bytes}
+
+    def new_unpacker(self) -> msgpack.Unpacker:
+        """A stream decoder with the connection's bounds."""
+        return msgpack.Unpacker(**self.decoding())
 
     @property
     def inflight(self) -> dict[int, Any]:
@@ -126,6 +143,9 @@ class Connection(asyncio.Protocol):
 
     def connection_lost(self, exc: Exception | None) -> None:
         self.closed = True
+        if self.large is not None:
+            self.large.abandon()
+            self.large = None
         self.state.connections.discard(self)
         self.state.dispatcher.close_session(self.session)
 
@@ -203,6 +223,12 @@ class Connection(asyncio.Protocol):
         self.fed += len(data)
         self.last_read = time.monotonic()
         self.ever_read = True
+        if self.large is not None:
+            self._add_large(data)
+            return
+        if not self.tail:
+            self.tail_at = start_of_chunk
+        self.tail.append(data)
         try:
             self.unpacker.feed(data)
         except msgpack.BufferFull:
@@ -217,36 +243,16 @@ class Connection(asyncio.Protocol):
         if self.closed or self.session.blocked:
             return
         limits = self.state.limits
-        self.batch = []
-        unpacker = self.unpacker
-        try:
-            self.boundary = self.state.dispatcher.serve(self.session, unpacker, unpacker.tell,
-                                                        self.batch, self.flush, self.boundary)
-        except FrameError as exc:
-            self._capture_head(data, start_of_chunk, exc.boundary)
-            cause = exc.cause
-            msgid = self._head_msgid()
-            if "exceeds max" in str(cause):
-                self.fail(TooLarge(f"message larger than limits.max_message_bytes = "
-                                   f"{limits.max_message_bytes}: {cause}"), msgid)
-            elif isinstance(cause, UnicodeDecodeError):
-                self.fail(ParseError(f"a string is not valid UTF-8 ({cause.reason} at byte "
-                                     f"{cause.start}); send bytes as msgpack bin"), msgid)
-            else:
-                self.fail(ParseError(f"not a msgpack stream: {cause}"), msgid)
-            return
-        finally:
-            if self.batch is not None:
-                self.flush()
-            self.batch = None
-        if self.closed:
+        if not self._serve(self.unpacker, self.tell, data, start_of_chunk) or self.closed:
             return
         pending = self.fed - self.boundary
         if pending <= 0:
             self.partial_since = None
             self.head, self.head_at = b"", -1
+            self.tail.clear()
             return
         self._capture_head(data, start_of_chunk, self.boundary)
+        self._trim_tail()
         if self.session.blocked:
             return
         if self.partial_since is None:
@@ -254,6 +260,89 @@ class Connection(asyncio.Protocol):
         if pending > limits.max_message_bytes:
             self.fail(TooLarge(f"message larger than limits.max_message_bytes = "
                                f"{limits.max_message_bytes}"), self._head_msgid())
+        elif pending > LARGE_FRAME_BYTES:
+            # one incomplete message (every complete one was answered): decode it off the loop
+            self.large = LargeFrame(self.boundary, self.tail, self.decoding(),
+                                    self._large_done)
+            self.unpacker = self.new_unpacker()  # frees the old buffer; fed again after
+            self.tail = []
+
+    def _serve(self, messages: Iterator[Any], tell: Callable[[], int], data: bytes = b"",
+               start_of_chunk: int = -1) -> bool:
+        """Answer what `messages` yields (answers of one read in one write); False when
+        the stream broke there (then answered and closed)."""
+        self.batch = []
+        try:
+            self.boundary = self.state.dispatcher.serve(self.session, messages, tell,
+                                                        self.batch, self.flush, self.boundary)
+        except FrameError as exc:
+            self._capture_head(data, start_of_chunk, exc.boundary)
+            self._broken(exc.cause)
+            return False
+        finally:
+            if self.batch is not None:
+                self.flush()
+            self.batch = None
+        return True
+
+    def _trim_tail(self) -> None:
+        """Drop the chunks (and the part of the first) before `boundary`."""
+        tail, boundary = self.tail, self.boundary
+        drop = 0
+        while drop < len(tail) and self.tail_at + len(tail[drop]) <= boundary:
+            self.tail_at += len(tail[drop])
+            drop += 1
+        if drop:
+            del tail[:drop]
+        if tail and self.tail_at < boundary:
+            tail[0] = tail[0][boundary - self.tail_at:]
+            self.tail_at = boundary
+
+    def _add_large(self, data: bytes) -> None:
+        assert self.large is not None
+        large = self.large
+        if self.fed - large.start > self.state.limits.max_message_bytes:
+            self.fail(TooLarge(f"message larger than limits.max_message_bytes = "
+                               f"{self.state.limits.max_message_bytes}"), self._head_msgid())
+            return
+        large.add(data)
+
+    def _large_done(self, large: LargeFrame, message: Any, error: BaseException | None) -> None:
+        """The large frame decoded (on the loop): answer it, then go on with what follows."""
+        self.large = None
+        if self.closed:
+            return
+        if error is not None:
+            self._broken(error)
+            return
+        if not self._serve(iter((message,)), lambda: large.end):
+            return
+        rest = large.rest()
+        self.head, self.head_at, self.partial_since = b"", -1, None
+        # a fresh decoder for what follows; its offsets count from the frame's end
+        unpacker = self.unpacker = self.new_unpacker()
+        base = large.end
+        self.tell = lambda: base + unpacker.tell()
+        if rest and not self.closed:
+            self.tail, self.tail_at = [rest], base
+            unpacker.feed(rest)  # at most what arrived during the decode
+            self.process(rest, base)
+
+    def _broken(self, cause: BaseException) -> None:
+        """Answer why the stream could not be decoded, naming the msgid when readable."""
+        limits = self.state.limits
+        msgid = self._head_msgid()
+        if "exceeds max" in str(cause):
+            self.fail(TooLarge(f"message larger than limits.max_message_bytes = "
+                               f"{limits.max_message_bytes}: {cause}"), msgid)
+        elif isinstance(cause, msgpack.BufferFull):
+            self.fail(TooLarge(f"more than {limits.max_buffer_bytes} bytes of unanswered "
+                               "request data buffered (limits.max_buffer_bytes)"), msgid)
+        elif isinstance(cause, UnicodeDecodeError):
+            self.fail(ParseError(f"a string is not valid UTF-8 ({cause.reason} at byte "
+                                 f"{cause.start}); send bytes as msgpack bin"), msgid)
+        else:
+            self.fail(ParseError(f"not a msgpack stream: {cause}"), msgid)
 
     def _capture_head(self, data: bytes, start_of_chunk: int, boundary: int) -> None:
         """Keep the first bytes of the message starting at `boundary` (to name its msgid)."""

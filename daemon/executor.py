@@ -30,6 +30,8 @@ from catalytic.plugins.base import JobCancelled, ProgressFn
 from catalytic.protocol.errors import InternalError, Overloaded
 
 T = TypeVar("T")
+WORKER_NICE = 10
+"""Nice value pool workers run at: a CPU-bound job must not take a core from the loop."""
 SLOTS = 4096
 MAP_JOBS_PER_WORKER = 2
 
@@ -38,9 +40,11 @@ _queue: Any = None
 
 
 def _worker_init(flags: Any, queue: Any) -> None:
-    """Runs in each worker: inherit the channels, die with the daemon, ignore Ctrl-C."""
+    """Runs in each worker: inherit the channels, die with the daemon, ignore Ctrl-C, and
+    yield the CPU to the daemon's loop (`_step_aside`)."""
     global _flags, _queue
     _flags, _queue = flags, queue
+    _step_aside()
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     signal.signal(signal.SIGTERM, signal.SIG_DFL)
     signal.signal(signal.SIGHUP, signal.SIG_IGN)
@@ -51,6 +55,22 @@ def _worker_init(flags: Any, queue: Any) -> None:
     try:  # PR_SET_PDEATHSIG: never outlive a SIGKILLed daemon
         ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGKILL)
     except (OSError, AttributeError):
+        pass
+
+
+def _step_aside() -> None:
+    """A session of its own and nice `WORKER_NICE`. With autogroup scheduling (Linux's
+    default) the CPU is shared between sessions first: a worker in the daemon's session
+    would spend the daemon's share, and the loop would wait behind it at each wake-up.
+    The nice value does the same where every process shares one group (a systemd unit's
+    cgroup). Either failing (not Linux, not allowed) leaves the worker as it was."""
+    try:
+        os.setsid()
+    except OSError:
+        pass  # already a session leader
+    try:
+        os.nice(max(0, WORKER_NICE - os.nice(0)))
+    except OSError:
         pass
 
 

@@ -10,7 +10,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import cProfile
-import math
 import time
 from typing import Any
 
@@ -26,7 +25,7 @@ from catalytic.plugins.base import (
 )
 from catalytic.plugins.monitor import profiler, summary
 from catalytic.plugins.monitor.flatten import StatsFlattener, key
-from catalytic.plugins.monitor.history import Ring, Sample, columns, value_lists
+from catalytic.plugins.monitor.history import Ring, Sample, Series, columns
 from catalytic.plugins.monitor.probe import LagProbe
 from catalytic.plugins.monitor.prom import MonitorCollector
 from catalytic.plugins.monitor.sampler import ProcessSampler
@@ -190,34 +189,28 @@ class MonitorPlugin(Plugin):
         return held - self.ring.memory_bytes()
 
     # -- reports and baselines ---------------------------------------------------------------
-    async def window_samples(self, window_s: float | None) -> list[Sample]:
-        """A copy of the window's samples; when it holds none yet (just after start, or a
-        window shorter than the interval), one is taken now rather than answering nothing."""
+    async def window_series(self, window_s: float | None) -> Series:
+        """The window's values, one list per metric (slices of the ring's columns); when
+        it holds none yet (just after start, or a window shorter than the interval), a
+        sample is taken now rather than answering nothing."""
         since = time.time() - (window_s or self.ctx.config["report_window_s"])
-        samples = self.ring.since(since)
-        if not samples:
+        if not self.ring.count_since(since):
             await self.sample_once()
-            samples = self.ring.since(since)
         # a metrics × samples grid of floats, and the columns it is built from
-        self.ctx.admit(len(samples) * len(samples[-1][1]) * 24, "a monitor report's window")
-        return samples
+        self.ctx.admit(self.ring.count_since(since) * len(self.ring.cols) * 24,
+                       "a monitor report's window")
+        return self.ring.series(since)
 
-    def _series(self, samples: list[Sample],
-                spans: dict[str, list[float]]) -> dict[str, list[float]]:
-        """Columns of the samples plus the spans' durations (runs in a thread)."""
-        series = value_lists(samples)
-        series.update(spans)
-        return series
-
-    def _report(self, samples: list[Sample], spans: dict[str, list[float]],
+    @staticmethod
+    def _report(series: Series, spans: dict[str, list[float]],
                 base: dict[str, Any] | None) -> dict[str, Any]:
         result: dict[str, Any] = summary.json_safe(
-            summary.report(self._series(samples, spans), base))
+            summary.report({**series, **spans}, base))
         return result
 
-    def _baseline(self, samples: list[Sample],
-                  spans: dict[str, list[float]]) -> dict[str, Any]:
-        sums = summary.summarize_many(self._series(samples, spans))
+    @staticmethod
+    def _baseline(series: Series, spans: dict[str, list[float]]) -> dict[str, Any]:
+        sums = summary.summarize_many({**series, **spans})
         return {m: s for m, s in sums.items() if s["n"]}
 
     @rpc("report", Param("baseline", "str", required=False, doc="Compare with this baseline."),
@@ -235,9 +228,9 @@ class MonitorPlugin(Plugin):
                                f"{', '.join(n for n, _ in known) or 'none'}",
                                {"baseline": baseline}, code=UNKNOWN_BASELINE)
             base = found[1]
-        samples = await self.window_samples(window_s)
+        series = await self.window_series(window_s)
         # hundreds of metrics over a long window: summarised off the loop
-        return await asyncio.to_thread(self._report, samples, self.spans.series(), base)
+        return await asyncio.to_thread(self._report, series, self.spans.series(), base)
 
     @rpc("baseline.save", Param("name", "str", doc="Name to save under (replaces)."),
          Param("window_s", "float", required=False, min=0.001),
@@ -245,8 +238,8 @@ class MonitorPlugin(Plugin):
     async def baseline_save(self, name: str, window_s: float | None) -> dict[str, Any]:
         if not name.strip() or len(name) > 200:
             raise InvalidParams("baseline name must be 1-200 characters, not blank")
-        samples = await self.window_samples(window_s)
-        sums = await asyncio.to_thread(self._baseline, samples, self.spans.series())
+        series = await self.window_series(window_s)
+        sums = await asyncio.to_thread(self._baseline, series, self.spans.series())
         created = await asyncio.to_thread(self.store.save_baseline, name,
                                           summary.json_safe(sums))
         return {"name": name, "created": created, "metrics": len(sums)}
@@ -294,24 +287,26 @@ class MonitorPlugin(Plugin):
          Param("limit", "int", required=False, default=900, min=1, max=100000),
          doc="Samples after `since` (unix time) in column form; older than memory → SQLite.")
     async def history(self, since: float, prefixes: list[str], limit: int) -> dict[str, Any]:
+        return await self.history_columns(since, limit, tuple(prefixes))
+
+    async def history_columns(self, since: float, limit: int,
+                              prefixes: tuple[str, ...] = ()) -> dict[str, Any]:
+        """Samples after `since` in column form: slices of the ring's columns, or read back
+        from SQLite (and put in columns there, off the loop) when older than memory."""
         last = self.ring.last()
-        first = self.ring.samples[0][0] if last is not None else math.inf
-        if 0 < since < first:  # read from SQLite: count first, load only if it fits
+        from_store = 0 < since < self.ring.first_time()
+        if from_store:  # count first, load only if it fits
             stored = await asyncio.to_thread(self.store.count_since, since)
             rows = min(limit, stored + len(self.pending))
         else:
-            rows = min(limit, len(self.ring))
+            rows = min(limit, self.ring.count_since(since))
         # each value: a float in a sample's dict, then in its column (about 64 bytes)
         self.ctx.admit(rows * (len(last[1]) if last else 0) * 64, "monitor.history")
-        samples = await self.samples_since(since, limit)
-        return summary.json_safe(columns(samples, prefixes=tuple(prefixes)))
-
-    async def samples_since(self, since: float, limit: int) -> list[Sample]:
-        first = self.ring.samples[0][0] if len(self.ring) else math.inf
-        if 0 < since < first:
-            await self.flush()
-            return await asyncio.to_thread(self.store.load, since, limit)
-        return self.ring.since(since)[-limit:]
+        if not from_store:
+            return self.ring.columns(since, limit, prefixes)
+        await self.flush()
+        return await asyncio.to_thread(
+            lambda: columns(self.store.load(since, limit), prefixes))
 
     # -- profiling -------------------------------------------------------------------------
     @rpc("profile", Param("seconds", "float", min=0.01, doc="How long to profile."),

@@ -15,7 +15,6 @@ from typing import TYPE_CHECKING, Any
 from aiohttp import web
 
 from catalytic.plugins.base import RpcError
-from catalytic.plugins.monitor.history import columns
 from catalytic.plugins.monitor.summary import json_safe
 
 if TYPE_CHECKING:
@@ -84,8 +83,8 @@ def routes(plugin: MonitorPlugin) -> list[tuple[str, str, Any]]:
         since = _number(request, "since", 0.0, 0.0, 1e12)
         limit = int(_number(request, "limit", 900, 1, MAX_LIMIT))
         prefixes = tuple(p for p in request.query.get("prefix", "").split(",") if p)
-        samples = await plugin.samples_since(since, limit)
-        return web.json_response(columns(samples, prefixes=prefixes), dumps=_dumps)
+        return web.json_response(await plugin.history_columns(since, limit, prefixes),
+                                 dumps=_dumps)
 
     async def current(request: web.Request) -> web.Response:
         stats = plugin.latest_stats

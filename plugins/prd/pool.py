@@ -16,7 +16,6 @@ from typing import Any, NamedTuple
 from catalytic.plugins.prd.breathe import point
 from catalytic.plugins.prd.memo import pack, unpack
 from catalytic.plugins.prd.model import Decomposer, SectionResult
-from catalytic.plugins.prd.niced import own_scheduling_group, run_niced
 from catalytic.plugins.prd.split import Section
 
 MapFn = Callable[[Callable[..., Any], list[Any]], list[Any]]
@@ -54,16 +53,11 @@ def compute_chunk(job: tuple[Any, ...], report: Any = None) -> list[tuple[int, b
     """Decompose every section of the chunk's subtrees that has no result yet (picklable).
 
     With `report` (the executor's `Reporter`), progress is reported per subtree, which
-    is also where a cancelled call stops the job. Runs where it does not take the CPU
-    from the daemon's loop (`niced.py`). Results come back packed as the memo stores
-    them: unpickling 500 sections' named tuples in the daemon held the GIL (and so the
-    event loop) for 20-25 ms in one go; bytes unpickle at once and are unpacked by the
-    engine's thread one section at a time."""
-    own_scheduling_group()
-    return run_niced(_compute_chunk, job, report)
-
-
-def _compute_chunk(job: tuple[Any, ...], report: Any) -> list[tuple[int, bytes]]:
+    is also where a cancelled call stops the job. Runs in a pool worker, which does not
+    take the CPU from the daemon's loop (`daemon/executor.py`). Results come back packed
+    as the memo stores them: unpickling 500 sections' named tuples in the daemon held
+    the GIL (and so the event loop) for 20-25 ms in one go; bytes unpickle at once and
+    are unpacked by the engine's thread one section at a time."""
     factory, options, subtrees = job
     decomposer = factory(**options)
     out: list[tuple[int, bytes]] = []

@@ -209,6 +209,20 @@ def space_heavy(c: Client, n: int, preset: str = "quick") -> Scenario:
     return (lambda: None), drive
 
 
+def large_requests(c: Client, mib: int, times: int = 8) -> Scenario:
+    """Frames of many MiB: `workspace.put` of a `mib` MiB value, `times` times (the "none"
+    codec, so storing it costs little next to receiving it)."""
+    value = bytes(range(256)) * (mib << 12)
+
+    def drive() -> None:
+        for i in range(times):
+            out = c.call("workspace.put", {"key": f"big/{i}", "data": value, "codec": "none"},
+                         timeout=600)
+            assert out["key"] == f"big/{i}", out
+
+    return (lambda: None), drive
+
+
 def monitor_reports(c: Client, calls: int) -> Scenario:
     def drive() -> None:
         for _ in range(calls):

@@ -85,13 +85,32 @@ def test_ring_is_bounded_and_columns_align() -> None:
     ring = Ring(3)
     for i in range(5):
         ring.add(float(i), {"a": float(i)} if i % 2 == 0 else {"b": float(i)})
-    assert [t for t, _ in ring.samples] == [2.0, 3.0, 4.0]
-    cols = columns(list(ring.samples))
+    cols = ring.columns()
     assert cols["t"] == [2.0, 3.0, 4.0]
     assert cols["series"] == {"a": [2.0, None, 4.0], "b": [None, 3.0, None]}
-    assert columns(list(ring.samples), prefixes=("b",))["series"] == {"b": [None, 3.0, None]}
+    assert ring.columns(prefixes=("b",))["series"] == {"b": [None, 3.0, None]}
+    assert ring.columns(since=3.0) == {"t": [4.0], "series": {"a": [4.0]}}
+    assert ring.columns(limit=2)["t"] == [3.0, 4.0]
+    assert ring.last() == (4.0, {"a": 4.0})
     assert ring.drop_oldest(0.5) == 1
     assert len(ring) == 2
+
+
+def test_ring_columns_are_what_the_samples_say() -> None:
+    """Columns built sample by sample (metrics coming and going, values not finite) equal
+    the same samples put in columns at once, as read back from SQLite."""
+    samples = [(float(t), {f"m{k}": (math.nan if (t + k) % 7 == 0 else float(t * k))
+                           for k in range(t % 5, 6)}) for t in range(40)]
+    ring = Ring(25).extend(samples)
+    window = samples[-25:]
+    expected = {"t": [t for t, _ in window],
+                "series": {name: [None if v is None or math.isnan(v) else v
+                                  for v in (vals.get(name) for _t, vals in window)]
+                           for name in sorted({n for _t, vals in window for n in vals})}}
+    assert ring.columns() == expected
+    assert columns(window) == expected
+    assert ring.memory_bytes() > 0
+    assert ring.series(since=38.0) == {f"m{k}": [39.0 * k] for k in range(4, 6)}
 
 
 def test_summarize_skips_missing_and_infinite_values_and_splits_even_medians() -> None:
