@@ -3,6 +3,8 @@
 Why: standby workers import the project and collect its tests ahead of the next
 run; any file that changed since (source, conftest, data a collector reads)
 makes that collection stale, so they are used only when the tree is unchanged.
+A file's ctime and inode are part of it: an edit that keeps size and mtime (a tool
+that restores mtimes) still moves the ctime, which nobody can set back.
 """
 
 from __future__ import annotations
@@ -16,7 +18,8 @@ SKIP_DIRS = {"__pycache__", "node_modules", ".git", ".hg", ".tox", ".nox", ".ven
 
 
 def fingerprint(root: Path, limit: int = 200_000) -> str:
-    """Hash of (path, size, mtime) of every file under `root`, skipping caches and venvs."""
+    """Hash of (path, size, mtime, ctime, inode) of every file under `root`, skipping caches
+    and venvs."""
     h = hashlib.blake2b(digest_size=16)
     count = 0
     for here, dirs, files in os.walk(root):
@@ -27,7 +30,8 @@ def fingerprint(root: Path, limit: int = 200_000) -> str:
                 st = os.stat(os.path.join(here, name))
             except OSError:
                 continue
-            h.update(f"{here}/{name}\0{st.st_size}\0{st.st_mtime_ns}\n".encode())
+            h.update(f"{here}/{name}\0{st.st_size}\0{st.st_mtime_ns}\0{st.st_ctime_ns}\0"
+                     f"{st.st_ino}\n".encode())
             count += 1
             if count >= limit:
                 return "too-large"

@@ -34,11 +34,13 @@ from catalytic.plugins.base import (
 )
 from catalytic.plugins.testrun import workers as wk
 from catalytic.plugins.testrun.args import check_args
+from catalytic.plugins.testrun.bytecode import drop_stale_bytecode
 from catalytic.plugins.testrun.dispatch import simulate
 from catalytic.plugins.testrun.estimate import classify, estimate
 from catalytic.plugins.testrun.fingerprint import fingerprint
 from catalytic.plugins.testrun.history import MIGRATIONS, History, Measured
 from catalytic.plugins.testrun.results import summarize, write_junit
+from catalytic.plugins.testrun.retire import retire
 from catalytic.plugins.testrun.runner import Run, RunFailed, RunOptions
 from catalytic.plugins.testrun.schedule import build_units, lower_bound, matches_any
 from catalytic.plugins.testrun.selection import SELECT_MODES, Verdicts, plan_phases, verdicts
@@ -126,6 +128,8 @@ class TestrunPlugin(Plugin):
         self.locks: dict[str, asyncio.Lock] = {}
         self.completed = 0
         self._bg: set[asyncio.Future[None]] = set()
+        self._retiring: set[asyncio.Future[None]] = set()
+        """Finished runs whose workers are still exiting (awaited on stop: no orphans)."""
         self.recording: dict[str, asyncio.Task[None]] = {}
         """Background recordings in progress, by root (a new run of the root cancels it)."""
         self.recorded_in_background = 0
@@ -140,6 +144,10 @@ class TestrunPlugin(Plugin):
             fut.cancel()
         for key in list(self.standby):
             await self._discard(key)
+        for fut in list(self._retiring):
+            fut.cancel()
+        if self._retiring:
+            await asyncio.wait(list(self._retiring), timeout=5)
         self.history.close()
 
     def stats(self) -> dict[str, Any]:
@@ -303,6 +311,7 @@ class TestrunPlugin(Plugin):
                        args: list[str]) -> None:
         """Start the next run's workers now, so it finds them warm."""
         await self._discard(key)
+        await asyncio.to_thread(drop_stale_bytecode, root)
         fp = await asyncio.to_thread(fingerprint, root)
         run = self._new_run(root, python, n, args)
         task = asyncio.ensure_future(run.start())
@@ -323,6 +332,12 @@ class TestrunPlugin(Plugin):
         self.runs.pop(run.id, None)
         await asyncio.to_thread(shutil.rmtree, run.o.run_dir, True)
 
+    def _retire(self, run: Run) -> None:
+        """Its workers exit and its folder goes in the background (see retire.py)."""
+        fut = asyncio.ensure_future(retire(run, self.ctx.log))
+        self._retiring.add(fut)
+        fut.add_done_callback(self._retiring.discard)
+
     async def _verdicts(self, root: Path, python: str) -> Verdicts:
         """What the edits since the recordings affect (blocking work in a thread)."""
         def work() -> Verdicts:
@@ -342,7 +357,9 @@ class TestrunPlugin(Plugin):
         reasons: dict[str, str] = {}
         await self._stop_recording(root)
         background = self.ctx.config["record"] == "background"
-        fp = await asyncio.to_thread(fingerprint, root) if background else ""
+        await asyncio.to_thread(drop_stale_bytecode, root)
+        fp = await asyncio.to_thread(fingerprint, root) if self.ctx.config["record"] != "off" \
+            else ""
         try:
             history = await asyncio.to_thread(self.history.load, str(root))
             verdict = (await self._verdicts(root, python) if choice.select != "all" else None)
@@ -375,7 +392,7 @@ class TestrunPlugin(Plugin):
             raise
         finally:
             self.runs.pop(run.id, None)
-            shutil.rmtree(run.o.run_dir, ignore_errors=True)
+            self._retire(run)
         collected = len(run.tests or [])
         ran = {r["nodeid"] for r in summary["results"]}
         for r in summary["results"]:
@@ -389,6 +406,8 @@ class TestrunPlugin(Plugin):
                        call_s=round(time.monotonic() - t_call, 4))
         if summary["tests"] == 0 and collected and choice.select != "all":
             summary["exit_status"] = 0  # nothing affected: nothing can have broken
+        if run.deps and (fp == "too-large" or await asyncio.to_thread(fingerprint, root) != fp):
+            run.deps = {}  # a file changed under the run: its records may name the new content
         await asyncio.to_thread(self._record, str(root), summary, run)
         self.completed += 1
         summary["warm_workers"] = run.warm
@@ -454,6 +473,7 @@ class TestrunPlugin(Plugin):
         wanted = {t for t in ran if t not in verdict.recorded or t in verdict.reasons}
         if not wanted:
             return
+        await asyncio.to_thread(drop_stale_bytecode, root)
         run = self._new_run(root, python, n, args)
         run.o.record = True
         run.selector = lambda got: [[t for t in got if t in wanted]]
@@ -462,7 +482,7 @@ class TestrunPlugin(Plugin):
             await run.execute(history, lambda *a: None)
         finally:
             self.runs.pop(run.id, None)
-            await asyncio.to_thread(shutil.rmtree, run.o.run_dir, True)
+            self._retire(run)
         if run.deps and fp != "too-large" and await asyncio.to_thread(fingerprint, root) == fp:
             await asyncio.to_thread(self.history.deps.record, str(root), run.env_id, run.deps)
             self.recorded_in_background += len(run.deps)
