@@ -123,7 +123,12 @@ def verdicts(store: DepStore, root: Path, env: str) -> Verdicts:
     folders = [str(PurePosixPath(c).parent) for c in py_files
                if PurePosixPath(c).name == "conftest.py" and c not in known]
     out.new_conftests = ["" if f == "." else f for f in folders]
-    named = {f for f, _, _ in blocks.values()}
+    used: set[int] = set()
+    for _, ids in tests.values():
+        used.update(ids)
+    # files some recorded test depends on (blocks outlive the tests dropped with a deleted
+    # file: a test file put back is unknown again)
+    named = {blocks[b][0] for b in used if b in blocks}
     out.unknown_py = [f for f in py_files if f not in named]
     out.missing_tests = sum(1 for nid in tests if not (root / nid.split("::")[0]).is_file())
     return out
