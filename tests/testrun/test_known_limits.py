@@ -1,0 +1,87 @@
+"""What `select = "affected"` cannot see, shown: each test here passes because the limit is
+real (docs/testrun.md, "What is not tracked"). Force a full run (`select = "all"`) when these
+matter.
+"""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+from projects import edit, failing, ran, run
+from suites import config, write_suite
+
+INI = "[pytest]\npython_files = check_*.py\npythonpath = .\n"
+
+
+def project(where: Path, files: dict[str, str]) -> Path:
+    root = write_suite(where, {k: v for k, v in files.items() if "/" not in k})
+    (root / "pytest.ini").write_text(INI)
+    for name, text in files.items():
+        if "/" in name:
+            (root / name).parent.mkdir(parents=True, exist_ok=True)
+            (root / name).write_text(text)
+    return root
+
+
+def serial_failing(root: Path) -> set[str]:
+    """The failing set of a plain serial pytest run (collection order)."""
+    out = subprocess.run([sys.executable, "-m", "pytest", "-q", "-rfE", "-p", "no:cacheprovider",
+                          "-p", "no:randomly"], cwd=root, capture_output=True, text=True,
+                         check=False).stdout
+    return {ln.split()[1] for ln in out.splitlines() if ln.startswith(("FAILED ", "ERROR "))}
+
+
+# A table style held in a module-level object; one test changes it in place (as rich's
+# test_table once did with box.ASCII) and a test in another module reads it.
+BOX = {
+    "mylib/__init__.py": "",
+    "mylib/box.py": "class Box:\n    def __init__(self, chars):\n        self.chars = chars\n\n\n"
+                    "ASCII = Box('+-|')\n",
+    "mylib/render.py": "from mylib import box\n\n\ndef corner():\n    return box.ASCII.chars[1]\n",
+    "check_a_mutates.py": "from mylib import box\n\n\ndef test_mutates():\n"
+                          "    box.ASCII.chars = '#-|'\n    assert box.ASCII.chars[0] == '#'\n",
+    "check_b_reads.py": "from mylib.render import corner\n\n\ndef test_reads():\n"
+                        "    assert corner() in '+-'\n",
+}
+
+
+def test_global_state_one_test_leaves_for_another_module(make_daemon, tmp_path: Path) -> None:
+    root = project(tmp_path / "box", BOX)
+    d = make_daemon(config(tmp_path, record="inline"))
+    with d.client() as c:
+        assert run(c, root, workers=1)["passed"] == 2
+        edit(root / "mylib/render.py", "return box.ASCII.chars[1]", "return box.ASCII.chars[0]")
+        # the full serial run fails test_reads: test_mutates ran first in the same process
+        assert serial_failing(root) == {"check_b_reads.py::test_reads"}
+        r = run(c, root, workers=1)
+        assert ran(r) == {"check_b_reads.py::test_reads": "changed: mylib/render.py::corner"}
+        assert failing(r) == set()  # selected alone it passes: the selective verdict differs
+        full = run(c, root, select="all", workers=1)
+        assert full["tests"] == 2  # (and a full run of ours may order them either way)
+
+
+# A cached function: the first test to call it runs its body, later tests only get the
+# cached value, so their records do not name the body.
+CACHE = {
+    "mylib/__init__.py": "",
+    "mylib/settings.py": "import functools\n\n\n@functools.cache\ndef limit():\n"
+                         "    return 10\n",
+    "check_cache.py": "from mylib.settings import limit\n\n\ndef test_first():\n"
+                      "    assert limit() > 0\n\n\ndef test_second():\n    assert limit() == 10\n",
+}
+
+
+def test_a_cached_result_crossing_tests(make_daemon, tmp_path: Path) -> None:
+    root = project(tmp_path / "cache", CACHE)
+    d = make_daemon(config(tmp_path, record="inline"))
+    with d.client() as c:
+        run(c, root, workers=1)  # one worker, the module's tests in collection order
+        edit(root / "mylib/settings.py", "return 10", "return 11")
+        assert serial_failing(root) == {"check_cache.py::test_second"}
+        r = run(c, root, workers=1)
+        assert ran(r) == {"check_cache.py::test_first": "changed: mylib/settings.py::limit"}
+        assert failing(r) == set()  # test_second's failure is missed
+        assert failing(run(c, root, select="all", workers=1)) == {
+            "check_cache.py::test_second"}  # a full run finds it
