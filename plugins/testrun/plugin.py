@@ -39,6 +39,7 @@ from catalytic.plugins.testrun.dispatch import simulate
 from catalytic.plugins.testrun.estimate import classify, estimate
 from catalytic.plugins.testrun.fingerprint import fingerprint
 from catalytic.plugins.testrun.history import MIGRATIONS, History, Measured
+from catalytic.plugins.testrun.narrow import narrow_files, tree_listing
 from catalytic.plugins.testrun.results import summarize, write_junit
 from catalytic.plugins.testrun.retire import retire
 from catalytic.plugins.testrun.runner import Run, RunFailed, RunOptions
@@ -135,6 +136,8 @@ class TestrunPlugin(Plugin):
         self.recorded_in_background = 0
         self.background_record_s = 0.0
         self.standby: dict[tuple[Any, ...], tuple[Run, str, asyncio.Task[None]]] = {}
+        self.full_listing: dict[str, frozenset[str]] = {}
+        """Per root: the files under it when a run last collected the whole suite."""
         self.recent: collections.deque[dict[str, Any]] = collections.deque(maxlen=RECENT_RUNS)
         shim_dir = ctx.state_dir / "shim"
         self.shim = await asyncio.to_thread(wk.make_shim, shim_dir)
@@ -376,7 +379,13 @@ class TestrunPlugin(Plugin):
             reasons.update(why)
             return phases
 
-        run = await self._take_standby(key, root) or self._new_run(root, python, n, args)
+        listing = await asyncio.to_thread(tree_listing, root)
+        narrowed = None
+        run = await self._take_standby(key, root)
+        if run is None and verdict is not None and choice.select == "affected" and not args:
+            narrowed = await asyncio.to_thread(narrow_files, verdict, history, root, listing,
+                                               self.full_listing.get(str(root)))
+        run = run or self._new_run(root, python, n, [*args, *(narrowed or [])])
         if verdict is not None and run.env_id and run.env_id != verdict.env:
             await self._drop(run)  # warm workers from before a package was installed/removed
             run = self._new_run(root, python, n, args)
@@ -393,18 +402,22 @@ class TestrunPlugin(Plugin):
         finally:
             self.runs.pop(run.id, None)
             self._retire(run)
-        collected = len(run.tests or [])
+        if narrowed is None and run.tests is not None:
+            self.full_listing[str(root)] = listing
+        universe = set(run.tests or [])
+        if narrowed is not None and verdict is not None:  # what a full collection would hold
+            universe |= {t for t in verdict.recorded if (root / t.split("::")[0]).is_file()}
         ran = {r["nodeid"] for r in summary["results"]}
         for r in summary["results"]:
             r["reason"] = reasons.get(r["nodeid"], "all")
             if r.get("order_dependent") and choice.select != "all":
                 r["message"] = "fails only when selected alone: " + str(r.get("message", ""))
         summary.update(select=choice.select, selected=len(ran),
-                       deselected=max(0, collected - len(ran)),
+                       deselected=len(universe - ran), collected_files=narrowed,
                        first_failure_s=(round(run.first_failure - t_call, 4)
                                         if run.first_failure is not None else None),
                        call_s=round(time.monotonic() - t_call, 4))
-        if summary["tests"] == 0 and collected and choice.select != "all":
+        if summary["tests"] == 0 and universe and choice.select != "all":
             summary["exit_status"] = 0  # nothing affected: nothing can have broken
         if run.deps and (fp == "too-large" or await asyncio.to_thread(fingerprint, root) != fp):
             run.deps = {}  # a file changed under the run: its records may name the new content

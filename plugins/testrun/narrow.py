@@ -1,0 +1,56 @@
+"""Collect only the test files an `affected` run can select, when that is safe.
+
+Why: after a small edit a few tests run, yet every worker would import and collect the
+whole suite first (seconds on a real project) just to learn node ids most of which are
+deselected. Node ids name their file, so the files of the tests with a reason (and of
+the tests that failed last time) are all that can be selected, as long as nothing new
+can appear elsewhere: no Python file no record names (a new test file), no new
+`conftest.py`, and no file added or removed anywhere under the root since the last full
+collection (a new data file can add parametrized tests to an unchanged test file).
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from pathlib import Path
+
+from catalytic.plugins.testrun.fingerprint import SKIP_DIRS
+from catalytic.plugins.testrun.history import TestStats
+from catalytic.plugins.testrun.results import FAILING
+from catalytic.plugins.testrun.selection import Verdicts
+
+BROAD = ("environment", "config:")
+"""Reasons that usually select most of a suite: collect it all."""
+
+
+def tree_listing(root: Path) -> frozenset[str]:
+    """Every file path under `root` (relative), caches and virtualenvs skipped."""
+    out: list[str] = []
+    for here, dirs, files in os.walk(root):
+        dirs[:] = [d for d in dirs if d not in SKIP_DIRS
+                   and not os.path.exists(os.path.join(here, d, "pyvenv.cfg"))]
+        rel = os.path.relpath(here, root)
+        out.extend(f if rel == "." else os.path.join(rel, f) for f in files)
+    return frozenset(out)
+
+
+def narrow_files(verdict: Verdicts, stats: Mapping[str, TestStats], root: Path,
+                 listing: frozenset[str], last_full: frozenset[str] | None,
+                 max_share: float = 0.5) -> list[str] | None:
+    """The test files to collect (relative to root), or None: collect everything."""
+    if (last_full is None or listing != last_full or verdict.new_conftests
+            or verdict.unknown_py or not verdict.recorded):
+        return None
+    if any(r.startswith(BROAD) for r in verdict.reasons.values()):
+        return None
+    wanted = set(verdict.reasons) | {t for t in verdict.recorded
+                                     if (s := stats.get(t)) is not None
+                                     and s.outcome in FAILING}
+    files = {t.split("::")[0] for t in wanted}
+    every = {t.split("::")[0] for t in verdict.recorded}
+    if not files or len(files) > max_share * len(every):
+        return None
+    if any(not (root / f).is_file() for f in files):
+        return None  # a test file gone or moved: let a full collection say so
+    return sorted(files)
