@@ -46,6 +46,7 @@ from catalytic.plugins.testrun.runner import Run, RunFailed, RunOptions
 from catalytic.plugins.testrun.schedule import build_units, lower_bound, matches_any
 from catalytic.plugins.testrun.selection import SELECT_MODES, Verdicts, plan_phases, verdicts
 from catalytic.plugins.testrun.sharded import ShardOptions, run_sharded
+from catalytic.plugins.testrun.standby_check import Stat, snapshot, still_good
 
 BUSY = -33005
 """Another run of the same root is in progress and `testrun.same_root = "refuse"`."""
@@ -135,7 +136,10 @@ class TestrunPlugin(Plugin):
         """Background recordings in progress, by root (a new run of the root cancels it)."""
         self.recorded_in_background = 0
         self.background_record_s = 0.0
-        self.standby: dict[tuple[Any, ...], tuple[Run, str, asyncio.Task[None]]] = {}
+        self.standby: dict[tuple[Any, ...],
+                           tuple[Run, dict[str, Stat] | None, asyncio.Task[None]]] = {}
+        self.reads: dict[str, set[str]] = {}
+        """Per run id: the project files its workers read while collecting."""
         self.full_listing: dict[str, frozenset[str]] = {}
         """Per root: the files under it when a run last collected the whole suite."""
         self.recent: collections.deque[dict[str, Any]] = collections.deque(maxlen=RECENT_RUNS)
@@ -302,10 +306,11 @@ class TestrunPlugin(Plugin):
         item = self.standby.pop(key, None)
         if item is None:
             return None
-        run, fp, task = item
+        run, before, task = item
         await task
-        now = await asyncio.to_thread(fingerprint, root)
-        if now == fp and fp != "too-large" and run.alive():
+        now = await asyncio.to_thread(snapshot, root)
+        reads = self.reads.get(run.id) if run.collected() else None
+        if run.alive() and still_good(before, now, reads):
             return run
         await self._drop(run)
         return None
@@ -315,10 +320,10 @@ class TestrunPlugin(Plugin):
         """Start the next run's workers now, so it finds them warm."""
         await self._discard(key)
         await asyncio.to_thread(drop_stale_bytecode, root)
-        fp = await asyncio.to_thread(fingerprint, root)
+        before = await asyncio.to_thread(snapshot, root)
         run = self._new_run(root, python, n, args)
         task = asyncio.ensure_future(run.start())
-        self.standby[key] = (run, fp, task)
+        self.standby[key] = (run, before, task)
         await task
         await asyncio.sleep(self.ctx.config["keep_warm_s"])
         if self.standby.get(key, (None,))[0] is run:
@@ -333,6 +338,7 @@ class TestrunPlugin(Plugin):
     async def _drop(self, run: Run) -> None:
         await run.stop()
         self.runs.pop(run.id, None)
+        self.reads.pop(run.id, None)
         await asyncio.to_thread(shutil.rmtree, run.o.run_dir, True)
 
     def _retire(self, run: Run) -> None:
@@ -401,6 +407,7 @@ class TestrunPlugin(Plugin):
             raise
         finally:
             self.runs.pop(run.id, None)
+            self.reads.pop(run.id, None)
             self._retire(run)
         if narrowed is None and run.tests is not None:
             self.full_listing[str(root)] = listing
@@ -614,14 +621,17 @@ class TestrunPlugin(Plugin):
     @rpc("worker_hello", Param("run", "str"), Param("worker", "str"), Param("pid", "int"),
          Param("tests", "list", items="str"), Param("alone", "list", items="str"),
          Param("errors", "list"), Param("skips", "list", required=False, default=[]),
-         doc="Internal: a worker's collection.")
+         Param("reads", "list", required=False, default=[], items="str"),
+         doc="Internal: a worker's collection (and the project files it read meanwhile).")
     async def worker_hello(self, call: Call, run: str, worker: str, pid: int,
                            tests: list[str], alone: list[str], errors: list[dict[str, Any]],
-                           skips: list[dict[str, Any]] | None = None) -> dict[str, Any]:
+                           skips: list[dict[str, Any]] | None = None,
+                           reads: list[str] | None = None) -> dict[str, Any]:
         try:
             r = self._active(run)
         except InvalidParams:
             return {"stop": True}
+        self.reads.setdefault(run, set()).update(reads or [])
         return r.hello(worker, tests, alone, errors, skips or [])
 
     @rpc("pull", Param("run", "str"), Param("worker", "str"), Param("results", "list"),

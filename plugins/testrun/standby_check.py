@@ -1,0 +1,62 @@
+"""Whether warm workers are still good after the tree changed under them.
+
+Why: warm workers are started after each run so the next one skips the start-up,
+imports and collection; but the next run usually follows an edit. They are stale only
+if a file they read changed (a module they imported, a file opened while collecting,
+pytest's configuration, a `conftest.py`) or a file was added or removed (a new test
+file, or a new data file a parametrization lists); an edit elsewhere (docs, a data file
+tests read as they run, a module only tests import) leaves them good.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterable, Mapping
+from pathlib import Path
+
+from catalytic.plugins.testrun.fingerprint import SKIP_DIRS
+
+Stat = tuple[int, int, int, int]
+ALWAYS_READ = ("pytest.ini", "pyproject.toml", "setup.cfg", "tox.ini", "conftest.py")
+"""Files whose change always makes warm workers stale (configuration, fixtures)."""
+
+
+def snapshot(root: Path, limit: int = 200_000) -> dict[str, Stat] | None:
+    """(size, mtime, ctime, inode) of every file under `root` by relative path; None when
+    there are more than `limit` files."""
+    out: dict[str, Stat] = {}
+    for here, dirs, files in os.walk(root):
+        dirs[:] = [d for d in dirs if d not in SKIP_DIRS
+                   and not os.path.exists(os.path.join(here, d, "pyvenv.cfg"))]
+        rel = os.path.relpath(here, root)
+        for name in files:
+            try:
+                st = os.stat(os.path.join(here, name))
+            except OSError:
+                continue
+            out[name if rel == "." else os.path.join(rel, name)] = (
+                st.st_size, st.st_mtime_ns, st.st_ctime_ns, st.st_ino)
+            if len(out) > limit:
+                return None
+    return out
+
+
+def changed(before: Mapping[str, Stat], now: Mapping[str, Stat]) -> set[str]:
+    """Paths added, removed or changed between two snapshots."""
+    return {p for p in before.keys() | now.keys() if before.get(p) != now.get(p)}
+
+
+def still_good(before: Mapping[str, Stat] | None, now: Mapping[str, Stat] | None,
+               reads: Iterable[str] | None) -> bool:
+    """Warm workers that started at `before` and read `reads` (None: unknown) are usable
+    with the tree at `now`."""
+    if before is None or now is None:
+        return False
+    if before == now:
+        return True
+    if reads is None or before.keys() != now.keys():
+        return False
+    diff = changed(before, now)
+    return not (diff & set(reads)) and not any(
+        os.path.basename(p) in ALWAYS_READ or p.endswith((".pth", ".cfg", ".toml", ".ini"))
+        for p in diff)
