@@ -451,7 +451,7 @@ class TestrunPlugin(Plugin):
         took = round(time.monotonic() - t_call, 4)
         summary = summarize([], n, took, 0.0, {})
         summary.update(select="affected", selected=0, deselected=len(verdict.recorded),
-                       first_failure_s=None, call_s=took, exit_status=0, root=str(root),
+                       collected_files=[], first_failure_s=None, call_s=took, exit_status=0, root=str(root),
                        python=python, shards_mode="local", warm_workers=False)
         self.completed += 1
         return summary
