@@ -451,8 +451,8 @@ class TestrunPlugin(Plugin):
         took = round(time.monotonic() - t_call, 4)
         summary = summarize([], n, took, 0.0, {})
         summary.update(select="affected", selected=0, deselected=len(verdict.recorded),
-                       collected_files=[], first_failure_s=None, call_s=took, exit_status=0, root=str(root),
-                       python=python, shards_mode="local", warm_workers=False)
+                       collected_files=[], first_failure_s=None, call_s=took, exit_status=0,
+                       root=str(root), python=python, shards_mode="local", warm_workers=False)
         self.completed += 1
         return summary
 
