@@ -11,28 +11,15 @@ collection (a new data file can add parametrized tests to an unchanged test file
 
 from __future__ import annotations
 
-import os
 from collections.abc import Mapping
 from pathlib import Path
 
-from catalytic.plugins.testrun.fingerprint import SKIP_DIRS
 from catalytic.plugins.testrun.history import TestStats
 from catalytic.plugins.testrun.results import FAILING
 from catalytic.plugins.testrun.selection import Verdicts
 
 BROAD = ("environment", "config:")
 """Reasons that usually select most of a suite: collect it all."""
-
-
-def tree_listing(root: Path) -> frozenset[str]:
-    """Every file path under `root` (relative), caches and virtualenvs skipped."""
-    out: list[str] = []
-    for here, dirs, files in os.walk(root):
-        dirs[:] = [d for d in dirs if d not in SKIP_DIRS
-                   and not os.path.exists(os.path.join(here, d, "pyvenv.cfg"))]
-        rel = os.path.relpath(here, root)
-        out.extend(f if rel == "." else os.path.join(rel, f) for f in files)
-    return frozenset(out)
 
 
 def narrow_files(verdict: Verdicts, stats: Mapping[str, TestStats], root: Path,

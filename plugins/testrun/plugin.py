@@ -37,16 +37,16 @@ from catalytic.plugins.testrun.args import check_args
 from catalytic.plugins.testrun.bytecode import drop_stale_bytecode
 from catalytic.plugins.testrun.dispatch import simulate
 from catalytic.plugins.testrun.estimate import classify, estimate
-from catalytic.plugins.testrun.fingerprint import fingerprint
+from catalytic.plugins.testrun.fingerprint import Snapshot, Stat, digest_of, fingerprint, snapshot
 from catalytic.plugins.testrun.history import MIGRATIONS, History, Measured
-from catalytic.plugins.testrun.narrow import narrow_files, tree_listing
+from catalytic.plugins.testrun.narrow import narrow_files
 from catalytic.plugins.testrun.results import summarize, write_junit
 from catalytic.plugins.testrun.retire import retire
 from catalytic.plugins.testrun.runner import Run, RunFailed, RunOptions
 from catalytic.plugins.testrun.schedule import build_units, lower_bound, matches_any
 from catalytic.plugins.testrun.selection import SELECT_MODES, Verdicts, plan_phases, verdicts
 from catalytic.plugins.testrun.sharded import ShardOptions, run_sharded
-from catalytic.plugins.testrun.standby_check import Stat, snapshot, still_good
+from catalytic.plugins.testrun.standby_check import still_good
 
 BUSY = -33005
 """Another run of the same root is in progress and `testrun.same_root = "refuse"`."""
@@ -301,14 +301,14 @@ class TestrunPlugin(Plugin):
         self.runs[run_id] = run
         return run
 
-    async def _take_standby(self, key: tuple[Any, ...], root: Path) -> Run | None:
+    async def _take_standby(self, key: tuple[Any, ...], root: Path,
+                            now: Snapshot | None) -> Run | None:
         """Warm workers for this key, if the tree has not changed since they started."""
         item = self.standby.pop(key, None)
         if item is None:
             return None
         run, before, task = item
         await task
-        now = await asyncio.to_thread(snapshot, root)
         reads = self.reads.get(run.id) if run.collected() else None
         if run.alive() and still_good(before, now, reads):
             return run
@@ -367,8 +367,8 @@ class TestrunPlugin(Plugin):
         await self._stop_recording(root)
         background = self.ctx.config["record"] == "background"
         await asyncio.to_thread(drop_stale_bytecode, root)
-        fp = await asyncio.to_thread(fingerprint, root) if self.ctx.config["record"] != "off" \
-            else ""
+        snap = await asyncio.to_thread(snapshot, root)
+        fp = digest_of(snap)
         try:
             history = await asyncio.to_thread(self.history.load, str(root))
             verdict = (await self._verdicts(root, python) if choice.select != "all" else None)
@@ -385,10 +385,11 @@ class TestrunPlugin(Plugin):
             reasons.update(why)
             return phases
 
-        listing = await asyncio.to_thread(tree_listing, root)
+        listing = frozenset(snap) if snap is not None else None
         narrowed = None
-        run = await self._take_standby(key, root)
-        if run is None and verdict is not None and choice.select == "affected" and not args:
+        run = await self._take_standby(key, root, snap)
+        if (run is None and verdict is not None and choice.select == "affected" and not args
+                and listing is not None):
             narrowed = await asyncio.to_thread(narrow_files, verdict, history, root, listing,
                                                self.full_listing.get(str(root)))
         run = run or self._new_run(root, python, n, [*args, *(narrowed or [])])
@@ -409,7 +410,7 @@ class TestrunPlugin(Plugin):
             self.runs.pop(run.id, None)
             self.reads.pop(run.id, None)
             self._retire(run)
-        if narrowed is None and run.tests is not None:
+        if narrowed is None and run.tests is not None and listing is not None:
             self.full_listing[str(root)] = listing
         universe = set(run.tests or [])
         if narrowed is not None and verdict is not None:  # what a full collection would hold

@@ -12,33 +12,11 @@ from __future__ import annotations
 
 import os
 from collections.abc import Iterable, Mapping
-from pathlib import Path
 
-from catalytic.plugins.testrun.fingerprint import SKIP_DIRS
+from catalytic.plugins.testrun.fingerprint import Stat
 
-Stat = tuple[int, int, int, int]
 ALWAYS_READ = ("pytest.ini", "pyproject.toml", "setup.cfg", "tox.ini", "conftest.py")
 """Files whose change always makes warm workers stale (configuration, fixtures)."""
-
-
-def snapshot(root: Path, limit: int = 200_000) -> dict[str, Stat] | None:
-    """(size, mtime, ctime, inode) of every file under `root` by relative path; None when
-    there are more than `limit` files."""
-    out: dict[str, Stat] = {}
-    for here, dirs, files in os.walk(root):
-        dirs[:] = [d for d in dirs if d not in SKIP_DIRS
-                   and not os.path.exists(os.path.join(here, d, "pyvenv.cfg"))]
-        rel = os.path.relpath(here, root)
-        for name in files:
-            try:
-                st = os.stat(os.path.join(here, name))
-            except OSError:
-                continue
-            out[name if rel == "." else os.path.join(rel, name)] = (
-                st.st_size, st.st_mtime_ns, st.st_ctime_ns, st.st_ino)
-            if len(out) > limit:
-                return None
-    return out
 
 
 def changed(before: Mapping[str, Stat], now: Mapping[str, Stat]) -> set[str]:

@@ -9,7 +9,8 @@ from pathlib import Path
 from projects import copy_affected, edit, failing, run
 from suites import config
 
-from catalytic.plugins.testrun.standby_check import snapshot, still_good
+from catalytic.plugins.testrun.fingerprint import snapshot
+from catalytic.plugins.testrun.standby_check import still_good
 
 
 def warm(c) -> None:
