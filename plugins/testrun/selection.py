@@ -15,7 +15,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 
-from catalytic.plugins.testrun.blocks import CONFIG, DATA, digest, parse_blocks
+from catalytic.plugins.testrun.blocks import BLOCKS_VERSION, CONFIG, DATA, digest, parse_blocks
 from catalytic.plugins.testrun.config_files import config_checksum
 from catalytic.plugins.testrun.depstore import DepStore
 from catalytic.plugins.testrun.fingerprint import SKIP_DIRS
@@ -68,13 +68,14 @@ def _current(root: Path, file: str, cache: dict[str, tuple[str, dict[str, str]]]
     except OSError:
         return None
     h = digest(data)
+    key = f"{BLOCKS_VERSION}:{h}"  # sums from another version of the cutting are recomputed
     hit = cache.get(file)
-    if hit is not None and hit[0] == h:
+    if hit is not None and hit[0] == key:
         return hit[1]
     sums = dict(parse_blocks(data, file).checksums) if file.endswith(".py") else {}
     sums[DATA] = h
-    fresh.append((file, h, sums))
-    cache[file] = (h, sums)
+    fresh.append((file, key, sums))
+    cache[file] = (key, sums)
     return sums
 
 
