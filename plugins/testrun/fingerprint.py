@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+from collections.abc import Iterable
 from pathlib import Path
 
 SKIP_DIRS = {"__pycache__", "node_modules", ".git", ".hg", ".tox", ".nox", ".venv", "venv",
@@ -39,6 +40,13 @@ def snapshot(root: Path, limit: int = 200_000) -> Snapshot | None:
             if len(out) > limit:
                 return None
     return out
+
+
+def visible(paths: Iterable[str]) -> frozenset[str]:
+    """The paths with no hidden part: tools keep their state in dot-files and dot-folders
+    (`.testmondata`, `.coverage`) that come and go between runs and hold no tests."""
+    return frozenset(p for p in paths if not any(part.startswith(".")
+                                                 for part in p.split(os.sep)))
 
 
 def digest_of(snap: Snapshot | None) -> str:

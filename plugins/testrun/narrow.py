@@ -6,7 +6,8 @@ deselected. Node ids name their file, so the files of the tests with a reason (a
 the tests that failed last time) are all that can be selected, as long as nothing new
 can appear elsewhere: no Python file no record names (a new test file), no new
 `conftest.py`, and no file added or removed anywhere under the root since the last full
-collection (a new data file can add parametrized tests to an unchanged test file).
+collection (a new data file can add parametrized tests to an unchanged test file; tools'
+dot-files aside).
 """
 
 from __future__ import annotations

@@ -37,7 +37,14 @@ from catalytic.plugins.testrun.args import check_args
 from catalytic.plugins.testrun.bytecode import drop_stale_bytecode
 from catalytic.plugins.testrun.dispatch import simulate
 from catalytic.plugins.testrun.estimate import classify, estimate
-from catalytic.plugins.testrun.fingerprint import Snapshot, Stat, digest_of, fingerprint, snapshot
+from catalytic.plugins.testrun.fingerprint import (
+    Snapshot,
+    Stat,
+    digest_of,
+    fingerprint,
+    snapshot,
+    visible,
+)
 from catalytic.plugins.testrun.history import MIGRATIONS, History, Measured
 from catalytic.plugins.testrun.narrow import narrow_files
 from catalytic.plugins.testrun.results import summarize, write_junit
@@ -385,7 +392,7 @@ class TestrunPlugin(Plugin):
             reasons.update(why)
             return phases
 
-        listing = frozenset(snap) if snap is not None else None
+        listing = visible(snap) if snap is not None else None
         narrowed = None
         run = await self._take_standby(key, root, snap)
         if (run is None and verdict is not None and choice.select == "affected" and not args

@@ -4,7 +4,8 @@ Why: warm workers are started after each run so the next one skips the start-up,
 imports and collection; but the next run usually follows an edit. They are stale only
 if a file they read changed (a module they imported, a file opened while collecting,
 pytest's configuration, a `conftest.py`) or a file was added or removed (a new test
-file, or a new data file a parametrization lists); an edit elsewhere (docs, a data file
+file, or a new data file a parametrization lists; dot-files, where tools keep their
+state, aside); an edit elsewhere (docs, a data file
 tests read as they run, a module only tests import) leaves them good.
 """
 
@@ -13,7 +14,7 @@ from __future__ import annotations
 import os
 from collections.abc import Iterable, Mapping
 
-from catalytic.plugins.testrun.fingerprint import Stat
+from catalytic.plugins.testrun.fingerprint import Stat, visible
 
 ALWAYS_READ = ("pytest.ini", "pyproject.toml", "setup.cfg", "tox.ini", "conftest.py")
 """Files whose change always makes warm workers stale (configuration, fixtures)."""
@@ -32,8 +33,8 @@ def still_good(before: Mapping[str, Stat] | None, now: Mapping[str, Stat] | None
         return False
     if before == now:
         return True
-    if reads is None or before.keys() != now.keys():
-        return False
+    if reads is None or visible(before) != visible(now):
+        return False  # a file added or removed (but a tool's dot-files)
     diff = changed(before, now)
     return not (diff & set(reads)) and not any(
         os.path.basename(p) in ALWAYS_READ or p.endswith((".pth", ".cfg", ".toml", ".ini"))

@@ -32,6 +32,7 @@ def test_only_the_selected_files_are_collected(make_daemon, tmp_path: Path) -> N
         first = run(c, root)
         assert first["collected_files"] is None and first["selected"] == ALL + 1
         edit(root / "mylib/arith.py", "return a - b", "return a - b - 1")
+        (root / ".toolstate").write_text("a tool's dot-file: no tests in it\n")
         r = run(c, root)
         assert r["collected_files"] == ["tests/check_arith.py"]
         assert ran(r) == {"check_arith.py::test_sub": "changed: mylib/arith.py::sub"}
