@@ -43,10 +43,9 @@ from catalytic.plugins.testrun.fingerprint import (
     digest_of,
     fingerprint,
     snapshot,
-    visible,
 )
 from catalytic.plugins.testrun.history import MIGRATIONS, History, Measured
-from catalytic.plugins.testrun.narrow import narrow_files
+from catalytic.plugins.testrun.narrow import narrow_args, narrow_files
 from catalytic.plugins.testrun.results import summarize, write_junit
 from catalytic.plugins.testrun.retire import retire
 from catalytic.plugins.testrun.runner import Run, RunFailed, RunOptions
@@ -147,8 +146,8 @@ class TestrunPlugin(Plugin):
                            tuple[Run, dict[str, Stat] | None, asyncio.Task[None]]] = {}
         self.reads: dict[str, set[str]] = {}
         """Per run id: the project files its workers read while collecting."""
-        self.full_listing: dict[str, frozenset[str]] = {}
-        """Per root: the files under it when a run last collected the whole suite."""
+        self.full_snap: dict[str, Snapshot] = {}
+        """Per root: the tree when a run last collected the whole suite."""
         self.recent: collections.deque[dict[str, Any]] = collections.deque(maxlen=RECENT_RUNS)
         shim_dir = ctx.state_dir / "shim"
         self.shim = await asyncio.to_thread(wk.make_shim, shim_dir)
@@ -392,14 +391,16 @@ class TestrunPlugin(Plugin):
             reasons.update(why)
             return phases
 
-        listing = visible(snap) if snap is not None else None
         narrowed = None
         run = await self._take_standby(key, root, snap)
         if (run is None and verdict is not None and choice.select == "affected" and not args
-                and listing is not None):
-            narrowed = await asyncio.to_thread(narrow_files, verdict, history, root, listing,
-                                               self.full_listing.get(str(root)))
-        run = run or self._new_run(root, python, n, [*args, *(narrowed or [])])
+                and snap is not None):
+            narrowed = await asyncio.to_thread(narrow_files, verdict, history, root, snap,
+                                               self.full_snap.get(str(root)))
+        extra = narrow_args(root, narrowed) if narrowed else None
+        if extra is None:
+            narrowed = None
+        run = run or self._new_run(root, python, n, [*args, *(extra or [])])
         if verdict is not None and run.env_id and run.env_id != verdict.env:
             await self._drop(run)  # warm workers from before a package was installed/removed
             run = self._new_run(root, python, n, args)
@@ -417,8 +418,8 @@ class TestrunPlugin(Plugin):
             self.runs.pop(run.id, None)
             self.reads.pop(run.id, None)
             self._retire(run)
-        if narrowed is None and run.tests is not None and listing is not None:
-            self.full_listing[str(root)] = listing
+        if narrowed is None and run.tests is not None and snap is not None:
+            self.full_snap[str(root)] = snap
         universe = set(run.tests or [])
         if narrowed is not None and verdict is not None:  # what a full collection would hold
             universe |= {t for t in verdict.recorded if (root / t.split("::")[0]).is_file()}

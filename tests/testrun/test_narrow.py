@@ -27,6 +27,9 @@ def test_only_the_selected_files_are_collected(make_daemon, tmp_path: Path) -> N
     (root / "tests/cases").mkdir()
     (root / "tests/cases/one.txt").write_text("1\n")
     (root / "tests/check_cases.py").write_text(CASES)
+    (root / "tests/check_helpers.py").write_text("VALUE = 1\n")  # collected, no test in it
+    # a configuration file nearer the tests than the root's, which a full run ignores
+    (root / "tests/pytest.ini").write_text("[pytest]\npython_files = other_*.py\n")
     d = make_daemon(config(tmp_path, record="inline", keep_warm_s=0))
     with d.client() as c:
         first = run(c, root)
@@ -57,6 +60,11 @@ def test_only_the_selected_files_are_collected(make_daemon, tmp_path: Path) -> N
         assert ran(r)["check_data.py::test_added"] == "new"
         assert {v for k, v in ran(r).items() if k != "check_data.py::test_added"} == {
             "changed: tests/check_data.py::<module>"}
+        # a file with no test before gets one: collected in full
+        (root / "tests/check_helpers.py").write_text("VALUE = 1\n\n\ndef test_value():\n"
+                                                     "    assert VALUE == 1\n")
+        r = run(c, root)
+        assert r["collected_files"] is None and ran(r) == {"check_helpers.py::test_value": "new"}
         # a new test file: collected in full
         (root / "tests/check_new.py").write_text("def test_fresh():\n    pass\n")
         r = run(c, root)
