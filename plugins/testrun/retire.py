@@ -35,10 +35,10 @@ async def retire(run: Run, log: logging.Logger) -> None:
     """Wait for `run`'s workers to exit (killing stragglers), log bad exits, remove its
     folder."""
     try:
-        if run.stopping is not None:
-            await asyncio.shield(run.stopping)
-        else:
-            await run.stop()
+        if run.stopping is None:
+            await run.stop()  # cancelled or failed: its workers are stopped on purpose
+            return
+        await asyncio.shield(run.stopping)
         for line in abnormal_exits(run):
             log.warning("testrun %s: %s", run.o.root, line)
     except asyncio.CancelledError:
