@@ -4,7 +4,8 @@ Why blocks and not files: a test depends on the functions it ran, so an edit to
 one function re-runs only the tests that ran it. A block's checksum is taken
 over its syntax tree (not its text), so comments and blank lines do not count
 as changes; the module body is the file with every function body left out
-(imports, constants, class bodies, decorators and signatures stay in it).
+(imports, constants, class bodies, decorators and signatures stay in it), its
+top-level `from M import` statements of one module merged (see `merged_imports`).
 
 Used both inside the test workers (recording) and in the daemon (comparing),
 so this module imports only the standard library.
@@ -23,6 +24,8 @@ DATA = "<data>"
 """A non-Python file a test opened: the whole file is one block."""
 CONFIG = "<config>"
 """A pytest configuration file or a conftest.py on the test's path: the whole file."""
+BLOCKS_VERSION = 2
+"""Bumped when the cutting or the checksums change (cached checksums are then redone)."""
 
 
 def digest(data: bytes) -> str:
@@ -88,9 +91,50 @@ def parse_blocks(source: bytes | str, filename: str = "<file>") -> FileBlocks:
     visit(tree, "")
     for f in funcs:
         f.body = []
+    tree.body = merged_imports(tree.body)
     fb.checksums[MODULE] = digest(_dump(tree))
     fb.spans.sort()
     return fb
+
+
+def _bound(stmt: ast.stmt) -> set[str]:
+    """Names a top-level statement binds (imports, assignments, defs, classes)."""
+    if isinstance(stmt, (ast.Import, ast.ImportFrom)):
+        return {(a.asname or a.name).split(".")[0] for a in stmt.names}
+    if isinstance(stmt, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
+        return {stmt.name}
+    return {n.id for n in ast.walk(stmt) if isinstance(n, ast.Name)
+            and isinstance(n.ctx, ast.Store)}
+
+
+def merged_imports(body: list[ast.stmt]) -> list[ast.stmt]:
+    """The module body with every top-level `from M import ...` of one module M merged into
+    its first such statement, names sorted: moving a name from one such statement to
+    another (as formatters and linters do) does not count as a change. Not done when one
+    of those names is also bound by another top-level statement (then order can matter)."""
+    firsts: dict[str, ast.ImportFrom] = {}
+    names: dict[str, set[tuple[str, str | None]]] = {}
+    others: set[str] = set()
+    for stmt in body:
+        if isinstance(stmt, ast.ImportFrom) and not stmt.level and stmt.module and all(
+                a.name != "*" for a in stmt.names):
+            firsts.setdefault(stmt.module, stmt)
+            names.setdefault(stmt.module, set()).update((a.name, a.asname) for a in stmt.names)
+        else:
+            others |= _bound(stmt)
+    merged = [m for m, st in firsts.items() if sum(
+        isinstance(x, ast.ImportFrom) and x.module == m and not x.level for x in body) > 1]
+    if not merged or any({a or n for n, a in names[m]} & others for m in merged):
+        return body
+    out: list[ast.stmt] = []
+    for stmt in body:
+        if isinstance(stmt, ast.ImportFrom) and stmt.module in merged and not stmt.level:
+            if stmt is firsts[stmt.module]:
+                out.append(ast.ImportFrom(stmt.module, [ast.alias(n, a) for n, a in sorted(
+                    names[stmt.module], key=lambda x: (x[0], x[1] or ""))], 0))
+            continue
+        out.append(stmt)
+    return out
 
 
 def imported_names(source: bytes | str, package: str) -> set[str]:

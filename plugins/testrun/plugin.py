@@ -35,15 +35,25 @@ from catalytic.plugins.base import (
 )
 from catalytic.plugins.testrun import workers as wk
 from catalytic.plugins.testrun.args import check_args
+from catalytic.plugins.testrun.bytecode import drop_stale_bytecode
 from catalytic.plugins.testrun.errors import BUSY, COLLECTION_ERROR, NO_PYTEST, RunFailed
 from catalytic.plugins.testrun.estimate import classify, estimate
-from catalytic.plugins.testrun.fingerprint import fingerprint
+from catalytic.plugins.testrun.fingerprint import (
+    Snapshot,
+    Stat,
+    digest_of,
+    fingerprint,
+    snapshot,
+)
 from catalytic.plugins.testrun.history import MIGRATIONS, History, Measured
+from catalytic.plugins.testrun.narrow import narrow_args, narrow_files
 from catalytic.plugins.testrun.results import summarize, write_junit
+from catalytic.plugins.testrun.retire import retire
 from catalytic.plugins.testrun.runner import Run, RunOptions
 from catalytic.plugins.testrun.schedule import build_units, lower_bound, matches_any
 from catalytic.plugins.testrun.selection import SELECT_MODES, Verdicts, plan_phases, verdicts
 from catalytic.plugins.testrun.sharded_run import ShardOptions, run_sharded
+from catalytic.plugins.testrun.standby_check import still_good
 from catalytic.plugins.testrun.work_feed import simulate
 
 RECENT_RUNS = 50
@@ -125,11 +135,18 @@ class TestrunPlugin(Plugin):
         self.locks: dict[str, asyncio.Lock] = {}
         self.completed = 0
         self._bg: set[asyncio.Future[None]] = set()
+        self._retiring: set[asyncio.Future[None]] = set()
+        """Finished runs whose workers are still exiting (awaited on stop: no orphans)."""
         self.recording: dict[str, asyncio.Task[None]] = {}
         """Background recordings in progress, by root (a new run of the root cancels it)."""
         self.recorded_in_background = 0
         self.background_record_s = 0.0
-        self.standby: dict[tuple[Any, ...], tuple[Run, str, asyncio.Task[None]]] = {}
+        self.standby: dict[tuple[Any, ...],
+                           tuple[Run, dict[str, Stat] | None, asyncio.Task[None]]] = {}
+        self.reads: dict[str, set[str]] = {}
+        """Per run id: the project files its workers read while collecting."""
+        self.full_snap: dict[str, Snapshot] = {}
+        """Per root: the tree when a run last collected the whole suite."""
         self.recent: collections.deque[dict[str, Any]] = collections.deque(maxlen=RECENT_RUNS)
         shim_dir = ctx.state_dir / "shim"
         self.shim = await asyncio.to_thread(wk.make_shim, shim_dir)
@@ -139,6 +156,10 @@ class TestrunPlugin(Plugin):
             fut.cancel()
         for key in list(self.standby):
             await self._discard(key)
+        for fut in list(self._retiring):
+            fut.cancel()
+        if self._retiring:
+            await asyncio.wait(list(self._retiring), timeout=5)
         self.history.close()
 
     def stats(self) -> dict[str, Any]:
@@ -286,21 +307,16 @@ class TestrunPlugin(Plugin):
         self.runs[run_id] = run
         return run
 
-    async def _retire(self, run: Run) -> None:
-        """The run is over: its workers' token opens nothing, its files go (in a thread)."""
-        self.runs.pop(run.id, None)
-        self.ctx.revoke_token(run.o.token)
-        await asyncio.shield(asyncio.to_thread(shutil.rmtree, run.o.run_dir, True))
-
-    async def _take_standby(self, key: tuple[Any, ...], root: Path) -> Run | None:
+    async def _take_standby(self, key: tuple[Any, ...], root: Path,
+                            now: Snapshot | None) -> Run | None:
         """Warm workers for this key, if the tree has not changed since they started."""
         item = self.standby.pop(key, None)
         if item is None:
             return None
-        run, fp, task = item
+        run, before, task = item
         await task
-        now = await asyncio.to_thread(fingerprint, root)
-        if now == fp and fp != "too-large" and run.alive():
+        reads = self.reads.get(run.id) if run.collected() else None
+        if run.alive() and still_good(before, now, reads):
             return run
         await self._drop(run)
         return None
@@ -309,10 +325,11 @@ class TestrunPlugin(Plugin):
                        args: list[str]) -> None:
         """Start the next run's workers now, so it finds them warm."""
         await self._discard(key)
-        fp = await asyncio.to_thread(fingerprint, root)
+        await asyncio.to_thread(drop_stale_bytecode, root)
+        before = await asyncio.to_thread(snapshot, root)
         run = await self._new_run(root, python, n, args)
         task = asyncio.ensure_future(run.start())
-        self.standby[key] = (run, fp, task)
+        self.standby[key] = (run, before, task)
         await task
         await asyncio.sleep(self.ctx.config["keep_warm_s"])
         if self.standby.get(key, (None,))[0] is run:
@@ -326,7 +343,26 @@ class TestrunPlugin(Plugin):
 
     async def _drop(self, run: Run) -> None:
         await run.stop()
-        await self._retire(run)
+        self.runs.pop(run.id, None)
+        self.reads.pop(run.id, None)
+        self.ctx.revoke_token(run.o.token)
+        await asyncio.to_thread(shutil.rmtree, run.o.run_dir, True)
+
+    def _retire(self, run: Run) -> None:
+        """Its workers exit and its folder goes in the background (see retire.py); their
+        token opens nothing once they have."""
+        self.runs.pop(run.id, None)
+        self.reads.pop(run.id, None)
+
+        async def retire_then_revoke() -> None:
+            try:
+                await retire(run, self.ctx.log)
+            finally:
+                self.ctx.revoke_token(run.o.token)
+
+        fut = asyncio.ensure_future(retire_then_revoke())
+        self._retiring.add(fut)
+        fut.add_done_callback(self._retiring.discard)
 
     async def _verdicts(self, root: Path, python: str) -> Verdicts:
         """What the edits since the recordings affect (blocking work in a thread)."""
@@ -347,7 +383,9 @@ class TestrunPlugin(Plugin):
         reasons: dict[str, str] = {}
         await self._stop_recording(root)
         background = self.ctx.config["record"] == "background"
-        fp = await asyncio.to_thread(fingerprint, root) if background else ""
+        await asyncio.to_thread(drop_stale_bytecode, root)
+        snap = await asyncio.to_thread(snapshot, root)
+        fp = digest_of(snap)
         try:
             history = await asyncio.to_thread(self.history.load, str(root))
             verdict = (await self._verdicts(root, python) if choice.select != "all" else None)
@@ -364,7 +402,16 @@ class TestrunPlugin(Plugin):
             reasons.update(why)
             return phases
 
-        run = await self._take_standby(key, root) or await self._new_run(root, python, n, args)
+        narrowed = None
+        run = await self._take_standby(key, root, snap)
+        if (run is None and verdict is not None and choice.select == "affected" and not args
+                and snap is not None):
+            narrowed = await asyncio.to_thread(narrow_files, verdict, history, root, snap,
+                                               self.full_snap.get(str(root)))
+        extra = narrow_args(root, narrowed) if narrowed else None
+        if extra is None:
+            narrowed = None
+        run = run or await self._new_run(root, python, n, [*args, *(extra or [])])
         if verdict is not None and run.env_id and run.env_id != verdict.env:
             await self._drop(run)  # warm workers from before a package was installed/removed
             run = await self._new_run(root, python, n, args)
@@ -379,20 +426,26 @@ class TestrunPlugin(Plugin):
             await asyncio.shield(asyncio.to_thread(self._record, str(root), partial))
             raise
         finally:
-            await self._retire(run)
-        collected = len(run.tests or [])
+            self._retire(run)
+        if narrowed is None and run.tests is not None and snap is not None:
+            self.full_snap[str(root)] = snap
+        universe = set(run.tests or [])
+        if narrowed is not None and verdict is not None:  # what a full collection would hold
+            universe |= {t for t in verdict.recorded if (root / t.split("::")[0]).is_file()}
         ran = {r["nodeid"] for r in summary["results"]}
         for r in summary["results"]:
             r["reason"] = reasons.get(r["nodeid"], "all")
             if r.get("order_dependent") and choice.select != "all":
                 r["message"] = "fails only when selected alone: " + str(r.get("message", ""))
         summary.update(select=choice.select, selected=len(ran),
-                       deselected=max(0, collected - len(ran)),
+                       deselected=len(universe - ran), collected_files=narrowed,
                        first_failure_s=(round(run.first_failure - t_call, 4)
                                         if run.first_failure is not None else None),
                        call_s=round(time.monotonic() - t_call, 4))
-        if summary["tests"] == 0 and collected and choice.select != "all":
+        if summary["tests"] == 0 and universe and choice.select != "all":
             summary["exit_status"] = 0  # nothing affected: nothing can have broken
+        if run.deps and (fp == "too-large" or await asyncio.to_thread(fingerprint, root) != fp):
+            run.deps = {}  # a file changed under the run: its records may name the new content
         await asyncio.to_thread(self._record, str(root), summary, run)
         self.completed += 1
         summary["warm_workers"] = run.warm
@@ -416,8 +469,8 @@ class TestrunPlugin(Plugin):
         took = round(time.monotonic() - t_call, 4)
         summary = summarize([], n, took, 0.0, {})
         summary.update(select="affected", selected=0, deselected=len(verdict.recorded),
-                       first_failure_s=None, call_s=took, exit_status=0, root=str(root),
-                       python=python, shards_mode="local", warm_workers=False)
+                       collected_files=[], first_failure_s=None, call_s=took, exit_status=0,
+                       root=str(root), python=python, shards_mode="local", warm_workers=False)
         self.completed += 1
         return summary
 
@@ -458,6 +511,7 @@ class TestrunPlugin(Plugin):
         wanted = {t for t in ran if t not in verdict.recorded or t in verdict.reasons}
         if not wanted:
             return
+        await asyncio.to_thread(drop_stale_bytecode, root)
         run = await self._new_run(root, python, n, args)
         run.o.record = True
         run.selector = lambda got: [[t for t in got if t in wanted]]
@@ -465,7 +519,7 @@ class TestrunPlugin(Plugin):
             history = await asyncio.to_thread(self.history.load, str(root))
             await run.execute(history, lambda *a: None)
         finally:
-            await self._retire(run)
+            self._retire(run)
         if run.deps and fp != "too-large" and await asyncio.to_thread(fingerprint, root) == fp:
             await asyncio.to_thread(self.history.deps.record, str(root), run.env_id, run.deps)
             self.recorded_in_background += len(run.deps)
@@ -584,14 +638,18 @@ class TestrunPlugin(Plugin):
     @rpc("worker_hello", Param("run", "str"), Param("worker", "str"), Param("pid", "int"),
          Param("tests", "list", items="str"), Param("alone", "list", items="str"),
          Param("errors", "list"), Param("skips", "list", required=False, default=[]),
-         doc="A worker's collection.", internal=True)
+         Param("reads", "list", required=False, default=[], items="str"),
+         doc="A worker's collection (and the project files it read meanwhile).",
+         internal=True)
     async def worker_hello(self, call: Call, run: str, worker: str, pid: int,
                            tests: list[str], alone: list[str], errors: list[dict[str, Any]],
-                           skips: list[dict[str, Any]] | None = None) -> dict[str, Any]:
+                           skips: list[dict[str, Any]] | None = None,
+                           reads: list[str] | None = None) -> dict[str, Any]:
         try:
             r = self._active(run)
         except InvalidParams:
             return {"stop": True}
+        self.reads.setdefault(run, set()).update(reads or [])
         return r.hello(worker, tests, alone, errors, skips or [])
 
     @rpc("pull", Param("run", "str"), Param("worker", "str"), Param("results", "list"),

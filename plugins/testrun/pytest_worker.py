@@ -35,6 +35,13 @@ ALONE_MARKER = "run_alone"
 
 _state: dict[str, Any] = {}
 
+# Started at import (before conftest files load) in a worker only: what collection read.
+_reads = None
+if os.environ.get(ENV):
+    from catalytic.plugins.testrun.collect_reads import CollectReads
+
+    _reads = CollectReads()
+
 
 def _active() -> bool:
     return bool(_state)
@@ -220,7 +227,8 @@ def pytest_runtestloop(session: pytest.Session) -> bool | None:
             "internal_token": _state["token"], "run": _state["run"],
             "worker": _state["worker"], "pid": os.getpid(),
             "tests": ids, "alone": alone, "errors": _state["collect_errors"],
-            "skips": _state["collect_skips"]})
+            "skips": _state["collect_skips"],
+            "reads": _reads.stop(os.getcwd()) if _reads is not None else []})
         if reply.get("stop"):
             return True
         _serve(session, client)

@@ -118,6 +118,8 @@ class Run:
         self.first_failure: float | None = None
         """Monotonic time of the first failing result."""
         self.env_id = ""
+        self.stopping: asyncio.Future[None] | None = None
+        """After a finished run: its workers exiting (await it before removing `run_dir`)."""
 
     # -- lifecycle ---------------------------------------------------------------------------
 
@@ -168,7 +170,13 @@ class Run:
                 raise self.error
         finally:
             self.t_end = max(self.t_end or time.monotonic(), self.t0)
-            await self.stop(graceful=self.error is None and self.finished.is_set())
+            if self.error is None and self.finished.is_set():
+                # the last result is in: answer now, the workers finish in the background
+                self.closed = True
+                self._notify()
+                self.stopping = asyncio.ensure_future(self._stop_workers(graceful=True))
+            else:
+                await self.stop()
         return self.summary()
 
     async def stop(self, graceful: bool = False) -> None:

@@ -15,7 +15,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 
-from catalytic.plugins.testrun.blocks import CONFIG, DATA, digest, parse_blocks
+from catalytic.plugins.testrun.blocks import BLOCKS_VERSION, CONFIG, DATA, digest, parse_blocks
 from catalytic.plugins.testrun.config_files import config_checksum
 from catalytic.plugins.testrun.depstore import DepStore
 from catalytic.plugins.testrun.fingerprint import SKIP_DIRS
@@ -68,13 +68,14 @@ def _current(root: Path, file: str, cache: dict[str, tuple[str, dict[str, str]]]
     except OSError:
         return None
     h = digest(data)
+    key = f"{BLOCKS_VERSION}:{h}"  # sums from another version of the cutting are recomputed
     hit = cache.get(file)
-    if hit is not None and hit[0] == h:
+    if hit is not None and hit[0] == key:
         return hit[1]
     sums = dict(parse_blocks(data, file).checksums) if file.endswith(".py") else {}
     sums[DATA] = h
-    fresh.append((file, h, sums))
-    cache[file] = (h, sums)
+    fresh.append((file, key, sums))
+    cache[file] = (key, sums)
     return sums
 
 
@@ -123,7 +124,12 @@ def verdicts(store: DepStore, root: Path, env: str) -> Verdicts:
     folders = [str(PurePosixPath(c).parent) for c in py_files
                if PurePosixPath(c).name == "conftest.py" and c not in known]
     out.new_conftests = ["" if f == "." else f for f in folders]
-    named = {f for f, _, _ in blocks.values()}
+    used: set[int] = set()
+    for _, ids in tests.values():
+        used.update(ids)
+    # files some recorded test depends on (blocks outlive the tests dropped with a deleted
+    # file: a test file put back is unknown again)
+    named = {blocks[b][0] for b in used if b in blocks}
     out.unknown_py = [f for f in py_files if f not in named]
     out.missing_tests = sum(1 for nid in tests if not (root / nid.split("::")[0]).is_file())
     return out
