@@ -107,7 +107,7 @@ class System(Plugin):
          Param("max_calls", "int", required=False, default=100_000, min=1, max=10_000_000),
          Param("max_bytes", "int", required=False, default=DEFAULT_MAX_BYTES, min=1024,
                max=1 << 30, doc="Stop growing the log at about this many bytes."),
-         doc="Record the workload (method, key, sizes, latency; never payloads) for autotune: "
+         doc="Record the workload (method, key, sizes, latency; never payloads) for `tune.run`: "
              "accepted calls only, keys cut at 256 characters.")
     async def record(self, action: str, name: str, max_calls: int,
                      max_bytes: int) -> dict[str, Any]:
