@@ -21,13 +21,14 @@ CLEAN_EXITS = (0, 1, 5)
 
 
 def abnormal_exits(run: Run) -> list[str]:
-    """One line (with the output's tail) per worker of `run` that ended otherwise."""
+    """One line (with the output's tail) per worker of `run` that ended otherwise (reads
+    files: call it in a thread)."""
     out = []
     for w in run.workers.values():
         code = w.proc.returncode
         if code is not None and code not in CLEAN_EXITS and w.hello:
             out.append(f"worker {w.name} (pid {w.proc.pid}) exited with status {code} after "
-                       f"the run:\n{wk.tail(w.log, 2000)}")
+                       f"the run:\n{wk.tail(w.watch.log, 2000)}")
     return out
 
 
@@ -39,7 +40,7 @@ async def retire(run: Run, log: logging.Logger) -> None:
             await run.stop()  # cancelled or failed: its workers are stopped on purpose
             return
         await asyncio.shield(run.stopping)
-        for line in abnormal_exits(run):
+        for line in await asyncio.to_thread(abnormal_exits, run):
             log.warning("testrun %s: %s", run.o.root, line)
     except asyncio.CancelledError:
         await run.stop()  # the daemon is stopping: kill what is left, then go
