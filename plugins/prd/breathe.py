@@ -8,7 +8,8 @@ which hands the GIL to a waiting thread at once. Elsewhere (pool workers,
 scripts, tests) `point()` does nothing. The clock is read only every `STRIDE`
 calls, so a short call (an edit) pays almost nothing. A pass whose work per item
 is a few operations goes over `slices(items)` instead: the clock is read once a
-slice, and the slice is handled by one comprehension.
+slice, and the slice is handled by one comprehension. A pass's large working
+state is freed with `drain` before it returns.
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
-from typing import TypeVar
+from typing import Any, TypeVar
 
 EVERY_S = 0.001
 """Work between two pauses: the loop waits at most about this long for the GIL."""
@@ -69,6 +70,20 @@ def slices(items: list[T]) -> Iterator[list[T]]:
         if b is not None:
             b.check()
         yield items[start:start + SLICE]
+
+
+def drain(mapping: dict[Any, Any]) -> None:
+    """Empty a large dict a slice at a time when breathing: freeing 100,000 entries of a
+    pass's working state at once (its lists, tuples, counters) is one cascade of
+    deallocations that never offers the GIL. Elsewhere it is left to its owner."""
+    b = getattr(_local, "breather", None)
+    if b is None:
+        return
+    pop = mapping.popitem
+    while mapping:
+        for _ in range(min(SLICE, len(mapping))):
+            pop()
+        b.check()
 
 
 @contextmanager

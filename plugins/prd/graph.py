@@ -14,10 +14,10 @@ hold the daemon's loop for a whole switch interval at a time.
 from __future__ import annotations
 
 import heapq
-from collections.abc import Iterable
+from collections.abc import Container, Iterable
 from typing import Any
 
-from catalytic.plugins.prd.breathe import point, slices
+from catalytic.plugins.prd.breathe import drain, point, slices
 
 PRIORITY_RANK = {"critical": 0, "high": 1, "medium": 2, "low": 3}
 DONE = ("done", "cancelled")
@@ -87,6 +87,8 @@ def cycles(graph: dict[str, list[str]]) -> list[list[str]]:
                         break
                 if len(comp) > 1:
                     found.append(sorted(comp))
+    drain(index)
+    drain(low)
     return found
 
 
@@ -102,6 +104,7 @@ def levels(graph: dict[str, list[str]], order: list[str]) -> list[list[str]]:
     for part in slices(order):
         for tid in part:
             out[level[tid]].append(tid)
+    drain(level)
     return out
 
 
@@ -135,6 +138,8 @@ def topo_order(graph: dict[str, list[str]], position: dict[str, int]) -> list[st
             waiting[u] -= 1
             if waiting[u] == 0:
                 heapq.heappush(ready, (position[u], u))
+    drain(waiting)
+    drain(users)
     return out
 
 
@@ -158,6 +163,7 @@ def critical_path(graph: dict[str, list[str]], order: list[str],
     while cur is not None:
         path.append(cur)
         cur = best[cur][1]
+    drain(best)
     return path[::-1], total
 
 
@@ -187,30 +193,42 @@ def analyse(tasks: list[dict[str, Any]]) -> dict[str, Any]:
     cyc = named_cycles(tasks, graph)
     order = topo_order(graph, position)
     path, total = critical_path(graph, order, weight)
-    return {"valid": not cyc, "cycles": cyc,
-            "order": order, "levels": levels(graph, order),
-            "critical_path": path, "critical_path_complexity": total,
-            "edges": n_edges}
+    out = {"valid": not cyc, "cycles": cyc,
+           "order": order, "levels": levels(graph, order),
+           "critical_path": path, "critical_path_complexity": total,
+           "edges": n_edges}
+    for working in (graph, position, weight):
+        drain(working)
+    return out
 
 
 def next_tasks(tasks: list[dict[str, Any]], status: dict[str, str], limit: int = 1, *,
-               known_cycles: list[list[str]] | None = None) -> list[dict[str, Any]]:
+               known_cycles: list[list[str]] | None = None,
+               ids: Container[str] | None = None) -> list[dict[str, Any]]:
     """Available tasks, Task Master's way: dependencies done, then priority, fewest deps, position.
 
     A task is available when it is pending or in progress, every dependency is
     done (or cancelled), and none of its children is still open (work on the
     leaves first). Tasks already in progress come before pending ones. The
-    cycles of `tasks`, when the caller keeps them (`revalidate.GraphIndex`), spare
-    the two passes that find them.
+    cycles and the IDs of `tasks`, when the caller keeps them (`revalidate.GraphIndex`),
+    spare the passes that find them (and the growing of 100,000-entry tables, each
+    resize one long C call).
     """
     open_children: dict[str, int] = {}
-    graph_ids: set[str] = set()
+    seen: set[str] = set()
     for t in tasks:
         point()
-        graph_ids.add(t["id"])
+        if ids is None:
+            seen.add(t["id"])
         if t["parent"] is not None and status.get(t["id"], "pending") not in DONE:
             open_children[t["parent"]] = open_children.get(t["parent"], 0) + 1
-    found = cycles(edges(tasks)) if known_cycles is None else known_cycles
+    graph_ids = seen if ids is None else ids
+    if known_cycles is None:
+        graph = edges(tasks)
+        found = cycles(graph)
+        drain(graph)
+    else:
+        found = known_cycles
     cyc = {c for comp in found for c in comp}
     # the `limit` best kept in a bounded heap as they are found: sorting (or
     # `heapq.nsmallest` over) 100,000 candidates is one long pass that never breathes
@@ -232,4 +250,5 @@ def next_tasks(tasks: list[dict[str, Any]], status: dict[str, str], limit: int =
         elif key > best[0][0]:
             heapq.heapreplace(best, (key, t))
     best.sort(reverse=True)
+    drain(open_children)
     return [t for _, t in best]

@@ -280,7 +280,8 @@ class PrdService:
 
     def next(self, document: str, limit: int = 1) -> dict[str, Any]:
         state, status = self._load(document)
-        picked = next_tasks(state.tasks, status, limit, known_cycles=state.graph.cycles)
+        picked = next_tasks(state.tasks, status, limit, known_cycles=state.graph.cycles,
+                            ids=state.graph.by_id)
         return {"document": document,
                 "tasks": [{**t, "status": status[t["id"]]} for t in picked]}
 
