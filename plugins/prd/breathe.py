@@ -24,8 +24,9 @@ EVERY_S = 0.001
 """Work between two pauses: the loop waits at most about this long for the GIL."""
 PAUSE_S = 0.0002
 """Long enough for a waiting thread to take the GIL (it is woken as soon as it is free)."""
-STRIDE = 16
-"""`point()` calls between two readings of the clock (a few microseconds of work)."""
+STRIDE = 4
+"""`point()` calls between two readings of the clock (a decomposition's loops do more per
+point than the graph's, which go over `slices` where the work per task is small)."""
 SLICE = 512
 """Items per slice of `slices`: tens of microseconds of a comprehension's work."""
 
