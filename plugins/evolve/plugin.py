@@ -28,9 +28,9 @@ from catalytic.plugins.base import (
     rpc,
 )
 from catalytic.plugins.evolve.calls import (
+    ask_answer,
     ask_is_heavy,
     ask_job,
-    decode_slices,
     front_is_heavy,
     front_job,
     pareto_slices,
@@ -50,6 +50,7 @@ from catalytic.plugins.evolve.islands import Evaluator, evolve_islands
 from catalytic.plugins.evolve.problems import PROBLEMS, get_problem
 from catalytic.plugins.evolve.spec import FIELDS, SpecError, StudySpec, parse_spec, spec_param
 from catalytic.plugins.evolve.store import MIGRATIONS, StudyStore, dump
+from catalytic.protocol import Packed
 from catalytic.protocol.fields import MISSING, FieldError
 
 T = TypeVar("T")
@@ -242,7 +243,7 @@ class EvolvePlugin(Plugin):
     @rpc("ask", Param("study", "str"), Param("n", "int", required=False, default=1, min=1,
                                              max=100_000),
          doc="Hand out up to n candidates to evaluate: {candidates: [{id, genes}], done}.")
-    async def ask(self, call: Call, study: str, n: int) -> dict[str, Any]:
+    async def ask(self, call: Call, study: str, n: int) -> Packed:
         async with self._lock(study):
             s = self._study(study)
             seq = s.seq
@@ -253,8 +254,7 @@ class EvolvePlugin(Plugin):
             if s.seq != seq:
                 await self._durably(self.store.journal, s.id, s.seq, ["ask", n])
         self.asked += len(got.ids)
-        return {"candidates": await _sliced(decode_slices(s, got.ids, got.X)),
-                "done": got.done, "generation": got.generation}
+        return ask_answer(got)
 
     @rpc("tell", Param("study", "str"),
          Param("results", "list", items="map",

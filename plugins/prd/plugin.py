@@ -25,7 +25,7 @@ from catalytic.plugins.base import (
     TooLarge,
     rpc,
 )
-from catalytic.plugins.prd.answer_wire import packed_answer
+from catalytic.plugins.prd.answer_wire import packed_answer, release
 from catalytic.plugins.prd.breathe import breathing
 from catalytic.plugins.prd.pool import PoolWork
 from catalytic.plugins.prd.service import PrdService, UnknownDocument, UnknownTask
@@ -272,9 +272,12 @@ def _step(steps: Any, sent: Any) -> tuple[bool, Any]:
 
 
 def _packed(answer: dict[str, Any]) -> Packed:
-    """The answer encoded in this thread, in slices (`answer_wire.py`)."""
+    """The answer encoded in this thread, in slices (`answer_wire.py`), and its task list
+    freed here, in slices too (every answer builds its `tasks` afresh)."""
     with breathing():
-        return packed_answer(answer)
+        packed = packed_answer(answer)
+        release(answer, "tasks")
+        return packed
 
 
 def _breathing(fn: Any, *args: Any) -> Any:
@@ -288,7 +291,11 @@ def _breathing(fn: Any, *args: Any) -> Any:
     try:
         with breathing():
             out = fn(*args)
-            return packed_answer(out) if isinstance(out, dict) else out
+            if not isinstance(out, dict):
+                return out
+            packed = packed_answer(out)
+            release(out, "tasks")
+            return packed
     finally:
         if paused:
             gc.enable()

@@ -24,7 +24,7 @@ from typing import Any
 
 from catalytic.plugins.prd import export as E
 from catalytic.plugins.prd.assemble import AssemblyCache
-from catalytic.plugins.prd.breathe import point
+from catalytic.plugins.prd.breathe import point, slices
 from catalytic.plugins.prd.diff import Changes, diff
 from catalytic.plugins.prd.engine import MapFn, Steps, decompose, decompose_steps
 from catalytic.plugins.prd.graph import analyse, next_tasks
@@ -65,6 +65,8 @@ class DocState:
     meta: dict[str, Any]
     """stats, warnings, problems (with cycles) of the stored decomposition."""
     cache: AssemblyCache = field(default_factory=AssemblyCache)
+    analysis: dict[str, Any] | None = None
+    """`graph.analyse(tasks)`, once asked for: the tasks of a revision never change."""
 
 
 def revision_of(document: str, digest: bytes) -> str:
@@ -208,8 +210,11 @@ class PrdService:
         saved = {tid: (st, h) for tid, (st, h, _) in times.items()}
         changed = changes.changed
         if since_time:
-            listed = {t["id"] for t in (*changes.added, *changes.changed)}
-            later = [tid for tid, (_, _, at) in times.items()
+            listed: set[str] = set()
+            for part in (changes.added, changes.changed):
+                for some in slices(part):
+                    listed.update([t["id"] for t in some])
+            later = [tid for tid, (_, _, at) in times.items()  # statuses set: few
                      if at > since_time and tid not in listed and tid in state.graph.by_id]
             if later:
                 changed = [*changed, *(state.graph.by_id[tid] for tid in later)]
@@ -242,8 +247,10 @@ class PrdService:
         saved = self.store.saved_status(document)
         if ids is not None:
             wanted = set(ids)
-            picked = [t for t in state.tasks if t["id"] in wanted]
-            missing = sorted(wanted - {t["id"] for t in picked})
+            picked: list[dict[str, Any]] = []
+            for part in slices(state.tasks):
+                picked += [t for t in part if t["id"] in wanted]
+            missing = sorted(wanted.difference([t["id"] for t in picked]))
             page = picked[offset:offset + limit]
             return {"document": document, "revision": state.revision,
                     "tasks": shown(page, saved), "total": len(picked), "missing": missing}
@@ -251,29 +258,40 @@ class PrdService:
                 "tasks": shown(state.tasks[offset:offset + limit], saved),
                 "total": len(state.tasks)}
 
-    def _load(self, document: str) -> tuple[str, list[dict[str, Any]], dict[str, str]]:
+    def _load(self, document: str) -> tuple[DocState, dict[str, str]]:
+        """The stored state of `document` and every task's status."""
         state = self._state(document)
         if state is None:
             raise UnknownDocument(document)
         status, _ = carry(state.tasks, self.store.saved_status(document), state.graph.by_id)
-        return state.revision, state.tasks, status
+        return state, status
+
+    def _analysis(self, document: str) -> tuple[DocState, dict[str, Any]]:
+        """The stored revision's graph analysis, computed on first use and kept with it."""
+        state = self._state(document)
+        if state is None:
+            raise UnknownDocument(document)
+        if state.analysis is None:
+            state.analysis = analyse(state.tasks)
+        return state, state.analysis
 
     def graph(self, document: str) -> dict[str, Any]:
-        _, tasks, _ = self._load(document)
-        return {"document": document, **analyse(tasks)}
+        return {"document": document, **self._analysis(document)[1]}
 
     def next(self, document: str, limit: int = 1) -> dict[str, Any]:
-        _, tasks, status = self._load(document)
-        picked = next_tasks(tasks, status, limit)
+        state, status = self._load(document)
+        picked = next_tasks(state.tasks, status, limit, known_cycles=state.graph.cycles,
+                            ids=state.graph.by_id)
         return {"document": document,
                 "tasks": [{**t, "status": status[t["id"]]} for t in picked]}
 
     def status(self, document: str, task: str | None, value: str | None) -> dict[str, Any]:
-        _, _, status = self._load(document)
+        _, status = self._load(document)
         if task is None:
             counts = {s: 0 for s in STATUSES}
-            for s in status.values():
-                counts[s] = counts.get(s, 0) + 1
+            for part in slices(list(status.values())):
+                for s in part:
+                    counts[s] = counts.get(s, 0) + 1
             return {"document": document, "status": status, "counts": counts}
         by_id = self._docs[document].graph.by_id if document in self._docs else {}
         if task not in by_id:
@@ -284,11 +302,12 @@ class PrdService:
         return {"document": document, "id": task, "status": status[task]}
 
     def export(self, document: str, fmt: str) -> str:
-        _, tasks, status = self._load(document)
-        return E.render(fmt, document, tasks, status, analyse(tasks))
+        state, analysis = self._analysis(document)
+        status, _ = carry(state.tasks, self.store.saved_status(document), state.graph.by_id)
+        return E.render(fmt, document, state.tasks, status, analysis)
 
     def import_taskmaster(self, document: str, data: dict[str, Any], tag: str) -> dict[str, Any]:
-        _, tasks, _ = self._load(document)
+        tasks = self._load(document)[0].tasks
         found, unmatched = E.import_taskmaster(data, tasks, tag)
         hashes = {t["id"]: t["content_hash"] for t in tasks}
         self.store.set_status(document, [(k, v if v in STATUSES else "pending", hashes[k])

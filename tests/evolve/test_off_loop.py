@@ -12,6 +12,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
+import msgpack
 import pytest
 
 from catalytic.client import InvalidParams
@@ -64,8 +65,8 @@ def test_worker_calls_equal_inline_calls_and_survive_sigkill(make_daemon: MakeDa
 
     def ask(n: int) -> dict[str, Any]:
         _, got = calls.ask_job(local, n)
-        return {"candidates": [c for part in calls.decode_slices(local, got.ids, got.X)
-                               for c in part]}
+        answer: dict[str, Any] = calls.ask_answer(got).decode()
+        return answer
 
     def tell(r: list[Any]) -> dict[str, Any]:
         _, out, _ = calls.tell_job(local, r)
@@ -113,6 +114,22 @@ def test_spec_error_survives_pickling() -> None:
     assert str(e) == "results[3].id = 7 (evolve.tell): expected a candidate still out"
 
 
+def test_an_ask_answer_is_encoded_where_it_is_built() -> None:
+    """The candidates leave `ask_job` as msgpack; the answer around them is exactly what
+    packing the whole map at once gives, genes decoded as `Genome.decode` does."""
+    study = StudyState.new("e", parse_spec({**SPEC, **DEFAULTS}))
+    _, got = calls.ask_job(study, 40)
+    assert isinstance(got.candidates, bytes) and len(got.ids) == 40
+    answer = calls.ask_answer(got)
+    decoded = answer.decode()
+    assert [c["id"] for c in decoded["candidates"]] == got.ids
+    assert decoded["done"] is False and decoded["generation"] == got.generation
+    assert answer.data == msgpack.packb(decoded, use_bin_type=True)
+    row = study.spec.genome.encode(decoded["candidates"][0]["genes"])
+    assert study.spec.genome.decode(row) == decoded["candidates"][0]["genes"]
+    assert isinstance(decoded["candidates"][0]["genes"]["k"], int)
+
+
 def test_heaviness_rules() -> None:
     small = StudyState.new("s", parse_spec({**SPEC, **DEFAULTS, "population": 8}))
     big = StudyState.new("b", parse_spec({**SPEC, **DEFAULTS}))
@@ -120,7 +137,7 @@ def test_heaviness_rules() -> None:
     assert calls.ask_is_heavy(big, 1)  # breeding a batch from a large island
     _, got = calls.ask_job(big, 10)
     assert not calls.ask_is_heavy(big, 10)  # the batch is bred: handing out is cheap
-    few = results([c for part in calls.decode_slices(big, got.ids, got.X) for c in part])
+    few = results(calls.ask_answer(got).decode()["candidates"])
     assert not calls.tell_is_heavy(big, few)  # completes nothing
     assert not calls.tell_is_heavy(big, "not a list")  # refused at once, inline
     assert calls.tell_is_heavy(small, [{"id": 1}] * (calls.INLINE_ITEMS + 1))
