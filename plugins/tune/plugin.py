@@ -20,8 +20,8 @@ from catalytic.config.paths import recording_path, recordings_dir
 from catalytic.plugins.base import Call, InvalidParams, Param, Plugin, PluginContext, rpc
 from catalytic.plugins.tune import knobs, proposal, search
 from catalytic.plugins.tune.knobs import Candidate
+from catalytic.plugins.tune.recording import Facts, WorkloadError, facts, load
 from catalytic.plugins.tune.score import WEIGHTS, metrics, weighted
-from catalytic.plugins.tune.workload import Facts, WorkloadError, facts, load
 
 MIN_ACCESSES = 20
 """Fewer cache accesses than this measure nothing worth tuning on."""

@@ -23,7 +23,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from .workload import Facts
+from .recording import Facts
 
 METRICS = ("throughput", "p99_latency", "hit_ratio", "peak_memory", "cpu_per_call",
            "error_rate", "disk_read")
