@@ -28,7 +28,7 @@ class WorkloadError(ValueError):
 
 
 @dataclass(frozen=True)
-class Call:
+class RecordedCall:
     method: str
     latency_s: float
     key: str | None
@@ -40,7 +40,7 @@ class Call:
 class Workload:
     """The calls of one recording (or a slice of it) in order."""
 
-    calls: tuple[Call, ...]
+    calls: tuple[RecordedCall, ...]
 
     def part(self, first: float, last: float) -> Workload:
         """The calls between the shares `first` and `last` of the recording (0..1)."""
@@ -48,7 +48,7 @@ class Workload:
         return Workload(self.calls[round(first * n):round(last * n)])
 
 
-def _call(line: str, no: int) -> Call:
+def _call(line: str, no: int) -> RecordedCall:
     try:
         entry = json.loads(line)
     except json.JSONDecodeError:
@@ -65,12 +65,12 @@ def _call(line: str, no: int) -> Call:
     if key is not None and not isinstance(key, str):
         raise WorkloadError(f"line {no}: key must be a string")
     size = max(1, nbytes - len(key or "")) if method == "workspace.put" else 0
-    return Call(method, float(latency) / 1e6, key, size, entry.get("error") is not None)
+    return RecordedCall(method, float(latency) / 1e6, key, size, entry.get("error") is not None)
 
 
 def load(path: Path, max_calls: int) -> Workload:
     """Read a recording; `WorkloadError` names the first bad line, or says it is too long."""
-    calls: list[Call] = []
+    calls: list[RecordedCall] = []
     with path.open(encoding="utf-8") as fh:
         for no, line in enumerate(fh, 1):
             if not line.strip():
