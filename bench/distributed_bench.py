@@ -37,7 +37,7 @@ from dask_cluster import DaskCluster
 from catalytic.daemon.executor import BaseExecutor, LocalExecutor
 from catalytic.daemon.executor_dask import DaskExecutor
 from catalytic.plugins.evolve.algorithms import Algorithm
-from catalytic.plugins.evolve.islands import Evaluator, migrate, run_epoch
+from catalytic.plugins.evolve.islands import Evaluator, Optimizer, migrate, run_epoch
 from catalytic.plugins.evolve.problems import get_problem
 
 ISLANDS = 4
@@ -54,7 +54,7 @@ def new_islands(n: int = ISLANDS, pop: int = POP, seed: int = 1) -> list[Algorit
 async def evolve(ex: BaseExecutor, ev: Evaluator, epochs: int, gens: int,
                  islands: list[Algorithm] | None = None) -> tuple[float, int, list[float]]:
     """Wall time, evaluations and per-epoch times of `epochs` epochs (migrating between)."""
-    isl = islands or new_islands()
+    isl: list[Optimizer] = list(islands or new_islands())
     start = sum(i.evaluations for i in isl)
     per: list[float] = []
     t0 = time.perf_counter()

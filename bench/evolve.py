@@ -30,7 +30,7 @@ import evolve_baselines as bl
 from catalytic.plugins.evolve.algorithms import Algorithm
 from catalytic.plugins.evolve.cmaes import CmaEs
 from catalytic.plugins.evolve.hypervolume import hypervolume
-from catalytic.plugins.evolve.islands import Evaluator, migrate, run_epoch
+from catalytic.plugins.evolve.islands import Evaluator, Optimizer, migrate, run_epoch
 from catalytic.plugins.evolve.problems import get_problem
 
 from daemon_process import DaemonProcess
@@ -130,8 +130,8 @@ def islands_run(pool: ProcessPoolExecutor, n_islands: int, ev: Evaluator, evalua
     """Wall time and evaluations of an island run (islands run in the pool)."""
     p = get_problem(ev.problem)
     seeds = np.random.SeedSequence(1).spawn(n_islands)
-    isl = [Algorithm(p.genome(), p.n_obj, pop_total // n_islands, rng=np.random.default_rng(s))
-           for s in seeds]
+    isl: list[Optimizer] = [Algorithm(p.genome(), p.n_obj, pop_total // n_islands,
+                                      rng=np.random.default_rng(s)) for s in seeds]
     t = time.perf_counter()
     while sum(i.evaluations for i in isl) < evaluations:
         isl = list(pool.map(run_epoch, isl, [ev] * n_islands, [interval] * n_islands))

@@ -22,7 +22,9 @@ from prometheus_client import CollectorRegistry
 from catalytic.config.load import defaults
 from catalytic.config.model import CORE
 from catalytic.daemon.dispatch import LATENCY_WINDOW, Dispatcher
+from catalytic.daemon.executor import LocalExecutor
 from catalytic.daemon.http import DaemonCollector, HttpServer
+from catalytic.daemon.plugins import Loaded, PluginHost
 from catalytic.daemon.state import Limits, ServerState
 from catalytic.plugins.base import Method, Plugin, PluginContext
 from catalytic.plugins.monitor.plugin import MonitorPlugin
@@ -40,21 +42,12 @@ class FakePlugin(Plugin):
         return {f"figure_{i}": rnd.random() * 1000 for i in range(20)}
 
 
-class Host:
-    """Just what HttpServer and the collectors read from the plugin host."""
-
-    def __init__(self, plugins: dict[str, Plugin]) -> None:
-        self.plugins = plugins
-
-    def running(self) -> list[tuple[str, Plugin]]:
-        return list(self.plugins.items())
-
-    def report(self) -> list[dict[str, Any]]:
-        return [{"name": n, "state": "running", "version": "1", "error": None}
-                for n in self.plugins]
-
-    def stats(self) -> dict[str, Any]:
-        return {n: p.stats() for n, p in self.plugins.items()}
+def running_host(plugins: dict[str, Plugin]) -> PluginHost:
+    """The daemon's plugin host, holding these instances as started plugins."""
+    host = PluginHost(logging.getLogger("bench"))
+    host.plugins = {n: Loaded(n, cls=type(p), instance=p, state="running")
+                    for n, p in plugins.items()}
+    return host
 
 
 def busy_dispatcher() -> Dispatcher:
@@ -89,7 +82,7 @@ async def measure(scrapes: int = 60) -> dict[str, Any]:
     monitor = MonitorPlugin()
     plugins: dict[str, Plugin] = {name: FakePlugin(name) for name in PLUGINS}
     plugins["monitor"] = monitor
-    state.plugins = Host(plugins)
+    state.plugins = running_host(plugins)
 
     async def call(method: str, params: dict[str, Any]) -> Any:
         methods = {n: e.stats.summary() for n, e in state.dispatcher.table.items()}
@@ -98,7 +91,8 @@ async def measure(scrapes: int = 60) -> dict[str, Any]:
 
     settings = {s.key: s.default for s in MonitorPlugin.settings}
     settings["interval_s"] = 3600.0
-    ctx = PluginContext(name="monitor", config=settings, state_dir=root, executor=None,
+    executor = LocalExecutor(1, logging.getLogger("bench"))  # the monitor submits no jobs
+    ctx = PluginContext(name="monitor", config=settings, state_dir=root, executor=executor,
                         metrics=registry, log=logging.getLogger("bench"), call=call)
     await monitor.start(ctx)
     await monitor.sample_once()
@@ -126,6 +120,7 @@ async def measure(scrapes: int = 60) -> dict[str, Any]:
     parts = {"daemon_collector_ms": timed(collect_after_new_calls),
              "monitor_collector_ms": timed(lambda: list(monitor.collector.collect()))}
     await monitor.stop()
+    executor.shutdown()
     lines = body.decode().count("\n")
     return {"median_ms": statistics.median(times),
             "p95_ms": sorted(times)[int(0.95 * len(times))],

@@ -54,7 +54,8 @@ class RequestCall:
     def __init__(self, session: Session, msgid: int | None, method: str) -> None:
         self.session = session
         self.msgid = msgid
-        self.key = msgid
+        self.key: int = msgid if msgid is not None else session.new_key()
+        """Its key in `session.inflight`: the msgid, else a fresh negative key."""
         self.method = method
         self.task: asyncio.Task[None] | None = None
         self.cancel_reason: str | None = None

@@ -330,7 +330,7 @@ class Dispatcher:
             if error is not None:
                 raise error
             return result
-        key = call.key = session.new_key()
+        key = call.key
         session.inflight[key] = call
         try:
             result, error = await self._execute(entry, call, kwargs, timeout,
@@ -491,7 +491,7 @@ class Dispatcher:
             log.debug("notification %.80s ignored: %s", method, exc)  # a flood must not flood
             # the log too; system.stats counts the refusals by code
             return
-        key = call.key = session.new_key()
+        key = call.key
         session.inflight[key] = call
         call.task = asyncio.get_running_loop().create_task(self._run(entry, call, kwargs,
                                                                      timeout))

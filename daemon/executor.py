@@ -97,8 +97,12 @@ def _warm(_: int) -> int:
 class BaseExecutor:
     """What every backend shares: `map` over `submit`, and the daemon's lifecycle hooks."""
 
-    workers: int
     backend = "base"
+
+    @property
+    def workers(self) -> int:
+        """Jobs that run at once; read-only, since a cluster's width changes under us."""
+        raise NotImplementedError
 
     async def start(self) -> None:
         """Called on the running loop before plugins start (connect to a cluster, ...)."""
@@ -176,7 +180,7 @@ class LocalExecutor(BaseExecutor):
     backend = "local"
 
     def __init__(self, workers: int, log: logging.Logger | None = None) -> None:
-        self.workers = workers or os.cpu_count() or 1
+        self._workers = workers or os.cpu_count() or 1
         self.log = log or logging.getLogger("catalytic.executor")
         self._ctx = mp.get_context("fork")
         self._flags = self._ctx.RawArray("b", SLOTS)
@@ -193,6 +197,10 @@ class LocalExecutor(BaseExecutor):
         self.failed = 0
         self.cancelled = 0
         self.running = 0
+
+    @property
+    def workers(self) -> int:
+        return self._workers
 
     def _new_pool(self) -> ProcessPoolExecutor:
         return ProcessPoolExecutor(self.workers, mp_context=self._ctx, initializer=_worker_init,

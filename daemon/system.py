@@ -143,5 +143,6 @@ class System(Plugin):
         return {"stopping": True, "pid": os.getpid()}
 
     @rpc("reload", doc="Reload the configuration (as SIGHUP does).")
-    async def reload(self) -> dict[str, Any]:
+    async def reload_daemon(self) -> dict[str, Any]:
+        """Named apart from `Plugin.reload(config)`, the per-plugin hook it must not shadow."""
         return await self._reload()

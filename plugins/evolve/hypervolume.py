@@ -14,7 +14,8 @@ import moocore
 import numpy as np
 
 
-def hypervolume(F: np.ndarray | Sequence[Sequence[float]], ref: Sequence[float]) -> float:
+def hypervolume(F: np.ndarray | Sequence[Sequence[float]],
+                ref: np.ndarray | Sequence[float]) -> float:
     """Volume dominated by the rows of F and bounded by `ref` (all objectives minimized).
 
     Rows that do not strictly dominate `ref` (or hold NaN/inf) add nothing and are dropped.

@@ -135,7 +135,7 @@ def improvement(metric: str, current_mean: float, baseline_mean: float) -> float
     return -change if way == LOWER else change
 
 
-def report(current: dict[str, Sequence[float]],
+def report(current: Mapping[str, Sequence[float | None]],
            baseline: dict[str, dict[str, Any]] | None) -> dict[str, dict[str, Any]]:
     """metric → {mean, median, stdev, p95, improvement_vs_baseline, direction, ...}."""
     out: dict[str, dict[str, Any]] = {}

@@ -104,8 +104,8 @@ def _child_order(sections: list[Section], results: list[SectionResult],
                  links: Links) -> None:
     """Sibling sections the document orders (phases, dependency chains) depend on each other."""
     index: dict[str, tuple[int, int]] = {}
-    for pos, b in enumerate(blocks):  # the last task with an ID stands for it
-        index.update({tid: (pos, k) for tid, k in b.tid_index().items()})
+    for pos, block in enumerate(blocks):  # the last task with an ID stands for it
+        index.update({tid: (pos, k) for tid, k in block.tid_index().items()})
     for i in ordering:
         sec = sections[i]
         for child, before in results[i].child_deps:

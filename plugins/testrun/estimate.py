@@ -73,10 +73,10 @@ def estimate(nodeids: Sequence[str], history: Mapping[str, TestStats],
         else DEFAULT_DURATION
     out: dict[str, Expect] = {}
     for nid in nodeids:
-        s = history.get(nid)
-        if s is not None:
-            out[nid] = Expect(nid, s.ewma, s.rss, classify(s, memory_heavy_bytes), True,
-                              s.order_dependent, s.outcome == "passed")
+        known = history.get(nid)
+        if known is not None:
+            out[nid] = Expect(nid, known.ewma, known.rss, classify(known, memory_heavy_bytes),
+                              True, known.order_dependent, known.outcome == "passed")
             continue
         guess = median
         for key in ("f" + function_of(nid), "c" + class_of(nid), "m" + file_of(nid)):

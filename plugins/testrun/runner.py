@@ -110,7 +110,8 @@ class Run:
         self._alone: list[str] = []
         self.selector: Callable[[list[str]], list[list[str]]] | None = None
         """Given the collected ids: the phases of ids to run, in order (None: all, one phase)."""
-        self.phases: list[list[str]] = []
+        self.phases: list[list[Unit]] = []
+        """The planned phases not yet handed to the work feed, as units."""
         self.planned: list[str] | None = None
         self.blockdefs: dict[str, dict[int, tuple[str, str, str]]] = {}
         self.deps: dict[str, list[tuple[str, str, str]]] = {}

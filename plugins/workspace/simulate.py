@@ -6,7 +6,7 @@ benchmark calls them directly. `report(done, total, message)` is optional.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Hashable, Sequence
+from collections.abc import Callable, Hashable, Mapping, Sequence
 from typing import Any
 
 from .policies import make
@@ -17,10 +17,11 @@ Report = Callable[[float, float | None, str], None]
 
 
 def replay_prefetch(policy: Policy, keys: Sequence[Hashable], depth: int = 2,
-                    sizes: dict[Hashable, int] | None = None,
+                    sizes: Mapping[Any, int] | None = None,
                     model: SuccessorModel | None = None) -> tuple[int, PrefetchStats]:
     """Replay with prefetch: after each access, admit up to `depth` predicted
-    successors that are not resident. Returns (demand hits, prefetch stats)."""
+    successors that are not resident; `sizes` (by key, any hashable key type: the
+    mapping is only read) weighs each access. Returns (demand hits, prefetch stats)."""
     model = model or SuccessorModel()
     stats = PrefetchStats()
     pending: set[Hashable] = set()  # prefetched, not yet used
