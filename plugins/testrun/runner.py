@@ -408,9 +408,22 @@ class Run:
         if not self.fresh.waiting or self.closed or self._fresh_starting:
             return
         self._fresh_starting += 1
-        task = asyncio.ensure_future(self._spawn(fresh=True))
+        task = asyncio.ensure_future(self._start_fresh())
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
+
+    async def _start_fresh(self) -> None:
+        try:
+            await self._spawn(fresh=True)
+        except OSError as exc:  # no fresh worker: the failures stand as they are
+            self.log.warning("run %s: cannot start a worker for re-runs: %s", self.id, exc)
+            self._fresh_starting = max(0, self._fresh_starting - 1)
+            self._give_up_reruns()
+
+    def _give_up_reruns(self) -> None:
+        self.reruns.update({t: True for t in self.fresh.waiting})
+        self.fresh.waiting.clear()
+        self._check_done()
 
     def _rerun_result(self, r: dict[str, Any]) -> None:
         nid = r["nodeid"]
@@ -465,9 +478,7 @@ class Run:
         if not w.hello:
             if w.fresh:  # no fresh worker to re-run on: the failures stand as they are
                 self._fresh_starting = max(0, self._fresh_starting - 1)
-                self.reruns.update({t: True for t in self.fresh.waiting})
-                self.fresh.waiting.clear()
-                self._check_done()
+                self._give_up_reruns()
             elif not any(x.hello for x in self.workers.values()):
                 self._fail(died_before_collecting(code, output))
             return
