@@ -310,8 +310,8 @@ def replay(name: str, steps: int, mutants: int, c: Connection, log: list[dict[st
             real = {f for f in want if not f.startswith("<")}
             if (want and not got) or not real <= got:
                 missed += 1
-                print(f"  mutant MISS {path.relative_to(work)} {what}: full={sorted(want)[:5]} "
-                      f"affected={sorted(got)[:5]}", flush=True)
+                print(f"  mutant MISS {path.relative_to(work)} {what}: full={len(want)} "
+                      f"affected={len(got)} missed={sorted(real - got)[:5]}", flush=True)
         finally:
             path.write_text(original)
             affected(c, work, python, limit=limit)
