@@ -27,7 +27,7 @@ def abnormal_exits(run: Run) -> list[str]:
         code = w.proc.returncode
         if code is not None and code not in CLEAN_EXITS and w.hello:
             out.append(f"worker {w.name} (pid {w.proc.pid}) exited with status {code} after "
-                       f"the run:\n{wk.tail(w.log, 2000)}")
+                       f"the run:\n{wk.tail(w.watch.log, 2000)}")
     return out
 
 
