@@ -16,6 +16,16 @@ replayed steps changed, each checked as `affected` then a serial full run.
 Finally the recording overhead: full warm runs with `testrun.record` on and off,
 alternating, on the last tree.
 
+Every run of a step or mutant has a time limit: 3x the unmutated tree's serial
+time, at least 60 s (a mutant can make a test loop forever). A plain pytest run
+over it is killed with its process group; a catalytic call over it is cancelled
+(the daemon stops that run's workers). Either is recorded as the outcome
+"timeout", which counts as a failing verdict: a step or mutant whose full run
+timed out is matched only by a selective runner that reported a failure or a
+timeout too. The daemon closes connections idle past `limits.idle_timeout_s`
+while a long serial run goes on, so the bench raises that limit and reconnects
+if its connection was closed anyway.
+
 Ends with one line:
 testrun_history: replay_vs_xdist=.. replay_vs_testmon=.. median_tests_run=..%
 failing_parity=.. mutant_parity=N/M record_overhead=..
@@ -28,6 +38,7 @@ import json
 import os
 import re
 import shutil
+import signal
 import statistics
 import subprocess
 import sys
@@ -44,6 +55,8 @@ sys.path.insert(0, str(ROOT / "tests" / "testrun"))
 
 from mutants import mutate, sample  # noqa: E402
 
+from catalytic.client.errors import DaemonNotRunning, DeadlineExceeded  # noqa: E402
+
 from daemon_process import DaemonProcess  # noqa: E402
 
 HISTORY = ROOT.parent / "shared" / "corpus" / "history"
@@ -52,6 +65,13 @@ REQUIREMENTS = {"pygments": ["wcag-contrast-ratio"],
                 "rich": ["attrs", "pygments", "markdown-it-py"]}
 COMMON = ["pytest", "pytest-xdist", "pytest-testmon"]
 FAILED = re.compile(r"^(?:FAILED|ERROR) (\S+?)(?: - .*)?$")
+TIMEOUT = "<timeout>"
+MIN_LIMIT_S = 60.0
+LIMIT_FACTOR = 3.0
+FIRST_LIMIT_S = 1800.0
+"""The time limit of a run before any serial time of the tree is known (step 0)."""
+DAEMON_LIMITS = {"idle_timeout_s": 4 * 3600.0}
+"""A connection waits idle through serial runs; the daemon's default (300 s) would close it."""
 
 
 @dataclass
@@ -67,6 +87,62 @@ class Outcome:
 class Step:
     step: int
     runs: dict[str, Outcome] = field(default_factory=dict)
+
+
+def limit_for(serial_s: float | None) -> float:
+    """A run's time limit from the unmutated tree's serial time."""
+    if serial_s is None:
+        return FIRST_LIMIT_S
+    return max(MIN_LIMIT_S, LIMIT_FACTOR * serial_s)
+
+
+def agrees(full: Outcome, other: Outcome) -> bool:
+    """Does `other` give the full run's verdict? A full run's timeout is a failing verdict."""
+    if full.note == "timeout":
+        return bool(other.failing)
+    return other.failing == full.failing
+
+
+class Connection:
+    """The bench's client to a daemon, reconnected when the daemon closed the connection."""
+
+    def __init__(self, daemon: DaemonProcess) -> None:
+        self.daemon = daemon
+        self.client = daemon.client()
+
+    def call(self, method: str, params: dict[str, Any] | None = None,
+             timeout: float | None = None) -> Any:
+        try:
+            return self.client.call(method, params or {}, timeout=timeout)
+        except DaemonNotRunning:
+            if not self.daemon.running():
+                raise SystemExit("the daemon died; its log ends:\n"
+                                 + self.daemon.log()[-3000:]) from None
+            print("  (connection closed by the daemon; reconnecting)", flush=True)
+            self.client.close()
+            self.client = self.daemon.client()
+            return self.client.call(method, params or {}, timeout=timeout)
+
+    def close(self) -> None:
+        self.client.close()
+
+
+def run_limited(cmd: list[str], cwd: Path, limit: float) -> tuple[int | None, str]:
+    """Run `cmd` in its own process group; past `limit` seconds kill the whole group.
+
+    Returns (exit status or None on timeout, stdout)."""
+    proc = subprocess.Popen(cmd, cwd=cwd, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                            text=True, start_new_session=True)
+    try:
+        out, _ = proc.communicate(timeout=limit)
+        return proc.returncode, out
+    except subprocess.TimeoutExpired:
+        try:
+            os.killpg(proc.pid, signal.SIGKILL)
+        except ProcessLookupError:
+            pass
+        out, _ = proc.communicate()
+        return None, out
 
 
 def sh(cmd: list[str], **kw: Any) -> subprocess.CompletedProcess[str]:
@@ -125,16 +201,20 @@ def changed_py(patch: Path) -> list[str]:
     return [f for f in files if "test" not in f.split("/")[0]]
 
 
-def pytest_run(python: Path, work: Path, extra: list[str]) -> Outcome:
-    """A plain pytest run: wall time, failing set (-rfE), tests, first failure (from JUnit)."""
+def pytest_run(python: Path, work: Path, extra: list[str], limit: float) -> Outcome:
+    """A plain pytest run: wall time, failing set (-rfE), tests, first failure (from JUnit);
+    past `limit` seconds it is killed and its outcome is "timeout"."""
     xml = work.parent / "junit.xml"
     cache = [] if "--testmon" in extra else ["-p", "no:cacheprovider"]  # testmon needs it
     cmd = [str(python), "-m", "pytest", "-q", *cache, "-p", "no:randomly", "-rfE",
            f"--junitxml={xml}", *extra]
+    xml.unlink(missing_ok=True)
     t = time.perf_counter()
-    out = sh(cmd, cwd=work, timeout=3600)
+    code, stdout = run_limited(cmd, work, limit)
     wall = time.perf_counter() - t
-    failing = {m.group(1) for ln in out.stdout.splitlines() if (m := FAILED.match(ln))}
+    if code is None:
+        return Outcome(wall, {TIMEOUT}, 0, None, "timeout")
+    failing = {m.group(1) for ln in stdout.splitlines() if (m := FAILED.match(ln))}
     tests, first, clock = 0, None, 0.0
     try:
         for case in ET.parse(xml).getroot().iter("testcase"):
@@ -145,17 +225,23 @@ def pytest_run(python: Path, work: Path, extra: list[str]) -> Outcome:
                 first = clock
     except (OSError, ET.ParseError):
         pass
-    note = "" if out.returncode in (0, 1, 5) else f"pytest exit {out.returncode}"
+    note = "" if code in (0, 1, 5) else f"pytest exit {code}"
     if "--testmon" in extra:
         first = None  # JUnit order is not run order with deselection; not compared
     return Outcome(wall, failing, tests, first if "-n" not in extra else None, note)
 
 
-def affected(c: Any, work: Path, python: Path, select: str = "affected") -> Outcome:
+def affected(c: Connection, work: Path, python: Path, select: str = "affected",
+             limit: float = FIRST_LIMIT_S) -> Outcome:
+    """A catalytic run; past `limit` seconds the call is cancelled, its outcome "timeout"."""
     t = time.perf_counter()
     try:
         r = c.call("testrun.run", {"root": str(work), "python": str(python), "workers": 2,
-                                   "select": select}, timeout=3600)
+                                   "select": select}, timeout=limit)
+    except DeadlineExceeded:
+        return Outcome(time.perf_counter() - t, {TIMEOUT}, 0, None, "timeout")
+    except DaemonNotRunning:
+        raise
     except Exception as exc:  # a collection error after an edit: the verdict is the error
         return Outcome(time.perf_counter() - t, {f"<error {getattr(exc, 'code', '')}>"}, 0,
                        None, str(exc)[:200])
@@ -164,7 +250,7 @@ def affected(c: Any, work: Path, python: Path, select: str = "affected") -> Outc
     return Outcome(wall, failing, r["selected"], r.get("first_failure_s"))
 
 
-def settle(c: Any, limit: float = 1800) -> float:
+def settle(c: Connection, limit: float = 1800) -> float:
     """Wait for the daemon's background recording to finish; the seconds waited."""
     t = time.perf_counter()
     end = time.monotonic() + limit
@@ -175,7 +261,7 @@ def settle(c: Any, limit: float = 1800) -> float:
     return time.perf_counter() - t
 
 
-def replay(name: str, steps: int, mutants: int, c: Any, log: list[dict[str, Any]],
+def replay(name: str, steps: int, mutants: int, c: Connection, log: list[dict[str, Any]],
            rounds: int = 2) -> tuple[list[Step], tuple[int, int], dict[str, list[float]], int]:
     python = venv(name)
     work = extract(name)
@@ -183,20 +269,26 @@ def replay(name: str, steps: int, mutants: int, c: Any, log: list[dict[str, Any]
     order = ["serial", "xdist", "testmon", "affected"]
     results: list[Step] = []
     touched: list[str] = []
+    serial_s: float | None = None
+    """The unmutated tree's latest serial time (the base of each run's time limit)."""
     for i, patch in enumerate([None, *patches(name)[:steps]]):
         settle(c)  # the previous step's recording ends before the tree changes (else dropped)
         if patch is not None:
             apply(work, patch)
             touched += changed_py(patch)
         s = Step(i)
-        s.runs["serial"] = pytest_run(python, work, [])
-        s.runs["xdist"] = pytest_run(python, work, ["-n", "2", "--dist", "load"])
-        s.runs["testmon"] = pytest_run(python, work, ["--testmon"])
-        s.runs["affected"] = affected(c, work, python)
+        limit = limit_for(serial_s)
+        s.runs["serial"] = pytest_run(python, work, [], limit)
+        if s.runs["serial"].note != "timeout":
+            serial_s = s.runs["serial"].wall
+        s.runs["xdist"] = pytest_run(python, work, ["-n", "2", "--dist", "load"], limit)
+        s.runs["testmon"] = pytest_run(python, work, ["--testmon"], limit)
+        s.runs["affected"] = affected(c, work, python, limit=limit)
         results.append(s)
         full = s.runs["serial"]
-        line = " ".join(f"{k}={s.runs[k].wall:.1f}s/{s.runs[k].tests}" for k in order)
-        bad = [k for k in ("testmon", "affected") if s.runs[k].failing != full.failing]
+        line = " ".join(f"{k}={s.runs[k].wall:.1f}s/{s.runs[k].tests}"
+                        + ("(timeout)" if s.runs[k].note == "timeout" else "") for k in order)
+        bad = [k for k in ("testmon", "affected") if not agrees(full, s.runs[k])]
         print(f"step {i:3d}: {line} failing={len(full.failing)}"
               + (f" MISMATCH {bad}" if bad else ""), flush=True)
         log.append({"history": name, "step": i, **{k: {
@@ -205,23 +297,24 @@ def replay(name: str, steps: int, mutants: int, c: Any, log: list[dict[str, Any]
     # mutant parity over the files the replayed steps changed
     files = sorted({work / f for f in touched if (work / f).exists()})
     checked = missed = 0
+    limit = limit_for(serial_s)
     for path, which in sample(files, mutants, seed=7):
         original = path.read_text()
         what, text = mutate(original, which)
         path.write_text(text)
         try:
             settle(c)
-            got = affected(c, work, python).failing
-            want = pytest_run(python, work, []).failing
+            got = affected(c, work, python, limit=limit).failing
+            want = pytest_run(python, work, [], limit).failing
             checked += 1
             real = {f for f in want if not f.startswith("<")}
             if (want and not got) or not real <= got:
                 missed += 1
-                print(f"  mutant MISS {path.relative_to(work)} {what}: full={sorted(want)[:5]} "
-                      f"affected={sorted(got)[:5]}", flush=True)
+                print(f"  mutant MISS {path.relative_to(work)} {what}: full={len(want)} "
+                      f"affected={len(got)} missed={sorted(real - got)[:5]}", flush=True)
         finally:
             path.write_text(original)
-            affected(c, work, python)
+            affected(c, work, python, limit=limit)
     print(f"mutants: {checked - missed}/{checked} with parity", flush=True)
     settle(c)
     # recording cost: warm full runs, alternating, on daemons recording in the background
@@ -229,11 +322,12 @@ def replay(name: str, steps: int, mutants: int, c: Any, log: list[dict[str, Any]
     ratios: dict[str, list[float]] = {"background": [], "inline": [], "background_cpu": []}
     others = {mode: DaemonProcess({"testrun": {"allowed_roots": [str(ENVS)],
                                                "allowed_interpreters": [str(ENVS)],
-                                               "record": mode}}) for mode in ("inline", "off")}
+                                               "record": mode},
+                                   "limits": DAEMON_LIMITS}) for mode in ("inline", "off")}
     for d in others.values():
         d.start()
     try:
-        c_in, c_off = others["inline"].client(), others["off"].client()
+        c_in, c_off = Connection(others["inline"]), Connection(others["off"])
         for client in (c, c_in, c_off):  # warm each (collection, standby workers)
             affected(client, work, python, "all")
             settle(client)
@@ -274,14 +368,16 @@ def main() -> None:
         return
     names = opts.history or sorted(REQUIREMENTS)
     d = DaemonProcess({"testrun": {"allowed_roots": [str(ENVS)],
-                                   "allowed_interpreters": [str(ENVS)]}})
+                                   "allowed_interpreters": [str(ENVS)]},
+                       "limits": DAEMON_LIMITS})
     d.start()
     log: list[dict[str, Any]] = []
     all_steps: list[Step] = []
     ok = total = 0
     ratios: dict[str, list[float]] = {"background": [], "inline": [], "background_cpu": []}
     try:
-        with d.client() as c:
+        c = Connection(d)
+        try:
             for name in names:
                 steps, (m_ok, m_all), r, _ = replay(name, opts.steps, opts.mutants, c, log,
                                                     opts.rounds)
@@ -289,6 +385,8 @@ def main() -> None:
                 ok, total = ok + m_ok, total + m_all
                 for k, v in r.items():
                     ratios[k] += v
+        finally:
+            c.close()
     finally:
         d.cleanup()
     if opts.json:
@@ -296,8 +394,8 @@ def main() -> None:
     wall = {k: sum(s.runs[k].wall for s in all_steps) for k in ("serial", "xdist", "testmon",
                                                                   "affected")}
     share = [100 * s.runs["affected"].tests / max(1, s.runs["serial"].tests) for s in all_steps]
-    parity = sum(s.runs["affected"].failing == s.runs["serial"].failing for s in all_steps)
-    tm_parity = sum(s.runs["testmon"].failing == s.runs["serial"].failing for s in all_steps)
+    parity = sum(agrees(s.runs["serial"], s.runs["affected"]) for s in all_steps)
+    tm_parity = sum(agrees(s.runs["serial"], s.runs["testmon"]) for s in all_steps)
     firsts = [(s.runs["affected"].first_failure, s.runs["serial"].first_failure)
               for s in all_steps if s.runs["serial"].failing]
     print(f"\nreplayed steps: {len(all_steps)} ({', '.join(names)}; {opts.steps} per history)")

@@ -435,8 +435,6 @@ class TestrunPlugin(Plugin):
         ran = {r["nodeid"] for r in summary["results"]}
         for r in summary["results"]:
             r["reason"] = reasons.get(r["nodeid"], "all")
-            if r.get("order_dependent") and choice.select != "all":
-                r["message"] = "fails only when selected alone: " + str(r.get("message", ""))
         summary.update(select=choice.select, selected=len(ran),
                        deselected=len(universe - ran), collected_files=narrowed,
                        first_failure_s=(round(run.first_failure - t_call, 4)

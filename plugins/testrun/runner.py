@@ -28,9 +28,10 @@ from catalytic.plugins.testrun.errors import (
     collection_failed,
     died_before_collecting,
 )
-from catalytic.plugins.testrun.estimate import class_of, estimate, file_of
+from catalytic.plugins.testrun.estimate import class_of, estimate
 from catalytic.plugins.testrun.history import TestStats
 from catalytic.plugins.testrun.journal import JournalReader
+from catalytic.plugins.testrun.rerun import Reruns, order_dependent_message
 from catalytic.plugins.testrun.results import FAILING, not_run, summarize
 from catalytic.plugins.testrun.schedule import Unit, build_units, lower_bound, matches_any
 from catalytic.plugins.testrun.supervisor import WorkerWatch, kill_group
@@ -74,6 +75,8 @@ class Worker:
     rerun_targets: dict[str, str] = field(default_factory=dict)
     """Node ids in the current batch that only re-run a prefix -> the target they serve."""
     hello: bool = False
+    fresh: bool = False
+    """Started only to re-run suspected order-dependent failures (see `rerun.py`)."""
     reading: asyncio.Lock = field(default_factory=asyncio.Lock)
     """Held while its journal is read (the watch loop and the exit watcher both read)."""
 
@@ -99,6 +102,11 @@ class Run:
         self.closed = False
         self.error: RunFailed | None = None
         self.reruns: dict[str, bool] = {}
+        """Suspected order-dependent failures -> whether their re-run has reported."""
+        self.fresh = Reruns()
+        """Re-runs waiting for a fresh worker (one that has run nothing else)."""
+        self._fresh_starting = 0
+        """Fresh workers started that have not asked for their re-runs yet."""
         self.spawned = 0
         self.t0 = 0.0
         self.t_end = 0.0
@@ -191,7 +199,7 @@ class Run:
         return summarize(results, self.o.workers, self.t_end - self.t0, self.expected,
                          self.order)
 
-    async def _spawn(self) -> None:
+    async def _spawn(self, fresh: bool = False) -> None:
         name = f"w{self.spawned}"
         self.spawned += 1
         journal = self.o.run_dir / f"{name}.journal"
@@ -207,7 +215,8 @@ class Run:
             proc = await asyncio.create_subprocess_exec(
                 *self.argv, cwd=self.o.root, env=env, stdin=asyncio.subprocess.DEVNULL,
                 stdout=out, stderr=asyncio.subprocess.STDOUT, start_new_session=True)
-        w = Worker(name, proc, WorkerWatch(JournalReader(journal), log, self.o.timeout_s))
+        w = Worker(name, proc, WorkerWatch(JournalReader(journal), log, self.o.timeout_s),
+                   fresh=fresh)
         self.workers[name] = w
         self.order[name] = []
         for coro in (self._watch_exit(w), self._watch_journal(w)):
@@ -320,6 +329,8 @@ class Run:
                 defs[int(b[0])] = (str(b[1]), str(b[2]), str(b[3]))
         self._take(w, results)
         w.batch, w.rerun_targets = [], {}
+        if w.fresh:
+            return self._pull_fresh(w)
         while not self.closed:
             if not self.ready.is_set():
                 await self._wait_change()
@@ -337,6 +348,17 @@ class Run:
             await self._wait_change()
         return {"tests": []}
 
+    def _pull_fresh(self, w: Worker) -> dict[str, Any]:
+        """A fresh worker runs the waiting re-runs once, then exits (it is fresh no more)."""
+        self._fresh_starting = max(0, self._fresh_starting - (not self.order[w.name]))
+        if self.closed or self.order[w.name] or not self.fresh.waiting:
+            self._check_done()
+            return {"tests": []}
+        assert self.tests is not None
+        w.batch, w.rerun_targets = self.fresh.batch(self.tests)
+        self.order[w.name].extend(w.batch)
+        return {"tests": w.batch}
+
     async def _wait_change(self) -> None:
         ev = self._changed
         with contextlib.suppress(TimeoutError):
@@ -344,10 +366,6 @@ class Run:
 
     def _assign(self, w: Worker, batch: Batch) -> None:
         w.batch = batch.tests
-        for u in batch.units:
-            if u.key.startswith("rerun:"):
-                target = u.key.removeprefix("rerun:")
-                w.rerun_targets.update({t: target for t in u.tests})
         self.order[w.name].extend(batch.tests)
 
     def _take(self, w: Worker, results: list[dict[str, Any]]) -> None:
@@ -380,22 +398,43 @@ class Run:
         self._check_done()
 
     def _queue_rerun(self, nid: str) -> None:
-        """Re-run the failing test after its module's earlier tests, in collection order."""
-        assert self.tests is not None and self.dispatcher is not None
-        module = file_of(nid)
-        prefix = [t for t in self.tests[: self.tests.index(nid) + 1] if file_of(t) == module]
+        """Re-run the failing test on a fresh worker, after its module's earlier tests in
+        collection order: a worker that ran other tests may hold the state they left."""
         self.reruns[nid] = False
-        dur = sum(self.expect[t].duration for t in prefix)
-        self.dispatcher.requeue([Unit("rerun:" + nid, prefix, dur, order=len(self.tests))])
+        self.fresh.add(nid)
+        self._spawn_fresh()
+
+    def _spawn_fresh(self) -> None:
+        """Start a fresh worker for the waiting re-runs unless one is starting or running."""
+        if not self.fresh.waiting or self.closed or self._fresh_starting:
+            return
+        self._fresh_starting += 1
+        task = asyncio.ensure_future(self._start_fresh())
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+    async def _start_fresh(self) -> None:
+        try:
+            await self._spawn(fresh=True)
+        except OSError as exc:  # no fresh worker: the failures stand as they are
+            self.log.warning("run %s: cannot start a worker for re-runs: %s", self.id, exc)
+            self._fresh_starting = max(0, self._fresh_starting - 1)
+            self._give_up_reruns()
+
+    def _give_up_reruns(self) -> None:
+        self.reruns.update({t: True for t in self.fresh.waiting})
+        self.fresh.waiting.clear()
+        self._check_done()
 
     def _rerun_result(self, r: dict[str, Any]) -> None:
         nid = r["nodeid"]
         self.reruns[nid] = True
         if r["outcome"] == "passed":
             first = self.results[nid]
+            before = self.order.get(str(first.get("worker")), [])
+            before = before[: before.index(nid)] if nid in before else []
             r = {**r, "order_dependent": True,
-                 "message": f"failed when run apart ({first.get('message', '')}); passed when "
-                            "re-run after its module's earlier tests in collection order"}
+                 "message": order_dependent_message(nid, before, str(first.get("message", "")))}
             self.results[nid] = r
 
     def _report_progress(self) -> None:
@@ -438,18 +477,23 @@ class Run:
         if self.closed:
             return
         if not w.hello:
-            if not any(x.hello for x in self.workers.values()):
+            if w.fresh:  # no fresh worker to re-run on: the failures stand as they are
+                self._fresh_starting = max(0, self._fresh_starting - 1)
+                self._give_up_reruns()
+            elif not any(x.hello for x in self.workers.values()):
                 self._fail(died_before_collecting(code, output))
             return
         if w.batch:
             self._lost_batch(w, code, output)
         if self.dispatcher is not None:
             self.dispatcher.release(w.name)
-        alive = sum(1 for x in self.workers.values() if x.proc.returncode is None)
+        alive = sum(1 for x in self.workers.values()
+                    if x.proc.returncode is None and not x.fresh)
         work_left = self.dispatcher is not None and bool(self.dispatcher.queue)
         if work_left and alive < self.o.workers and self.spawned < (
                 self.o.workers + self.o.max_replacements):
             await self._spawn()
+        self._spawn_fresh()
         self._notify()
         self._check_done()
 
@@ -479,7 +523,9 @@ class Run:
             Unit(k, ts, sum(self.expect[t].duration for t in ts),
                  order=(self.tests or []).index(ts[0])) for k, ts in groups.items()])
         for t in {*w.rerun_targets.values()} - {crashed}:
-            if not self.reruns.get(t):
+            if w.fresh:  # its fresh worker died: the failure stands (no endless re-runs)
+                self.reruns[t] = True
+            elif not self.reruns.get(t):
                 self.reruns.pop(t, None)
                 self._queue_rerun(t)
         w.batch, w.rerun_targets, watch.current = [], {}, None

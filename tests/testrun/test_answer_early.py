@@ -53,6 +53,10 @@ def test_the_answer_does_not_wait_for_workers_to_exit(make_daemon, tmp_path: Pat
             time.sleep(0.2)
         assert workers(d.pid) == []  # exited and reaped: no zombie either
         assert c.call("system.ping") is not None
-    log = d.log()
     # past the 10 s given to a finished run's workers they are stopped (SIGTERM), and said so
+    # (logged once their exits are reaped, a moment after they are gone)
+    end = time.monotonic() + 30
+    while d.log().count("after the run") < 2 and time.monotonic() < end:
+        time.sleep(0.2)
+    log = d.log()
     assert log.count("exited with status -15 after the run") == 2, log[-3000:]

@@ -88,28 +88,3 @@ def test_a_known_limit_misses_a_failure_a_full_run_finds(make_daemon, tmp_path: 
         assert failing(r) == set()  # the failure a full run shows is missed
         assert missed in failing(run(c, root, select="all", workers=1)) or limit == (
             "global state")  # (our full run orders the two modules as it likes)
-
-
-# The other way round: the reader comes first in collection order (a serial run passes),
-# but our schedule runs the longer mutator first on the same worker, so the reader fails
-# (rich's test_box::test_get_row after test_table, in the replay benchmark).
-ORDER = {
-    "mylib/__init__.py": "",
-    "mylib/box.py": BOX["mylib/box.py"],
-    "check_a_reads.py": "from mylib import box\n\n\ndef test_reads():\n"
-                        "    assert box.ASCII.chars[0] == '+'\n",
-    "check_b_mutates.py": "import time\n\nfrom mylib import box\n\n\ndef test_mutates():\n"
-                          "    time.sleep(0.3)\n    box.ASCII.chars = '#-|'\n",
-}
-
-
-def test_state_left_by_a_test_our_order_runs_earlier(make_daemon, tmp_path: Path) -> None:
-    root = project(tmp_path / "order", ORDER)
-    assert serial_failing(root) == set()
-    d = make_daemon(config(tmp_path, record="inline"))
-    with d.client() as c:
-        run(c, root, select="all", workers=1)
-        again = run(c, root, select="all", workers=1)  # longest first: the mutator leads
-        assert next(t for w in again["order"].values() for t in w) == (
-            "check_b_mutates.py::test_mutates")
-        assert failing(again) == {"check_a_reads.py::test_reads"}  # serial passes it
