@@ -98,11 +98,26 @@ class Entry:
         self.defaults = {p.name: p.default for p in self.method.params}
         if (self.inline and not self.wants_call and not self.method.heavy
                 and not any(p.required for p in self.method.params)):
-            self.fast = functools.partial(self.handler, **self.defaults)
+            self.fast = _bound_to(self.handler, self.defaults)
 
     def schema(self) -> dict[str, Any]:
         return {"params": [p.schema() for p in self.method.params], "doc": self.method.doc,
                 "heavy": self.method.heavy}
+
+
+def _bound_to(handler: Callable[..., Any], defaults: dict[str, Any]) -> Callable[[], Any]:
+    """`handler` with `defaults` bound, positionally when its signature takes them in that
+    order (a call through a keyword partial builds a dict each time: this is the quick
+    path's hottest call)."""
+    try:
+        params = list(inspect.signature(handler).parameters.values())
+    except (TypeError, ValueError):
+        params = []
+    positional = (inspect.Parameter.POSITIONAL_ONLY, inspect.Parameter.POSITIONAL_OR_KEYWORD)
+    if len(params) >= len(defaults) and [p.name for p in params[:len(defaults)]] == list(
+            defaults) and all(p.kind in positional for p in params[:len(defaults)]):
+        return functools.partial(handler, *defaults.values())
+    return functools.partial(handler, **defaults)
 
 
 class FrameError(Exception):

@@ -100,3 +100,23 @@ def test_a_bad_param_has_the_shared_field_shape(core_daemon, params, message, fi
         c.call("example.spin", **params)
     assert info.value.message == message
     assert info.value.data["field"] == field and info.value.data["where"] == "example.spin"
+
+
+def test_quick_path_binds_defaults_positionally_only_when_the_signature_allows() -> None:
+    from catalytic.daemon.dispatch import _bound_to
+
+    def in_order(a: int, b: str = "x") -> tuple[int, str]:
+        return a, b
+
+    def swapped(b: str, a: int) -> tuple[int, str]:
+        return a, b
+
+    def keyword_only(*, a: int, b: str) -> tuple[int, str]:
+        return a, b
+
+    defaults = {"a": 1, "b": "y"}
+    fast = _bound_to(in_order, defaults)
+    assert fast.args == (1, "y") and fast() == (1, "y")  # type: ignore[attr-defined]
+    for handler in (swapped, keyword_only):
+        fast = _bound_to(handler, defaults)
+        assert fast.keywords == defaults and fast() == (1, "y")  # type: ignore[attr-defined]
