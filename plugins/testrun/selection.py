@@ -15,7 +15,15 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 
-from catalytic.plugins.testrun.blocks import BLOCKS_VERSION, CONFIG, DATA, digest, parse_blocks
+from catalytic.plugins.testrun.blocks import (
+    BLOCKS_VERSION,
+    CONFIG,
+    DATA,
+    NAMES,
+    digest,
+    names_kept,
+    parse_blocks,
+)
 from catalytic.plugins.testrun.config_files import config_checksum
 from catalytic.plugins.testrun.depstore import DepStore
 from catalytic.plugins.testrun.fingerprint import SKIP_DIRS
@@ -106,6 +114,10 @@ def verdicts(store: DepStore, root: Path, env: str) -> Verdicts:
         sums = now[file]
         if sums is None:
             stale[bid] = _reason(file, name, True)
+            continue
+        if name == NAMES:  # only a name gone counts (a new one is no change)
+            if not names_kept(checksum, sums.get(name)):
+                stale[bid] = _reason(file, name, False)
             continue
         current = config_checksum(root / file) if name == CONFIG else sums.get(name)
         if current != checksum:
