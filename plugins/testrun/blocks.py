@@ -226,7 +226,7 @@ def parse_blocks(source: bytes | str, filename: str = "<file>") -> FileBlocks:
     body = [s for s in tree.body if not _is_future(s) and not is_main_guard(s)]
     mains = [s for s in tree.body if is_main_guard(s)]
     bound = _top_bindings(body)
-    top = {s for s, n in bound.items() if s in fb.checksums or class_block(s) in fb.checksums}
+    top = {s for s in bound if s in fb.checksums or s in base}
     done: dict[str, str] = {}
 
     def effective(qual: str, busy: set[str]) -> str:
