@@ -1,11 +1,13 @@
-"""A Python file cut into blocks (the module body, each function and method) with checksums.
+"""A Python file cut into blocks (functions and methods, classes, the module residue)
+with checksums.
 
-Why blocks and not files: a test depends on the functions it ran, so an edit to
-one function re-runs only the tests that ran it. A block's checksum is taken
-over its syntax tree (not its text), so comments and blank lines do not count
-as changes; the module body is the file with every function body left out
-(imports, constants, class bodies, decorators and signatures stay in it), its
-top-level `from M import` statements of one module merged (see `merged_imports`).
+Why blocks and not files: a test depends on the functions it ran and the classes it
+used, so an edit to one function or class body re-runs only the tests that ran or used
+it. A block's checksum is taken over its syntax tree (not its text), so comments and
+blank lines do not count as changes. The module body left once functions and classes
+are taken out (imports, constants, top-level statements) is the residue, which every
+importer depends on; it is kept small so that an edit to a signature or a class
+attribute does not select every importer of the file (see `parse_blocks`).
 
 Used both inside the test workers (recording) and in the daemon (comparing),
 so this module imports only the standard library.
@@ -181,7 +183,8 @@ def parse_blocks(source: bytes | str, filename: str = "<file>") -> FileBlocks:
     except (SyntaxError, ValueError):
         return FileBlocks({MODULE: "unparsable:" + digest(raw)})
     fb = FileBlocks({})
-    future = sorted({a.name for s in tree.body if _is_future(s) for a in s.names})
+    future = sorted({a.name for s in tree.body if isinstance(s, ast.ImportFrom)
+                     and _is_future(s) for a in s.names})
     salt = ("\0future:" + ",".join(future)).encode() if future else b""
     funcs: list[ast.FunctionDef | ast.AsyncFunctionDef] = []
     classes: list[tuple[str, ast.ClassDef]] = []

@@ -5,10 +5,13 @@ asks for line events) costs one Python call per function call, which is the
 cheapest tracer Python 3.11 offers (no `sys.monitoring`). What a test depends on:
 - the blocks of project files it ran (functions, methods, module bodies it
   imported), each with its checksum;
-- the module bodies of the files those blocks live in, of the files its test
-  module imports (statically, transitively), and of the classes of the objects
-  whose inherited methods it called (a subclass's class body, such as a lexer's
-  token table, is data its base class's methods read);
+- the blocks of the classes it used: of the methods it ran, of the project classes
+  the functions it ran name (found in their globals, and as attributes of project
+  modules they name), of `self` in inherited methods (a subclass's class body, such
+  as a lexer's token table, is data its base class's methods read), of the classes
+  its test module holds, each with its project base classes;
+- the module residues and top-level names of the files those blocks live in and of
+  the files its test module imports (statically, transitively);
 - what the fixtures it used ran when they were set up (also when an earlier test
   set them up);
 - the non-Python files under the root it opened for reading (an audit hook);
@@ -44,6 +47,9 @@ from catalytic.plugins.testrun.blocks import (
 from catalytic.plugins.testrun.config_files import config_checksum
 
 HERE = os.path.dirname(os.path.realpath(__file__))
+FileInfo = tuple[str, FileBlocks, int, tuple[int, ...]]
+"""A project file: path relative to the root, its blocks, its module block id, and the ids
+every user of the file gets (its module and names blocks)."""
 WRITE_FLAGS = os.O_WRONLY | os.O_RDWR | os.O_APPEND | os.O_CREAT | os.O_TRUNC
 
 
@@ -57,7 +63,7 @@ class Recorder:
             sys.base_prefix), os.path.realpath(sys.exec_prefix), HERE} if p]
         self.ids: dict[tuple[str, str, str], int] = {}
         self.pending: list[list[Any]] = []
-        self.files: dict[str, tuple[str, FileBlocks, int, tuple[int, ...]] | None] = {}
+        self.files: dict[str, FileInfo | None] = {}
         """Absolute filename -> (path relative to root, its blocks, its module block id,
         the ids every user of the file gets: its module and names blocks)."""
         self.codes: dict[CodeType, tuple[int, ...]] = {}
@@ -104,10 +110,10 @@ class Recorder:
         out, self.pending = self.pending, []
         return out
 
-    def _file(self, filename: str) -> tuple[str, FileBlocks, int] | None:
+    def _file(self, filename: str) -> FileInfo | None:
         if filename in self.files:
             return self.files[filename]
-        info = None
+        info: FileInfo | None = None
         real = os.path.realpath(filename) if filename[:1] != "<" else ""
         if real.startswith(self.prefix) and real.endswith(".py") and not any(
                 real == s or real.startswith(s + os.sep) for s in self.skip) and (
