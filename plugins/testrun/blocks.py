@@ -1,11 +1,13 @@
-"""A Python file cut into blocks (the module body, each function and method) with checksums.
+"""A Python file cut into blocks (functions and methods, classes, the module residue)
+with checksums.
 
-Why blocks and not files: a test depends on the functions it ran, so an edit to
-one function re-runs only the tests that ran it. A block's checksum is taken
-over its syntax tree (not its text), so comments and blank lines do not count
-as changes; the module body is the file with every function body left out
-(imports, constants, class bodies, decorators and signatures stay in it), its
-top-level `from M import` statements of one module merged (see `merged_imports`).
+Why blocks and not files: a test depends on the functions it ran and the classes it
+used, so an edit to one function or class body re-runs only the tests that ran or used
+it. A block's checksum is taken over its syntax tree (not its text), so comments and
+blank lines do not count as changes. The module body left once functions and classes
+are taken out (imports, constants, top-level statements) is the residue, which every
+importer depends on; it is kept small so that an edit to a signature or a class
+attribute does not select every importer of the file (see `parse_blocks`).
 
 Used both inside the test workers (recording) and in the daemon (comparing),
 so this module imports only the standard library.
@@ -16,16 +18,33 @@ from __future__ import annotations
 import ast
 import bisect
 import hashlib
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 MODULE = "<module>"
-"""The block of a file's module body."""
+"""The block of a file's module body (its residue: see `parse_blocks`)."""
+NAMES = "<names>"
+"""A file's top-level function and class names and its `from __future__` features; its
+"checksum" is the sorted names themselves, and it counts as changed only when a recorded
+name is gone (see `names_kept`)."""
+MAIN = "<main>"
+"""A file's top-level `if __name__ == "__main__":` statements (they never run on import)."""
 DATA = "<data>"
 """A non-Python file a test opened: the whole file is one block."""
 CONFIG = "<config>"
 """A pytest configuration file or a conftest.py on the test's path: the whole file."""
-BLOCKS_VERSION = 2
+BLOCKS_VERSION = 3
 """Bumped when the cutting or the checksums change (cached checksums are then redone)."""
+
+
+def class_block(qualname: str) -> str:
+    """The block name of a class (its qualified name, dotted for a nested class)."""
+    return f"<class {qualname}>"
+
+
+def names_kept(recorded: str, current: str | None) -> bool:
+    """Whether every name of a recorded `<names>` block is still there."""
+    return current is not None and set(recorded.split()) <= set(current.split())
 
 
 def digest(data: bytes) -> str:
@@ -57,42 +76,197 @@ class FileBlocks:
         return MODULE
 
 
+_DEFS = (ast.FunctionDef, ast.AsyncFunctionDef)
+_SCOPES = (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)
+
+
 def _dump(node: ast.AST) -> bytes:
     return ast.dump(node, annotate_fields=False, include_attributes=False).encode()
 
 
+def is_main_guard(stmt: ast.stmt) -> bool:
+    """`if __name__ == "__main__":` (either way round)."""
+    if not isinstance(stmt, ast.If) or not isinstance(stmt.test, ast.Compare):
+        return False
+    t = stmt.test
+    if len(t.ops) != 1 or not isinstance(t.ops[0], ast.Eq):
+        return False
+    sides = [t.left, t.comparators[0]]
+    return any(isinstance(x, ast.Name) and x.id == "__name__" for x in sides) and any(
+        isinstance(x, ast.Constant) and x.value == "__main__" for x in sides)
+
+
+def _is_future(stmt: ast.stmt) -> bool:
+    return isinstance(stmt, ast.ImportFrom) and stmt.module == "__future__" and not stmt.level
+
+
+def _stub(node: ast.stmt) -> ast.stmt:
+    """A def or class reduced to its kind and name."""
+    kind = "class" if isinstance(node, ast.ClassDef) else "def"
+    return ast.Expr(ast.Constant(f"{kind} {getattr(node, 'name', '')}"))
+
+
+def _strip(node: ast.AST, keep: Callable[[ast.stmt], bool]) -> None:
+    """In every statement list of `node` outside nested defs and classes, replace each def
+    and class by its stub (`keep`) or drop it."""
+    for fname, value in ast.iter_fields(node):
+        if isinstance(value, list):
+            out = []
+            for item in value:
+                if isinstance(item, _SCOPES):
+                    if keep(item):
+                        out.append(_stub(item))
+                    continue
+                if isinstance(item, ast.AST):
+                    _strip(item, keep)
+                out.append(item)
+            setattr(node, fname, out)
+        elif isinstance(value, ast.AST):
+            _strip(value, keep)
+
+
+def _loads(node: ast.AST) -> set[str]:
+    """Names read in a node already reduced by `_strip`."""
+    return {n.id for n in ast.walk(node) if isinstance(n, ast.Name)
+            and isinstance(n.ctx, ast.Load)}
+
+
+def _top_bindings(body: list[ast.stmt]) -> dict[str, int]:
+    """How many times each name is bound at module level (defs, classes, imports,
+    assignments; inside `if`/`try`/`with`/loops too, not inside defs and classes)."""
+    count: dict[str, int] = {}
+
+    def add(name: str) -> None:
+        count[name] = count.get(name, 0) + 1
+
+    todo: list[ast.AST] = list(body)
+    while todo:
+        node = todo.pop()
+        if isinstance(node, _SCOPES):
+            add(node.name)
+            todo.extend(getattr(node, "decorator_list", []))
+            continue
+        if isinstance(node, (ast.Import, ast.ImportFrom)):
+            for a in node.names:
+                add((a.asname or a.name).split(".")[0])
+        elif isinstance(node, ast.Name) and isinstance(node.ctx, ast.Store):
+            add(node.id)
+        elif isinstance(node, (ast.Lambda, ast.ListComp, ast.SetComp, ast.DictComp,
+                               ast.GeneratorExp)):
+            continue
+        todo.extend(ast.iter_child_nodes(node))
+    return count
+
+
 def parse_blocks(source: bytes | str, filename: str = "<file>") -> FileBlocks:
-    """Blocks of a Python source; a file that does not parse is one block (its bytes)."""
+    """Blocks of a Python source; a file that does not parse is one block (its bytes).
+
+    * each function and method (nested functions too): its whole syntax tree, decorators,
+      signature and body; a nested function is also part of its enclosing one;
+    * each class outside a function, `<class Q>` (`Q` its qualified name): decorators,
+      bases, keywords and body, with its methods and nested classes reduced to their names;
+    * `<module>`, the residue: the module body with every def and class reduced to nothing,
+      or to its name where that name is bound more than once at module level (then order
+      matters), without `from __future__` imports and `if __name__ == "__main__":` blocks;
+      its top-level `from M import` statements of one module merged (see `merged_imports`);
+    * `<names>`: the top-level def and class names and the `__future__` features;
+    * `<main>`: the `if __name__ == "__main__":` blocks.
+
+    A class or the residue that reads a def or class of the same file (`X = Foo()` at
+    top level, `padding = Prop()` in a class body, a base class) has that block's checksum
+    mixed into its own: what runs at import or class creation counts there. The
+    `__future__` features are mixed into every function and class block (they change
+    how each is compiled)."""
     raw = source.encode() if isinstance(source, str) else source
     try:
         tree = ast.parse(raw, filename)
     except (SyntaxError, ValueError):
         return FileBlocks({MODULE: "unparsable:" + digest(raw)})
     fb = FileBlocks({})
+    future = sorted({a.name for s in tree.body if isinstance(s, ast.ImportFrom)
+                     and _is_future(s) for a in s.names})
+    salt = ("\0future:" + ",".join(future)).encode() if future else b""
     funcs: list[ast.FunctionDef | ast.AsyncFunctionDef] = []
+    classes: list[tuple[str, ast.ClassDef]] = []
 
-    def visit(node: ast.AST, prefix: str) -> None:
+    def put(name: str, checksum: str) -> None:
+        old = fb.checksums.get(name)  # one name defined twice: both count
+        fb.checksums[name] = checksum if old is None else digest((old + checksum).encode())
+
+    def visit(node: ast.AST, prefix: str, in_func: bool) -> None:
         for child in ast.iter_child_nodes(node):
-            if isinstance(child, (ast.FunctionDef, ast.AsyncFunctionDef)):
+            if isinstance(child, _DEFS):
                 qual = prefix + child.name
                 first = min([child.lineno, *(d.lineno for d in child.decorator_list)])
                 end = child.end_lineno or child.lineno
-                fb.checksums[qual] = digest(_dump(child))
+                put(qual, digest(_dump(child) + salt))
                 fb.spans.append((first, end, qual))
                 fb.starts[(first, child.name)] = qual
                 fb.starts.setdefault((child.lineno, child.name), qual)
                 funcs.append(child)
-                visit(child, qual + ".")
+                visit(child, qual + ".", True)
             elif isinstance(child, ast.ClassDef):
-                visit(child, prefix + child.name + ".")
+                qual = prefix + child.name
+                if not in_func:
+                    name = class_block(qual)
+                    first = min([child.lineno, *(d.lineno for d in child.decorator_list)])
+                    fb.spans.append((first, child.end_lineno or child.lineno, name))
+                    fb.starts.setdefault((first, child.name), name)
+                    fb.starts.setdefault((child.lineno, child.name), name)
+                    classes.append((qual, child))
+                visit(child, qual + ".", in_func)
             else:
-                visit(child, prefix)
+                visit(child, prefix, in_func)
 
-    visit(tree, "")
+    visit(tree, "", False)
     for f in funcs:
         f.body = []
-    tree.body = merged_imports(tree.body)
-    fb.checksums[MODULE] = digest(_dump(tree))
+    # classes, innermost first: each reduced (nested ones are done by then), then mixed
+    base: dict[str, tuple[bytes, set[str]]] = {}
+    for qual, node in reversed(classes):
+        _strip(node, lambda _: True)
+        base[qual] = (_dump(node) + salt, _loads(node))
+    body = [s for s in tree.body if not _is_future(s) and not is_main_guard(s)]
+    mains = [s for s in tree.body if is_main_guard(s)]
+    bound = _top_bindings(body)
+    top = {s for s in bound if s in fb.checksums or s in base}
+    done: dict[str, str] = {}
+
+    def effective(qual: str, busy: set[str]) -> str:
+        """A class's checksum with those of the same-file defs and classes it reads."""
+        got = done.get(qual)
+        if got is not None:
+            return got
+        data, reads = base[qual]
+        parts = [data]
+        for n in sorted(reads):
+            inner = f"{qual}.{n}"
+            target = inner if inner in base or inner in fb.checksums else (
+                n if n in top else None)
+            if target is not None and target not in busy:
+                parts.append(f"\0{n}=".encode() + mixed(target, busy | {qual}).encode())
+        got = done[qual] = digest(b"".join(parts))
+        return got
+
+    def mixed(name: str, busy: set[str]) -> str:
+        parts = []
+        if name in base:
+            parts.append(effective(name, busy))
+        if name in fb.checksums:
+            parts.append(fb.checksums[name])
+        return parts[0] if len(parts) == 1 else digest("".join(parts).encode())
+
+    for qual, _ in classes:
+        put(class_block(qual), effective(qual, set()))
+    tree.body = merged_imports(body)
+    _strip(tree, lambda stmt: bound.get(getattr(stmt, "name", ""), 0) > 1)
+    parts = [_dump(tree)]
+    for n in sorted(_loads(tree) & top):
+        parts.append(f"\0{n}=".encode() + mixed(n, set()).encode())
+    fb.checksums[MODULE] = digest(b"".join(parts))
+    fb.checksums[NAMES] = " ".join(sorted(top) + [f"__future__.{f}" for f in future])
+    if mains:
+        fb.checksums[MAIN] = digest(b"".join(_dump(m) for m in mains))
     fb.spans.sort()
     return fb
 
@@ -110,40 +284,52 @@ def _bound(stmt: ast.stmt) -> set[str]:
 def merged_imports(body: list[ast.stmt]) -> list[ast.stmt]:
     """The module body with every top-level `from M import ...` of one module M merged into
     its first such statement, names sorted: moving a name from one such statement to
-    another (as formatters and linters do) does not count as a change. Not done when one
-    of those names is also bound by another top-level statement (then order can matter)."""
+    another, or reordering the names of one (as formatters and linters do), does not count
+    as a change. Not done for a module M when one of its names is also bound by another
+    top-level statement, or twice (then order can matter)."""
     firsts: dict[str, ast.ImportFrom] = {}
-    names: dict[str, set[tuple[str, str | None]]] = {}
-    others: set[str] = set()
+    names: dict[str, list[tuple[str, str | None]]] = {}
+    others: dict[str, set[str]] = {}
+    """Bound name -> the modules of the mergeable imports binding it ('' for any other)."""
     for stmt in body:
+        m = ""
         if isinstance(stmt, ast.ImportFrom) and not stmt.level and stmt.module and all(
                 a.name != "*" for a in stmt.names):
-            firsts.setdefault(stmt.module, stmt)
-            names.setdefault(stmt.module, set()).update((a.name, a.asname) for a in stmt.names)
-        else:
-            others |= _bound(stmt)
-    merged = [m for m, st in firsts.items() if sum(
-        isinstance(x, ast.ImportFrom) and x.module == m and not x.level for x in body) > 1]
-    if not merged or any({a or n for n, a in names[m]} & others for m in merged):
+            m = stmt.module
+            firsts.setdefault(m, stmt)
+            names.setdefault(m, []).extend((a.name, a.asname) for a in stmt.names)
+        for n in _bound(stmt):
+            others.setdefault(n, set()).add(m)
+    merged = set()
+    for m, pairs in names.items():
+        binds = [a or n for n, a in set(pairs)]
+        if len(set(binds)) != len(binds):
+            continue
+        if any(others.get(b, set()) - {m} for b in binds):
+            continue
+        merged.add(m)
+    if not merged:
         return body
     out: list[ast.stmt] = []
     for stmt in body:
         if isinstance(stmt, ast.ImportFrom) and stmt.module in merged and not stmt.level:
             if stmt is firsts[stmt.module]:
                 out.append(ast.ImportFrom(stmt.module, [ast.alias(n, a) for n, a in sorted(
-                    names[stmt.module], key=lambda x: (x[0], x[1] or ""))], 0))
+                    set(names[stmt.module]), key=lambda x: (x[0], x[1] or ""))], 0))
             continue
         out.append(stmt)
     return out
 
 
 def imported_names(source: bytes | str, package: str) -> set[str]:
-    """Module names a source imports anywhere (relative imports resolved against `package`)."""
+    """Module names a source imports anywhere (relative imports resolved against `package`)
+    but in its `if __name__ == "__main__":` blocks, which do not run on import."""
     try:
         tree = ast.parse(source)
     except (SyntaxError, ValueError):
         return set()
     out: set[str] = set()
+    tree.body = [s for s in tree.body if not is_main_guard(s)]
     for node in ast.walk(tree):
         if isinstance(node, ast.Import):
             out.update(a.name for a in node.names)

@@ -3,7 +3,8 @@
 Why: after a small edit a few tests run, yet every worker would import and collect the
 whole suite first (seconds on a real project) just to learn node ids most of which are
 deselected. Node ids name their file, so the files of the tests with a reason (and of
-the tests that failed last time) are all that can be selected, as long as nothing new
+the tests that failed last time, and the test files with a top-level name no record saw:
+a new test) are all that can be selected, as long as nothing new
 can appear elsewhere: no Python file no record names changed since the last full
 collection (it held no test then), no new `conftest.py`, and no file added or removed
 anywhere under the root since the last full collection (a new data file can add
@@ -71,7 +72,7 @@ def narrow_files(verdict: Verdicts, stats: Mapping[str, TestStats], root: Path,
     wanted = set(verdict.reasons) | {t for t in verdict.recorded
                                      if (s := stats.get(t)) is not None
                                      and s.outcome in FAILING}
-    files = {t.split("::")[0] for t in wanted}
+    files = {t.split("::")[0] for t in wanted} | set(verdict.new_names)
     every = {t.split("::")[0] for t in verdict.recorded}
     if not files or len(files) > max_share * len(every):
         return None

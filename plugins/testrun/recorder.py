@@ -5,10 +5,13 @@ asks for line events) costs one Python call per function call, which is the
 cheapest tracer Python 3.11 offers (no `sys.monitoring`). What a test depends on:
 - the blocks of project files it ran (functions, methods, module bodies it
   imported), each with its checksum;
-- the module bodies of the files those blocks live in, of the files its test
-  module imports (statically, transitively), and of the classes of the objects
-  whose inherited methods it called (a subclass's class body, such as a lexer's
-  token table, is data its base class's methods read);
+- the blocks of the classes it used: of the methods it ran, of the project classes
+  the functions it ran name (found in their globals, and as attributes of project
+  modules they name), of `self` in inherited methods (a subclass's class body, such
+  as a lexer's token table, is data its base class's methods read), of the classes
+  its test module holds, each with its project base classes;
+- the module residues and top-level names of the files those blocks live in and of
+  the files its test module imports (statically, transitively);
 - what the fixtures it used ran when they were set up (also when an earlier test
   set them up);
 - the non-Python files under the root it opened for reading (an audit hook);
@@ -32,8 +35,11 @@ from typing import Any
 from catalytic.plugins.testrun.blocks import (
     CONFIG,
     DATA,
+    MAIN,
     MODULE,
+    NAMES,
     FileBlocks,
+    class_block,
     digest,
     imported_names,
     parse_blocks,
@@ -41,6 +47,9 @@ from catalytic.plugins.testrun.blocks import (
 from catalytic.plugins.testrun.config_files import config_checksum
 
 HERE = os.path.dirname(os.path.realpath(__file__))
+FileInfo = tuple[str, FileBlocks, int, tuple[int, ...]]
+"""A project file: path relative to the root, its blocks, its module block id, and the ids
+every user of the file gets (its module and names blocks)."""
 WRITE_FLAGS = os.O_WRONLY | os.O_RDWR | os.O_APPEND | os.O_CREAT | os.O_TRUNC
 
 
@@ -54,10 +63,15 @@ class Recorder:
             sys.base_prefix), os.path.realpath(sys.exec_prefix), HERE} if p]
         self.ids: dict[tuple[str, str, str], int] = {}
         self.pending: list[list[Any]] = []
-        self.files: dict[str, tuple[str, FileBlocks, int] | None] = {}
-        """Absolute filename -> (path relative to root, its blocks, its module block id)."""
+        self.files: dict[str, FileInfo | None] = {}
+        """Absolute filename -> (path relative to root, its blocks, its module block id,
+        the ids every user of the file gets: its module and names blocks)."""
         self.codes: dict[CodeType, tuple[int, ...]] = {}
         """Code object -> the block ids it stands for (() when not the project's)."""
+        self.code_globals: dict[CodeType, dict[str, Any]] = {}
+        """Project functions -> their globals, to find the classes they name (`_refs`)."""
+        self.refs: dict[CodeType, tuple[int, ...]] = {}
+        """Code object -> the class blocks of the project classes it names."""
         self.poly: dict[CodeType, int] = {}
         """Methods whose `self`'s class is noted -> the last bytecode offset of a fresh call:
         methods of classes with subclasses in other files (reading `self` costs a dict of
@@ -96,10 +110,10 @@ class Recorder:
         out, self.pending = self.pending, []
         return out
 
-    def _file(self, filename: str) -> tuple[str, FileBlocks, int] | None:
+    def _file(self, filename: str) -> FileInfo | None:
         if filename in self.files:
             return self.files[filename]
-        info = None
+        info: FileInfo | None = None
         real = os.path.realpath(filename) if filename[:1] != "<" else ""
         if real.startswith(self.prefix) and real.endswith(".py") and not any(
                 real == s or real.startswith(s + os.sep) for s in self.skip) and (
@@ -112,29 +126,96 @@ class Recorder:
             if source is not None:
                 rel = os.path.relpath(real, self.root).replace(os.sep, "/")
                 fb = parse_blocks(source, real)
-                info = (rel, fb, self._id(rel, MODULE, fb.checksums[MODULE]))
+                module_id = self._id(rel, MODULE, fb.checksums[MODULE])
+                names = fb.checksums.get(NAMES)
+                info = (rel, fb, module_id, (module_id,) if names is None else (
+                    module_id, self._id(rel, NAMES, names)))
         self.files[filename] = info
         return info
 
-    def _classify(self, code: CodeType) -> tuple[int, ...]:
+    def _classify(self, code: CodeType, globals_: dict[str, Any] | None = None
+                  ) -> tuple[int, ...]:
         info = self._file(code.co_filename)
         if info is None:
             ids: tuple[int, ...] = ()
         else:
-            rel, fb, module_id = info
+            rel, fb, _, file_ids = info
             name = fb.locate(code.co_firstlineno, code.co_name)
+            out = list(file_ids)
             if name == MODULE:
-                ids = (module_id,)
+                if code.co_name == "<module>" and MAIN in fb.checksums:
+                    out.append(self._id(rel, MAIN, fb.checksums[MAIN]))
             else:
-                ids = (self._id(rel, name, fb.checksums[name]), module_id)
-            if code.co_argcount and code.co_varnames[0] in ("self", "cls") and name != MODULE:
+                out.append(self._id(rel, name, fb.checksums[name]))
+                out.extend(self._enclosing(rel, fb, name))
+                if globals_ is not None and not name.startswith("<"):
+                    self.code_globals[code] = globals_
+            if "." in name and not name.startswith("<"):
                 owner = self._owner(code.co_filename, name)
-                if owner is not None and _foreign_subclasses(owner):
-                    self.poly[code] = _fresh_limit(code)
-                elif owner is not None:
-                    self.methods.append((code, owner))
+                if owner is not None:
+                    out.extend(self._type_ids(owner))
+                    if code.co_argcount and code.co_varnames[0] in ("self", "cls"):
+                        if _foreign_subclasses(owner):
+                            self.poly[code] = _fresh_limit(code)
+                        else:
+                            self.methods.append((code, owner))
+            ids = tuple(sorted(set(out)))
         self.codes[code] = ids
         return ids
+
+    def _enclosing(self, rel: str, fb: FileBlocks, name: str) -> list[int]:
+        """The class blocks around a function or class block (its own, for a class)."""
+        is_class = name.startswith("<class ")
+        parts = (name[7:-1] if is_class else name).split(".")
+        out = []
+        for k in range(1, len(parts) + (1 if is_class else 0)):
+            block = class_block(".".join(parts[:k]))
+            checksum = fb.checksums.get(block)
+            if checksum is not None:
+                out.append(self._id(rel, block, checksum))
+        return out
+
+    def _refs(self, code: CodeType) -> tuple[int, ...]:
+        """Class blocks of the project classes a function names: a global name, or an
+        attribute of a project module it names (`box.ASCII`, `rich.syntax.Syntax`), that
+        is a project class or an instance of one (with their bases). Found when a test
+        that ran the function ends (its module is imported by then), once per function."""
+        got = self.refs.get(code)
+        if got is not None:
+            return got
+        g = self.code_globals.pop(code, None)
+        out: set[int] = set()
+        if g is not None:
+            names = code.co_names
+            mods: list[ModuleType] = []
+            for n in names:
+                obj = g.get(n)
+                if obj is not None:
+                    self._note(obj, out, mods)
+            done: set[int] = set()
+            while mods:
+                mod = mods.pop()
+                if id(mod) in done:
+                    continue
+                done.add(id(mod))
+                d = mod.__dict__
+                for n in names:
+                    obj = d.get(n)
+                    if obj is not None:
+                        self._note(obj, out, mods)
+        got = self.refs[code] = tuple(sorted(out))
+        return got
+
+    def _note(self, obj: Any, out: set[int], mods: list[ModuleType]) -> None:
+        t = type(obj)
+        if issubclass(t, type):
+            out.update(self._type_ids(obj))
+        elif issubclass(t, ModuleType):
+            f = getattr(obj, "__file__", None)
+            if f and self._file(f) is not None:
+                mods.append(obj)
+        else:
+            out.update(self._type_ids(t))
 
     def _owner(self, filename: str, qualname: str) -> type | None:
         """The class a method's qualified name lies in (None: not found, or a function)."""
@@ -172,7 +253,7 @@ class Recorder:
             c = frame.f_code
             ids = codes.get(c)
             if ids is None:
-                ids = classify(c)
+                ids = classify(c, frame.f_globals)
             if ids:
                 add(c)
                 lim = poly.get(c)
@@ -233,8 +314,10 @@ class Recorder:
         codes = set(self.seen)
         for defs in _fixturedefs(item):
             codes.update(self.fixtures.get(id(defs), ()))
+        refs = self._refs
         for c in codes:
             deps.update(self.codes.get(c) or self._classify(c))
+            deps.update(refs(c))
         for t in self.seen_types:
             deps.update(self._type_ids(t))
         self._recheck()
@@ -275,15 +358,22 @@ class Recorder:
         return cid
 
     def _type_ids(self, t: type) -> tuple[int, ...]:
+        """The class blocks (and module and names blocks) of a class and its bases that
+        are the project's."""
         got = self.types.get(t)
         if got is None:
-            ids = []
+            ids: set[int] = set()
             for klass in getattr(t, "__mro__", ()):
                 mod = sys.modules.get(getattr(klass, "__module__", "") or "")
                 info = self._file(getattr(mod, "__file__", None) or "<none>")
                 if info is not None:
-                    ids.append(info[2])
-            got = self.types[t] = tuple(ids)
+                    rel, fb = info[0], info[1]
+                    ids.update(info[3])
+                    block = class_block(getattr(klass, "__qualname__", ""))
+                    checksum = fb.checksums.get(block)
+                    if checksum is not None:
+                        ids.add(self._id(rel, block, checksum))
+            got = self.types[t] = tuple(sorted(ids))
         return got
 
     # -- after collection --------------------------------------------------------------------
@@ -312,7 +402,21 @@ class Recorder:
         module = getattr(item, "module", None)
         if not isinstance(module, ModuleType):
             return ()
-        return self._closure(module)
+        return self._closure(module) + self._module_classes(module)
+
+    def _module_classes(self, module: ModuleType) -> tuple[int, ...]:
+        """Class blocks of the project classes (and instances of them) a test module holds
+        at top level (`from pkg.colors import Color`): its tests may read them without
+        running a method."""
+        key = "classes:" + module.__name__
+        got = self.module_deps.get(key)
+        if got is None:
+            out: set[int] = set()
+            for obj in list(module.__dict__.values()):
+                if obj is not None and not issubclass(type(obj), ModuleType):
+                    self._note(obj, out, [])
+            got = self.module_deps[key] = tuple(sorted(out))
+        return got
 
     def _closure(self, module: ModuleType) -> tuple[int, ...]:
         """Module-body blocks of a module and every project module it imports, transitively."""
@@ -329,7 +433,7 @@ class Recorder:
             if info is None and mod is not module:
                 continue
             if info is not None:
-                ids.add(info[2])
+                ids.update(info[3])
             try:
                 with open(f or "", "rb") as fh:
                     source = fh.read()

@@ -15,7 +15,15 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 
-from catalytic.plugins.testrun.blocks import BLOCKS_VERSION, CONFIG, DATA, digest, parse_blocks
+from catalytic.plugins.testrun.blocks import (
+    BLOCKS_VERSION,
+    CONFIG,
+    DATA,
+    NAMES,
+    digest,
+    names_kept,
+    parse_blocks,
+)
 from catalytic.plugins.testrun.config_files import config_checksum
 from catalytic.plugins.testrun.depstore import DepStore
 from catalytic.plugins.testrun.fingerprint import SKIP_DIRS
@@ -39,11 +47,14 @@ class Verdicts:
     """The environment fingerprint the comparison was made against."""
     missing_tests: int = 0
     """Recorded tests whose test file is not where the node id says (relative to root)."""
+    new_names: list[str] = field(default_factory=list)
+    """Test files (relative) with a top-level name no record saw: perhaps a new test, which
+    only collecting the file can find."""
 
     def quiet(self, stats: Mapping[str, TestStats]) -> bool:
         """Nothing can be affected, without collecting: every record is current, no test
         failed last time, no Python file or conftest.py is unknown, no test file moved."""
-        return not (self.reasons or self.new_conftests or self.unknown_py
+        return not (self.reasons or self.new_conftests or self.unknown_py or self.new_names
                     or self.missing_tests or not self.recorded) and not any(
             (s := stats.get(t)) is not None and s.outcome in FAILING for t in self.recorded)
 
@@ -100,12 +111,22 @@ def verdicts(store: DepStore, root: Path, env: str) -> Verdicts:
     fresh: list[tuple[str, str, dict[str, str]]] = []
     now: dict[str, dict[str, str] | None] = {}
     stale: dict[int, str] = {}
+    names_seen: dict[str, set[str]] = {}
+    """File -> its recorded `<names>` blocks; a file whose names now are none of them
+    (and not fewer) gained a name since."""
+    names_now: dict[str, str] = {}
     for bid, (file, name, checksum) in blocks.items():
         if file not in now:
             now[file] = _current(root, file, cache, fresh)
         sums = now[file]
         if sums is None:
             stale[bid] = _reason(file, name, True)
+            continue
+        if name == NAMES:  # only a name gone counts (a new one is no change)
+            if not names_kept(checksum, sums.get(name)):
+                stale[bid] = _reason(file, name, False)
+            names_seen.setdefault(file, set()).add(checksum)
+            names_now[file] = sums.get(name) or ""
             continue
         current = config_checksum(root / file) if name == CONFIG else sums.get(name)
         if current != checksum:
@@ -131,6 +152,9 @@ def verdicts(store: DepStore, root: Path, env: str) -> Verdicts:
     # file: a test file put back is unknown again)
     named = {blocks[b][0] for b in used if b in blocks}
     out.unknown_py = [f for f in py_files if f not in named]
+    test_files = {nid.split("::")[0] for nid in tests}
+    out.new_names = sorted(f for f, now_names in names_now.items() if f in test_files
+                           and now_names not in names_seen[f])
     out.missing_tests = sum(1 for nid in tests if not (root / nid.split("::")[0]).is_file())
     return out
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from catalytic.plugins.testrun.blocks import MODULE, parse_blocks
+from catalytic.plugins.testrun.blocks import MODULE, NAMES, names_kept, parse_blocks
 
 BASE = "from typing import (\n    Dict,\n    List,\n)\nfrom os import path\n\n" \
        "from typing import Literal, Protocol\n\nX = 1\n"
@@ -28,3 +28,58 @@ def test_what_an_import_binds_and_where_it_runs_still_count() -> None:
     moved = ("from typing import Dict, List, Literal, Protocol\nfrom os import path\n\n"
              "Literal = None\n")
     assert body(moved) != body(shadow)
+
+
+SRC = '''import enum
+
+LIMIT = 3
+
+
+class Color(enum.Enum):
+    RED = 1
+
+    def label(self):
+        return self.name
+
+
+def scale(v, factor=2):
+    return v * factor
+
+
+DEFAULT = Color.RED
+
+if __name__ == "__main__":
+    print(scale(LIMIT))
+'''
+
+
+def changed(old: str, new: str) -> set[str]:
+    a, b = parse_blocks(old).checksums, parse_blocks(new).checksums
+    return {k for k in a.keys() | b.keys() if a.get(k) != b.get(k)}
+
+
+def test_each_edit_changes_its_own_block() -> None:
+    assert changed(SRC, SRC.replace("factor=2", "factor=3")) == {"scale"}
+    assert changed(SRC, SRC.replace("LIMIT = 3", "LIMIT = 4")) == {MODULE}
+    assert changed(SRC, SRC.replace("print(scale", "print(2 * scale")) == {"<main>"}
+    # a method: its own block; the class's members are unchanged
+    assert changed(SRC, SRC.replace("self.name", "self.name.lower()")) == {"Color.label"}
+    # the class body: the class block, and the residue that reads the class at import
+    assert changed(SRC, SRC.replace("RED = 1", "RED = 2")) == {"<class Color>", MODULE}
+    # a new top-level name: only the names (where a new name is no change, see names_kept)
+    got = changed(SRC, SRC.replace("\n\ndef scale", "\n\ndef extra():\n    pass\n\n\ndef scale"))
+    assert got == {"extra", NAMES}
+    # __future__: every function and class; the residue only where it reads a class of
+    # the file at import (here `DEFAULT = Color.RED`)
+    assert changed(SRC, "from __future__ import annotations\n" + SRC) == {
+        "scale", "Color.label", "<class Color>", NAMES, MODULE}
+    assert changed(SRC.replace("DEFAULT = Color.RED", "DEFAULT = 1"),
+                   "from __future__ import annotations\n" + SRC.replace(
+                       "DEFAULT = Color.RED", "DEFAULT = 1")) == {
+        "scale", "Color.label", "<class Color>", NAMES}
+
+
+def test_names_kept_only_counts_removed_names() -> None:
+    assert names_kept("a b", "a b c")
+    assert not names_kept("a b", "a c")
+    assert not names_kept("a", None)

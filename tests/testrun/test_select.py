@@ -54,9 +54,10 @@ def test_edits_select_exactly_the_tests_that_ran_the_edited_code(make_daemon,
         # a subclass's class-body table read by its base class's method
         edit(root / "mylib/lexers/colors.py", '"blue")', '"blue", "cyan")')
         got = ran(run(c, root))
-        assert got == {"check_lexers.py::test_colors": "changed: mylib/lexers/colors.py::<module>",
+        assert got == {"check_lexers.py::test_colors":
+                       "changed: mylib/lexers/colors.py::<class ColorLexer>",
                        "check_lexers.py::test_colors_again":
-                       "changed: mylib/lexers/colors.py::<module>"}
+                       "changed: mylib/lexers/colors.py::<class ColorLexer>"}
 
         # the base class: every lexer test
         edit(root / "mylib/base.py", "w.upper()", "w.upper().strip()")

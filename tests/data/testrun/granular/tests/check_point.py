@@ -1,0 +1,5 @@
+from gran.shapes import Point
+
+
+def test_point():
+    assert Point().x == 0
