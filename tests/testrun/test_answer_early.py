@@ -54,9 +54,11 @@ def test_the_answer_does_not_wait_for_workers_to_exit(make_daemon, tmp_path: Pat
         assert workers(d.pid) == []  # exited and reaped: no zombie either
         assert c.call("system.ping") is not None
     # past the 10 s given to a finished run's workers they are stopped (SIGTERM), and said so
-    # (logged once their exits are reaped, a moment after they are gone)
+    # (logged once their exits are reaped, a moment after they are gone; on a loaded machine
+    # the second worker may not have started before the run ended, then only one is logged)
     end = time.monotonic() + 30
     while d.log().count("after the run") < 2 and time.monotonic() < end:
         time.sleep(0.2)
     log = d.log()
-    assert log.count("exited with status -15 after the run") == 2, log[-3000:]
+    stopped = log.count("exited with status -15 after the run")
+    assert 1 <= stopped <= 2 and log.count("after the run") == stopped, log[-3000:]
