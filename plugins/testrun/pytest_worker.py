@@ -35,12 +35,19 @@ ALONE_MARKER = "run_alone"
 
 _state: dict[str, Any] = {}
 
-# Started at import (before conftest files load) in a worker only: what collection read.
+# Started at import (before conftest files load) in a worker only: what collection read,
+# and (recording) what the module bodies imported by conftest files and tests ran.
 _reads = None
+_recorder: Any = None
 if os.environ.get(ENV):
     from catalytic.plugins.testrun.collect_reads import CollectReads
 
     _reads = CollectReads()
+    if os.environ.get(ENV_RECORD) == "1":
+        from catalytic.plugins.testrun.recorder import Recorder
+
+        _recorder = Recorder(Path.cwd())
+        _recorder.start_imports()
 
 
 def _active() -> bool:
@@ -61,10 +68,8 @@ def pytest_configure(config: pytest.Config) -> None:
         max_output=int(os.environ.pop(ENV_MAX_OUTPUT, "65536") or 65536),
         collect_errors=[], collect_skips=[], reports={},
     )
-    if os.environ.pop(ENV_RECORD, "") == "1":
-        from catalytic.plugins.testrun.recorder import Recorder
-
-        _state["recorder"] = Recorder(Path.cwd())
+    if os.environ.pop(ENV_RECORD, "") == "1" and _recorder is not None:
+        _state["recorder"] = _recorder
     config.addinivalue_line("markers", f"{ALONE_MARKER}: run this test with no other test")
 
 

@@ -14,8 +14,15 @@ cheapest tracer Python 3.11 offers (no `sys.monitoring`). What a test depends on
   the files its test module imports (statically, transitively);
 - what the fixtures it used ran when they were set up (also when an earlier test
   set them up);
+- what ran while the modules it uses were imported (module bodies call functions:
+  `DEFAULT = Style.parse(...)`), traced from before the conftest files load until
+  collection ends, for the test module's import closure and the files it ran;
 - the non-Python files under the root it opened for reading (an audit hook);
 - the pytest configuration file and the `conftest.py` files on its path.
+
+A test whose trace was lost (the trace function unset: a `RecursionError` raised inside
+it, or a test that sets its own) depends on the whole text of every project module
+loaded: what it ran after the loss is unknown.
 
 Blocks get a small id per worker; the daemon receives each block's definition
 once (file, name, checksum) and per test only ids.
@@ -50,6 +57,8 @@ HERE = os.path.dirname(os.path.realpath(__file__))
 FileInfo = tuple[str, FileBlocks, int, tuple[int, ...]]
 """A project file: path relative to the root, its blocks, its module block id, and the ids
 every user of the file gets (its module and names blocks)."""
+NEWLOCALS = 0x2
+"""A code flag every function has; module and class bodies do not."""
 WRITE_FLAGS = os.O_WRONLY | os.O_RDWR | os.O_APPEND | os.O_CREAT | os.O_TRUNC
 
 
@@ -93,6 +102,15 @@ class Recorder:
         self.opened: set[str] = set()
         self.recording = False
         self.stack: list[set[CodeType]] = []
+        self.current: Any = None
+        """The trace function installed now (another one found there: the trace was lost)."""
+        self.lossy_fixtures: set[int] = set()
+        self.whole: dict[str, int] = {}
+        """Absolute filename -> the id of the block of its whole text."""
+        self.import_codes: dict[str, set[CodeType]] = {}
+        """Absolute filename of a project module -> the project code run while it was
+        imported (by its body, or by the bodies of the modules it imported then)."""
+        self.import_ids: dict[str, tuple[int, ...]] = {}
         sys.addaudithook(self._audit)
 
     # -- ids ---------------------------------------------------------------------------------
@@ -265,10 +283,44 @@ class Recorder:
 
         return trace
 
+    def _import_tracer(self) -> Any:
+        codes, classify, by_module = self.codes, self._classify, self.import_codes
+
+        def trace(frame: FrameType, event: str, arg: Any) -> None:
+            c = frame.f_code
+            ids = codes.get(c)
+            if ids is None:
+                ids = classify(c, frame.f_globals)
+            # every project module body importing right now ran it; module and class
+            # bodies are not counted (their blocks are, by the tests that import the
+            # module or use the class)
+            if ids and c.co_flags & NEWLOCALS:
+                f = frame.f_back
+                while f is not None:
+                    fc = f.f_code
+                    if fc.co_name == "<module>" and codes.get(fc):
+                        by_module.setdefault(fc.co_filename, set()).add(c)
+                    f = f.f_back
+            return None
+
+        return trace
+
+    def start_imports(self) -> None:
+        """Trace what module bodies run as they are imported, until `collected`."""
+        self._install(self._import_tracer())
+
     def _set(self, into: set[CodeType] | None) -> None:
-        fn = None if into is None else self._tracer(into)
+        self._install(None if into is None else self._tracer(into))
+
+    def _install(self, fn: Any) -> None:
+        self.current = fn
         sys.settrace(fn)
         threading.settrace(fn)
+
+    def _lost(self) -> bool:
+        """Whether the trace function installed is gone (unset by an exception raised in
+        it, at the recursion limit, or replaced by the test)."""
+        return sys.gettrace() is not self.current
 
     def _audit(self, event: str, args: tuple[Any, ...]) -> None:
         if event != "open" or not self.recording:
@@ -300,6 +352,8 @@ class Recorder:
 
     def fixture_exit(self, fixturedef: Any) -> None:
         if self.recording and self.stack:
+            if self._lost():
+                self.lossy_fixtures.add(id(fixturedef))
             got = self.stack.pop()
             self.fixtures.setdefault(id(fixturedef), set()).update(got)
             outer = self.stack[-1] if self.stack else self.seen
@@ -308,16 +362,23 @@ class Recorder:
 
     def end(self, item: Any) -> list[int]:
         """Stop recording; the block ids `item` depended on."""
+        lost = self._lost()
         self._set(None)
         self.recording = False
         deps: set[int] = set()
         codes = set(self.seen)
         for defs in _fixturedefs(item):
             codes.update(self.fixtures.get(id(defs), ()))
-        refs = self._refs
+            lost = lost or id(defs) in self.lossy_fixtures
+        refs, files = self._refs, set()
         for c in codes:
             deps.update(self.codes.get(c) or self._classify(c))
             deps.update(refs(c))
+            files.add(c.co_filename)
+        for f in files:
+            deps.update(self._import_ids(f))
+        if lost:
+            deps.update(self._whole_files())
         for t in self.seen_types:
             deps.update(self._type_ids(t))
         self._recheck()
@@ -332,6 +393,37 @@ class Recorder:
             if data_id is not None:
                 deps.add(data_id)
         return sorted(deps)
+
+    def _import_ids(self, filename: str) -> tuple[int, ...]:
+        """The blocks of what ran while a project module was imported."""
+        got = self.import_ids.get(filename)
+        if got is None:
+            ids: set[int] = set()
+            for c in self.import_codes.get(filename, ()):
+                ids.update(self.codes.get(c) or self._classify(c))
+            got = self.import_ids[filename] = tuple(sorted(ids))
+        return got
+
+    def _whole_files(self) -> list[int]:
+        """The whole-text blocks of every project module loaded now."""
+        out = []
+        for mod in list(sys.modules.values()):
+            f = getattr(mod, "__file__", None)
+            if not f:
+                continue
+            got = self.whole.get(f)
+            if got is None:
+                info = self._file(f)
+                if info is None:
+                    continue
+                try:
+                    with open(f, "rb") as fh:
+                        data = fh.read()
+                except OSError:
+                    continue
+                got = self.whole[f] = self._id(info[0], DATA, digest(data))
+            out.append(got)
+        return out
 
     def _data_id(self, path: str) -> int | None:
         real = os.path.realpath(path)
@@ -380,6 +472,8 @@ class Recorder:
 
     def collected(self, config: Any, items: Iterable[Any]) -> None:
         """Note the configuration and conftest files; precompute nothing heavy."""
+        if self.current is not None:
+            self._install(None)  # the import trace ends with collection
         ids = []
         inipath = getattr(config, "inipath", None)
         if inipath:
@@ -434,6 +528,7 @@ class Recorder:
                 continue
             if info is not None:
                 ids.update(info[3])
+                ids.update(self._import_ids(f or ""))
             try:
                 with open(f or "", "rb") as fh:
                     source = fh.read()

@@ -92,6 +92,8 @@ def _current(root: Path, file: str, cache: dict[str, tuple[str, dict[str, str]]]
 
 def _reason(file: str, name: str, gone: bool) -> str:
     suffix = " (deleted)" if gone else ""
+    if name == DATA and file.endswith(".py"):  # a test whose trace was lost: the whole file
+        return f"changed: {file}::<file>{suffix}"
     if name == DATA:
         return f"data: {file}{suffix}"
     if name == CONFIG:

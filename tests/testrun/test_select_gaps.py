@@ -1,0 +1,94 @@
+"""`select: "affected"` where a per-test trace alone would not see a dependency: code run
+while a module was imported (before any test), and a test whose trace was lost."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from projects import edit, failing, ran, run
+from suites import config, write_suite
+
+INI = "[pytest]\npython_files = check_*.py\npythonpath = .\n"
+
+
+def project(where: Path, files: dict[str, str]) -> Path:
+    root = write_suite(where, {k: v for k, v in files.items() if "/" not in k})
+    (root / "pytest.ini").write_text(INI)
+    for name, text in files.items():
+        if "/" in name:
+            (root / name).parent.mkdir(parents=True, exist_ok=True)
+            (root / name).write_text(text)
+    return root
+
+
+# A module body calls a function of another module (`WIDTH = double(40)`); tests read the
+# value, directly or through a fixture of a conftest.py that imported the module.
+IMPORT_TIME = {
+    "mylib/__init__.py": "",
+    "mylib/sizes.py": "def double(n):\n    return n * 2\n\n\ndef unused():\n    return 0\n",
+    "mylib/defaults.py": "from mylib.sizes import double\n\nWIDTH = double(40)\n",
+    "conftest.py": "import pytest\n\nfrom mylib import defaults\n\n\n@pytest.fixture\n"
+                   "def width():\n    return defaults.WIDTH\n",
+    "check_direct.py": "from mylib.defaults import WIDTH\n\n\ndef test_direct():\n"
+                       "    assert WIDTH == 80\n",
+    "check_fixture.py": "def test_fixture(width):\n    assert width == 80\n",
+    "check_other.py": "def test_other():\n    assert 1 + 1 == 2\n",
+}
+
+
+def test_what_a_module_body_ran_at_import_counts(make_daemon, tmp_path: Path) -> None:
+    root = project(tmp_path / "p", IMPORT_TIME)
+    d = make_daemon(config(tmp_path, record="inline"))
+    with d.client() as c:
+        assert run(c, root)["failed"] == 0
+        assert run(c, root)["selected"] == 0
+        edit(root / "mylib/sizes.py", "return n * 2", "return n * 3")
+        r = run(c, root)
+        why = "changed: mylib/sizes.py::double"
+        assert ran(r) == {"check_direct.py::test_direct": why,
+                          "check_fixture.py::test_fixture": why}
+        assert failing(r) == {"check_direct.py::test_direct", "check_fixture.py::test_fixture"}
+        # a function nothing ran at import: nothing to run
+        edit(root / "mylib/sizes.py", "return n * 3", "return n * 2")
+        assert run(c, root)["failed"] == 0
+        edit(root / "mylib/sizes.py", "return 0", "return 1")
+        assert run(c, root)["selected"] == 0
+
+
+# A test whose trace is lost part-way: at the recursion limit the trace function itself
+# raises and Python unsets it; a test may also install its own.
+LOST = {
+    "mylib/__init__.py": "",
+    "mylib/deep.py": "def down(n):\n    return down(n + 1)\n",
+    "mylib/tail.py": "def after():\n    return 1\n",
+    "mylib/spare.py": "def spare():\n    return 1\n",
+    "check_deep.py": "import pytest\n\nfrom mylib import tail\nfrom mylib.deep import down\n\n\n"
+                     "def test_recursive():\n    with pytest.raises(RecursionError):\n"
+                     "        down(0)\n    assert tail.after() == 1\n",
+    "check_own_trace.py": "import sys\n\nfrom mylib import spare\n\n\ndef test_traced():\n"
+                          "    sys.settrace(lambda *a: None)\n    sys.settrace(None)\n"
+                          "    assert spare.spare() == 1\n",
+    "check_other.py": "def test_other():\n    assert 1 + 1 == 2\n",
+}
+
+
+def test_a_test_whose_trace_was_lost_depends_on_every_module_it_loaded(
+        make_daemon, tmp_path: Path) -> None:
+    root = project(tmp_path / "p", LOST)
+    d = make_daemon(config(tmp_path, record="inline"))
+    with d.client() as c:
+        assert run(c, root, workers=1)["failed"] == 0
+        assert run(c, root, workers=1)["selected"] == 0
+        # what ran after the loss was not traced: the whole file counts
+        edit(root / "mylib/tail.py", "return 1", "return 2")
+        r = run(c, root, workers=1)
+        assert ran(r) == {"check_deep.py::test_recursive": "changed: mylib/tail.py::<file>",
+                          "check_own_trace.py::test_traced":
+                              "changed: mylib/tail.py::<file>"}
+        assert failing(r) == {"check_deep.py::test_recursive"}
+        edit(root / "mylib/tail.py", "return 2", "return 1")
+        assert run(c, root, workers=1)["failed"] == 0
+        edit(root / "mylib/spare.py", "return 1", "return 3")
+        r = run(c, root, workers=1)
+        assert set(ran(r)) == {"check_deep.py::test_recursive", "check_own_trace.py::test_traced"}
+        assert failing(r) == {"check_own_trace.py::test_traced"}
