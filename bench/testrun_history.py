@@ -81,6 +81,8 @@ class Outcome:
     tests: int
     first_failure: float | None = None
     note: str = ""
+    ran: set[str] = field(default_factory=set)
+    """The tests a catalytic run selected (empty for plain pytest runs)."""
 
 
 @dataclass
@@ -247,7 +249,8 @@ def affected(c: Connection, work: Path, python: Path, select: str = "affected",
                        None, str(exc)[:200])
     wall = time.perf_counter() - t
     failing = {x["nodeid"] for x in r["results"] if x["outcome"] in ("failed", "error")}
-    return Outcome(wall, failing, r["selected"], r.get("first_failure_s"))
+    return Outcome(wall, failing, r["selected"], r.get("first_failure_s"),
+                   ran={x["nodeid"] for x in r["results"]})
 
 
 def settle(c: Connection, limit: float = 1800) -> float:
@@ -304,14 +307,23 @@ def replay(name: str, steps: int, mutants: int, c: Connection, log: list[dict[st
         path.write_text(text)
         try:
             settle(c)
-            got = affected(c, work, python, limit=limit).failing
+            out = affected(c, work, python, limit=limit)
+            got = out.failing
             want = pytest_run(python, work, [], limit).failing
             checked += 1
             real = {f for f in want if not f.startswith("<")}
-            if (want and not got) or not real <= got:
+            gone = real - got
+            # a test that ran, passed here and failed in the full run gives different
+            # verdicts on the same code (pygments' test_random_input shuffles its input
+            # at import, per process): selection did not miss it; shown, not counted
+            if gone and gone <= out.ran and want and got:
+                print(f"  mutant {path.relative_to(work)} {what}: {len(gone)} test(s) selected,"
+                      f" passed here, failed in the full run (nondeterministic): "
+                      f"{sorted(gone)[:3]}", flush=True)
+            elif (want and not got) or gone:
                 missed += 1
                 print(f"  mutant MISS {path.relative_to(work)} {what}: full={len(want)} "
-                      f"affected={len(got)} missed={sorted(real - got)[:5]}", flush=True)
+                      f"affected={len(got)} missed={sorted(gone)[:5]}", flush=True)
         finally:
             path.write_text(original)
             affected(c, work, python, limit=limit)

@@ -31,9 +31,11 @@ MAIN = "<main>"
 """A file's top-level `if __name__ == "__main__":` statements (they never run on import)."""
 DATA = "<data>"
 """A non-Python file a test opened: the whole file is one block."""
+WHOLE = "<file>"
+"""A project module's whole text: what a test whose trace was lost depends on."""
 CONFIG = "<config>"
 """A pytest configuration file or a conftest.py on the test's path: the whole file."""
-BLOCKS_VERSION = 3
+BLOCKS_VERSION = 4
 """Bumped when the cutting or the checksums change (cached checksums are then redone)."""
 
 

@@ -54,18 +54,24 @@ def narrow_args(root: Path, files: list[str]) -> list[str] | None:
     return ["--rootdir", str(root), "-c", str(config), *files]
 
 
+def unknown_unchanged(verdict: Verdicts, now: Snapshot | None,
+                      last_full: Snapshot | None) -> bool:
+    """Whether no file was added or removed and no Python file no record names changed since
+    the last full collection (which found no test in them)."""
+    return (now is not None and last_full is not None and visible(now) == visible(last_full)
+            and all(now.get(f) == last_full.get(f) for f in verdict.unknown_py))
+
+
 def narrow_files(verdict: Verdicts, stats: Mapping[str, TestStats], root: Path,
                  now: Snapshot, last_full: Snapshot | None,
                  max_share: float = 0.5) -> list[str] | None:
     """The test files to collect (relative to root), or None: collect everything.
 
     `now` is the tree now, `last_full` as the last run that collected everything saw it."""
-    if (last_full is None or visible(now) != visible(last_full) or verdict.new_conftests
-            or not verdict.recorded):
-        return None
     # Python files no record names were collected then and held no test; one edited since
     # may hold one now
-    if any(now.get(f) != last_full.get(f) for f in verdict.unknown_py):
+    if (not unknown_unchanged(verdict, now, last_full) or verdict.new_conftests
+            or not verdict.recorded):
         return None
     if any(r.startswith(BROAD) for r in verdict.reasons.values()):
         return None

@@ -46,7 +46,7 @@ from catalytic.plugins.testrun.fingerprint import (
     snapshot,
 )
 from catalytic.plugins.testrun.history import MIGRATIONS, History, Measured
-from catalytic.plugins.testrun.narrow import narrow_args, narrow_files
+from catalytic.plugins.testrun.narrow import narrow_args, narrow_files, unknown_unchanged
 from catalytic.plugins.testrun.results import summarize, write_junit
 from catalytic.plugins.testrun.retire import retire
 from catalytic.plugins.testrun.runner import Run, RunOptions
@@ -393,7 +393,8 @@ class TestrunPlugin(Plugin):
             raise exc.to_rpc() from exc
 
         if (choice.select == "affected" and verdict is not None and not choice.last_failed
-                and verdict.quiet(history)):
+                and verdict.quiet(history, unknown_unchanged(
+                    verdict, snap, self.full_snap.get(str(root))))):
             return self._nothing_affected(root, python, n, verdict, t_call)
 
         def selector(ids: list[str]) -> list[list[str]]:
@@ -510,7 +511,10 @@ class TestrunPlugin(Plugin):
         if not wanted:
             return
         await asyncio.to_thread(drop_stale_bytecode, root)
-        run = await self._new_run(root, python, n, args)
+        files = sorted({t.split("::")[0] for t in wanted})
+        only = (narrow_args(root, files) if not args and all(
+            (root / f).is_file() for f in files) else None)
+        run = await self._new_run(root, python, n, [*args, *(only or [])])  # their files only
         run.o.record = True
         run.selector = lambda got: [[t for t in got if t in wanted]]
         try:

@@ -17,7 +17,8 @@ cheapest tracer Python 3.11 offers (no `sys.monitoring`). What a test depends on
 - what ran while the modules it uses were imported (module bodies call functions:
   `DEFAULT = Style.parse(...)`), traced from before the conftest files load until
   collection ends, for the test module's import closure and the files it ran;
-- the non-Python files under the root it opened for reading (an audit hook);
+- the files under the root it opened for reading that are not modules it imported
+  (an audit hook), `.py` example files read as data included;
 - the pytest configuration file and the `conftest.py` files on its path.
 
 A test whose trace was lost (the trace function unset: a `RecursionError` raised inside
@@ -45,6 +46,7 @@ from catalytic.plugins.testrun.blocks import (
     MAIN,
     MODULE,
     NAMES,
+    WHOLE,
     FileBlocks,
     class_block,
     digest,
@@ -388,11 +390,25 @@ class Recorder:
         for folder, cid in self.conftests:
             if path.startswith(folder):
                 deps.add(cid)
+        loaded = self._loaded_files() if any(p.endswith(".py") for p in self.opened) else ()
         for p in self.opened:
+            if p in loaded:
+                continue  # an import (its blocks count), not a data file
             data_id = self._data_id(p)
             if data_id is not None:
                 deps.add(data_id)
         return sorted(deps)
+
+    def _loaded_files(self) -> set[str]:
+        """The absolute filenames of the modules loaded now (a `.py` file a test opened
+        that is not one of them is data: an example file read by a golden test)."""
+        out = set()
+        for mod in list(sys.modules.values()):
+            f = getattr(mod, "__file__", None)
+            if f:
+                out.add(os.path.abspath(f))
+                out.add(os.path.realpath(f))
+        return out
 
     def _import_ids(self, filename: str) -> tuple[int, ...]:
         """The blocks of what ran while a project module was imported."""
@@ -421,13 +437,13 @@ class Recorder:
                         data = fh.read()
                 except OSError:
                     continue
-                got = self.whole[f] = self._id(info[0], DATA, digest(data))
+                got = self.whole[f] = self._id(info[0], WHOLE, digest(data))
             out.append(got)
         return out
 
     def _data_id(self, path: str) -> int | None:
         real = os.path.realpath(path)
-        if not real.startswith(self.prefix) or real.endswith((".py", ".pyc")) or any(
+        if not real.startswith(self.prefix) or real.endswith(".pyc") or any(
                 part in ("__pycache__", ".git") for part in real.split(os.sep)):
             return None
         try:

@@ -20,6 +20,7 @@ from catalytic.plugins.testrun.blocks import (
     CONFIG,
     DATA,
     NAMES,
+    WHOLE,
     digest,
     names_kept,
     parse_blocks,
@@ -51,10 +52,13 @@ class Verdicts:
     """Test files (relative) with a top-level name no record saw: perhaps a new test, which
     only collecting the file can find."""
 
-    def quiet(self, stats: Mapping[str, TestStats]) -> bool:
+    def quiet(self, stats: Mapping[str, TestStats], unknown_unchanged: bool = False) -> bool:
         """Nothing can be affected, without collecting: every record is current, no test
-        failed last time, no Python file or conftest.py is unknown, no test file moved."""
-        return not (self.reasons or self.new_conftests or self.unknown_py or self.new_names
+        failed last time, no conftest.py is new, no test file moved, and no Python file is
+        unknown (or, `unknown_unchanged`, none changed since a full collection found no
+        test in them: scripts, docs, example files)."""
+        return not (self.reasons or self.new_conftests or self.new_names
+                    or (self.unknown_py and not unknown_unchanged)
                     or self.missing_tests or not self.recorded) and not any(
             (s := stats.get(t)) is not None and s.outcome in FAILING for t in self.recorded)
 
@@ -84,7 +88,7 @@ def _current(root: Path, file: str, cache: dict[str, tuple[str, dict[str, str]]]
     if hit is not None and hit[0] == key:
         return hit[1]
     sums = dict(parse_blocks(data, file).checksums) if file.endswith(".py") else {}
-    sums[DATA] = h
+    sums[DATA] = sums[WHOLE] = h
     fresh.append((file, key, sums))
     cache[file] = (key, sums)
     return sums
@@ -92,8 +96,6 @@ def _current(root: Path, file: str, cache: dict[str, tuple[str, dict[str, str]]]
 
 def _reason(file: str, name: str, gone: bool) -> str:
     suffix = " (deleted)" if gone else ""
-    if name == DATA and file.endswith(".py"):  # a test whose trace was lost: the whole file
-        return f"changed: {file}::<file>{suffix}"
     if name == DATA:
         return f"data: {file}{suffix}"
     if name == CONFIG:

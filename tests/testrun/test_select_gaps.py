@@ -92,3 +92,29 @@ def test_a_test_whose_trace_was_lost_depends_on_every_module_it_loaded(
         r = run(c, root, workers=1)
         assert set(ran(r)) == {"check_deep.py::test_recursive", "check_own_trace.py::test_traced"}
         assert failing(r) == {"check_own_trace.py::test_traced"}
+
+
+# A golden test reads a `.py` example file it never imports; a script no test imports.
+EXAMPLES = {
+    "examples/sample.py": "print('hello')\n",
+    "scripts/tool.py": "print('a tool')\n",
+    "check_golden.py": "from pathlib import Path\n\n\ndef test_golden():\n"
+                       "    text = Path('examples/sample.py').read_text()\n"
+                       "    assert text.startswith('print')\n",
+    "check_other.py": "def test_other():\n    assert 1 + 1 == 2\n",
+}
+
+
+def test_a_py_file_read_as_data_counts_and_unimported_scripts_do_not(
+        make_daemon, tmp_path: Path) -> None:
+    root = project(tmp_path / "p", EXAMPLES)
+    d = make_daemon(config(tmp_path, record="inline"))
+    with d.client() as c:
+        assert run(c, root)["failed"] == 0
+        r = run(c, root)
+        # the script no record names is unchanged since the full collection: no worker starts
+        assert (r["selected"], r["collected_files"]) == (0, [])
+        edit(root / "examples/sample.py", "print('hello')", "exit('hello')")
+        r = run(c, root)
+        assert ran(r) == {"check_golden.py::test_golden": "data: examples/sample.py"}
+        assert failing(r) == {"check_golden.py::test_golden"}
