@@ -511,10 +511,7 @@ class TestrunPlugin(Plugin):
         if not wanted:
             return
         await asyncio.to_thread(drop_stale_bytecode, root)
-        files = sorted({t.split("::")[0] for t in wanted})
-        only = (narrow_args(root, files) if not args and all(
-            (root / f).is_file() for f in files) else None)
-        run = await self._new_run(root, python, n, [*args, *(only or [])])  # their files only
+        run = await self._new_run(root, python, n, args)
         run.o.record = True
         run.selector = lambda got: [[t for t in got if t in wanted]]
         try:
