@@ -37,3 +37,16 @@ def ran(result: dict[str, Any]) -> dict[str, str]:
 
 def failing(result: dict[str, Any]) -> set[str]:
     return {r["nodeid"] for r in result["results"] if r["outcome"] in ("failed", "error")}
+
+
+CHECK_INI = "[pytest]\npython_files = check_*.py\npythonpath = .\n"
+
+
+def project(where: Path, files: dict[str, str]) -> Path:
+    """A small project: `files` (paths relative to the root), tests named `check_*.py`."""
+    where.mkdir(parents=True, exist_ok=True)
+    (where / "pytest.ini").write_text(CHECK_INI)
+    for name, text in files.items():
+        (where / name).parent.mkdir(parents=True, exist_ok=True)
+        (where / name).write_text(text)
+    return where

@@ -10,20 +10,8 @@ import sys
 from pathlib import Path
 
 import pytest
-from projects import edit, failing, ran, run
-from suites import config, write_suite
-
-INI = "[pytest]\npython_files = check_*.py\npythonpath = .\n"
-
-
-def project(where: Path, files: dict[str, str]) -> Path:
-    root = write_suite(where, {k: v for k, v in files.items() if "/" not in k})
-    (root / "pytest.ini").write_text(INI)
-    for name, text in files.items():
-        if "/" in name:
-            (root / name).parent.mkdir(parents=True, exist_ok=True)
-            (root / name).write_text(text)
-    return root
+from projects import edit, failing, project, ran, run
+from suites import config
 
 
 def serial_failing(root: Path) -> set[str]:

@@ -11,9 +11,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from projects import failing, run
+from projects import failing, project, run
 from suites import config
-from test_known_limits import BOX, project, serial_failing
+from test_known_limits import BOX, serial_failing
 
 READER = "check_a_reads.py::test_reads"
 MUTATOR = "check_b_mutates.py::test_mutates"
