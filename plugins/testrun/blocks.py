@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import ast
 import bisect
+import copy
 import hashlib
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -35,7 +36,7 @@ WHOLE = "<file>"
 """A project module's whole text: what a test whose trace was lost depends on."""
 CONFIG = "<config>"
 """A pytest configuration file or a conftest.py on the test's path: the whole file."""
-BLOCKS_VERSION = 4
+BLOCKS_VERSION = 5
 """Bumped when the cutting or the checksums change (cached checksums are then redone)."""
 
 
@@ -84,6 +85,16 @@ _SCOPES = (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)
 
 def _dump(node: ast.AST) -> bytes:
     return ast.dump(node, annotate_fields=False, include_attributes=False).encode()
+
+
+def _undocumented(node: ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef) -> ast.AST:
+    """A shallow copy of a def or class without its docstring."""
+    body = node.body
+    if (body and isinstance(body[0], ast.Expr) and isinstance(body[0].value, ast.Constant)
+            and isinstance(body[0].value.value, str)):
+        node = copy.copy(node)
+        node.body = body[1:]
+    return node
 
 
 def is_main_guard(stmt: ast.stmt) -> bool:
@@ -190,6 +201,8 @@ def parse_blocks(source: bytes | str, filename: str = "<file>") -> FileBlocks:
     salt = ("\0future:" + ",".join(future)).encode() if future else b""
     funcs: list[ast.FunctionDef | ast.AsyncFunctionDef] = []
     classes: list[tuple[str, ast.ClassDef]] = []
+    plain: dict[str, str] = {}
+    """Function name -> its checksum without its docstring (what a reader mixes in)."""
 
     def put(name: str, checksum: str) -> None:
         old = fb.checksums.get(name)  # one name defined twice: both count
@@ -202,6 +215,8 @@ def parse_blocks(source: bytes | str, filename: str = "<file>") -> FileBlocks:
                 first = min([child.lineno, *(d.lineno for d in child.decorator_list)])
                 end = child.end_lineno or child.lineno
                 put(qual, digest(_dump(child) + salt))
+                plain[qual] = (digest(_dump(_undocumented(child)) + salt) if qual not in plain
+                               else fb.checksums[qual])
                 fb.spans.append((first, end, qual))
                 fb.starts[(first, child.name)] = qual
                 fb.starts.setdefault((child.lineno, child.name), qual)
@@ -224,42 +239,46 @@ def parse_blocks(source: bytes | str, filename: str = "<file>") -> FileBlocks:
     for f in funcs:
         f.body = []
     # classes, innermost first: each reduced (nested ones are done by then), then mixed
-    base: dict[str, tuple[bytes, set[str]]] = {}
+    base: dict[str, tuple[bytes, bytes, set[str]]] = {}
+    """Class -> (its reduced tree, the same without its docstring, the names it reads)."""
     for qual, node in reversed(classes):
         _strip(node, lambda _: True)
-        base[qual] = (_dump(node) + salt, _loads(node))
+        base[qual] = (_dump(node) + salt, _dump(_undocumented(node)) + salt, _loads(node))
     body = [s for s in tree.body if not _is_future(s) and not is_main_guard(s)]
     mains = [s for s in tree.body if is_main_guard(s)]
     bound = _top_bindings(body)
     top = {s for s in bound if s in fb.checksums or s in base}
-    done: dict[str, str] = {}
+    done: dict[tuple[str, bool], str] = {}
 
-    def effective(qual: str, busy: set[str]) -> str:
-        """A class's checksum with those of the same-file defs and classes it reads."""
-        got = done.get(qual)
+    def effective(qual: str, busy: set[str], doc: bool) -> str:
+        """A class's checksum (without its docstring unless `doc`) with those of the
+        same-file defs and classes it reads."""
+        got = done.get((qual, doc))
         if got is not None:
             return got
-        data, reads = base[qual]
-        parts = [data]
+        data, undocumented, reads = base[qual]
+        parts = [data if doc else undocumented]
         for n in sorted(reads):
             inner = f"{qual}.{n}"
             target = inner if inner in base or inner in fb.checksums else (
                 n if n in top else None)
             if target is not None and target not in busy:
                 parts.append(f"\0{n}=".encode() + mixed(target, busy | {qual}).encode())
-        got = done[qual] = digest(b"".join(parts))
+        got = done[(qual, doc)] = digest(b"".join(parts))
         return got
 
     def mixed(name: str, busy: set[str]) -> str:
+        """What a reader of `name` mixes in: docstrings are left out (they never run; a
+        test reading one runs or names what holds it, whose own block has it)."""
         parts = []
         if name in base:
-            parts.append(effective(name, busy))
+            parts.append(effective(name, busy, False))
         if name in fb.checksums:
-            parts.append(fb.checksums[name])
+            parts.append(plain.get(name, fb.checksums[name]))
         return parts[0] if len(parts) == 1 else digest("".join(parts).encode())
 
     for qual, _ in classes:
-        put(class_block(qual), effective(qual, set()))
+        put(class_block(qual), effective(qual, set(), True))
     tree.body = merged_imports(body)
     _strip(tree, lambda stmt: bound.get(getattr(stmt, "name", ""), 0) > 1)
     parts = [_dump(tree)]

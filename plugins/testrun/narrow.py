@@ -63,25 +63,42 @@ def unknown_unchanged(verdict: Verdicts, now: Snapshot | None,
 
 
 def narrow_files(verdict: Verdicts, stats: Mapping[str, TestStats], root: Path,
-                 now: Snapshot, last_full: Snapshot | None,
-                 max_share: float = 0.5) -> list[str] | None:
-    """The test files to collect (relative to root), or None: collect everything.
+                 now: Snapshot | None, last_full: Snapshot | None,
+                 max_share: float = 0.5) -> tuple[list[str] | None, str]:
+    """(the test files to collect, relative to root, or None: collect everything; why not).
 
     `now` is the tree now, `last_full` as the last run that collected everything saw it."""
+    if last_full is None:
+        return None, "no full collection of this tree yet"
+    if now is None:
+        return None, "too many files to compare"
     # Python files no record names were collected then and held no test; one edited since
     # may hold one now
-    if (not unknown_unchanged(verdict, now, last_full) or verdict.new_conftests
-            or not verdict.recorded):
-        return None
-    if any(r.startswith(BROAD) for r in verdict.reasons.values()):
-        return None
+    if visible(now) != visible(last_full):
+        added = sorted(visible(now) - visible(last_full))
+        gone = sorted(visible(last_full) - visible(now))
+        return None, ("files added or removed since the last full collection: "
+                      + ", ".join([*added[:3], *gone[:3]]))
+    changed = [f for f in verdict.unknown_py if now.get(f) != last_full.get(f)]
+    if changed:
+        return None, f"{changed[0]} (no test recorded against it) changed"
+    if verdict.new_conftests:
+        return None, f"a new conftest.py in {verdict.new_conftests[0] or '.'}"
+    if not verdict.recorded:
+        return None, "no test recorded"
+    broad = next((r for r in verdict.reasons.values() if r.startswith(BROAD)), None)
+    if broad is not None:
+        return None, broad
     wanted = set(verdict.reasons) | {t for t in verdict.recorded
                                      if (s := stats.get(t)) is not None
                                      and s.outcome in FAILING}
     files = {t.split("::")[0] for t in wanted} | set(verdict.new_names)
     every = {t.split("::")[0] for t in verdict.recorded}
-    if not files or len(files) > max_share * len(every):
-        return None
-    if any(not (root / f).is_file() for f in files):
-        return None  # a test file gone or moved: let a full collection say so
-    return sorted(files)
+    if not files:
+        return None, "no test file selected"
+    if len(files) > max_share * len(every):
+        return None, f"{len(files)} of {len(every)} test files selected"
+    gone_file = next((f for f in sorted(files) if not (root / f).is_file()), None)
+    if gone_file is not None:
+        return None, f"{gone_file} is gone or moved"  # a full collection says so
+    return sorted(files), ""

@@ -403,15 +403,20 @@ class TestrunPlugin(Plugin):
             reasons.update(why)
             return phases
 
-        narrowed = None
+        narrowed, why_all = None, ""
         run = await self._take_standby(key, root, snap)
-        if (run is None and verdict is not None and choice.select == "affected" and not args
-                and snap is not None):
-            narrowed = await asyncio.to_thread(narrow_files, verdict, history, root, snap,
-                                               self.full_snap.get(str(root)))
+        if run is not None:
+            why_all = "warm workers had collected everything"
+        elif verdict is not None and choice.select == "affected" and not args:
+            narrowed, why_all = await asyncio.to_thread(
+                narrow_files, verdict, history, root, snap, self.full_snap.get(str(root)))
         extra = narrow_args(root, narrowed) if narrowed else None
+        if narrowed and extra is None:
+            why_all = "no pytest configuration file in the root"
         if extra is None:
             narrowed = None
+        if why_all and choice.select == "affected":
+            self.ctx.log.info("affected run of %s collects every test file: %s", root, why_all)
         run = run or await self._new_run(root, python, n, [*args, *(extra or [])])
         if verdict is not None and run.env_id and run.env_id != verdict.env:
             await self._drop(run)  # warm workers from before a package was installed/removed
@@ -438,6 +443,7 @@ class TestrunPlugin(Plugin):
             r["reason"] = reasons.get(r["nodeid"], "all")
         summary.update(select=choice.select, selected=len(ran),
                        deselected=len(universe - ran), collected_files=narrowed,
+                       collected_all_because=why_all or None,
                        first_failure_s=(round(run.first_failure - t_call, 4)
                                         if run.first_failure is not None else None),
                        call_s=round(time.monotonic() - t_call, 4))
@@ -468,7 +474,8 @@ class TestrunPlugin(Plugin):
         took = round(time.monotonic() - t_call, 4)
         summary = summarize([], n, took, 0.0, {})
         summary.update(select="affected", selected=0, deselected=len(verdict.recorded),
-                       collected_files=[], first_failure_s=None, call_s=took, exit_status=0,
+                       collected_files=[], collected_all_because=None, first_failure_s=None,
+                       call_s=took, exit_status=0,
                        root=str(root), python=python, shards_mode="local", warm_workers=False)
         self.completed += 1
         return summary
@@ -522,6 +529,9 @@ class TestrunPlugin(Plugin):
         if run.deps and fp != "too-large" and await asyncio.to_thread(fingerprint, root) == fp:
             await asyncio.to_thread(self.history.deps.record, str(root), run.env_id, run.deps)
             self.recorded_in_background += len(run.deps)
+            # the next `affected` call then finds the files the new records name already cut
+            # into blocks (a whole suite's worth takes seconds on a real project)
+            await self._verdicts(root, python)
         self.background_record_s += time.monotonic() - t0
 
     async def _run_sharded(self, call: Call, root: Path, python: str, n: int, args: list[str],

@@ -83,3 +83,41 @@ def test_names_kept_only_counts_removed_names() -> None:
     assert names_kept("a b", "a b c")
     assert not names_kept("a b", "a c")
     assert not names_kept("a", None)
+
+
+DOCS = '''class _Inherit:
+    """Marks a state that inherits from its superclass."""
+
+    def __repr__(self):
+        """Its name."""
+        return "inherit"
+
+
+def make():
+    """A fresh marker."""
+    return _Inherit()
+
+
+inherit = _Inherit()
+fresh = make()
+'''
+
+
+def test_a_docstring_counts_for_its_own_block_not_for_readers() -> None:
+    """The residue that instantiates a class (or calls a function) mixes in its checksum,
+    docstring left out: the docstring never runs, and a test reading it ran or named the
+    class, whose own block keeps it (pygments edited such a docstring in lexer.py, which
+    made every test of the suite run)."""
+    before = parse_blocks(DOCS).checksums
+    edited = parse_blocks(DOCS.replace("Marks a state", "Marks the state")
+                          .replace("A fresh marker", "A new marker")).checksums
+    assert edited["<class _Inherit>"] != before["<class _Inherit>"]
+    assert edited["make"] != before["make"]
+    assert edited[MODULE] == before[MODULE]
+    # code in the class body still counts for the residue that runs it
+    code = parse_blocks(DOCS.replace("    def __repr__", "    kind = 1\n\n    def __repr__"))
+    assert code.checksums[MODULE] != before[MODULE]
+    # a method's docstring is part of that method only
+    method = parse_blocks(DOCS.replace('"""Its name."""', '"""Its label."""')).checksums
+    assert method["_Inherit.__repr__"] != before["_Inherit.__repr__"]
+    assert method[MODULE] == before[MODULE]

@@ -34,6 +34,7 @@ def test_only_the_selected_files_are_collected(make_daemon, tmp_path: Path) -> N
     with d.client() as c:
         first = run(c, root)
         assert first["collected_files"] is None and first["selected"] == ALL + 1
+        assert first["collected_all_because"] == "no full collection of this tree yet"
         edit(root / "mylib/arith.py", "return a - b", "return a - b - 1")
         (root / ".toolstate").write_text("a tool's dot-file: no tests in it\n")
         r = run(c, root)
@@ -50,6 +51,8 @@ def test_only_the_selected_files_are_collected(make_daemon, tmp_path: Path) -> N
         edit(root / "mylib/arith.py", "return a + b", "return b + a")
         r = run(c, root)
         assert r["collected_files"] is None
+        assert r["collected_all_because"] == ("files added or removed since the last full "
+                                              "collection: tests/cases/two.txt")
         assert ran(r) == {"check_cases.py::test_case[two.txt]": "new",
                           "check_arith.py::test_add": "changed: mylib/arith.py::add"}
         # a new test in an edited test file is found in that file
