@@ -39,3 +39,29 @@ def config_checksum(path: Path) -> str:
     except (ValueError, UnicodeDecodeError, configparser.Error):
         pass  # unreadable: the whole file counts
     return digest(data)
+
+
+DEFAULT_PYTHON_FILES = ["test_*.py", "*_test.py"]
+
+
+def python_files_patterns(path: Path) -> list[str] | None:
+    """pytest's `python_files` globs as the configuration file `path` sets them (pytest's
+    default when it does not); None when the file cannot be read."""
+    try:
+        data = path.read_text()
+        value: object = None
+        if path.name == "pyproject.toml":
+            table = tomllib.loads(data).get("tool", {}).get("pytest", {})
+            value = table.get("ini_options", {}).get("python_files", table.get("python_files"))
+        else:
+            parser = configparser.ConfigParser(interpolation=None)
+            parser.read_string(data)
+            section = {"setup.cfg": "tool:pytest"}.get(path.name, "pytest")
+            value = parser.get(section, "python_files", fallback=None)
+    except (OSError, ValueError, UnicodeDecodeError, configparser.Error, AttributeError):
+        return None
+    if value is None:
+        return list(DEFAULT_PYTHON_FILES)
+    if isinstance(value, str):
+        return value.split()
+    return [str(v) for v in value] if isinstance(value, list) else None

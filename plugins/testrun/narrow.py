@@ -13,9 +13,11 @@ parametrized tests to an unchanged test file; tools' dot-files aside).
 
 from __future__ import annotations
 
+import fnmatch
 from collections.abc import Mapping
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 
+from catalytic.plugins.testrun.config_files import python_files_patterns
 from catalytic.plugins.testrun.fingerprint import Snapshot, visible
 from catalytic.plugins.testrun.history import TestStats
 from catalytic.plugins.testrun.results import FAILING
@@ -46,12 +48,32 @@ def full_run_config(root: Path) -> Path | None:
     return None
 
 
-def narrow_args(root: Path, files: list[str]) -> list[str] | None:
-    """pytest arguments collecting only `files` as a full run would (None: cannot)."""
+def narrow_args(root: Path, files: list[str]) -> tuple[list[str], list[str]] | None:
+    """(pytest arguments collecting only `files` as a full run would, the paths among
+    them), or None: cannot.
+
+    A `.py` file that pytest's `python_files` globs do not match is given by its folder:
+    named on the command line it would be imported as a test module, where a full run
+    collects it only through a conftest.py collector (pygments' example files)."""
     config = full_run_config(root)
-    if config is None:
+    patterns = python_files_patterns(config) if config is not None else None
+    if config is None or patterns is None:
         return None
-    return ["--rootdir", str(root), "-c", str(config), *files]
+    paths = collect_paths(files, patterns)
+    if "." in paths:
+        return None  # the root itself: that is a full collection
+    return ["--rootdir", str(root), "-c", str(config), *paths], paths
+
+
+def collect_paths(files: list[str], patterns: list[str]) -> list[str]:
+    """The files, each `.py` one that no pattern matches replaced by its folder; a file
+    under a folder in the list is left out (the folder collects it)."""
+    folders = sorted({str(PurePosixPath(f).parent) for f in files if f.endswith(".py")
+                      and not any(fnmatch.fnmatch(PurePosixPath(f).name, p)
+                                  for p in patterns)})
+    kept = [f for f in files if not any(
+        d == "." or f == d or f.startswith(d + "/") for d in folders)]
+    return sorted({*folders, *kept})
 
 
 def unknown_unchanged(verdict: Verdicts, now: Snapshot | None,

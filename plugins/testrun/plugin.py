@@ -412,12 +412,11 @@ class TestrunPlugin(Plugin):
                 narrow_files, verdict, history, root, snap, self.full_snap.get(str(root)))
         extra = narrow_args(root, narrowed) if narrowed else None
         if narrowed and extra is None:
-            why_all = "no pytest configuration file in the root"
-        if extra is None:
-            narrowed = None
+            why_all = "no pytest configuration file in the root, or one pytest cannot read"
+        narrowed = extra[1] if extra is not None else None
         if why_all and choice.select == "affected":
             self.ctx.log.info("affected run of %s collects every test file: %s", root, why_all)
-        run = run or await self._new_run(root, python, n, [*args, *(extra or [])])
+        run = run or await self._new_run(root, python, n, [*args, *(extra[0] if extra else [])])
         if verdict is not None and run.env_id and run.env_id != verdict.env:
             await self._drop(run)  # warm workers from before a package was installed/removed
             run = await self._new_run(root, python, n, args)
@@ -518,7 +517,13 @@ class TestrunPlugin(Plugin):
         if not wanted:
             return
         await asyncio.to_thread(drop_stale_bytecode, root)
-        run = await self._new_run(root, python, n, args)
+        files = sorted({t.split("::")[0] for t in wanted})
+        suite = {t.split("::")[0] for t in {*ran, *verdict.recorded}}
+        extra = None  # a few tests to record: collect only their files (as narrow.py does)
+        if not args and len(files) <= len(suite) / 2 and all(
+                (root / f).exists() for f in files):
+            extra = await asyncio.to_thread(narrow_args, root, files)
+        run = await self._new_run(root, python, n, [*args, *(extra[0] if extra else [])])
         run.o.record = True
         run.selector = lambda got: [[t for t in got if t in wanted]]
         try:
