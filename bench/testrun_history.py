@@ -12,7 +12,10 @@ verdict, time to first failure, tests run, failing set; each selective runner's
 failing set is compared with the serial run's.
 
 Then mutant parity: mutations (tests/testrun/mutants.py) of the Python files the
-replayed steps changed, each checked as `affected` then a serial full run.
+replayed steps changed, each checked as `affected` then a serial full run. A test
+the full run fails and `affected` does not is run again on its own: if it passes
+there, it failed only after other tests (state one test leaves for another, a
+documented limit) and the mutant is shown as such, not counted as a miss.
 Finally the recording overhead: full warm runs with `testrun.record` on and off,
 alternating, on the last tree.
 
@@ -299,7 +302,7 @@ def replay(name: str, steps: int, mutants: int, c: Connection, log: list[dict[st
             "first_failure_s": v.first_failure, "note": v.note} for k, v in s.runs.items()}})
     # mutant parity over the files the replayed steps changed
     files = sorted({work / f for f in touched if (work / f).exists()})
-    checked = missed = 0
+    checked = missed = documented = 0
     limit = limit_for(serial_s)
     for path, which in sample(files, mutants, seed=7):
         original = path.read_text()
@@ -313,21 +316,34 @@ def replay(name: str, steps: int, mutants: int, c: Connection, log: list[dict[st
             checked += 1
             real = {f for f in want if not f.startswith("<")}
             gone = real - got
-            # a test that ran, passed here and failed in the full run gives different
+            # A missed test that passes in a run of its own failed in the full run only
+            # after other tests (state a failing test left behind: rich's Live display
+            # left started); one that was selected and passed here gives different
             # verdicts on the same code (pygments' test_random_input shuffles its input
-            # at import, per process): selection did not miss it; shown, not counted
-            if gone and gone <= out.ran and want and got:
-                print(f"  mutant {path.relative_to(work)} {what}: {len(gone)} test(s) selected,"
-                      f" passed here, failed in the full run (nondeterministic): "
-                      f"{sorted(gone)[:3]}", flush=True)
+            # at import, per process, and the same global state). Both are the
+            # documented class "state one test leaves for another" (docs/testrun.md):
+            # shown, not counted as selection misses.
+            unselected = gone - out.ran
+            alone = (pytest_run(python, work, sorted(unselected), limit)
+                     if unselected else None)
+            apart = (unselected - alone.failing
+                     if alone is not None and alone.note != "timeout" else set())
+            if gone and (gone - unselected) | apart == gone:
+                documented += 1
+                print(f"  mutant {path.relative_to(work)} {what}: full={len(want)} "
+                      f"affected={len(got)}; {len(gone)} test(s) failed only in the full run "
+                      f"and pass apart from it ({len(gone - unselected)} selected and "
+                      f"passed here, {len(apart)} pass alone): {sorted(gone)[:3]}",
+                      flush=True)
             elif (want and not got) or gone:
                 missed += 1
                 print(f"  mutant MISS {path.relative_to(work)} {what}: full={len(want)} "
-                      f"affected={len(got)} missed={sorted(gone)[:5]}", flush=True)
+                      f"affected={len(got)} missed={sorted(gone - apart)[:5]}", flush=True)
         finally:
             path.write_text(original)
             affected(c, work, python, limit=limit)
-    print(f"mutants: {checked - missed}/{checked} with parity", flush=True)
+    print(f"mutants: {checked - missed}/{checked} with parity ({documented} of them only "
+          "through state one test leaves for another, shown above)", flush=True)
     settle(c)
     # recording cost: warm full runs, alternating, on daemons recording in the background
     # (the default: the run itself is not traced), inline, and not at all
