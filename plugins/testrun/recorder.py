@@ -61,6 +61,8 @@ FileInfo = tuple[str, FileBlocks, int, tuple[int, ...]]
 every user of the file gets (its module and names blocks)."""
 NEWLOCALS = 0x2
 """A code flag every function has; module and class bodies do not."""
+CONSTRUCTORS = ("__new__", "__init__", "__post_init__")
+"""Methods whose blocks count for every test using an instance of their class."""
 WRITE_FLAGS = os.O_WRONLY | os.O_RDWR | os.O_APPEND | os.O_CREAT | os.O_TRUNC
 
 
@@ -467,7 +469,9 @@ class Recorder:
 
     def _type_ids(self, t: type) -> tuple[int, ...]:
         """The class blocks (and module and names blocks) of a class and its bases that
-        are the project's."""
+        are the project's, with their constructors: an instance a test uses got its state
+        from them, even when another test, or an import, made it (rich's global console,
+        made once per process by whichever test asked first)."""
         got = self.types.get(t)
         if got is None:
             ids: set[int] = set()
@@ -477,10 +481,11 @@ class Recorder:
                 if info is not None:
                     rel, fb = info[0], info[1]
                     ids.update(info[3])
-                    block = class_block(getattr(klass, "__qualname__", ""))
-                    checksum = fb.checksums.get(block)
-                    if checksum is not None:
-                        ids.add(self._id(rel, block, checksum))
+                    qual = getattr(klass, "__qualname__", "")
+                    for block in (class_block(qual), *(f"{qual}.{m}" for m in CONSTRUCTORS)):
+                        checksum = fb.checksums.get(block)
+                        if checksum is not None:
+                            ids.add(self._id(rel, block, checksum))
             got = self.types[t] = tuple(sorted(ids))
         return got
 

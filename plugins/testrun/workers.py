@@ -28,13 +28,18 @@ except Exception:
     dirs = [p for p in sys.path if p.endswith(("site-packages", "dist-packages"))]
 names = sorted(n for d in dirs if os.path.isdir(d) for n in os.listdir(d)
                if n.endswith((".dist-info", ".egg-info", ".egg-link", ".pth")))
-env = hashlib.sha1("\n".join([os.path.realpath(sys.executable), sys.version, *names])
-                   .encode()).hexdigest()[:20]
+env = hashlib.sha1("\n".join([RECORDING, os.path.realpath(sys.executable), sys.version,
+                              *names]).encode()).hexdigest()[:20]
 print(json.dumps({"version": list(sys.version_info[:3]), "env": env,
                   **{m: u.find_spec(m) is not None
                      for m in ("pytest", "msgpack", "psutil", "pytest_randomly", "xdist")}}))
 """
-"""What the interpreter has; `env` fingerprints it and its installed distributions."""
+"""What the interpreter has; `env` fingerprints it and its installed distributions (and
+the recording version: records an older recorder made count as another environment)."""
+RECORDING_VERSION = 2
+"""Bumped when the recorder records more per test: old records then select their tests
+once (reason `environment`), and the new recording replaces them."""
+PROBE = PROBE.replace("RECORDING", repr(f"recording {RECORDING_VERSION}"), 1)
 
 BOOT = (
     "import sys; sys.path.insert(0, sys.argv.pop(1)); sys.path.append(sys.argv.pop(1)); "

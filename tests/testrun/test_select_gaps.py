@@ -1,5 +1,6 @@
 """`select: "affected"` where a per-test trace alone would not see a dependency: code run
-while a module was imported (before any test), and a test whose trace was lost."""
+while a module was imported (before any test), a test whose trace was lost, and an
+instance another test constructed."""
 
 from __future__ import annotations
 
@@ -105,3 +106,34 @@ def test_a_py_file_read_as_data_counts_and_unimported_scripts_do_not(
         r = run(c, root)
         assert ran(r) == {"check_golden.py::test_golden": "data: examples/sample.py"}
         assert failing(r) == {"check_golden.py::test_golden"}
+
+
+# A process-wide instance made on first use (rich's `get_console()`): the first test to ask
+# runs the constructor, later tests only use what it set up.
+SINGLETON = {
+    "mylib/__init__.py": "",
+    "mylib/console.py": "class Console:\n    def __init__(self):\n        self.width = 80\n\n"
+                        "    def render(self, text):\n        return text[:self.width]\n\n\n"
+                        "_console = None\n\n\ndef get_console():\n    global _console\n"
+                        "    if _console is None:\n        _console = Console()\n"
+                        "    return _console\n",
+    "check_a_first.py": "from mylib.console import get_console\n\n\ndef test_first():\n"
+                        "    assert get_console().render('x') == 'x'\n",
+    "check_b_later.py": "from mylib.console import get_console\n\n\ndef test_later():\n"
+                        "    assert len(get_console().render('y' * 100)) == 80\n",
+    "check_other.py": "def test_other():\n    assert 1 + 1 == 2\n",
+}
+
+
+def test_a_constructor_counts_for_every_user_of_its_instances(make_daemon,
+                                                              tmp_path: Path) -> None:
+    root = project(tmp_path / "p", SINGLETON)
+    d = make_daemon(config(tmp_path, record="inline"))
+    with d.client() as c:
+        assert run(c, root, workers=1)["failed"] == 0  # one process: test_first constructs
+        edit(root / "mylib/console.py", "self.width = 80", "self.width = 60")
+        r = run(c, root, workers=1)
+        why = "changed: mylib/console.py::Console.__init__"
+        assert ran(r) == {"check_a_first.py::test_first": why,
+                          "check_b_later.py::test_later": why}
+        assert failing(r) == {"check_b_later.py::test_later"}
