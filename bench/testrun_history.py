@@ -330,15 +330,19 @@ def replay(name: str, steps: int, mutants: int, c: Connection, log: list[dict[st
                      if alone is not None and alone.note != "timeout" else set())
             if gone and (gone - unselected) | apart == gone:
                 documented += 1
-                print(f"  mutant {path.relative_to(work)} {what}: full={len(want)} "
+                print(f"  mutant {checked}: {path.relative_to(work)} {what}: full={len(want)} "
                       f"affected={len(got)}; {len(gone)} test(s) failed only in the full run "
                       f"and pass apart from it ({len(gone - unselected)} selected and "
                       f"passed here, {len(apart)} pass alone): {sorted(gone)[:3]}",
                       flush=True)
             elif (want and not got) or gone:
                 missed += 1
-                print(f"  mutant MISS {path.relative_to(work)} {what}: full={len(want)} "
+                print(f"  mutant {checked} MISS {path.relative_to(work)} {what}: full={len(want)} "
                       f"affected={len(got)} missed={sorted(gone - apart)[:5]}", flush=True)
+            else:
+                print(f"  mutant {checked}: {path.relative_to(work)} {what}: parity "
+                      f"(full={len(want)} affected={len(got)}, {out.tests} run, "
+                      f"{out.wall:.1f}s)", flush=True)
         finally:
             path.write_text(original)
             affected(c, work, python, limit=limit)
