@@ -247,9 +247,13 @@ def affected(c: Connection, work: Path, python: Path, select: str = "affected",
         return Outcome(time.perf_counter() - t, {TIMEOUT}, 0, None, "timeout")
     except DaemonNotRunning:
         raise
-    except Exception as exc:  # a collection error after an edit: the verdict is the error
-        return Outcome(time.perf_counter() - t, {f"<error {getattr(exc, 'code', '')}>"}, 0,
-                       None, str(exc)[:200])
+    except Exception as exc:  # a collection error after an edit: the verdict is the error,
+        # and its data names the test files that failed to collect (as pytest's ERROR lines)
+        named = {str(e["nodeid"]) for e in (getattr(exc, "data", None) or [])
+                 if isinstance(e, dict) and e.get("nodeid")}
+        return Outcome(time.perf_counter() - t,
+                       named or {f"<error {getattr(exc, 'code', '')}>"}, 0, None,
+                       str(exc)[:200])
     wall = time.perf_counter() - t
     failing = {x["nodeid"] for x in r["results"] if x["outcome"] in ("failed", "error")}
     return Outcome(wall, failing, r["selected"], r.get("first_failure_s"),
