@@ -76,12 +76,40 @@ def collect_paths(files: list[str], patterns: list[str]) -> list[str]:
     return sorted({*folders, *kept})
 
 
+def unknown_change(verdict: Verdicts, now: Snapshot | None,
+                   last_full: Snapshot | None) -> str:
+    """Why a file no record names may hold a test now ("" if none can): a file added or
+    removed, or a Python file no record names changed, since the last full collection
+    (which found no test in them)."""
+    if last_full is None:
+        return "no full collection of this tree yet"
+    if now is None:
+        return "too many files to compare"
+    if visible(now) != visible(last_full):
+        added = sorted(visible(now) - visible(last_full))
+        gone = sorted(visible(last_full) - visible(now))
+        return ("files added or removed since the last full collection: "
+                + ", ".join([*added[:3], *gone[:3]]))
+    changed = next((f for f in verdict.unknown_py if now.get(f) != last_full.get(f)), None)
+    return f"{changed} (no test recorded against it) changed" if changed else ""
+
+
 def unknown_unchanged(verdict: Verdicts, now: Snapshot | None,
                       last_full: Snapshot | None) -> bool:
     """Whether no file was added or removed and no Python file no record names changed since
-    the last full collection (which found no test in them)."""
-    return (now is not None and last_full is not None and visible(now) == visible(last_full)
-            and all(now.get(f) == last_full.get(f) for f in verdict.unknown_py))
+    the last full collection."""
+    return not unknown_change(verdict, now, last_full)
+
+
+def record_args(root: Path, wanted: set[str], suite: set[str]) -> tuple[list[str],
+                                                                        list[str]] | None:
+    """`narrow_args` for a background recording of `wanted` (node ids): only when their
+    files are at most half of the suite's (`suite`, node ids) and all still there."""
+    files = sorted({t.split("::")[0] for t in wanted})
+    every = {t.split("::")[0] for t in suite}
+    if len(files) > len(every) / 2 or not all((root / f).exists() for f in files):
+        return None
+    return narrow_args(root, files)
 
 
 def narrow_files(verdict: Verdicts, stats: Mapping[str, TestStats], root: Path,
@@ -90,20 +118,11 @@ def narrow_files(verdict: Verdicts, stats: Mapping[str, TestStats], root: Path,
     """(the test files to collect, relative to root, or None: collect everything; why not).
 
     `now` is the tree now, `last_full` as the last run that collected everything saw it."""
-    if last_full is None:
-        return None, "no full collection of this tree yet"
-    if now is None:
-        return None, "too many files to compare"
     # Python files no record names were collected then and held no test; one edited since
     # may hold one now
-    if visible(now) != visible(last_full):
-        added = sorted(visible(now) - visible(last_full))
-        gone = sorted(visible(last_full) - visible(now))
-        return None, ("files added or removed since the last full collection: "
-                      + ", ".join([*added[:3], *gone[:3]]))
-    changed = [f for f in verdict.unknown_py if now.get(f) != last_full.get(f)]
-    if changed:
-        return None, f"{changed[0]} (no test recorded against it) changed"
+    why = unknown_change(verdict, now, last_full)
+    if why:
+        return None, why
     if verdict.new_conftests:
         return None, f"a new conftest.py in {verdict.new_conftests[0] or '.'}"
     if not verdict.recorded:

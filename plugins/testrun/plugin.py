@@ -46,7 +46,12 @@ from catalytic.plugins.testrun.fingerprint import (
     snapshot,
 )
 from catalytic.plugins.testrun.history import MIGRATIONS, History, Measured
-from catalytic.plugins.testrun.narrow import narrow_args, narrow_files, unknown_unchanged
+from catalytic.plugins.testrun.narrow import (
+    narrow_args,
+    narrow_files,
+    record_args,
+    unknown_unchanged,
+)
 from catalytic.plugins.testrun.results import summarize, write_junit
 from catalytic.plugins.testrun.retire import retire
 from catalytic.plugins.testrun.runner import Run, RunOptions
@@ -410,7 +415,7 @@ class TestrunPlugin(Plugin):
         elif verdict is not None and choice.select == "affected" and not args:
             narrowed, why_all = await asyncio.to_thread(
                 narrow_files, verdict, history, root, snap, self.full_snap.get(str(root)))
-        extra = narrow_args(root, narrowed) if narrowed else None
+        extra = await asyncio.to_thread(narrow_args, root, narrowed) if narrowed else None
         if narrowed and extra is None:
             why_all = "no pytest configuration file in the root, or one pytest cannot read"
         narrowed = extra[1] if extra is not None else None
@@ -517,12 +522,9 @@ class TestrunPlugin(Plugin):
         if not wanted:
             return
         await asyncio.to_thread(drop_stale_bytecode, root)
-        files = sorted({t.split("::")[0] for t in wanted})
-        suite = {t.split("::")[0] for t in {*ran, *verdict.recorded}}
-        extra = None  # a few tests to record: collect only their files (as narrow.py does)
-        if not args and len(files) <= len(suite) / 2 and all(
-                (root / f).exists() for f in files):
-            extra = await asyncio.to_thread(narrow_args, root, files)
+        # a few tests to record: collect only their files (as narrow.py does)
+        extra = None if args else await asyncio.to_thread(
+            record_args, root, wanted, {*ran, *verdict.recorded})
         run = await self._new_run(root, python, n, [*args, *(extra[0] if extra else [])])
         run.o.record = True
         run.selector = lambda got: [[t for t in got if t in wanted]]
