@@ -390,7 +390,9 @@ def main() -> None:
     ap.add_argument("--history", action="append", choices=sorted(REQUIREMENTS),
                     help="only these histories (default: both)")
     ap.add_argument("--steps", type=int, default=60, help="steps replayed per history")
-    ap.add_argument("--mutants", type=int, default=100, help="mutants per history")
+    ap.add_argument("--mutants", type=mutant_counts, default={"": 100},
+                    help="mutants per history: N for each, or NAME=N,... per history "
+                         "(e.g. rich=170,pygments=35; a history not named gets none)")
     ap.add_argument("--rounds", type=int, default=2, help="rounds of the recording-cost runs")
     ap.add_argument("--json", type=Path, help="write every step's figures here")
     ap.add_argument("--corpus", type=Path, default=ROOT.parent / "shared" / "corpus" / "history",
@@ -415,8 +417,8 @@ def main() -> None:
         c = Connection(d)
         try:
             for name in names:
-                steps, (m_ok, m_all), r, _ = replay(name, opts.steps, opts.mutants, c, log,
-                                                    opts.rounds)
+                n = opts.mutants.get(name, opts.mutants.get("", 0))
+                steps, (m_ok, m_all), r, _ = replay(name, opts.steps, n, c, log, opts.rounds)
                 all_steps += steps[1:]  # step 0 is every runner's full first run
                 ok, total = ok + m_ok, total + m_all
                 for k, v in r.items():
@@ -447,6 +449,20 @@ def main() -> None:
     print(f"(inline recording: {med(ratios['inline']):.2f}x a plain run; the background "
           f"re-run that records a whole suite: {med(ratios['background_cpu']):.2f}x "
           "including the run)")
+
+
+def mutant_counts(text: str) -> dict[str, int]:
+    """`--mutants`: "N" for every history ("" stands for all), or "NAME=N,..." per history."""
+    if "=" not in text:
+        return {"": int(text)}
+    counts: dict[str, int] = {}
+    for part in text.split(","):
+        name, _, n = part.partition("=")
+        if name.strip() not in REQUIREMENTS:
+            raise argparse.ArgumentTypeError(
+                f"unknown history {name.strip()!r} (known: {', '.join(sorted(REQUIREMENTS))})")
+        counts[name.strip()] = int(n)
+    return counts
 
 
 def med(xs: list[float]) -> float:
