@@ -36,7 +36,7 @@ WHOLE = "<file>"
 """A project module's whole text: what a test whose trace was lost depends on."""
 CONFIG = "<config>"
 """A pytest configuration file or a conftest.py on the test's path: the whole file."""
-BLOCKS_VERSION = 5
+BLOCKS_VERSION = 6
 """Bumped when the cutting or the checksums change (cached checksums are then redone)."""
 
 
@@ -95,6 +95,56 @@ def _undocumented(node: ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef) -
         node = copy.copy(node)
         node.body = body[1:]
     return node
+
+
+PLAIN_DECORATORS = frozenset({
+    "property", "setter", "getter", "deleter", "staticmethod", "classmethod",
+    "abstractmethod", "abstractproperty", "cached_property", "lru_cache", "cache", "wraps",
+    "overload", "override", "final", "contextmanager", "asynccontextmanager",
+    "total_ordering", "dataclass", "runtime_checkable", "unique", "no_type_check",
+    "fixture"})
+"""Decorators (by their last name) that only wrap or describe what they decorate, so the
+head of what they decorate stays in its own block; `pytest.*` ones too (see `_head`)."""
+
+
+def _decorator_name(node: ast.expr) -> tuple[str, str]:
+    """(first, last) name of a decorator expression: `pytest.mark.skip(...)` gives
+    ("pytest", "skip"); anything else ("", "")."""
+    if isinstance(node, ast.Call):
+        node = node.func
+    parts = []
+    while isinstance(node, ast.Attribute):
+        parts.append(node.attr)
+        node = node.value
+    if not isinstance(node, ast.Name):
+        return "", ""
+    parts.append(node.id)
+    return parts[-1], parts[0]
+
+
+def _head(node: ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef) -> bytes | None:
+    """What a decorator can read of a def or class when the module is imported: its
+    decorators, signature (or bases) and docstring; None when every decorator only wraps.
+
+    A decorator runs at import and may keep what it reads where any importer sees it (a
+    registry of commands by name, a CLI's help from docstrings and option defaults, a
+    routing table), without the function itself ever running in the test that reads it."""
+    plain = all(first == "pytest" or last in PLAIN_DECORATORS
+                for first, last in map(_decorator_name, node.decorator_list))
+    if plain:
+        return None
+    parts: list[ast.AST] = list(node.decorator_list)
+    if isinstance(node, ast.ClassDef):
+        parts += [*node.bases, *node.keywords]
+    else:
+        parts.append(node.args)
+        if node.returns is not None:
+            parts.append(node.returns)
+    body = node.body
+    if (body and isinstance(body[0], ast.Expr) and isinstance(body[0].value, ast.Constant)
+            and isinstance(body[0].value.value, str)):
+        parts.append(body[0])
+    return b"\0".join(_dump(x) for x in parts)
 
 
 def is_main_guard(stmt: ast.stmt) -> bool:
@@ -203,6 +253,8 @@ def parse_blocks(source: bytes | str, filename: str = "<file>") -> FileBlocks:
     classes: list[tuple[str, ast.ClassDef]] = []
     plain: dict[str, str] = {}
     """Function name -> its checksum without its docstring (what a reader mixes in)."""
+    heads: list[bytes] = []
+    """What decorators read at import of the defs and classes outside functions (`_head`)."""
 
     def put(name: str, checksum: str) -> None:
         old = fb.checksums.get(name)  # one name defined twice: both count
@@ -221,6 +273,9 @@ def parse_blocks(source: bytes | str, filename: str = "<file>") -> FileBlocks:
                 fb.starts[(first, child.name)] = qual
                 fb.starts.setdefault((child.lineno, child.name), qual)
                 funcs.append(child)
+                head = None if in_func else _head(child)
+                if head is not None:
+                    heads.append(qual.encode() + b"=" + head)
                 visit(child, qual + ".", True)
             elif isinstance(child, ast.ClassDef):
                 qual = prefix + child.name
@@ -231,6 +286,9 @@ def parse_blocks(source: bytes | str, filename: str = "<file>") -> FileBlocks:
                     fb.starts.setdefault((first, child.name), name)
                     fb.starts.setdefault((child.lineno, child.name), name)
                     classes.append((qual, child))
+                    head = _head(child)
+                    if head is not None:
+                        heads.append(qual.encode() + b"=" + head)
                 visit(child, qual + ".", in_func)
             else:
                 visit(child, prefix, in_func)
@@ -284,6 +342,7 @@ def parse_blocks(source: bytes | str, filename: str = "<file>") -> FileBlocks:
     parts = [_dump(tree)]
     for n in sorted(_loads(tree) & top):
         parts.append(f"\0{n}=".encode() + mixed(n, set()).encode())
+    parts += [b"\0head " + h for h in sorted(heads)]
     fb.checksums[MODULE] = digest(b"".join(parts))
     fb.checksums[NAMES] = " ".join(sorted(top) + [f"__future__.{f}" for f in future])
     if mains:

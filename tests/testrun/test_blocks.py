@@ -121,3 +121,48 @@ def test_a_docstring_counts_for_its_own_block_not_for_readers() -> None:
     method = parse_blocks(DOCS.replace('"""Its name."""', '"""Its label."""')).checksums
     assert method["_Inherit.__repr__"] != before["_Inherit.__repr__"]
     assert method[MODULE] == before[MODULE]
+
+
+COMMANDS = '''from functools import lru_cache
+
+from mylib.registry import command
+
+
+@command("greet", default=3)
+def greet(times: int = 1) -> str:
+    """Say hello."""
+    return "hello" * times
+
+
+class Box:
+    @property
+    def size(self) -> int:
+        """Its size."""
+        return 1
+
+    @lru_cache(maxsize=8)
+    def area(self) -> int:
+        return 1
+'''
+
+
+def test_what_a_decorator_reads_at_import_counts_for_importers() -> None:
+    """A decorator runs at import and can keep what it reads of a function (its name,
+    option defaults, docstring) where a test sees it without running the function: a
+    registry, a CLI's help. So the head of a decorated def (decorators, signature,
+    docstring) counts in the residue; its body, and the heads under decorators that only
+    wrap (`property`, `lru_cache`, ...), do not."""
+    before = parse_blocks(COMMANDS).checksums
+    for old, new in [('"greet", default=3', '"hi", default=3'),
+                     ("default=3", "default=4"),
+                     ('"""Say hello."""', '"""Say hi."""'),
+                     ("times: int = 1", "times: int = 2")]:
+        after = parse_blocks(COMMANDS.replace(old, new)).checksums
+        assert after[MODULE] != before[MODULE], old
+        assert after["greet"] != before["greet"], old
+    body_edit = parse_blocks(COMMANDS.replace('"hello" * times', '"hi" * times')).checksums
+    assert body_edit["greet"] != before["greet"]
+    assert body_edit[MODULE] == before[MODULE]
+    for old, new in [('"""Its size."""', '"""Its width."""'), ("maxsize=8", "maxsize=9")]:
+        after = parse_blocks(COMMANDS.replace(old, new)).checksums
+        assert after[MODULE] == before[MODULE], old

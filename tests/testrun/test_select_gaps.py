@@ -1,6 +1,6 @@
 """`select: "affected"` where a per-test trace alone would not see a dependency: code run
-while a module was imported (before any test), a test whose trace was lost, and an
-instance another test constructed."""
+while a module was imported (before any test), a test whose trace was lost, an instance
+another test constructed, and what a decorator kept at import."""
 
 from __future__ import annotations
 
@@ -137,3 +137,42 @@ def test_a_constructor_counts_for_every_user_of_its_instances(make_daemon,
         assert ran(r) == {"check_a_first.py::test_first": why,
                           "check_b_later.py::test_later": why}
         assert failing(r) == {"check_b_later.py::test_later"}
+
+
+# A decorator registers a command at import, keeping its docstring and option default; a
+# test reads the registry without running the command.
+REGISTRY = {
+    "mylib/__init__.py": "",
+    "mylib/registry.py": "COMMANDS = {}\n\n\ndef command(name, default=0):\n"
+                         "    def register(f):\n        COMMANDS[name] = (f, default)\n"
+                         "        return f\n    return register\n",
+    "mylib/cli.py": "from mylib.registry import command\n\n\n@command('greet', default=3)\n"
+                    "def greet(times=1):\n    \"\"\"Say hello.\"\"\"\n    return 'hello' * times\n"
+                    "\n\n@command('count')\ndef count():\n    return 1\n",
+    "check_help.py": "from mylib import cli  # noqa: F401\nfrom mylib.registry import COMMANDS\n"
+                     "\n\ndef test_help():\n    f, default = COMMANDS['greet']\n"
+                     "    assert f.__doc__ == 'Say hello.' and default == 3\n",
+    "check_count.py": "from mylib.cli import count\n\n\ndef test_count():\n"
+                      "    assert count() == 1\n",
+    "check_other.py": "def test_other():\n    assert 1 + 1 == 2\n",
+}
+
+
+def test_what_a_decorator_kept_at_import_counts(make_daemon, tmp_path: Path) -> None:
+    root = project(tmp_path / "p", REGISTRY)
+    d = make_daemon(config(tmp_path, record="inline"))
+    with d.client() as c:
+        assert run(c, root)["failed"] == 0
+        why = "changed: mylib/cli.py::<module>"
+        for old, new in [("Say hello.", "Say hi."), ("default=3", "default=4")]:
+            edit(root / "mylib/cli.py", old, new)
+            r = run(c, root)
+            assert ran(r) == {"check_help.py::test_help": why,
+                              "check_count.py::test_count": why}, old
+            assert failing(r) == {"check_help.py::test_help"}
+            edit(root / "mylib/cli.py", new, old)
+            assert run(c, root)["failed"] == 0
+        # the body of a decorated function counts only for the tests that ran it
+        edit(root / "mylib/cli.py", "return 1", "return 2")
+        r = run(c, root)
+        assert ran(r) == {"check_count.py::test_count": "changed: mylib/cli.py::count"}
