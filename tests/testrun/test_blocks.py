@@ -143,6 +143,11 @@ class Box:
     @lru_cache(maxsize=8)
     def area(self) -> int:
         return 1
+
+
+@patch("os.sep", "/")
+def test_sep() -> None:
+    """A test's own decorators."""
 '''
 
 
@@ -150,8 +155,8 @@ def test_what_a_decorator_reads_at_import_counts_for_importers() -> None:
     """A decorator runs at import and can keep what it reads of a function (its name,
     option defaults, docstring) where a test sees it without running the function: a
     registry, a CLI's help. So the head of a decorated def (decorators, signature,
-    docstring) counts in the residue; its body, and the heads under decorators that only
-    wrap (`property`, `lru_cache`, ...), do not."""
+    docstring) counts in the residue; its body, a test's decorators and the heads under
+    decorators that only wrap (`property`, `lru_cache`, ...) do not."""
     before = parse_blocks(COMMANDS).checksums
     for old, new in [('"greet", default=3', '"hi", default=3'),
                      ("default=3", "default=4"),
@@ -163,6 +168,7 @@ def test_what_a_decorator_reads_at_import_counts_for_importers() -> None:
     body_edit = parse_blocks(COMMANDS.replace('"hello" * times', '"hi" * times')).checksums
     assert body_edit["greet"] != before["greet"]
     assert body_edit[MODULE] == before[MODULE]
-    for old, new in [('"""Its size."""', '"""Its width."""'), ("maxsize=8", "maxsize=9")]:
+    for old, new in [('"""Its size."""', '"""Its width."""'), ("maxsize=8", "maxsize=9"),
+                     ('"os.sep", "/"', '"os.sep", "\\\\"')]:
         after = parse_blocks(COMMANDS.replace(old, new)).checksums
         assert after[MODULE] == before[MODULE], old
