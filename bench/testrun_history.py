@@ -142,12 +142,19 @@ def run_limited(cmd: list[str], cwd: Path, limit: float) -> tuple[int | None, st
         out, _ = proc.communicate(timeout=limit)
         return proc.returncode, out
     except subprocess.TimeoutExpired:
-        try:
-            os.killpg(proc.pid, signal.SIGKILL)
-        except ProcessLookupError:
-            pass
+        kill_group(proc)
         out, _ = proc.communicate()
         return None, out
+    except BaseException:  # the bench is stopped: its pytest (and xdist's workers) too
+        kill_group(proc)
+        raise
+
+
+def kill_group(proc: subprocess.Popen[str]) -> None:
+    try:
+        os.killpg(proc.pid, signal.SIGKILL)
+    except ProcessLookupError:
+        pass
 
 
 def sh(cmd: list[str], **kw: Any) -> subprocess.CompletedProcess[str]:
@@ -405,6 +412,8 @@ def main() -> None:
               "next to this checkout)")
         return
     names = opts.history or sorted(REQUIREMENTS)
+    # stopped by a signal, the bench still stops its daemon and its pytest runs (`finally`)
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
     d = DaemonProcess({"testrun": {"allowed_roots": [str(ENVS)],
                                    "allowed_interpreters": [str(ENVS)]},
                        "limits": DAEMON_LIMITS})
