@@ -16,7 +16,8 @@ cheapest tracer Python 3.11 offers (no `sys.monitoring`). What a test depends on
   set them up);
 - what ran while the modules it uses were imported (module bodies call functions:
   `DEFAULT = Style.parse(...)`), traced from before the conftest files load until
-  collection ends, for the test module's import closure and the files it ran;
+  collection ends and while a module first imported inside a test runs its body, for
+  the test module's import closure and the files it ran;
 - the files under the root it opened for reading that are not modules it imported
   (an audit hook), `.py` example files read as data included;
 - the pytest configuration file and the `conftest.py` files on its path.
@@ -115,6 +116,8 @@ class Recorder:
         """Absolute filename of a project module -> the project code run while it was
         imported (by its body, or by the bodies of the modules it imported then)."""
         self.import_ids: dict[str, tuple[int, ...]] = {}
+        self.lazy_depth = 0
+        """How many project module bodies imported during a test are running now."""
         sys.addaudithook(self._audit)
 
     # -- ids ---------------------------------------------------------------------------------
@@ -270,12 +273,16 @@ class Recorder:
     def _tracer(self, into: set[CodeType]) -> Any:
         add, codes, poly, classify = into.add, self.codes, self.poly, self._classify
         tadd = self.seen_types.add
+        lazy = self._lazy_import
 
-        def trace(frame: FrameType, event: str, arg: Any) -> None:
+        def trace(frame: FrameType, event: str, arg: Any) -> Any:
             c = frame.f_code
             ids = codes.get(c)
             if ids is None:
                 ids = classify(c, frame.f_globals)
+                if ids and c.co_name == "<module>" and not c.co_flags & NEWLOCALS:
+                    add(c)
+                    return lazy(frame, into)
             if ids:
                 add(c)
                 lim = poly.get(c)
@@ -287,14 +294,28 @@ class Recorder:
 
         return trace
 
-    def _import_tracer(self) -> Any:
+    def _import_tracer(self, into: set[CodeType] | None = None) -> Any:
+        """Notes what each project module body importing now runs; with `into`, also what
+        a test runs (a module the test imports for the first time)."""
         codes, classify, by_module = self.codes, self._classify, self.import_codes
+        lazy, poly, tadd = self._lazy_import, self.poly, self.seen_types.add
 
-        def trace(frame: FrameType, event: str, arg: Any) -> None:
+        def trace(frame: FrameType, event: str, arg: Any) -> Any:
             c = frame.f_code
             ids = codes.get(c)
             if ids is None:
                 ids = classify(c, frame.f_globals)
+                if into is not None and ids and c.co_name == "<module>" and not (
+                        c.co_flags & NEWLOCALS):
+                    into.add(c)
+                    return lazy(frame, into)
+            if ids and into is not None:
+                into.add(c)
+                lim = poly.get(c)
+                if lim is not None and frame.f_lasti <= lim:
+                    obj = frame.f_locals.get(c.co_varnames[0])
+                    if obj is not None:
+                        tadd(obj if isinstance(obj, type) else type(obj))
             # every project module body importing right now ran it; module and class
             # bodies are not counted (their blocks are, by the tests that import the
             # module or use the class)
@@ -308,6 +329,27 @@ class Recorder:
             return None
 
         return trace
+
+    def _lazy_import(self, frame: FrameType, into: set[CodeType]) -> Any:
+        """A project module imported for the first time while a test (or fixture) runs:
+        until its body returns, what it runs is noted as its import's too, as at collection,
+        so the later tests using the module depend on it, not only this one. Returns the
+        module frame's local trace function, which sees only its return."""
+        self.lazy_depth += 1
+        if self.lazy_depth == 1:
+            self._install(self._import_tracer(into))
+        frame.f_trace_lines = False
+
+        def done(frame: FrameType, event: str, arg: Any) -> Any:
+            if event == "return":
+                self.lazy_depth -= 1
+                self.import_ids.clear()  # caches made before this import
+                self.module_deps.clear()
+                if self.lazy_depth == 0 and not self._lost():
+                    self._install(self._tracer(into))
+            return done
+
+        return done
 
     def start_imports(self) -> None:
         """Trace what module bodies run as they are imported, until `collected`."""
@@ -341,6 +383,7 @@ class Recorder:
     # -- one test ----------------------------------------------------------------------------
 
     def begin(self) -> None:
+        self.lazy_depth = 0  # an import whose trace was lost never saw its return
         self.seen.clear()
         self.seen_types.clear()
         self.opened.clear()

@@ -176,3 +176,31 @@ def test_what_a_decorator_kept_at_import_counts(make_daemon, tmp_path: Path) -> 
         edit(root / "mylib/cli.py", "return 1", "return 2")
         r = run(c, root)
         assert ran(r) == {"check_count.py::test_count": "changed: mylib/cli.py::count"}
+
+
+# Modules imported for the first time inside a test (a lazy import): the first test that
+# imports one runs its module body, which calls `double`; a later test only reads the value.
+LAZY = {
+    "mylib/__init__.py": "",
+    "mylib/sizes.py": "def double(n):\n    return n * 2\n",
+    "mylib/defaults.py": "from mylib.sizes import double\n\nWIDTH = double(40)\n",
+    "check_a_first.py": "def test_first():\n    from mylib.defaults import WIDTH\n"
+                        "    assert WIDTH == 80\n",
+    "check_b_later.py": "def test_later():\n    from mylib import defaults\n"
+                        "    assert defaults.WIDTH == 80\n",
+    "check_other.py": "def test_other():\n    assert 1 + 1 == 2\n",
+}
+
+
+def test_what_a_module_imported_inside_a_test_ran_counts_for_later_tests(
+        make_daemon, tmp_path: Path) -> None:
+    root = project(tmp_path / "p", LAZY)
+    d = make_daemon(config(tmp_path, record="inline"))
+    with d.client() as c:
+        assert run(c, root, workers=1)["failed"] == 0  # one process: test_first imports
+        edit(root / "mylib/sizes.py", "return n * 2", "return n * 3")
+        r = run(c, root, workers=1)
+        why = "changed: mylib/sizes.py::double"
+        assert ran(r) == {"check_a_first.py::test_first": why,
+                          "check_b_later.py::test_later": why}
+        assert failing(r) == {"check_a_first.py::test_first", "check_b_later.py::test_later"}
