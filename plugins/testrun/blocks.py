@@ -89,12 +89,19 @@ def _dump(node: ast.AST) -> bytes:
 
 def _undocumented(node: ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef) -> ast.AST:
     """A shallow copy of a def or class without its docstring."""
-    body = node.body
-    if (body and isinstance(body[0], ast.Expr) and isinstance(body[0].value, ast.Constant)
-            and isinstance(body[0].value.value, str)):
+    if _docstring(node) is not None:
         node = copy.copy(node)
-        node.body = body[1:]
+        node.body = node.body[1:]
     return node
+
+
+def _docstring(node: ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef) -> ast.stmt | None:
+    """The docstring statement of a def or class, if it has one."""
+    first = node.body[0] if node.body else None
+    if (isinstance(first, ast.Expr) and isinstance(first.value, ast.Constant)
+            and isinstance(first.value.value, str)):
+        return first
+    return None
 
 
 PLAIN_DECORATORS = frozenset({
@@ -140,10 +147,9 @@ def _head(node: ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef) -> bytes 
         parts.append(node.args)
         if node.returns is not None:
             parts.append(node.returns)
-    body = node.body
-    if (body and isinstance(body[0], ast.Expr) and isinstance(body[0].value, ast.Constant)
-            and isinstance(body[0].value.value, str)):
-        parts.append(body[0])
+    doc = _docstring(node)
+    if doc is not None:
+        parts.append(doc)
     return b"\0".join(_dump(x) for x in parts)
 
 

@@ -272,8 +272,7 @@ class Recorder:
 
     def _tracer(self, into: set[CodeType]) -> Any:
         add, codes, poly, classify = into.add, self.codes, self.poly, self._classify
-        tadd = self.seen_types.add
-        lazy = self._lazy_import
+        lazy, note_self = self._lazy_import, self._note_self
 
         def trace(frame: FrameType, event: str, arg: Any) -> Any:
             c = frame.f_code
@@ -287,9 +286,7 @@ class Recorder:
                 add(c)
                 lim = poly.get(c)
                 if lim is not None and frame.f_lasti <= lim:
-                    obj = frame.f_locals.get(c.co_varnames[0])
-                    if obj is not None:
-                        tadd(obj if isinstance(obj, type) else type(obj))
+                    note_self(frame, c)
             return None
 
         return trace
@@ -298,7 +295,7 @@ class Recorder:
         """Notes what each project module body importing now runs; with `into`, also what
         a test runs (a module the test imports for the first time)."""
         codes, classify, by_module = self.codes, self._classify, self.import_codes
-        lazy, poly, tadd = self._lazy_import, self.poly, self.seen_types.add
+        lazy, poly, note_self = self._lazy_import, self.poly, self._note_self
 
         def trace(frame: FrameType, event: str, arg: Any) -> Any:
             c = frame.f_code
@@ -313,9 +310,7 @@ class Recorder:
                 into.add(c)
                 lim = poly.get(c)
                 if lim is not None and frame.f_lasti <= lim:
-                    obj = frame.f_locals.get(c.co_varnames[0])
-                    if obj is not None:
-                        tadd(obj if isinstance(obj, type) else type(obj))
+                    note_self(frame, c)
             # every project module body importing right now ran it; module and class
             # bodies are not counted (their blocks are, by the tests that import the
             # module or use the class)
@@ -329,6 +324,12 @@ class Recorder:
             return None
 
         return trace
+
+    def _note_self(self, frame: FrameType, code: CodeType) -> None:
+        """The class of `self` (or `cls`) in a fresh call of a method noted in `poly`."""
+        obj = frame.f_locals.get(code.co_varnames[0])
+        if obj is not None:
+            self.seen_types.add(obj if isinstance(obj, type) else type(obj))
 
     def _lazy_import(self, frame: FrameType, into: set[CodeType]) -> Any:
         """A project module imported for the first time while a test (or fixture) runs:
